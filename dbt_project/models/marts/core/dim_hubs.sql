@@ -1,0 +1,24 @@
+-- Grain: one row per hub (cluster, namespace).
+with hubs as (
+    select * from {{ ref('stg_registry__hubs') }}
+),
+
+clusters as (
+    select * from {{ ref('stg_registry__clusters') }}
+)
+
+select
+    hubs.hub_key,
+    hubs.cluster,
+    hubs.hub,
+    hubs.partner_id,
+    clusters.provider,
+    clusters.is_paid_by_us,
+    hubs.launched_on,
+    hubs.retired_on,
+    count(*) over (partition by hubs.cluster) > 1
+    and count(distinct hubs.partner_id) over (partition by hubs.cluster) > 1 as is_on_shared_cluster,
+    hubs.launched_on <= {{ as_of_date() }}
+    and (hubs.retired_on is null or hubs.retired_on > {{ as_of_date() }}) as is_running
+from hubs
+inner join clusters on hubs.cluster = clusters.cluster

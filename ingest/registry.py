@@ -1,0 +1,197 @@
+"""The cluster registry (`registry/clusters.yaml`): partners, clusters and the hubs on them.
+
+It follows the shape of a JupyterHub operator's cluster registry. Every mart joins through
+it (cloud account -> cluster -> hub -> partner; HubSpot company -> partner), so it is
+validated strictly: any error fails the load, naming the file, the cluster and the field.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import pyarrow as pa
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ingest.framework import RECORD_COLUMN, Parsed, ParseError, RawTable, Source
+
+PartnerId = str
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Partner(_Strict):
+    id: PartnerId = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str = Field(min_length=1)
+    hubspot_company_id: str | None = None
+
+    @field_validator("hubspot_company_id", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) else value
+
+
+class Hub(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    partner: PartnerId
+    launched_on: date
+    retired_on: date | None = None
+
+
+class Cluster(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    provider: Literal["gcp", "aws", "azure"]
+    account: str = Field(min_length=1)
+    paid_by_us: bool
+    hubspot_deal_id: str | None = None
+    hubs: list[Hub] = Field(default_factory=list)
+
+    @field_validator("account", "hubspot_deal_id", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) else value
+
+
+class Registry(_Strict):
+    partners: list[Partner]
+    clusters: list[Cluster]
+
+
+PARTNERS = RawTable(
+    "registry_partners",
+    {"partner_id": "varchar", "name": "varchar", "hubspot_company_id": "varchar"},
+    "Partners (communities) as listed in the cluster registry.",
+)
+CLUSTERS = RawTable(
+    "registry_clusters",
+    {
+        "cluster": "varchar",
+        "provider": "varchar",
+        "account": "varchar",
+        "paid_by_us": "boolean",
+        "hubspot_deal_id": "varchar",
+    },
+    "Kubernetes clusters: cloud provider, billing account/project/subscription, who pays.",
+)
+HUBS = RawTable(
+    "registry_hubs",
+    {
+        "cluster": "varchar",
+        "hub": "varchar",
+        "partner_id": "varchar",
+        "launched_on": "date",
+        "retired_on": "date",
+    },
+    "Hubs (Kubernetes namespaces) on each cluster and the partner each one serves.",
+)
+
+
+def _where(document: object, loc: tuple[int | str, ...]) -> str:
+    """Turn a pydantic location into words a person finds in the file."""
+    if len(loc) >= 2 and loc[0] in ("clusters", "partners") and isinstance(loc[1], int):
+        items = document.get(loc[0]) if isinstance(document, dict) else None
+        item = items[loc[1]] if isinstance(items, list) and loc[1] < len(items) else None
+        label = item.get("name" if loc[0] == "clusters" else "id") if isinstance(item, dict) else None
+        kind = "cluster" if loc[0] == "clusters" else "partner"
+        where = f"{kind} {label!r}" if label else f"{kind} #{loc[1] + 1}"
+        rest = loc[2:]
+        if len(rest) >= 2 and rest[0] == "hubs" and isinstance(rest[1], int):
+            hubs = item.get("hubs") if isinstance(item, dict) else None
+            hub = hubs[rest[1]] if isinstance(hubs, list) and rest[1] < len(hubs) else None
+            hub_name = hub.get("name") if isinstance(hub, dict) else None
+            where += f", hub {hub_name!r}" if hub_name else f", hub #{rest[1] + 1}"
+            rest = rest[2:]
+        return f"{where}, field {'.'.join(map(str, rest))}" if rest else where
+    return "field " + ".".join(map(str, loc))
+
+
+def _repeated(values: list[str]) -> str | None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            return value
+        seen.add(value)
+    return None
+
+
+def validate_registry(document: object) -> Registry:
+    """Validate the parsed YAML, including the references between partners and hubs."""
+    try:
+        registry = Registry.model_validate(document)
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise ParseError(first["msg"], _where(document, first["loc"])) from error
+
+    partner_ids = [p.id for p in registry.partners]
+    if twice := _repeated(partner_ids):
+        raise ParseError(f"partner id {twice!r} is listed twice", f"partner {twice!r}")
+    if twice := _repeated([c.name for c in registry.clusters]):
+        raise ParseError(f"cluster name {twice!r} is listed twice", f"cluster {twice!r}")
+    for cluster in registry.clusters:
+        if twice := _repeated([h.name for h in cluster.hubs]):
+            raise ParseError(f"hub {twice!r} is listed twice", f"cluster {cluster.name!r}")
+        for hub in cluster.hubs:
+            where = f"cluster {cluster.name!r}, hub {hub.name!r}"
+            if hub.partner not in partner_ids:
+                raise ParseError(f"unknown partner {hub.partner!r}", f"{where}, field partner")
+            if hub.retired_on and hub.retired_on < hub.launched_on:
+                raise ParseError("retired_on is before launched_on", f"{where}, field retired_on")
+    return registry
+
+
+def parse_registry(path: Path) -> Parsed:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else None
+        raise ParseError(f"not valid YAML: {getattr(error, 'problem', error)}", where) from error
+    registry = validate_registry(document)
+    partners = [
+        {"partner_id": p.id, "name": p.name, "hubspot_company_id": p.hubspot_company_id,
+         RECORD_COLUMN: f"partner {p.id}"}
+        for p in registry.partners
+    ]
+    clusters = [
+        {"cluster": c.name, "provider": c.provider, "account": c.account,
+         "paid_by_us": c.paid_by_us, "hubspot_deal_id": c.hubspot_deal_id,
+         RECORD_COLUMN: f"cluster {c.name}"}
+        for c in registry.clusters
+    ]
+    hubs = [
+        {"cluster": c.name, "hub": h.name, "partner_id": h.partner, "launched_on": h.launched_on,
+         "retired_on": h.retired_on, RECORD_COLUMN: f"cluster {c.name} hub {h.name}"}
+        for c in registry.clusters
+        for h in c.hubs
+    ]
+    return Parsed(
+        tables={
+            PARTNERS.name: pa.Table.from_pylist(partners, schema=_schema(PARTNERS)),
+            CLUSTERS.name: pa.Table.from_pylist(clusters, schema=_schema(CLUSTERS)),
+            HUBS.name: pa.Table.from_pylist(hubs, schema=_schema(HUBS)),
+        }
+    )
+
+
+_ARROW_TYPES = {"varchar": pa.string(), "boolean": pa.bool_(), "date": pa.date32()}
+
+
+def _schema(table: RawTable) -> pa.Schema:
+    return pa.schema(
+        [(name, _ARROW_TYPES[type_]) for name, type_ in table.columns.items()]
+        + [(RECORD_COLUMN, pa.string())]
+    )
+
+
+SOURCE = Source(
+    name="registry",
+    group="registry",
+    description="Cluster registry (registry/clusters.yaml): partners, clusters, hubs.",
+    patterns=("registry/clusters.yaml",),
+    tables=(PARTNERS, CLUSTERS, HUBS),
+    parse=parse_registry,
+)

@@ -1,0 +1,215 @@
+"""Reading delimited files through DuckDB and splitting valid rows from rejected ones.
+
+A file whose structure is broken (unterminated quote, wrong number of fields, bad encoding,
+missing required column) is a `ParseError` naming the line. A row whose values are wrong
+(not a number, not a date, empty key, duplicate key, value not allowed) is rejected with a
+reason and lands in quarantine; the rest of the file loads.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from ingest.framework import RECORD_COLUMN, ParseError
+
+_LINE = re.compile(r"CSV Error on Line: (\d+)")
+
+
+@dataclass(frozen=True)
+class Check:
+    """A row rule: `fails` is a SQL condition over the string columns, `reason` a SQL string."""
+
+    fails: str
+    reason: str
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def not_empty(column: str) -> Check:
+    col = quote(column)
+    return Check(f"{col} is null or trim({col}) = ''", literal(f"{column} is empty"))
+
+
+def castable(column: str, type_: str) -> Check:
+    col = quote(column)
+    return Check(
+        f"{col} is not null and trim({col}) <> '' and try_cast(trim({col}) as {type_}) is null",
+        f"{literal(f'{column} is not a {type_.lower()}: ')} || {col}",
+    )
+
+
+def date_format(column: str, fmt: str) -> Check:
+    col = quote(column)
+    return Check(
+        f"{col} is not null and trim({col}) <> '' and try_strptime(trim({col}), {literal(fmt)}) is null",
+        f"{literal(f'{column} is not a date in {fmt}: ')} || {col}",
+    )
+
+
+def positive(column: str) -> Check:
+    """A finite number above zero (a rate, a price)."""
+    col = quote(column)
+    number = f"try_cast(trim({col}) as double)"
+    return Check(
+        f"{number} is not null and not (isfinite({number}) and {number} > 0)",
+        f"{literal(f'{column} is not a positive number: ')} || {col}",
+    )
+
+
+def finite(column: str) -> Check:
+    """A number that is not NaN or infinite (Prometheus writes those as strings)."""
+    col = quote(column)
+    number = f"try_cast(trim({col}) as double)"
+    return Check(
+        f"{col} is not null and ({number} is null or not isfinite({number}))",
+        f"{literal(f'{column} is not a finite number: ')} || {col}",
+    )
+
+
+def matches(column: str, pattern: str, meaning: str) -> Check:
+    col = quote(column)
+    return Check(
+        f"{col} is not null and trim({col}) <> '' and not regexp_full_match(trim({col}), {literal(pattern)})",
+        f"{literal(f'{column} is not {meaning}: ')} || {col}",
+    )
+
+
+def one_of(column: str, allowed: Sequence[str]) -> Check:
+    col = quote(column)
+    values = ", ".join(literal(v) for v in allowed)
+    return Check(
+        f"{col} is not null and {col} not in ({values})",
+        literal(f"{column} is not one of {', '.join(allowed)}: ") + f" || {col}",
+    )
+
+
+def unique(columns: Sequence[str]) -> Check:
+    """Rejects the second and later rows with the same key, naming where it was first seen."""
+    cols = ", ".join(quote(c) for c in columns)
+    order = f"order by {quote('_ordinal')}"
+    return Check(
+        f"row_number() over (partition by {cols} {order}) > 1",
+        literal(f"duplicate key ({', '.join(columns)}), first at ") + " || "
+        f"first_value({RECORD_COLUMN}) over (partition by {cols} {order})",
+    )
+
+
+def csv_header(path: Path) -> list[str]:
+    """The header row, without a UTF-8 byte-order mark."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            header = next(csv.reader(handle), None)
+    except UnicodeDecodeError as error:
+        raise ParseError(f"header is not UTF-8: {error.reason}", "line 1") from error
+    if not header or not any(h.strip() for h in header):
+        raise ParseError("file is empty: no header row", "line 1")
+    return [h.strip() for h in header]
+
+
+def read_csv_strings(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    required: Sequence[str],
+    optional: Sequence[str] = (),
+) -> duckdb.DuckDBPyRelation:
+    """All wanted columns as strings, plus `_record` ('line N') and `_ordinal` (file order).
+
+    Columns beyond `required` and `optional` are accepted and ignored; a missing optional
+    column reads as null; a missing required column is a ParseError.
+    """
+    header = csv_header(path)
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise ParseError(f"missing required column(s): {', '.join(missing)}", "line 1 (header)")
+    duplicated = sorted({h for h in header if header.count(h) > 1})
+    if duplicated:
+        raise ParseError(f"column(s) repeated in header: {', '.join(duplicated)}", "line 1")
+    relation = con.read_csv(
+        str(path),
+        header=True,
+        auto_detect=False,
+        columns={name: "VARCHAR" for name in header},
+        delimiter=",",
+        quotechar='"',
+        escapechar='"',
+        strict_mode=True,
+        encoding="utf-8",
+    )
+    wanted = [
+        f"{quote(c)}" if c in header else f"null::varchar as {quote(c)}"
+        for c in [*required, *optional]
+    ]
+    numbered = relation.select(
+        f"{', '.join(wanted)}, row_number() over () + 1 as _ordinal, "
+        f"'line ' || (row_number() over () + 1) as {RECORD_COLUMN}"
+    )
+    return numbered.order("_ordinal")
+
+
+def _read_error(error: duckdb.Error) -> ParseError:
+    message = str(error)
+    match = _LINE.search(message)
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    problem = next(
+        (
+            line
+            for line in lines[1:]
+            if not line.startswith(("Original Line", "Possible", "*", "file =", "CSV Error"))
+        ),
+        lines[0] if lines else message,
+    )
+    if match:
+        return ParseError(f"malformed CSV: {problem}", f"line {match.group(1)}")
+    return ParseError(f"cannot be read: {problem}")
+
+
+def split_rows(
+    con: duckdb.DuckDBPyConnection,
+    rows: duckdb.DuckDBPyRelation,
+    checks: Sequence[Check],
+    select: Mapping[str, str],
+) -> tuple[pa.Table, pa.Table]:
+    """Valid rows projected through `select` (column -> SQL expression) and rejected rows.
+
+    `rows` holds string columns plus `_record` (where a person finds the record) and
+    `_ordinal` (the record's position in the file).
+
+    Rejected rows carry every reason that applies, joined with '; ', and the raw record as
+    JSON of its string columns.
+    """
+    raw_columns = [c for c in rows.columns if c not in (RECORD_COLUMN, "_ordinal")]
+    reasons = ", ".join(f"case when {c.fails} then {c.reason} end" for c in checks) or "null"
+    raw_json = ", ".join(f"{literal(c)}, {quote(c)}" for c in raw_columns)
+    try:
+        checked = rows.select(
+            f"*, concat_ws('; ', {reasons}) as _reason, json_object({raw_json}) as _raw"
+        ).fetch_arrow_table()
+    except duckdb.Error as error:
+        raise _read_error(error) from error
+    con.register("_checked", checked)
+    try:
+        projection = ", ".join(f"{expr} as {quote(name)}" for name, expr in select.items())
+        valid = con.sql(
+            f"select {projection}, {RECORD_COLUMN} from _checked where _reason = '' "
+            "order by _ordinal"
+        ).fetch_arrow_table()
+        rejected = con.sql(
+            f"select {RECORD_COLUMN} as record, _reason as reason, _raw::varchar as raw "
+            "from _checked where _reason <> '' order by _ordinal"
+        ).fetch_arrow_table()
+    finally:
+        con.unregister("_checked")
+    return valid, rejected

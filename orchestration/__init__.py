@@ -1,0 +1,1 @@
+"""Dagster definitions, the CLI, and the resources that point them at a warehouse."""

@@ -1,0 +1,46 @@
+"""Resources: the warehouse (DuckDB), the landing folder and dbt, all from one set of paths."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from dagster import ConfigurableResource
+from dagster_dbt import DbtCliResource
+from dagster_duckdb import DuckDBResource
+
+from warehouse.paths import DBT_PROJECT_DIR, WAREHOUSE_ENV, landing_path, warehouse_path
+
+
+class LandingResource(ConfigurableResource):
+    """The folder the connectors read; see README 'Landing layout'."""
+
+    path: str
+
+    @property
+    def root(self) -> Path:
+        return Path(self.path)
+
+
+def dbt_executable() -> str:
+    """The venv's dbt, so runs work without an activated venv (dagster-dbt looks on PATH)."""
+    beside_python = Path(sys.executable).with_name("dbt")
+    return str(beside_python) if beside_python.exists() else shutil.which("dbt") or "dbt"
+
+
+def build_resources() -> dict[str, object]:
+    """Resources for the paths in the environment (see warehouse.paths)."""
+    database = warehouse_path()
+    # dbt reads the warehouse path from the same variable (dbt_project/profiles.yml).
+    os.environ[WAREHOUSE_ENV] = str(database)
+    return {
+        "warehouse": DuckDBResource(database=str(database)),
+        "landing": LandingResource(path=str(landing_path())),
+        "dbt": DbtCliResource(
+            project_dir=str(DBT_PROJECT_DIR),
+            profiles_dir=str(DBT_PROJECT_DIR),
+            dbt_executable=dbt_executable(),
+        ),
+    }

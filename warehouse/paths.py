@@ -1,0 +1,34 @@
+"""Where the project keeps its files; every path can be moved with an environment variable."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+DATA_DIR = PROJECT_ROOT / "data"
+
+WAREHOUSE_ENV = "PARTNER_METRICS_WAREHOUSE"
+LANDING_ENV = "PARTNER_METRICS_LANDING"
+SNAPSHOTS_ENV = "PARTNER_METRICS_SNAPSHOTS"
+
+
+def _from_env(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+def warehouse_path() -> Path:
+    """The DuckDB file analysts query (default ``data/warehouse.duckdb``)."""
+    return _from_env(WAREHOUSE_ENV, DATA_DIR / "warehouse.duckdb")
+
+
+def landing_path() -> Path:
+    """The landing folder every connector reads (default ``data/landing``)."""
+    return _from_env(LANDING_ENV, DATA_DIR / "landing")
+
+
+def snapshots_path() -> Path:
+    """Where scheduled metric snapshots are published (default ``data/snapshots``)."""
+    return _from_env(SNAPSHOTS_ENV, DATA_DIR / "snapshots")
