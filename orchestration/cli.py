@@ -1,0 +1,263 @@
+"""`partner-metrics`: generate demo data, build the warehouse, print what it holds.
+
+`build` materialises the same Dagster assets the UI shows, in-process, recorded in the same
+Dagster instance. It builds into a copy of the warehouse and swaps the copy in only when
+every step and every blocking check passed, so a failed build leaves the warehouse as it was.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from warehouse.paths import (
+    DATA_DIR,
+    LANDING_ENV,
+    PROJECT_ROOT,
+    SNAPSHOTS_ENV,
+    WAREHOUSE_ENV,
+    snapshots_path,
+)
+
+QUIET_ENV = {
+    "DAGSTER_DISABLE_TELEMETRY": "1",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+    "GX_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+}
+DAGSTER_HOME = PROJECT_ROOT / ".dagster_home"
+
+
+class BuildFailedError(RuntimeError):
+    """A step or a blocking check failed; the message lists what, for a person to act on."""
+
+
+def quiet_environment() -> None:
+    """Telemetry off for every library, and a Dagster instance with telemetry disabled."""
+    for name, value in QUIET_ENV.items():
+        os.environ.setdefault(name, value)
+    os.environ.setdefault("DAGSTER_HOME", str(DAGSTER_HOME))
+
+
+def ensure_dbt_manifest() -> None:
+    """dagster-dbt reads target/manifest.json when the definitions load; parse if missing."""
+    from orchestration.resources import dbt_executable
+    from warehouse.paths import DBT_PROJECT_DIR
+
+    if not (DBT_PROJECT_DIR / "target" / "manifest.json").exists():
+        import subprocess
+
+        subprocess.run(
+            [dbt_executable(), "parse", "--profiles-dir", str(DBT_PROJECT_DIR), "--quiet"],
+            cwd=DBT_PROJECT_DIR, check=True,
+        )
+
+
+@dataclass
+class BuildResult:
+    warehouse: Path
+    seconds: float
+
+
+def _remove_database(path: Path) -> None:
+    for suffix in ("", ".wal"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def _copy_database(source: Path, target: Path) -> None:
+    """Copy a DuckDB file with its write-ahead log, if any (nothing if it does not exist)."""
+    _remove_database(target)
+    for suffix in ("", ".wal"):
+        source_file = Path(str(source) + suffix)
+        if source_file.exists():
+            shutil.copy2(source_file, Path(str(target) + suffix))
+
+
+def build(landing: Path, warehouse: Path, snapshots: Path | None = None,
+          verbose: bool = False) -> BuildResult:
+    """Ingest every source under `landing`, run dbt and the checks, publish a snapshot."""
+    from warehouse.connection import build_lock, connect
+
+    quiet_environment()
+    ensure_dbt_manifest()
+    landing, warehouse = landing.resolve(), warehouse.resolve()
+    if not landing.is_dir():
+        raise BuildFailedError(f"landing folder {landing} does not exist")
+    started = time.monotonic()
+    with build_lock(warehouse):
+        staging = warehouse.with_name(warehouse.name + ".building")
+        _copy_database(warehouse, staging)
+        os.environ[WAREHOUSE_ENV] = str(staging)
+        os.environ[LANDING_ENV] = str(landing)
+        os.environ[SNAPSHOTS_ENV] = str((snapshots or snapshots_path()).resolve())
+        try:
+            _materialize_all(verbose)
+            with connect(staging) as con:
+                con.execute("checkpoint")
+        except BaseException:
+            _remove_database(staging)
+            raise
+        finally:
+            os.environ[WAREHOUSE_ENV] = str(warehouse)
+        Path(str(warehouse) + ".wal").unlink(missing_ok=True)
+        os.replace(staging, warehouse)
+    return BuildResult(warehouse, time.monotonic() - started)
+
+
+def _materialize_all(verbose: bool) -> None:
+    from dagster import DagsterInstance, materialize
+
+    from orchestration.definitions import defs
+    from orchestration.resources import build_resources
+
+    result = materialize(
+        defs.assets,
+        resources=build_resources(),
+        instance=DagsterInstance.get(),
+        raise_on_error=False,
+        run_config={
+            "loggers": {"console": {"config": {"log_level": "DEBUG" if verbose else "WARNING"}}}
+        },
+    )
+    if not result.success:
+        raise BuildFailedError(_failure_report(result))
+
+
+def _failure_report(result) -> str:
+    """What failed, in words: failed steps with their reason, then failed blocking checks."""
+    lines = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.event_specific_data.error
+            message = error.message.strip() if error else "unknown error"
+            lines.append(f"step {event.step_key} failed: {message}")
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            if not evaluation.passed and evaluation.severity.value == "ERROR":
+                asset = "/".join(evaluation.asset_key.path)
+                lines.append(f"check {evaluation.check_name} on {asset} failed")
+    return "build failed; the warehouse was left as it was:\n  " + "\n  ".join(
+        lines or ["a step failed (see the Dagster run log)"]
+    )
+
+
+def summary(warehouse: Path, seconds: float | None = None) -> str:
+    """The short text `make demo` prints: sources, headline metrics, where things are."""
+    from warehouse.connection import connect_read_only
+
+    with connect_read_only(warehouse) as con:
+        sources = con.execute(
+            "select source, files, rows_loaded, rows_quarantined from marts.fct_source_loads "
+            "order by source"
+        ).fetchall()
+        metrics = con.execute(
+            "select metric, value, unit, as_of from marts.fct_headline_metrics order by sort_order"
+        ).fetchall()
+    lines = ["", "Sources (files, rows loaded, rows quarantined):"]
+    lines += [f"  {s:<14} {f:>5} files {r:>10,} rows {q:>6,} quarantined" for s, f, r, q in sources]
+    lines += ["", f"Headline metrics (as of {metrics[0][3] if metrics else '-'}):"]
+    lines += [f"  {m:<34} {_number(v):>14} {u}" for m, v, u, _ in metrics]
+    size_mb = warehouse.stat().st_size / 1e6
+    lines += [
+        "",
+        f"Warehouse: {warehouse} ({size_mb:.1f} MB); query it with "
+        f"`partner-metrics query \"select * from marts.fct_headline_metrics\"`",
+        f"Snapshots: {snapshots_path()}",
+    ]
+    if seconds is not None:
+        lines.append(f"Built in {seconds:.0f} s.")
+    return "\n".join(lines)
+
+
+def query(warehouse: Path, sql: str) -> str:
+    """Run one read-only statement and format the result as a text table."""
+    from warehouse.connection import connect_read_only
+
+    with connect_read_only(warehouse) as con:
+        cursor = con.execute(sql)
+        header = [column[0] for column in cursor.description]
+        rows = cursor.fetchall()
+    cells = [header, *[["" if v is None else str(v) for v in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines) + f"\n({len(rows)} rows)"
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:,.2f}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="partner-metrics", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="generate the demo landing data and build it")
+    demo.add_argument("--out", type=Path, default=DATA_DIR,
+                      help="folder for landing/, warehouse.duckdb and snapshots/ (default data/)")
+
+    build_cmd = commands.add_parser("build", help="ingest a landing folder, run dbt and checks")
+    build_cmd.add_argument("--landing", type=Path, required=True)
+    build_cmd.add_argument("--warehouse", type=Path, required=True)
+    build_cmd.add_argument("--snapshots", type=Path, default=None,
+                           help="where to publish the snapshot (default data/snapshots)")
+    for command in (demo, build_cmd):
+        command.add_argument("--verbose", action="store_true", help="show every Dagster event")
+
+    query_cmd = commands.add_parser("query", help="run read-only SQL against the warehouse")
+    query_cmd.add_argument("sql")
+    query_cmd.add_argument("--warehouse", type=Path, default=DATA_DIR / "warehouse.duckdb")
+
+    generate = commands.add_parser("generate", help="write demo landing data only")
+    generate.add_argument("--out", type=Path, required=True)
+    generate.add_argument("--seed", type=int, default=42)
+    generate.add_argument("--months", type=int, default=36)
+    generate.add_argument("--partners", type=int, default=30)
+    generate.add_argument("--as-of", type=date.fromisoformat, default=None,
+                          help="the day the data ends (default today)")
+
+    args = parser.parse_args(argv)
+    quiet_environment()
+    import duckdb
+
+    from warehouse.connection import WarehouseBusyError
+
+    try:
+        if args.command == "generate":
+            from ingest.demo import generate as generate_landing
+
+            world = generate_landing(args.out, seed=args.seed, months=args.months,
+                                     partners=args.partners, as_of=args.as_of)
+            print(f"wrote {len(world.partners)} partners, {len(world.hubs)} hubs, "
+                  f"{len(world.months)} months to {args.out}")
+            return 0
+        if args.command == "demo":
+            from ingest.demo import generate as generate_landing
+
+            landing = args.out / "landing"
+            generate_landing(landing)
+            result = build(landing, args.out / "warehouse.duckdb", args.out / "snapshots",
+                           verbose=args.verbose)
+        elif args.command == "query":
+            print(query(args.warehouse, args.sql))
+            return 0
+        else:
+            result = build(args.landing, args.warehouse, args.snapshots, verbose=args.verbose)
+        print(summary(result.warehouse, result.seconds))
+        return 0
+    except (BuildFailedError, WarehouseBusyError, duckdb.Error) as error:
+        print(f"partner-metrics: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
