@@ -108,12 +108,14 @@ def unique(columns: Sequence[str]) -> Check:
 
 
 def csv_header(path: Path) -> list[str]:
-    """The header row, without a UTF-8 byte-order mark."""
+    """The header row, without a UTF-8 byte-order mark (only the first line is decoded)."""
+    with path.open("rb") as handle:
+        first_line = handle.readline()
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            header = next(csv.reader(handle), None)
+        text = first_line.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ParseError(f"header is not UTF-8: {error.reason}", "line 1") from error
+    header = next(csv.reader([text]), None)
     if not header or not any(h.strip() for h in header):
         raise ParseError("file is empty: no header row", "line 1")
     return [h.strip() for h in header]

@@ -101,7 +101,7 @@ def build_world(seed: int = 42, months: int = 36, partners: int = 30,
         if index < partners // 3:
             started = _add_months(window[0], -rng.randint(1, 18))
         else:
-            started = _add_months(window[0], rng.randint(0, months - 4))
+            started = _add_months(window[0], rng.randint(0, max(months - 4, 0)))
         started += timedelta(days=rng.randint(0, 20))
         people.append(Partner(
             id=_slug(name), name=name, hubspot_company_id=str(5001 + index),

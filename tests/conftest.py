@@ -1,0 +1,69 @@
+"""Shared fixtures: quiet libraries, an isolated Dagster instance, one small built warehouse."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from orchestration.cli import QUIET_ENV
+from warehouse.paths import PROJECT_ROOT
+
+os.environ.update(QUIET_ENV)
+
+# The small world every end-to-end test builds: 8 partners over 6 months, fixed as-of day.
+SMALL_WORLD = {"seed": 7, "months": 6, "partners": 8, "as_of": date(2026, 11, 15)}
+CLI = [sys.executable, "-m", "orchestration.cli"]
+
+
+@pytest.fixture(scope="session")
+def dagster_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Dagster instance of the tests' own, configured like the project's."""
+    home = tmp_path_factory.mktemp("dagster_home")
+    shutil.copy(PROJECT_ROOT / ".dagster_home" / "dagster.yaml", home / "dagster.yaml")
+    return home
+
+
+@pytest.fixture(scope="session")
+def cli_env(dagster_home: Path) -> dict[str, str]:
+    return {**os.environ, "DAGSTER_HOME": str(dagster_home)}
+
+
+def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=600,
+                          cwd=PROJECT_ROOT)
+
+
+@pytest.fixture(scope="session")
+def small_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from ingest.demo import generate
+
+    landing = tmp_path_factory.mktemp("landing")
+    generate(landing, **SMALL_WORLD)
+    return landing
+
+
+@dataclass
+class BuiltWarehouse:
+    landing: Path
+    warehouse: Path
+    snapshots: Path
+    stdout: str
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(tmp_path_factory: pytest.TempPathFactory, small_landing: Path,
+                    cli_env: dict[str, str]) -> BuiltWarehouse:
+    """The small landing folder built once by the real CLI into a temporary warehouse."""
+    out = tmp_path_factory.mktemp("built")
+    warehouse, snapshots = out / "warehouse.duckdb", out / "snapshots"
+    result = run_cli(["build", "--landing", str(small_landing), "--warehouse", str(warehouse),
+                      "--snapshots", str(snapshots)], cli_env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return BuiltWarehouse(small_landing, warehouse, snapshots, result.stdout)

@@ -1,0 +1,120 @@
+"""The ingestion framework: logged, idempotent, replace-on-change, all-or-nothing loads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingest.framework import SourceError, load_source
+from ingest.fx import SOURCE as FX
+
+T1 = datetime(2026, 1, 1, tzinfo=UTC)
+T2 = datetime(2026, 1, 2, tzinfo=UTC)
+
+
+def write_rates(landing: Path, name: str, text: str) -> None:
+    path = landing / "fx" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def table(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
+    return con.execute(sql).fetchall()
+
+
+class FailingConnection:
+    """A real connection that raises when it writes the n-th ingest-log row: a crash mid-load."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, fail_on_log_row: int):
+        self._con = con
+        self._fail_on = fail_on_log_row
+        self._log_rows = 0
+
+    def execute(self, sql: str, *args):
+        if "_ingest_log values" in sql:
+            self._log_rows += 1
+            if self._log_rows == self._fail_on:
+                raise RuntimeError("disk full")
+        return self._con.execute(sql, *args)
+
+    def __getattr__(self, name: str):
+        return getattr(self._con, name)
+
+
+@pytest.fixture
+def con(tmp_path: Path):
+    connection = duckdb.connect(str(tmp_path / "w.duckdb"))
+    yield connection
+    connection.close()
+
+
+def test_first_load_logs_the_file_and_a_second_load_skips_it(tmp_path: Path, con):
+    landing = tmp_path / "landing"
+    write_rates(landing, "rates.csv", "date,currency,usd_per_unit\n2024-01-01,EUR,1.1\n"
+                                      "2024-01-01,GBP,x\n")
+    first = load_source(con, FX, landing, now=T1)
+    assert [(f.file, f.status, f.rows_loaded, f.rows_quarantined) for f in first.files] == [
+        ("fx/rates.csv", "loaded", 1, 1)]
+    second = load_source(con, FX, landing, now=T2)
+    assert [(f.status, f.rows_loaded) for f in second.files] == [("unchanged", 0)]
+    assert table(con, "select file, size_bytes, loaded_at, rows_loaded, rows_quarantined "
+                      "from raw._ingest_log") == [("fx/rates.csv", 27 + 19 + 17, T1, 1, 1)]
+    assert table(con, "select currency, _file, _record, _loaded_at from raw.fx_rates") == [
+        ("EUR", "fx/rates.csv", "line 2", T1)]
+    assert table(con, "select source, file, record, reason, raw_record::varchar "
+                      "from raw._quarantine") == [
+        ("fx", "fx/rates.csv", "line 3", "usd_per_unit is not a double: x",
+         '{"date":"2024-01-01","currency":"GBP","usd_per_unit":"x"}')]
+
+
+def test_a_changed_file_replaces_its_rows_and_its_quarantine(tmp_path: Path, con):
+    landing = tmp_path / "landing"
+    write_rates(landing, "rates.csv", "date,currency,usd_per_unit\n2024-01-01,EUR,1.1\n"
+                                      "2024-01-01,GBP,x\n")
+    write_rates(landing, "other.csv", "date,currency,usd_per_unit\n2024-01-01,CAD,0.7\n")
+    load_source(con, FX, landing, now=T1)
+    write_rates(landing, "rates.csv", "date,currency,usd_per_unit\n2024-01-01,EUR,1.2\n"
+                                      "2024-01-01,GBP,1.3\n")
+    report = load_source(con, FX, landing, now=T2)
+    assert sorted((f.file, f.status) for f in report.files) == [
+        ("fx/other.csv", "unchanged"), ("fx/rates.csv", "replaced")]
+    assert table(con, "select currency, usd_per_unit, _loaded_at from raw.fx_rates "
+                      "order by currency") == [("CAD", 0.7, T1), ("EUR", 1.2, T2), ("GBP", 1.3, T2)]
+    assert table(con, "select count(*) from raw._quarantine") == [(0,)]
+    assert table(con, "select file, rows_loaded, rows_quarantined, loaded_at from raw._ingest_log "
+                      "order by file") == [("fx/other.csv", 1, 0, T1), ("fx/rates.csv", 2, 0, T2)]
+
+
+def test_a_broken_file_fails_the_load_and_writes_nothing(tmp_path: Path, con):
+    landing = tmp_path / "landing"
+    write_rates(landing, "a.csv", "date,currency,usd_per_unit\n2024-01-01,EUR,1.1\n")
+    load_source(con, FX, landing, now=T1)
+    before = (table(con, "select * from raw.fx_rates"), table(con, "select * from raw._ingest_log"))
+
+    write_rates(landing, "a.csv", "date,currency,usd_per_unit\n2024-01-01,EUR,9.9\n")
+    write_rates(landing, "b.csv", "date,currency,usd_per_unit\n2024-02-01,EUR,1.1,extra\n")
+    with pytest.raises(SourceError) as failure:
+        load_source(con, FX, landing, now=T2)
+    assert str(failure.value) == (
+        "fx: fx/b.csv, line 2: malformed CSV: Expected Number of Columns: 3 Found: 4")
+    after = (table(con, "select * from raw.fx_rates"), table(con, "select * from raw._ingest_log"))
+    assert after == before
+    assert (landing / "fx" / "b.csv").exists(), "raw input is never destroyed"
+
+
+def test_a_failure_while_writing_rolls_the_whole_source_back(tmp_path: Path, con):
+    landing = tmp_path / "landing"
+    write_rates(landing, "a.csv", "date,currency,usd_per_unit\n2024-01-01,EUR,1.1\n")
+    load_source(con, FX, landing, now=T1)
+    before = table(con, "select * from raw.fx_rates")
+    write_rates(landing, "a.csv", "date,currency,usd_per_unit\n2024-01-01,EUR,2.2\n")
+    write_rates(landing, "b.csv", "date,currency,usd_per_unit\n2024-01-01,GBP,1.3\n")
+
+    # Fail on the second file's log row, after the first file's new rows are written.
+    with pytest.raises(RuntimeError, match="disk full"):
+        load_source(FailingConnection(con, fail_on_log_row=2), FX, landing, now=T2)
+    assert table(con, "select * from raw.fx_rates") == before
+    assert table(con, "select file from raw._ingest_log") == [("fx/a.csv",)]
