@@ -136,6 +136,8 @@ def _failure_report(result) -> str:
     for event in result.all_events:
         if event.is_step_failure:
             error = event.event_specific_data.error
+            while error is not None and error.cause is not None:  # the root cause, not wrappers
+                error = error.cause
             message = error.message.strip() if error else "unknown error"
             lines.append(f"step {event.step_key} failed: {message}")
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":

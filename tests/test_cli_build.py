@@ -1,0 +1,122 @@
+"""`partner-metrics build` end to end: summary, idempotency, and failures that change nothing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ingest.demo.world import build_world
+from tests.conftest import SMALL_WORLD, BuiltWarehouse, run_cli
+from warehouse.connection import build_lock, connect_read_only
+
+
+def contents(warehouse: Path, schemas: tuple[str, ...] = ("marts",)) -> dict[str, list[tuple]]:
+    """Every table of the schemas, rows sorted: the warehouse's content, not its bytes."""
+    with connect_read_only(warehouse) as con:
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            f"where table_schema in ({', '.join('?' for _ in schemas)}) order by all",
+            list(schemas),
+        ).fetchall()
+        return {
+            f"{schema}.{name}": sorted(
+                con.execute(f'select * from {schema}."{name}"').fetchall(), key=repr
+            )
+            for schema, name in tables
+        }
+
+
+def copy_of(built: BuiltWarehouse, tmp_path: Path) -> Path:
+    target = tmp_path / "warehouse.duckdb"
+    shutil.copy(built.warehouse, target)
+    return target
+
+
+def build(landing: Path, warehouse: Path, env: dict[str, str], tmp_path: Path):
+    return run_cli(["build", "--landing", str(landing), "--warehouse", str(warehouse),
+                    "--snapshots", str(tmp_path / "snapshots")], env)
+
+
+def test_build_prints_rows_per_source_and_headline_metrics(built_warehouse: BuiltWarehouse):
+    world = build_world(**SMALL_WORLD)
+    registry_rows = len(world.partners) + len(world.clusters) + len(world.hubs)
+    fx_rows = 4 * SMALL_WORLD["months"]  # four non-USD currencies, one rate a month
+    out = built_warehouse.stdout
+    assert f"registry           1 files {registry_rows:>10,} rows      0 quarantined" in out
+    assert f"fx                 1 files {fx_rows:>10,} rows      0 quarantined" in out
+    assert "Headline metrics (as of 2026-10-01):" in out
+    assert "partners running" in out and "hubs running" in out
+    assert f"Warehouse: {built_warehouse.warehouse}" in out
+    snapshot = built_warehouse.snapshots / sorted(
+        p.name for p in built_warehouse.snapshots.iterdir())[-1]
+    manifest = json.loads((snapshot / "manifest.json").read_text())
+    assert manifest["tables"]["dim_partners"] == SMALL_WORLD["partners"]
+
+
+def test_a_second_build_of_the_same_landing_changes_nothing(
+    built_warehouse: BuiltWarehouse, cli_env: dict[str, str], tmp_path: Path
+):
+    warehouse = copy_of(built_warehouse, tmp_path)
+    before = contents(warehouse, ("raw", "marts"))
+    result = build(built_warehouse.landing, warehouse, cli_env, tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert contents(warehouse, ("raw", "marts")) == before
+    assert before["marts.dim_partners"], "the comparison is over real rows"
+
+
+def test_a_broken_registry_fails_the_build_naming_it_and_keeps_the_warehouse(
+    built_warehouse: BuiltWarehouse, cli_env: dict[str, str], tmp_path: Path
+):
+    landing = tmp_path / "landing"
+    shutil.copytree(built_warehouse.landing, landing)
+    registry = landing / "registry" / "clusters.yaml"
+    registry.write_text(registry.read_text().replace("provider: aws", "provider: amazon", 1))
+    warehouse = copy_of(built_warehouse, tmp_path)
+    before = contents(warehouse, ("raw", "marts"))
+
+    result = build(landing, warehouse, cli_env, tmp_path)
+    assert result.returncode == 1
+    assert "build failed; the warehouse was left as it was" in result.stderr
+    assert "registry: registry/clusters.yaml, cluster '" in result.stderr
+    assert "field provider: Input should be 'gcp', 'aws' or 'azure'" in result.stderr
+    assert contents(warehouse, ("raw", "marts")) == before
+    assert not warehouse.with_name(warehouse.name + ".building").exists()
+
+
+def test_a_failing_blocking_check_stops_the_build_and_keeps_the_warehouse(
+    built_warehouse: BuiltWarehouse, cli_env: dict[str, str], tmp_path: Path
+):
+    landing = tmp_path / "landing"
+    shutil.copytree(built_warehouse.landing, landing)
+    usage = next((landing / "usage").glob("*/daily_active_users.json"))
+    body = json.loads(usage.read_text())
+    body["data"]["result"][0]["values"][0][1] = "-5"  # a negative count of users
+    usage.write_text(json.dumps(body))
+    warehouse = copy_of(built_warehouse, tmp_path)
+    before = contents(warehouse, ("raw", "marts"))
+
+    result = build(landing, warehouse, cli_env, tmp_path)
+    assert result.returncode == 1
+    assert ("check non_negative_int_hub_usage_daily_daily_active_users on "
+            "intermediate/int_hub_usage_daily failed") in result.stderr
+    assert contents(warehouse, ("raw", "marts")) == before
+
+
+def test_a_second_concurrent_build_is_told_the_warehouse_is_busy(
+    built_warehouse: BuiltWarehouse, cli_env: dict[str, str], tmp_path: Path
+):
+    warehouse = copy_of(built_warehouse, tmp_path)
+    with build_lock(warehouse):
+        result = build(built_warehouse.landing, warehouse, cli_env, tmp_path)
+    assert result.returncode == 1
+    assert "warehouse is busy" in result.stderr
+
+
+@pytest.mark.parametrize("missing", ["landing"])
+def test_a_missing_landing_folder_is_a_clear_error(tmp_path: Path, cli_env, missing):
+    result = build(tmp_path / missing, tmp_path / "w.duckdb", cli_env, tmp_path)
+    assert result.returncode == 1
+    assert f"landing folder {tmp_path / missing} does not exist" in result.stderr

@@ -1,0 +1,66 @@
+"""The Dagster definitions: they load, every asset is described and grouped, keys line up."""
+
+from __future__ import annotations
+
+import yaml
+from dagster import AssetKey
+
+from ingest.framework import RAW_SCHEMA
+from ingest.sources import SOURCES
+from orchestration.definitions import defs
+from warehouse.paths import DBT_PROJECT_DIR, PROJECT_ROOT
+
+# Written by the ingestion framework itself for every source, read by dbt as sources.
+FRAMEWORK_TABLES = {AssetKey([RAW_SCHEMA, "_ingest_log"]), AssetKey([RAW_SCHEMA, "_quarantine"])}
+
+
+def test_every_asset_has_a_description_and_a_group():
+    graph = defs.resolve_asset_graph()
+    missing = [
+        key.to_user_string()
+        for key in graph.materializable_asset_keys
+        if not graph.get(key).description or not graph.get(key).group_name
+    ]
+    assert missing == []
+
+
+def test_every_raw_table_a_dbt_model_reads_is_an_ingest_asset():
+    graph = defs.resolve_asset_graph()
+    raw_tables = {
+        AssetKey([RAW_SCHEMA, table.name]) for source in SOURCES for table in source.tables
+    }
+    read_by_dbt = {
+        parent
+        for key in graph.materializable_asset_keys
+        for parent in graph.get(key).parent_keys
+        if parent.path[0] == RAW_SCHEMA
+    }
+    assert read_by_dbt - raw_tables == FRAMEWORK_TABLES
+    assert raw_tables <= graph.materializable_asset_keys
+    assert {graph.get(key).group_name for key in raw_tables} >= {"registry", "reference", "usage"}
+
+
+def test_dbt_tests_are_asset_checks_and_marts_live_in_the_marts_schema():
+    graph = defs.resolve_asset_graph()
+    assert len(graph.asset_check_keys) >= 50
+    marts = {key.path[1] for key in graph.materializable_asset_keys if key.path[0] == "marts"}
+    assert {"dim_partners", "dim_hubs", "fct_hub_usage_monthly", "fct_headline_metrics"} <= marts
+
+
+def test_runs_execute_in_one_process_with_a_schedule_and_a_sensor():
+    job = defs.resolve_job_def("partner_metrics_pipeline")
+    assert job.executor_def.name == "in_process"
+    assert defs.resolve_schedule_def("monthly_pipeline").cron_schedule == "0 6 2 * *"
+    assert defs.resolve_sensor_def("landing_changed").job_name == "partner_metrics_pipeline"
+
+
+def test_telemetry_is_off_in_the_projects_own_settings():
+    dagster_yaml = yaml.safe_load((PROJECT_ROOT / ".dagster_home" / "dagster.yaml").read_text())
+    assert dagster_yaml["telemetry"] == {"enabled": False}
+    assert dagster_yaml["concurrency"]["runs"]["max_concurrent_runs"] == 1
+    dbt_yaml = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+    assert dbt_yaml["flags"]["send_anonymous_usage_stats"] is False
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    for setting in ("DAGSTER_DISABLE_TELEMETRY := 1", "DBT_SEND_ANONYMOUS_USAGE_STATS := False",
+                    "GX_ANALYTICS_ENABLED := false", "DO_NOT_TRACK := 1"):
+        assert setting in makefile
