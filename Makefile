@@ -44,7 +44,7 @@ ui: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint dbt_project
+	PARTNER_METRICS_WAREHOUSE=:memory: $(BIN)/sqlfluff lint dbt_project
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs

@@ -28,7 +28,9 @@ import pyarrow as pa
 
 RAW_SCHEMA = "raw"
 RECORD_COLUMN = "_record"
-REJECTED_SCHEMA = pa.schema([("record", pa.string()), ("reason", pa.string()), ("raw", pa.string())])
+REJECTED_SCHEMA = pa.schema(
+    [("record", pa.string()), ("reason", pa.string()), ("raw", pa.string())]
+)
 
 INGEST_LOG_DDL = f"""
 create table if not exists {RAW_SCHEMA}._ingest_log (
@@ -152,8 +154,12 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     con.execute(INGEST_LOG_DDL)
     con.execute(QUARANTINE_DDL)
     for table in source.tables:
-        columns = {**table.columns, RECORD_COLUMN: "varchar", "_file": "varchar",
-                   "_loaded_at": "timestamptz"}
+        columns = {
+            **table.columns,
+            RECORD_COLUMN: "varchar",
+            "_file": "varchar",
+            "_loaded_at": "timestamptz",
+        }
         ddl = ", ".join(f'"{name}" {type_}' for name, type_ in columns.items())
         con.execute(f"create table if not exists {RAW_SCHEMA}.{table.name} ({ddl})")
         existing = {
@@ -180,7 +186,8 @@ def _parse_file(source: Source, path: Path, relative: str) -> Parsed:
     for name, rows in parsed.tables.items():
         if name not in expected or set(rows.column_names) != expected[name]:
             raise SourceError(
-                source.name, relative,
+                source.name,
+                relative,
                 f"parser returned columns {sorted(rows.column_names)} for table {name!r}; "
                 f"expected {sorted(expected.get(name, []))}",
             )
@@ -255,8 +262,15 @@ def _write(
                 con.unregister("_rejected")
             con.execute(
                 f"insert or replace into {RAW_SCHEMA}._ingest_log values (?, ?, ?, ?, ?, ?, ?)",
-                [source.name, relative, sha, size, now, report.rows_loaded,
-                 report.rows_quarantined],
+                [
+                    source.name,
+                    relative,
+                    sha,
+                    size,
+                    now,
+                    report.rows_loaded,
+                    report.rows_quarantined,
+                ],
             )
         con.execute("commit")
     except BaseException:

@@ -95,7 +95,9 @@ def _where(document: object, loc: tuple[int | str, ...]) -> str:
     if len(loc) >= 2 and loc[0] in ("clusters", "partners") and isinstance(loc[1], int):
         items = document.get(loc[0]) if isinstance(document, dict) else None
         item = items[loc[1]] if isinstance(items, list) and loc[1] < len(items) else None
-        label = item.get("name" if loc[0] == "clusters" else "id") if isinstance(item, dict) else None
+        label = (
+            item.get("name" if loc[0] == "clusters" else "id") if isinstance(item, dict) else None
+        )
         kind = "cluster" if loc[0] == "clusters" else "partner"
         where = f"{kind} {label!r}" if label else f"{kind} #{loc[1] + 1}"
         rest = loc[2:]
@@ -152,19 +154,34 @@ def parse_registry(path: Path) -> Parsed:
         raise ParseError(f"not valid YAML: {getattr(error, 'problem', error)}", where) from error
     registry = validate_registry(document)
     partners = [
-        {"partner_id": p.id, "name": p.name, "hubspot_company_id": p.hubspot_company_id,
-         RECORD_COLUMN: f"partner {p.id}"}
+        {
+            "partner_id": p.id,
+            "name": p.name,
+            "hubspot_company_id": p.hubspot_company_id,
+            RECORD_COLUMN: f"partner {p.id}",
+        }
         for p in registry.partners
     ]
     clusters = [
-        {"cluster": c.name, "provider": c.provider, "account": c.account,
-         "paid_by_us": c.paid_by_us, "hubspot_deal_id": c.hubspot_deal_id,
-         RECORD_COLUMN: f"cluster {c.name}"}
+        {
+            "cluster": c.name,
+            "provider": c.provider,
+            "account": c.account,
+            "paid_by_us": c.paid_by_us,
+            "hubspot_deal_id": c.hubspot_deal_id,
+            RECORD_COLUMN: f"cluster {c.name}",
+        }
         for c in registry.clusters
     ]
     hubs = [
-        {"cluster": c.name, "hub": h.name, "partner_id": h.partner, "launched_on": h.launched_on,
-         "retired_on": h.retired_on, RECORD_COLUMN: f"cluster {c.name} hub {h.name}"}
+        {
+            "cluster": c.name,
+            "hub": h.name,
+            "partner_id": h.partner,
+            "launched_on": h.launched_on,
+            "retired_on": h.retired_on,
+            RECORD_COLUMN: f"cluster {c.name} hub {h.name}",
+        }
         for c in registry.clusters
         for h in c.hubs
     ]

@@ -54,7 +54,8 @@ def castable(column: str, type_: str) -> Check:
 def date_format(column: str, fmt: str) -> Check:
     col = quote(column)
     return Check(
-        f"{col} is not null and trim({col}) <> '' and try_strptime(trim({col}), {literal(fmt)}) is null",
+        f"{col} is not null and trim({col}) <> '' "
+        f"and try_strptime(trim({col}), {literal(fmt)}) is null",
         f"{literal(f'{column} is not a date in {fmt}: ')} || {col}",
     )
 
@@ -82,7 +83,8 @@ def finite(column: str) -> Check:
 def matches(column: str, pattern: str, meaning: str) -> Check:
     col = quote(column)
     return Check(
-        f"{col} is not null and trim({col}) <> '' and not regexp_full_match(trim({col}), {literal(pattern)})",
+        f"{col} is not null and trim({col}) <> '' "
+        f"and not regexp_full_match(trim({col}), {literal(pattern)})",
         f"{literal(f'{column} is not {meaning}: ')} || {col}",
     )
 

@@ -56,7 +56,8 @@ def ensure_dbt_manifest() -> None:
 
         subprocess.run(
             [dbt_executable(), "parse", "--profiles-dir", str(DBT_PROJECT_DIR), "--quiet"],
-            cwd=DBT_PROJECT_DIR, check=True,
+            cwd=DBT_PROJECT_DIR,
+            check=True,
         )
 
 
@@ -80,8 +81,9 @@ def _copy_database(source: Path, target: Path) -> None:
             shutil.copy2(source_file, Path(str(target) + suffix))
 
 
-def build(landing: Path, warehouse: Path, snapshots: Path | None = None,
-          verbose: bool = False) -> BuildResult:
+def build(
+    landing: Path, warehouse: Path, snapshots: Path | None = None, verbose: bool = False
+) -> BuildResult:
     """Ingest every source under `landing`, run dbt and the checks, publish a snapshot."""
     from warehouse.connection import build_lock, connect
 
@@ -170,7 +172,7 @@ def summary(warehouse: Path, seconds: float | None = None) -> str:
     lines += [
         "",
         f"Warehouse: {warehouse} ({size_mb:.1f} MB); query it with "
-        f"`partner-metrics query \"select * from marts.fct_headline_metrics\"`",
+        f'`partner-metrics query "select * from marts.fct_headline_metrics"`',
         f"Snapshots: {snapshots_path()}",
     ]
     if seconds is not None:
@@ -204,14 +206,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="generate the demo landing data and build it")
-    demo.add_argument("--out", type=Path, default=DATA_DIR,
-                      help="folder for landing/, warehouse.duckdb and snapshots/ (default data/)")
+    demo.add_argument(
+        "--out",
+        type=Path,
+        default=DATA_DIR,
+        help="folder for landing/, warehouse.duckdb and snapshots/ (default data/)",
+    )
 
     build_cmd = commands.add_parser("build", help="ingest a landing folder, run dbt and checks")
     build_cmd.add_argument("--landing", type=Path, required=True)
     build_cmd.add_argument("--warehouse", type=Path, required=True)
-    build_cmd.add_argument("--snapshots", type=Path, default=None,
-                           help="where to publish the snapshot (default data/snapshots)")
+    build_cmd.add_argument(
+        "--snapshots",
+        type=Path,
+        default=None,
+        help="where to publish the snapshot (default data/snapshots)",
+    )
     for command in (demo, build_cmd):
         command.add_argument("--verbose", action="store_true", help="show every Dagster event")
 
@@ -224,8 +234,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     generate.add_argument("--seed", type=int, default=42)
     generate.add_argument("--months", type=int, default=36)
     generate.add_argument("--partners", type=int, default=30)
-    generate.add_argument("--as-of", type=date.fromisoformat, default=None,
-                          help="the day the data ends (default today)")
+    generate.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        default=None,
+        help="the day the data ends (default today)",
+    )
 
     args = parser.parse_args(argv)
     quiet_environment()
@@ -237,18 +251,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "generate":
             from ingest.demo import generate as generate_landing
 
-            world = generate_landing(args.out, seed=args.seed, months=args.months,
-                                     partners=args.partners, as_of=args.as_of)
-            print(f"wrote {len(world.partners)} partners, {len(world.hubs)} hubs, "
-                  f"{len(world.months)} months to {args.out}")
+            world = generate_landing(
+                args.out,
+                seed=args.seed,
+                months=args.months,
+                partners=args.partners,
+                as_of=args.as_of,
+            )
+            print(
+                f"wrote {len(world.partners)} partners, {len(world.hubs)} hubs, "
+                f"{len(world.months)} months to {args.out}"
+            )
             return 0
         if args.command == "demo":
             from ingest.demo import generate as generate_landing
 
             landing = args.out / "landing"
             generate_landing(landing)
-            result = build(landing, args.out / "warehouse.duckdb", args.out / "snapshots",
-                           verbose=args.verbose)
+            result = build(
+                landing, args.out / "warehouse.duckdb", args.out / "snapshots", verbose=args.verbose
+            )
         elif args.command == "query":
             print(query(args.warehouse, args.sql))
             return 0

@@ -1,11 +1,10 @@
 """One Dagster multi-asset per connector; each materialises the source's raw tables."""
 
-
 from dagster import (
     AssetExecutionContext,
     AssetKey,
-    AssetSpec,
     AssetsDefinition,
+    AssetSpec,
     Failure,
     MaterializeResult,
     MetadataValue,
@@ -36,16 +35,19 @@ def build_ingest_asset(source: Source) -> AssetsDefinition:
     ]
 
     @multi_asset(name=f"ingest_{source.name}", specs=specs, description=source.description)
-    def ingest(context: AssetExecutionContext, warehouse: DuckDBResource,
-               landing: LandingResource):
+    def ingest(context: AssetExecutionContext, warehouse: DuckDBResource, landing: LandingResource):
         with warehouse.get_connection() as con:
             try:
                 report = load_source(con, source, landing.root)
             except SourceError as error:
                 raise Failure(
                     description=str(error),
-                    metadata={"source": error.source, "file": error.file,
-                              "where": error.where or "", "problem": error.problem},
+                    metadata={
+                        "source": error.source,
+                        "file": error.file,
+                        "where": error.where or "",
+                        "problem": error.problem,
+                    },
                 ) from error
             counts = {
                 table.name: con.execute(

@@ -1,6 +1,5 @@
 """Scheduled metric snapshots, the monthly schedule and the landing-folder sensor."""
 
-
 import hashlib
 from datetime import date
 
@@ -35,22 +34,28 @@ def metric_snapshot(context: AssetExecutionContext, warehouse: DuckDBResource):
         snapshot = export_snapshot(con, snapshots_path(), date.today())
     context.log.info(f"snapshot written to {snapshot.folder}")
     return MaterializeResult(
-        metadata={"folder": str(snapshot.folder), **{f"rows.{t}": n for t, n in snapshot.tables.items()}}
+        metadata={
+            "folder": str(snapshot.folder),
+            **{f"rows.{t}": n for t, n in snapshot.tables.items()},
+        }
     )
 
 
 pipeline_job = define_asset_job("partner_metrics_pipeline", selection=AssetSelection.all())
 
 
-@schedule(job=pipeline_job, cron_schedule="0 6 2 * *", execution_timezone="UTC",
-          default_status=DefaultScheduleStatus.STOPPED)
+@schedule(
+    job=pipeline_job,
+    cron_schedule="0 6 2 * *",
+    execution_timezone="UTC",
+    default_status=DefaultScheduleStatus.STOPPED,
+)
 def monthly_pipeline(context):
     """On the 2nd of each month, after cloud bills for the month before have closed."""
     return RunRequest(run_key=context.scheduled_execution_time.strftime("%Y-%m"))
 
 
-@sensor(job=pipeline_job, minimum_interval_seconds=300,
-        default_status=DefaultSensorStatus.STOPPED)
+@sensor(job=pipeline_job, minimum_interval_seconds=300, default_status=DefaultSensorStatus.STOPPED)
 def landing_changed(context: SensorEvaluationContext, landing: LandingResource):
     """Run the pipeline when a file in the landing folder is added, changed or removed."""
     if not landing.root.exists():
@@ -58,7 +63,9 @@ def landing_changed(context: SensorEvaluationContext, landing: LandingResource):
     fingerprint = hashlib.sha256()
     for path in sorted(p for p in landing.root.rglob("*") if p.is_file()):
         stat = path.stat()
-        fingerprint.update(f"{path.relative_to(landing.root)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+        fingerprint.update(
+            f"{path.relative_to(landing.root)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode()
+        )
     digest = fingerprint.hexdigest()
     if digest == context.cursor:
         return SkipReason("landing folder unchanged")

@@ -36,8 +36,9 @@ def cli_env(dagster_home: Path) -> dict[str, str]:
 
 
 def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=600,
-                          cwd=PROJECT_ROOT)
+    return subprocess.run(
+        [*CLI, *args], env=env, capture_output=True, text=True, timeout=600, cwd=PROJECT_ROOT
+    )
 
 
 @pytest.fixture(scope="session")
@@ -58,12 +59,23 @@ class BuiltWarehouse:
 
 
 @pytest.fixture(scope="session")
-def built_warehouse(tmp_path_factory: pytest.TempPathFactory, small_landing: Path,
-                    cli_env: dict[str, str]) -> BuiltWarehouse:
+def built_warehouse(
+    tmp_path_factory: pytest.TempPathFactory, small_landing: Path, cli_env: dict[str, str]
+) -> BuiltWarehouse:
     """The small landing folder built once by the real CLI into a temporary warehouse."""
     out = tmp_path_factory.mktemp("built")
     warehouse, snapshots = out / "warehouse.duckdb", out / "snapshots"
-    result = run_cli(["build", "--landing", str(small_landing), "--warehouse", str(warehouse),
-                      "--snapshots", str(snapshots)], cli_env)
+    result = run_cli(
+        [
+            "build",
+            "--landing",
+            str(small_landing),
+            "--warehouse",
+            str(warehouse),
+            "--snapshots",
+            str(snapshots),
+        ],
+        cli_env,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return BuiltWarehouse(small_landing, warehouse, snapshots, result.stdout)

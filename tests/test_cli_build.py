@@ -36,8 +36,18 @@ def copy_of(built: BuiltWarehouse, tmp_path: Path) -> Path:
 
 
 def build(landing: Path, warehouse: Path, env: dict[str, str], tmp_path: Path):
-    return run_cli(["build", "--landing", str(landing), "--warehouse", str(warehouse),
-                    "--snapshots", str(tmp_path / "snapshots")], env)
+    return run_cli(
+        [
+            "build",
+            "--landing",
+            str(landing),
+            "--warehouse",
+            str(warehouse),
+            "--snapshots",
+            str(tmp_path / "snapshots"),
+        ],
+        env,
+    )
 
 
 def test_build_prints_rows_per_source_and_headline_metrics(built_warehouse: BuiltWarehouse):
@@ -50,8 +60,9 @@ def test_build_prints_rows_per_source_and_headline_metrics(built_warehouse: Buil
     assert "Headline metrics (as of 2026-10-01):" in out
     assert "partners running" in out and "hubs running" in out
     assert f"Warehouse: {built_warehouse.warehouse}" in out
-    snapshot = built_warehouse.snapshots / sorted(
-        p.name for p in built_warehouse.snapshots.iterdir())[-1]
+    snapshot = (
+        built_warehouse.snapshots / sorted(p.name for p in built_warehouse.snapshots.iterdir())[-1]
+    )
     manifest = json.loads((snapshot / "manifest.json").read_text())
     assert manifest["tables"]["dim_partners"] == SMALL_WORLD["partners"]
 
@@ -100,8 +111,10 @@ def test_a_failing_blocking_check_stops_the_build_and_keeps_the_warehouse(
 
     result = build(landing, warehouse, cli_env, tmp_path)
     assert result.returncode == 1
-    assert ("check non_negative_int_hub_usage_daily_daily_active_users on "
-            "intermediate/int_hub_usage_daily failed") in result.stderr
+    assert (
+        "check non_negative_int_hub_usage_daily_daily_active_users on "
+        "intermediate/int_hub_usage_daily failed"
+    ) in result.stderr
     assert contents(warehouse, ("raw", "marts")) == before
 
 

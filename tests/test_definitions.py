@@ -61,6 +61,10 @@ def test_telemetry_is_off_in_the_projects_own_settings():
     dbt_yaml = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
     assert dbt_yaml["flags"]["send_anonymous_usage_stats"] is False
     makefile = (PROJECT_ROOT / "Makefile").read_text()
-    for setting in ("DAGSTER_DISABLE_TELEMETRY := 1", "DBT_SEND_ANONYMOUS_USAGE_STATS := False",
-                    "GX_ANALYTICS_ENABLED := false", "DO_NOT_TRACK := 1"):
+    for setting in (
+        "DAGSTER_DISABLE_TELEMETRY := 1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS := False",
+        "GX_ANALYTICS_ENABLED := false",
+        "DO_NOT_TRACK := 1",
+    ):
         assert setting in makefile

@@ -53,39 +53,58 @@ def con(tmp_path: Path):
 
 def test_first_load_logs_the_file_and_a_second_load_skips_it(tmp_path: Path, con):
     landing = tmp_path / "landing"
-    write_rates(landing, "rates.csv", "date,currency,usd_per_unit\n2024-01-01,EUR,1.1\n"
-                                      "2024-01-01,GBP,x\n")
+    write_rates(
+        landing, "rates.csv", "date,currency,usd_per_unit\n2024-01-01,EUR,1.1\n2024-01-01,GBP,x\n"
+    )
     first = load_source(con, FX, landing, now=T1)
     assert [(f.file, f.status, f.rows_loaded, f.rows_quarantined) for f in first.files] == [
-        ("fx/rates.csv", "loaded", 1, 1)]
+        ("fx/rates.csv", "loaded", 1, 1)
+    ]
     second = load_source(con, FX, landing, now=T2)
     assert [(f.status, f.rows_loaded) for f in second.files] == [("unchanged", 0)]
-    assert table(con, "select file, size_bytes, loaded_at, rows_loaded, rows_quarantined "
-                      "from raw._ingest_log") == [("fx/rates.csv", 27 + 19 + 17, T1, 1, 1)]
+    assert table(
+        con,
+        "select file, size_bytes, loaded_at, rows_loaded, rows_quarantined from raw._ingest_log",
+    ) == [("fx/rates.csv", 27 + 19 + 17, T1, 1, 1)]
     assert table(con, "select currency, _file, _record, _loaded_at from raw.fx_rates") == [
-        ("EUR", "fx/rates.csv", "line 2", T1)]
-    assert table(con, "select source, file, record, reason, raw_record::varchar "
-                      "from raw._quarantine") == [
-        ("fx", "fx/rates.csv", "line 3", "usd_per_unit is not a double: x",
-         '{"date":"2024-01-01","currency":"GBP","usd_per_unit":"x"}')]
+        ("EUR", "fx/rates.csv", "line 2", T1)
+    ]
+    assert table(
+        con, "select source, file, record, reason, raw_record::varchar from raw._quarantine"
+    ) == [
+        (
+            "fx",
+            "fx/rates.csv",
+            "line 3",
+            "usd_per_unit is not a double: x",
+            '{"date":"2024-01-01","currency":"GBP","usd_per_unit":"x"}',
+        )
+    ]
 
 
 def test_a_changed_file_replaces_its_rows_and_its_quarantine(tmp_path: Path, con):
     landing = tmp_path / "landing"
-    write_rates(landing, "rates.csv", "date,currency,usd_per_unit\n2024-01-01,EUR,1.1\n"
-                                      "2024-01-01,GBP,x\n")
+    write_rates(
+        landing, "rates.csv", "date,currency,usd_per_unit\n2024-01-01,EUR,1.1\n2024-01-01,GBP,x\n"
+    )
     write_rates(landing, "other.csv", "date,currency,usd_per_unit\n2024-01-01,CAD,0.7\n")
     load_source(con, FX, landing, now=T1)
-    write_rates(landing, "rates.csv", "date,currency,usd_per_unit\n2024-01-01,EUR,1.2\n"
-                                      "2024-01-01,GBP,1.3\n")
+    write_rates(
+        landing, "rates.csv", "date,currency,usd_per_unit\n2024-01-01,EUR,1.2\n2024-01-01,GBP,1.3\n"
+    )
     report = load_source(con, FX, landing, now=T2)
     assert sorted((f.file, f.status) for f in report.files) == [
-        ("fx/other.csv", "unchanged"), ("fx/rates.csv", "replaced")]
-    assert table(con, "select currency, usd_per_unit, _loaded_at from raw.fx_rates "
-                      "order by currency") == [("CAD", 0.7, T1), ("EUR", 1.2, T2), ("GBP", 1.3, T2)]
+        ("fx/other.csv", "unchanged"),
+        ("fx/rates.csv", "replaced"),
+    ]
+    assert table(
+        con, "select currency, usd_per_unit, _loaded_at from raw.fx_rates order by currency"
+    ) == [("CAD", 0.7, T1), ("EUR", 1.2, T2), ("GBP", 1.3, T2)]
     assert table(con, "select count(*) from raw._quarantine") == [(0,)]
-    assert table(con, "select file, rows_loaded, rows_quarantined, loaded_at from raw._ingest_log "
-                      "order by file") == [("fx/other.csv", 1, 0, T1), ("fx/rates.csv", 2, 0, T2)]
+    assert table(
+        con,
+        "select file, rows_loaded, rows_quarantined, loaded_at from raw._ingest_log order by file",
+    ) == [("fx/other.csv", 1, 0, T1), ("fx/rates.csv", 2, 0, T2)]
 
 
 def test_a_broken_file_fails_the_load_and_writes_nothing(tmp_path: Path, con):
@@ -99,7 +118,8 @@ def test_a_broken_file_fails_the_load_and_writes_nothing(tmp_path: Path, con):
     with pytest.raises(SourceError) as failure:
         load_source(con, FX, landing, now=T2)
     assert str(failure.value) == (
-        "fx: fx/b.csv, line 2: malformed CSV: Expected Number of Columns: 3 Found: 4")
+        "fx: fx/b.csv, line 2: malformed CSV: Expected Number of Columns: 3 Found: 4"
+    )
     after = (table(con, "select * from raw.fx_rates"), table(con, "select * from raw._ingest_log"))
     assert after == before
     assert (landing / "fx" / "b.csv").exists(), "raw input is never destroyed"

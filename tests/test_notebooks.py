@@ -16,26 +16,41 @@ NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_runs_against_the_warehouse(path: Path, built_warehouse: BuiltWarehouse,
-                                             monkeypatch: pytest.MonkeyPatch):
+def test_notebook_runs_against_the_warehouse(
+    path: Path, built_warehouse: BuiltWarehouse, monkeypatch: pytest.MonkeyPatch
+):
     monkeypatch.setenv(WAREHOUSE_ENV, str(built_warehouse.warehouse))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")])
+    )
     notebook = nbformat.read(path, as_version=4)
-    NotebookClient(notebook, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(PROJECT_ROOT)}}).execute()
+    NotebookClient(
+        notebook,
+        timeout=300,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(PROJECT_ROOT)}},
+    ).execute()
     errors = [
-        output for cell in notebook.cells if cell.cell_type == "code"
-        for output in cell.get("outputs", []) if output.get("output_type") == "error"
+        output
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "error"
     ]
     assert errors == []
     printed = "".join(
-        output.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
-        for output in cell.get("outputs", []) if output.get("output_type") == "stream"
+        output.get("text", "")
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "stream"
     )
     assert f"warehouse: {built_warehouse.warehouse}" in printed
     shown = "".join(
-        output.get("data", {}).get("text/plain", "") for cell in notebook.cells
-        if cell.cell_type == "code" for output in cell.get("outputs", [])
+        output.get("data", {}).get("text/plain", "")
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
         if output.get("output_type") == "execute_result"
     )
     assert "partners running" in shown

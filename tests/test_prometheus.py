@@ -24,8 +24,10 @@ MATRIX = {
     "data": {
         "resultType": "matrix",
         "result": [
-            {"metric": {"namespace": "staging"},
-             "values": [[1704067200, "3"], [1704153600, "NaN"]]},
+            {
+                "metric": {"namespace": "staging"},
+                "values": [[1704067200, "3"], [1704153600, "NaN"]],
+            },
             {"metric": {"namespace": "prod", "pod": "x"}, "values": [[1704067200.5, "10.5"]]},
         ],
     },
@@ -36,12 +38,26 @@ MATRIX = {
 def test_samples_carry_cluster_series_namespace_time_and_value(tmp_path: Path):
     parsed = parse_query_range(write(tmp_path, MATRIX))
     rows = parsed.tables["prometheus_samples"].to_pylist()
-    assert [(r["cluster"], r["series"], r["namespace"], r["sampled_at"], r["value"], r["_record"])
-            for r in rows] == [
-        ("2i2c-shared", "daily_active_users", "staging", datetime(2024, 1, 1, tzinfo=UTC), 3.0,
-         "result[0] values[0]"),
-        ("2i2c-shared", "daily_active_users", "prod",
-         datetime(2024, 1, 1, 0, 0, 0, 500000, tzinfo=UTC), 10.5, "result[1] values[0]"),
+    assert [
+        (r["cluster"], r["series"], r["namespace"], r["sampled_at"], r["value"], r["_record"])
+        for r in rows
+    ] == [
+        (
+            "2i2c-shared",
+            "daily_active_users",
+            "staging",
+            datetime(2024, 1, 1, tzinfo=UTC),
+            3.0,
+            "result[0] values[0]",
+        ),
+        (
+            "2i2c-shared",
+            "daily_active_users",
+            "prod",
+            datetime(2024, 1, 1, 0, 0, 0, 500000, tzinfo=UTC),
+            10.5,
+            "result[1] values[0]",
+        ),
     ]
     assert json.loads(rows[1]["labels"]) == {"namespace": "prod", "pod": "x"}
     assert parsed.rejected.to_pylist()[0]["record"] == "result[0] values[1]"
@@ -51,10 +67,14 @@ def test_samples_carry_cluster_series_namespace_time_and_value(tmp_path: Path):
 @pytest.mark.parametrize(
     ("body", "problem"),
     [
-        ({"status": "error", "errorType": "bad_data", "error": "parse error at char 5"},
-         "Prometheus answered status 'error': bad_data: parse error at char 5"),
-        ({"status": "success", "data": {"resultType": "vector", "result": []}},
-         "resultType is 'vector', expected 'matrix' (a range query)"),
+        (
+            {"status": "error", "errorType": "bad_data", "error": "parse error at char 5"},
+            "Prometheus answered status 'error': bad_data: parse error at char 5",
+        ),
+        (
+            {"status": "success", "data": {"resultType": "vector", "result": []}},
+            "resultType is 'vector', expected 'matrix' (a range query)",
+        ),
     ],
 )
 def test_error_and_instant_responses_fail_the_file(tmp_path: Path, body, problem):
@@ -74,4 +94,5 @@ def test_an_unknown_series_name_is_refused(tmp_path: Path):
     with pytest.raises(ParseError) as failure:
         parse_query_range(write(tmp_path, MATRIX, series="cpu"))
     assert failure.value.problem == (
-        "unknown series 'cpu'; expected one of daily_active_users, memory_requests_bytes")
+        "unknown series 'cpu'; expected one of daily_active_users, memory_requests_bytes"
+    )

@@ -53,16 +53,21 @@ def test_registry_yields_partners_clusters_and_hubs(tmp_path: Path):
     tables = parse_registry(write(tmp_path, VALID)).tables
     partners = tables["registry_partners"].to_pylist()
     assert [(p["partner_id"], p["hubspot_company_id"]) for p in partners] == [
-        ("nasa-veda", "5001"), ("openscapes", "5002")]
+        ("nasa-veda", "5001"),
+        ("openscapes", "5002"),
+    ]
     clusters = tables["registry_clusters"].to_pylist()
-    assert [(c["cluster"], c["provider"], c["account"], c["paid_by_us"], c["hubspot_deal_id"])
-            for c in clusters] == [
+    assert [
+        (c["cluster"], c["provider"], c["account"], c["paid_by_us"], c["hubspot_deal_id"])
+        for c in clusters
+    ] == [
         ("nasa-veda", "aws", "123456789012", True, "86933236464"),
         ("2i2c-shared", "gcp", "two-eye-two-see", False, None),
     ]
     hubs = tables["registry_hubs"].to_pylist()
-    assert [(h["cluster"], h["hub"], h["partner_id"], h["launched_on"], h["retired_on"])
-            for h in hubs] == [
+    assert [
+        (h["cluster"], h["hub"], h["partner_id"], h["launched_on"], h["retired_on"]) for h in hubs
+    ] == [
         ("nasa-veda", "staging", "nasa-veda", date(2023, 4, 1), None),
         ("2i2c-shared", "openscapes", "openscapes", date(2022, 1, 10), date(2024, 6, 30)),
         ("2i2c-shared", "veda-workshop", "nasa-veda", date(2024, 2, 1), None),
@@ -72,21 +77,37 @@ def test_registry_yields_partners_clusters_and_hubs(tmp_path: Path):
 @pytest.mark.parametrize(
     ("change", "where", "problem"),
     [
-        (("provider: gcp", "provider: gce"), "cluster '2i2c-shared', field provider",
-         "Input should be 'gcp', 'aws' or 'azure'"),
-        (("partner: openscapes", "partner: open-scapes"),
-         "cluster '2i2c-shared', hub 'openscapes', field partner", "unknown partner 'open-scapes'"),
-        (("launched_on: 2024-02-01", "launched_on: someday"),
-         "cluster '2i2c-shared', hub 'veda-workshop', field launched_on",
-         "Input should be a valid date or datetime, input is too short"),
-        (("name: veda-workshop", "name: openscapes"), "cluster '2i2c-shared'",
-         "hub 'openscapes' is listed twice"),
-        (("retired_on: 2024-06-30", "retired_on: 2021-06-30"),
-         "cluster '2i2c-shared', hub 'openscapes', field retired_on",
-         "retired_on is before launched_on"),
+        (
+            ("provider: gcp", "provider: gce"),
+            "cluster '2i2c-shared', field provider",
+            "Input should be 'gcp', 'aws' or 'azure'",
+        ),
+        (
+            ("partner: openscapes", "partner: open-scapes"),
+            "cluster '2i2c-shared', hub 'openscapes', field partner",
+            "unknown partner 'open-scapes'",
+        ),
+        (
+            ("launched_on: 2024-02-01", "launched_on: someday"),
+            "cluster '2i2c-shared', hub 'veda-workshop', field launched_on",
+            "Input should be a valid date or datetime, input is too short",
+        ),
+        (
+            ("name: veda-workshop", "name: openscapes"),
+            "cluster '2i2c-shared'",
+            "hub 'openscapes' is listed twice",
+        ),
+        (
+            ("retired_on: 2024-06-30", "retired_on: 2021-06-30"),
+            "cluster '2i2c-shared', hub 'openscapes', field retired_on",
+            "retired_on is before launched_on",
+        ),
         (("    paid_by_us: true\n", ""), "cluster 'nasa-veda', field paid_by_us", "Field required"),
-        (("- id: openscapes", "- id: nasa-veda"), "partner 'nasa-veda'",
-         "partner id 'nasa-veda' is listed twice"),
+        (
+            ("- id: openscapes", "- id: nasa-veda"),
+            "partner 'nasa-veda'",
+            "partner id 'nasa-veda' is listed twice",
+        ),
     ],
 )
 def test_invalid_registry_names_cluster_and_field(tmp_path: Path, change, where, problem):

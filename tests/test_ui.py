@@ -43,8 +43,20 @@ def dagster_ui(tmp_path: Path, built_warehouse: BuiltWarehouse, cli_env: dict[st
         SNAPSHOTS_ENV: str(tmp_path / "snapshots"),
     }
     server = subprocess.Popen(
-        [str(DAGSTER), "dev", "-h", "127.0.0.1", "-p", str(port), "-m", "orchestration.definitions"],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(DAGSTER),
+            "dev",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-m",
+            "orchestration.definitions",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}/graphql"
@@ -68,20 +80,33 @@ def dagster_ui(tmp_path: Path, built_warehouse: BuiltWarehouse, cli_env: dict[st
 def test_the_ui_serves_the_graph_and_materialises_everything(dagster_ui: str, tmp_path: Path):
     nodes = graphql(dagster_ui, "{ assetNodes { assetKey { path } } }")["assetNodes"]
     keys = {"/".join(node["assetKey"]["path"]) for node in nodes}
-    assert {"raw/registry_hubs", "staging/stg_registry__hubs", "marts/dim_partners",
-            "metric_snapshot"} <= keys
+    assert {
+        "raw/registry_hubs",
+        "staging/stg_registry__hubs",
+        "marts/dim_partners",
+        "metric_snapshot",
+    } <= keys
 
-    repositories = graphql(dagster_ui, "{ repositoriesOrError { ... on RepositoryConnection "
-                                       "{ nodes { name location { name } } } } }")
+    repositories = graphql(
+        dagster_ui,
+        "{ repositoriesOrError { ... on RepositoryConnection "
+        "{ nodes { name location { name } } } } }",
+    )
     repository = repositories["repositoriesOrError"]["nodes"][0]
     launched = graphql(
         dagster_ui,
         """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
              __typename ... on LaunchRunSuccess { run { runId } }
              ... on PythonError { message } } }""",
-        {"params": {"selector": {"repositoryLocationName": repository["location"]["name"],
-                                 "repositoryName": repository["name"],
-                                 "jobName": "partner_metrics_pipeline"}}},
+        {
+            "params": {
+                "selector": {
+                    "repositoryLocationName": repository["location"]["name"],
+                    "repositoryName": repository["name"],
+                    "jobName": "partner_metrics_pipeline",
+                }
+            }
+        },
     )["launchRun"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
     run_id = launched["run"]["runId"]
@@ -89,8 +114,8 @@ def test_the_ui_serves_the_graph_and_materialises_everything(dagster_ui: str, tm
     deadline = time.monotonic() + 300
     status = None
     while time.monotonic() < deadline:
-        status = graphql(dagster_ui, '{ runOrError(runId: "%s") { ... on Run { status } } }'
-                         % run_id)["runOrError"]["status"]
+        query = f'{{ runOrError(runId: "{run_id}") {{ ... on Run {{ status }} }} }}'
+        status = graphql(dagster_ui, query)["runOrError"]["status"]
         if status in ("SUCCESS", "FAILURE", "CANCELED"):
             break
         time.sleep(2)

@@ -26,9 +26,12 @@ def test_the_analyst_connection_refuses_writes(tmp_path: Path):
 
 def test_a_second_build_is_refused_while_one_holds_the_lock(tmp_path: Path):
     path = tmp_path / "w.duckdb"
-    with build_lock(path):
-        with pytest.raises(WarehouseBusyError, match="warehouse is busy"), build_lock(path):
-            pass
+    with (
+        build_lock(path),
+        pytest.raises(WarehouseBusyError, match="warehouse is busy"),
+        build_lock(path),
+    ):
+        pass
     with build_lock(path):  # released once the first build ends
         pass
 
@@ -43,7 +46,10 @@ def test_snapshot_exports_every_marts_table_with_a_manifest(tmp_path: Path):
     assert snapshot.folder == tmp_path / "snapshots" / "2026-11-02"
     assert snapshot.tables == {"dim_b": 1, "fct_a": 3}
     assert sorted(p.name for p in snapshot.folder.iterdir()) == [
-        "dim_b.parquet", "fct_a.parquet", "manifest.json"]
+        "dim_b.parquet",
+        "fct_a.parquet",
+        "manifest.json",
+    ]
     assert pq.read_table(snapshot.folder / "fct_a.parquet").column("n").to_pylist() == [0, 1, 2]
     manifest = json.loads((snapshot.folder / "manifest.json").read_text())
     assert manifest == {"as_of": "2026-11-02", "tables": {"dim_b": 1, "fct_a": 3}}

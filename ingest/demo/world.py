@@ -12,16 +12,45 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 FIRST_WORDS = [
-    "Open", "Earth", "Climate", "Ocean", "Polar", "Hydro", "Astro", "Geo", "Bio", "Neuro",
-    "Coastal", "Forest", "Arctic", "Desert", "River", "Solar", "Quantum", "Urban", "Crop", "Reef",
+    "Open",
+    "Earth",
+    "Climate",
+    "Ocean",
+    "Polar",
+    "Hydro",
+    "Astro",
+    "Geo",
+    "Bio",
+    "Neuro",
+    "Coastal",
+    "Forest",
+    "Arctic",
+    "Desert",
+    "River",
+    "Solar",
+    "Quantum",
+    "Urban",
+    "Crop",
+    "Reef",
 ]
 SECOND_WORDS = [
-    "Science Hub", "Data Lab", "Collective", "Institute", "Network", "Commons", "Academy",
-    "Observatory", "Consortium", "Workshop",
+    "Science Hub",
+    "Data Lab",
+    "Collective",
+    "Institute",
+    "Network",
+    "Commons",
+    "Academy",
+    "Observatory",
+    "Consortium",
+    "Workshop",
 ]
 CURRENCIES = {"USD": 1.0, "EUR": 1.08, "GBP": 1.27, "CAD": 0.74, "AUD": 0.66}
-SHARED_CLUSTERS = [("2i2c-gcp-us", "gcp", "two-eye-two-see"), ("2i2c-aws-us", "aws", "790657130469"),
-                   ("2i2c-uk", "gcp", "two-eye-two-see-uk")]
+SHARED_CLUSTERS = [
+    ("2i2c-gcp-us", "gcp", "two-eye-two-see"),
+    ("2i2c-aws-us", "aws", "790657130469"),
+    ("2i2c-uk", "gcp", "two-eye-two-see-uk"),
+]
 
 
 @dataclass
@@ -87,8 +116,9 @@ def _slug(text: str) -> str:
     return "-".join(text.lower().split())
 
 
-def build_world(seed: int = 42, months: int = 36, partners: int = 30,
-                as_of: date | None = None) -> World:
+def build_world(
+    seed: int = 42, months: int = 36, partners: int = 30, as_of: date | None = None
+) -> World:
     """Simulate `partners` partners over the `months` complete months before `as_of`."""
     rng = random.Random(seed)
     as_of = as_of or date.today()
@@ -103,11 +133,15 @@ def build_world(seed: int = 42, months: int = 36, partners: int = 30,
         else:
             started = _add_months(window[0], rng.randint(0, max(months - 4, 0)))
         started += timedelta(days=rng.randint(0, 20))
-        people.append(Partner(
-            id=_slug(name), name=name, hubspot_company_id=str(5001 + index),
-            currency=rng.choices(list(CURRENCIES), weights=[14, 4, 3, 2, 1])[0],
-            started_on=started,
-        ))
+        people.append(
+            Partner(
+                id=_slug(name),
+                name=name,
+                hubspot_company_id=str(5001 + index),
+                currency=rng.choices(list(CURRENCIES), weights=[14, 4, 3, 2, 1])[0],
+                started_on=started,
+            )
+        )
     # Some partners churn; some of those come back a few months later.
     churn_candidates = [p for p in people if _months_between(p.started_on, window[-1]) > 14]
     for number, partner in enumerate(rng.sample(churn_candidates, min(5, len(churn_candidates)))):
@@ -117,8 +151,9 @@ def build_world(seed: int = 42, months: int = 36, partners: int = 30,
         if number < 2:
             partner.reactivated_on = _add_months(partner.churned_on, rng.randint(3, 6))
 
-    clusters = [Cluster(name, provider, account, True, None)
-                for name, provider, account in SHARED_CLUSTERS]
+    clusters = [
+        Cluster(name, provider, account, True, None) for name, provider, account in SHARED_CLUSTERS
+    ]
     for index, partner in enumerate(people):
         dedicated = index % 3 == 0
         if dedicated:
@@ -128,8 +163,13 @@ def build_world(seed: int = 42, months: int = 36, partners: int = 30,
                 "gcp": f"{partner.id}-hub",
                 "azure": str(_uuid(rng)),
             }[provider]
-            cluster = Cluster(partner.id, provider, account, paid_by_us=index % 2 == 0,
-                              hubspot_deal_id=rng.randint(10**10, 10**11 - 1))
+            cluster = Cluster(
+                partner.id,
+                provider,
+                account,
+                paid_by_us=index % 2 == 0,
+                hubspot_deal_id=rng.randint(10**10, 10**11 - 1),
+            )
             clusters.append(cluster)
             prod_name, staging_name = "prod", "staging"
         else:
@@ -137,14 +177,41 @@ def build_world(seed: int = 42, months: int = 36, partners: int = 30,
             prod_name, staging_name = partner.id, f"{partner.id}-staging"
         size = rng.lognormvariate(math.log(60), 0.8)
         retired = partner.churned_on
-        cluster.hubs.append(Hub(cluster.name, prod_name, partner.id, partner.started_on, retired,
-                                size, is_staging=False))
+        cluster.hubs.append(
+            Hub(
+                cluster.name,
+                prod_name,
+                partner.id,
+                partner.started_on,
+                retired,
+                size,
+                is_staging=False,
+            )
+        )
         if dedicated or index % 4 == 1:
-            cluster.hubs.append(Hub(cluster.name, staging_name, partner.id, partner.started_on,
-                                    retired, 2.0, is_staging=True))
+            cluster.hubs.append(
+                Hub(
+                    cluster.name,
+                    staging_name,
+                    partner.id,
+                    partner.started_on,
+                    retired,
+                    2.0,
+                    is_staging=True,
+                )
+            )
         if partner.reactivated_on:
-            cluster.hubs.append(Hub(cluster.name, f"{prod_name}-v2", partner.id,
-                                    partner.reactivated_on, None, size * 0.8, is_staging=False))
+            cluster.hubs.append(
+                Hub(
+                    cluster.name,
+                    f"{prod_name}-v2",
+                    partner.id,
+                    partner.reactivated_on,
+                    None,
+                    size * 0.8,
+                    is_staging=False,
+                )
+            )
     return World(seed, as_of, window, people, clusters)
 
 
@@ -158,8 +225,20 @@ def _uuid(rng: random.Random) -> str:
 
 
 # Academic terms: quiet in summer and over the winter break, busy in October and March.
-SEASON = {1: 0.8, 2: 1.0, 3: 1.1, 4: 1.0, 5: 0.8, 6: 0.45, 7: 0.4, 8: 0.6, 9: 1.0, 10: 1.15,
-          11: 1.05, 12: 0.6}
+SEASON = {
+    1: 0.8,
+    2: 1.0,
+    3: 1.1,
+    4: 1.0,
+    5: 0.8,
+    6: 0.45,
+    7: 0.4,
+    8: 0.6,
+    9: 1.0,
+    10: 1.15,
+    11: 1.05,
+    12: 0.6,
+}
 
 
 def daily_active_users(hub: Hub, day: date, rng: random.Random) -> int:

@@ -16,8 +16,8 @@ select
     clusters.is_paid_by_us,
     hubs.launched_on,
     hubs.retired_on,
-    count(*) over (partition by hubs.cluster) > 1
-    and count(distinct hubs.partner_id) over (partition by hubs.cluster) > 1 as is_on_shared_cluster,
+    count(distinct hubs.partner_id) over (partition by hubs.cluster) > 1
+        as is_on_shared_cluster,
     hubs.launched_on <= {{ as_of_date() }}
     and (hubs.retired_on is null or hubs.retired_on > {{ as_of_date() }}) as is_running
 from hubs

@@ -33,21 +33,22 @@ metrics as (
     union all
 
     select
-        20,
-        'hubs running',
-        cast(count(*) filter (where is_running) as double),
-        'hubs',
-        'Hubs launched and not retired on the as-of date (dim_hubs).'
+        20 as sort_order,
+        'hubs running' as metric,
+        cast(count(*) filter (where is_running) as double) as value,
+        'hubs' as unit,
+        'Hubs launched and not retired on the as-of date (dim_hubs).' as definition
     from hubs
 
     union all
 
     select
-        30,
-        'daily active users, last month',
-        coalesce(sum(hub_usage.avg_daily_active_users), 0),
-        'users/day',
-        'Sum over hubs of the mean daily active users in the last month (fct_hub_usage_monthly).'
+        30 as sort_order,
+        'daily active users, last month' as metric,
+        coalesce(sum(hub_usage.avg_daily_active_users), 0) as value,
+        'users/day' as unit,
+        'Sum over hubs of the mean daily active users in the last month '
+        || '(fct_hub_usage_monthly).' as definition
     from hub_usage
     inner join last_month on hub_usage.month = last_month.month_start
 )

@@ -22,8 +22,9 @@ hub_months as (
         hubs.partner_id
     from months
     inner join hubs
-        on hubs.launched_on <= months.month_end
-        and (hubs.retired_on is null or hubs.retired_on > months.month_start)
+        on
+            months.month_end >= hubs.launched_on
+            and (hubs.retired_on is null or months.month_start < hubs.retired_on)
 ),
 
 monthly_usage as (
@@ -50,5 +51,6 @@ select
     monthly_usage.avg_memory_requested_gib
 from hub_months
 left join monthly_usage
-    on hub_months.hub_key = monthly_usage.hub_key
-    and hub_months.month_start = monthly_usage.month_start
+    on
+        hub_months.hub_key = monthly_usage.hub_key
+        and hub_months.month_start = monthly_usage.month_start
