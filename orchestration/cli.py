@@ -47,18 +47,28 @@ def quiet_environment() -> None:
 
 
 def ensure_dbt_manifest() -> None:
-    """dagster-dbt reads target/manifest.json when the definitions load; parse if missing."""
+    """dagster-dbt reads target/manifest.json when the definitions load: parse it when it is
+    missing or older than any model, macro, test or project file, as `make` does."""
+    import subprocess
+
     from orchestration.resources import dbt_executable
     from warehouse.paths import DBT_PROJECT_DIR
 
-    if not (DBT_PROJECT_DIR / "target" / "manifest.json").exists():
-        import subprocess
-
+    manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
+    inputs = [DBT_PROJECT_DIR / "dbt_project.yml"] + [
+        path
+        for folder in ("models", "macros", "tests")
+        for path in (DBT_PROJECT_DIR / folder).rglob("*")
+        if path.is_file()
+    ]
+    built = manifest.stat().st_mtime if manifest.exists() else 0.0
+    if any(path.stat().st_mtime > built for path in inputs):
         subprocess.run(
             [dbt_executable(), "parse", "--profiles-dir", str(DBT_PROJECT_DIR), "--quiet"],
             cwd=DBT_PROJECT_DIR,
             check=True,
         )
+        manifest.touch()
 
 
 @dataclass
