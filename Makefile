@@ -46,5 +46,9 @@ lint: install
 	$(BIN)/ruff format --check .
 	PARTNER_METRICS_WAREHOUSE=:memory: $(BIN)/sqlfluff lint dbt_project
 
+# Speed and memory of the pipeline on demo worlds of 30 and 120 partners (data/bench/).
+bench: install
+	$(BIN)/python -m benchmarks.pipeline
+
 clean:
 	rm -rf data dbt_project/target dbt_project/logs
