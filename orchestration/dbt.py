@@ -35,7 +35,11 @@ TRANSLATOR = PartnerMetricsTranslator(
 )
 
 
-@dbt_assets(manifest=DBT_PROJECT.manifest_path, dagster_dbt_translator=TRANSLATOR)
+@dbt_assets(
+    manifest=DBT_PROJECT.manifest_path,
+    dagster_dbt_translator=TRANSLATOR,
+    required_resource_keys={"warehouse_lock"},
+)
 def partner_metrics_dbt(context: AssetExecutionContext, dbt: DbtCliResource):
     """`dbt build`: models, unit tests and data tests; a failing test stops its dependants."""
     yield from dbt.cli(["build"], context=context).stream()

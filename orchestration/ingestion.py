@@ -34,7 +34,12 @@ def build_ingest_asset(source: Source) -> AssetsDefinition:
         for table in source.tables
     ]
 
-    @multi_asset(name=f"ingest_{source.name}", specs=specs, description=source.description)
+    @multi_asset(
+        name=f"ingest_{source.name}",
+        specs=specs,
+        description=source.description,
+        required_resource_keys={"warehouse_lock"},
+    )
     def ingest(context: AssetExecutionContext, warehouse: DuckDBResource, landing: LandingResource):
         with warehouse.get_connection() as con:
             try:

@@ -27,7 +27,12 @@ from warehouse.snapshots import MARTS_SCHEMA, export_snapshot
 MART_KEYS = [key for key in partner_metrics_dbt.keys if key.path[0] == MARTS_SCHEMA]
 
 
-@asset(deps=MART_KEYS, group_name="publish", kinds={"parquet"})
+@asset(
+    deps=MART_KEYS,
+    group_name="publish",
+    kinds={"parquet"},
+    required_resource_keys={"warehouse_lock"},
+)
 def metric_snapshot(context: AssetExecutionContext, warehouse: DuckDBResource):
     """Every marts table as Parquet in `data/snapshots/<date>/`, the copy leadership reads."""
     with warehouse.get_connection() as con:
