@@ -130,7 +130,7 @@ def _materialize_all(verbose: bool) -> None:
     from orchestration.resources import build_resources
 
     result = materialize(
-        defs.assets,
+        [*defs.assets, *defs.asset_checks],
         resources=build_resources(),
         instance=DagsterInstance.get(),
         raise_on_error=False,
@@ -156,7 +156,8 @@ def _failure_report(result) -> str:
             evaluation = event.event_specific_data
             if not evaluation.passed and evaluation.severity.value == "ERROR":
                 asset = "/".join(evaluation.asset_key.path)
-                lines.append(f"check {evaluation.check_name} on {asset} failed")
+                reason = f": {evaluation.description}" if evaluation.description else ""
+                lines.append(f"check {evaluation.check_name} on {asset} failed{reason}")
     return "build failed; the warehouse was left as it was:\n  " + "\n  ".join(
         lines or ["a step failed (see the Dagster run log)"]
     )

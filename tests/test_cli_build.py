@@ -133,3 +133,27 @@ def test_a_missing_landing_folder_is_a_clear_error(tmp_path: Path, cli_env, miss
     result = build(tmp_path / missing, tmp_path / "w.duckdb", cli_env, tmp_path)
     assert result.returncode == 1
     assert f"landing folder {tmp_path / missing} does not exist" in result.stderr
+
+
+def test_a_failing_great_expectations_suite_stops_the_models_downstream(
+    built_warehouse: BuiltWarehouse, cli_env: dict[str, str], tmp_path: Path
+):
+    landing = tmp_path / "landing"
+    shutil.copytree(built_warehouse.landing, landing)
+    rates = landing / "fx" / "rates.csv"
+    # A positive number passes the connector's row checks; 50,000 USD per euro is a unit error.
+    lines = rates.read_text().splitlines()
+    date_, currency, _ = lines[1].split(",")
+    lines[1] = f"{date_},{currency},50000"
+    rates.write_text("\n".join(lines) + "\n")
+    warehouse = copy_of(built_warehouse, tmp_path)
+    before = contents(warehouse, ("raw", "marts"))
+
+    result = build(landing, warehouse, cli_env, tmp_path)
+    assert result.returncode == 1
+    assert (
+        "check great_expectations_suite on raw/fx_rates failed: fx_rates: "
+        "expect_column_values_to_be_between(usd_per_unit): 1 unexpected rows, e.g. [50000.0]"
+    ) in result.stderr
+    assert "partner_metrics_dbt" not in result.stderr, "dbt never ran"
+    assert contents(warehouse, ("raw", "marts")) == before

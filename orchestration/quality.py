@@ -1,0 +1,74 @@
+"""Great Expectations suites as blocking Dagster asset checks on the raw tables."""
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    AssetKey,
+    MetadataValue,
+    asset_check,
+)
+from dagster_duckdb import DuckDBResource
+
+from ingest.framework import RAW_SCHEMA
+from ingest.quality import MAX_ROW_DROP, SUITES, validate_table
+from ingest.sources import SOURCES
+
+
+def previous_row_count(context: AssetCheckExecutionContext, key: AssetKey) -> int | None:
+    """Rows the table held at its previous materialisation (the latest is this run's)."""
+    records = context.instance.fetch_materializations(key, limit=2).records
+    if len(records) < 2:
+        return None
+    metadata = records[1].asset_materialization.metadata
+    value = metadata.get("rows_in_table")
+    return int(value.value) if value is not None else None
+
+
+def build_suite_check(table: str) -> AssetChecksDefinition:
+    key = AssetKey([RAW_SCHEMA, table])
+
+    @asset_check(
+        asset=key,
+        name="great_expectations_suite",
+        blocking=True,
+        description=(
+            f"GX suite for raw.{table} (ingest/quality.py): keys, allowed values, ranges, and "
+            f"no drop of more than {MAX_ROW_DROP:.0%} of rows since the previous load. "
+            "Blocking: downstream models do not run when it fails."
+        ),
+        required_resource_keys={"warehouse_lock"},
+    )
+    def suite_check(context: AssetCheckExecutionContext, warehouse: DuckDBResource):
+        with warehouse.get_connection() as con:
+            frame = con.execute(f"select * from {RAW_SCHEMA}.{table}").df()
+        result = validate_table(table, frame, previous_row_count(context, key))
+        return AssetCheckResult(
+            passed=result.passed,
+            severity=AssetCheckSeverity.ERROR,
+            description=result.describe(),
+            metadata={
+                "rows": result.rows,
+                "expectations_evaluated": result.evaluated,
+                "failing_expectations": MetadataValue.json(
+                    [
+                        {
+                            "expectation": f.expectation,
+                            "column": f.column,
+                            "detail": f.detail,
+                            "unexpected_sample": f.unexpected_sample[:10],
+                        }
+                        for f in result.failures
+                    ]
+                ),
+            },
+        )
+
+    return suite_check
+
+
+RAW_TABLES_WITH_SUITES = [
+    table.name for source in SOURCES for table in source.tables if table.name in SUITES
+]
+SUITE_CHECKS = [build_suite_check(table) for table in RAW_TABLES_WITH_SUITES]

@@ -1,0 +1,66 @@
+"""Great Expectations suites on raw tables, on frames small enough to check by hand."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ingest.quality import SUITES, row_count_expectation, validate_table
+from ingest.sources import SOURCES
+
+
+def clusters(*providers: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "cluster": [f"c{i}" for i in range(len(providers))],
+            "provider": list(providers),
+            "account": ["a"] * len(providers),
+            "paid_by_us": [True] * len(providers),
+        }
+    )
+
+
+def test_a_clean_table_passes_every_expectation():
+    result = validate_table("registry_clusters", clusters("gcp", "aws", "azure"))
+    assert result.passed
+    assert (result.rows, result.evaluated) == (3, 6)
+
+
+def test_a_value_outside_the_allowed_set_fails_with_a_sample():
+    result = validate_table("registry_clusters", clusters("gcp", "gce", "gce"))
+    assert not result.passed
+    [failure] = result.failures
+    assert (failure.expectation, failure.column) == (
+        "expect_column_values_to_be_in_set",
+        "provider",
+    )
+    assert failure.detail == "2 unexpected rows, e.g. ['gce', 'gce']"
+
+
+def test_a_table_that_lost_more_than_a_fifth_of_its_rows_fails():
+    # 10 rows before: at least ceil(10 x 0.8) = 8 must remain.
+    assert row_count_expectation(10) == [("ExpectTableRowCountToBeBetween", {"min_value": 8})]
+    assert row_count_expectation(None) == []
+    assert validate_table("registry_clusters", clusters(*["aws"] * 8), previous_rows=10).passed
+    shrunk = validate_table("registry_clusters", clusters(*["aws"] * 7), previous_rows=10)
+    assert [f.detail for f in shrunk.failures] == ["observed 7, expected {'min_value': 8}"]
+
+
+def test_duplicate_rates_within_one_file_fail_but_restatements_across_files_pass():
+    frame = pd.DataFrame(
+        {
+            "rate_date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-01"]),
+            "currency": ["EUR", "EUR", "EUR"],
+            "usd_per_unit": [1.1, 1.1, 1.2],
+            "_file": ["fx/a.csv", "fx/a.csv", "fx/b.csv"],
+        }
+    )
+    result = validate_table("fx_rates", frame)
+    assert [(f.expectation, f.column) for f in result.failures] == [
+        ("expect_compound_columns_to_be_unique", "rate_date,currency,_file")
+    ]
+    assert validate_table("fx_rates", frame.iloc[1:]).passed
+
+
+def test_every_raw_table_has_a_suite():
+    tables = {table.name for source in SOURCES for table in source.tables}
+    assert tables - set(SUITES) == set()
