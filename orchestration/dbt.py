@@ -12,6 +12,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from orchestration.resources import WarehouseLockResource
 from warehouse.paths import DBT_PROJECT_DIR
 
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -38,8 +39,11 @@ TRANSLATOR = PartnerMetricsTranslator(
 @dbt_assets(
     manifest=DBT_PROJECT.manifest_path,
     dagster_dbt_translator=TRANSLATOR,
-    required_resource_keys={"warehouse_lock"},
 )
-def partner_metrics_dbt(context: AssetExecutionContext, dbt: DbtCliResource):
+def partner_metrics_dbt(
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse_lock: WarehouseLockResource,  # held for the whole run
+):
     """`dbt build`: models, unit tests and data tests; a failing test stops its dependants."""
     yield from dbt.cli(["build"], context=context).stream()

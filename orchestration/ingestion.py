@@ -14,7 +14,7 @@ from dagster_duckdb import DuckDBResource
 
 from ingest.framework import RAW_SCHEMA, Source, SourceError, load_source
 from ingest.sources import SOURCES
-from orchestration.resources import LandingResource
+from orchestration.resources import LandingResource, WarehouseLockResource
 
 
 def raw_asset_key(table: str) -> AssetKey:
@@ -38,9 +38,13 @@ def build_ingest_asset(source: Source) -> AssetsDefinition:
         name=f"ingest_{source.name}",
         specs=specs,
         description=source.description,
-        required_resource_keys={"warehouse_lock"},
     )
-    def ingest(context: AssetExecutionContext, warehouse: DuckDBResource, landing: LandingResource):
+    def ingest(
+        context: AssetExecutionContext,
+        warehouse: DuckDBResource,
+        landing: LandingResource,
+        warehouse_lock: WarehouseLockResource,  # held for the whole run
+    ):
         with warehouse.get_connection() as con:
             try:
                 report = load_source(con, source, landing.root)

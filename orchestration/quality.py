@@ -14,6 +14,7 @@ from dagster_duckdb import DuckDBResource
 from ingest.framework import RAW_SCHEMA
 from ingest.quality import MAX_ROW_DROP, SUITES, validate_table
 from ingest.sources import SOURCES
+from orchestration.resources import WarehouseLockResource
 
 
 def previous_row_count(context: AssetCheckExecutionContext, key: AssetKey) -> int | None:
@@ -38,9 +39,12 @@ def build_suite_check(table: str) -> AssetChecksDefinition:
             f"no drop of more than {MAX_ROW_DROP:.0%} of rows since the previous load. "
             "Blocking: downstream models do not run when it fails."
         ),
-        required_resource_keys={"warehouse_lock"},
     )
-    def suite_check(context: AssetCheckExecutionContext, warehouse: DuckDBResource):
+    def suite_check(
+        context: AssetCheckExecutionContext,
+        warehouse: DuckDBResource,
+        warehouse_lock: WarehouseLockResource,  # held for the whole run
+    ):
         with warehouse.get_connection() as con:
             frame = con.execute(f"select * from {RAW_SCHEMA}.{table}").df()
         result = validate_table(table, frame, previous_row_count(context, key))

@@ -20,7 +20,7 @@ from dagster import (
 from dagster_duckdb import DuckDBResource
 
 from orchestration.dbt import partner_metrics_dbt
-from orchestration.resources import LandingResource
+from orchestration.resources import LandingResource, WarehouseLockResource
 from warehouse.paths import snapshots_path
 from warehouse.snapshots import MARTS_SCHEMA, export_snapshot
 
@@ -31,9 +31,12 @@ MART_KEYS = [key for key in partner_metrics_dbt.keys if key.path[0] == MARTS_SCH
     deps=MART_KEYS,
     group_name="publish",
     kinds={"parquet"},
-    required_resource_keys={"warehouse_lock"},
 )
-def metric_snapshot(context: AssetExecutionContext, warehouse: DuckDBResource):
+def metric_snapshot(
+    context: AssetExecutionContext,
+    warehouse: DuckDBResource,
+    warehouse_lock: WarehouseLockResource,  # held for the whole run
+):
     """Every marts table as Parquet in `data/snapshots/<date>/`, the copy leadership reads."""
     with warehouse.get_connection() as con:
         snapshot = export_snapshot(con, snapshots_path(), date.today())
