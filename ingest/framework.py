@@ -19,7 +19,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,14 @@ create table if not exists {RAW_SCHEMA}._ingest_log (
     rows_loaded bigint not null,
     rows_quarantined bigint not null,
     primary key (source, file)
+)"""
+
+SOURCES_DDL = f"""
+create table if not exists {RAW_SCHEMA}._sources (
+    source varchar primary key,
+    source_group varchar not null,
+    description varchar not null,
+    expected_cadence_hours double
 )"""
 
 QUARANTINE_DDL = f"""
@@ -103,6 +111,8 @@ class Source:
     patterns: tuple[str, ...]
     tables: tuple[RawTable, ...]
     parse: Callable[[Path], Parsed]
+    # How often new files are expected; a source quiet for longer is stale (None: never).
+    cadence: timedelta | None = None
 
     def files(self, landing: Path) -> list[Path]:
         found = {p for pattern in self.patterns for p in landing.glob(pattern) if p.is_file()}
@@ -121,6 +131,9 @@ class FileReport:
 class LoadReport:
     source: str
     files: list[FileReport]
+    # Rows in each raw table before and after this load, in the same warehouse.
+    rows_before: dict[str, int] = field(default_factory=dict)
+    rows_after: dict[str, int] = field(default_factory=dict)
 
     @property
     def rows_loaded(self) -> int:
@@ -153,6 +166,12 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     con.execute(f"create schema if not exists {RAW_SCHEMA}")
     con.execute(INGEST_LOG_DDL)
     con.execute(QUARANTINE_DDL)
+    con.execute(SOURCES_DDL)
+    cadence_hours = source.cadence.total_seconds() / 3600 if source.cadence else None
+    con.execute(
+        f"insert or replace into {RAW_SCHEMA}._sources values (?, ?, ?, ?)",
+        [source.name, source.group, source.description, cadence_hours],
+    )
     for table in source.tables:
         columns = {
             **table.columns,
@@ -223,9 +242,17 @@ def load_source(
         reports.append(report)
         pending.append((relative, sha, path.stat().st_size, parsed, report))
 
+    rows_before = _row_counts(con, source)
     if pending:
         _write(con, source, pending, now)
-    return LoadReport(source.name, reports)
+    return LoadReport(source.name, reports, rows_before, _row_counts(con, source))
+
+
+def _row_counts(con: duckdb.DuckDBPyConnection, source: Source) -> dict[str, int]:
+    return {
+        table.name: con.execute(f"select count(*) from {RAW_SCHEMA}.{table.name}").fetchall()[0][0]
+        for table in source.tables
+    }
 
 
 def _write(

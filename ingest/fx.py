@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -57,5 +58,6 @@ SOURCE = Source(
     description="Exchange rates to USD (fx/rates.csv).",
     patterns=("fx/*.csv",),
     tables=(RATES,),
+    cadence=timedelta(days=35),
     parse=parse_rates,
 )

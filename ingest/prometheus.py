@@ -9,6 +9,7 @@ sample that is not a finite number is quarantined.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -106,5 +107,6 @@ SOURCE = Source(
     description="Hub usage: Prometheus query_range responses (usage/<cluster>/<series>.json).",
     patterns=("usage/*/*.json",),
     tables=(SAMPLES,),
+    cadence=timedelta(days=2),
     parse=parse_query_range,
 )

@@ -169,14 +169,18 @@ def summary(warehouse: Path, seconds: float | None = None) -> str:
 
     with connect_read_only(warehouse) as con:
         sources = con.execute(
-            "select source, files, rows_loaded, rows_quarantined from marts.fct_source_loads "
-            "order by source"
+            "select source, files, rows_loaded, rows_quarantined, is_stale, "
+            "expected_cadence_hours from marts.fct_source_loads order by source"
         ).fetchall()
         metrics = con.execute(
             "select metric, value, unit, as_of from marts.fct_headline_metrics order by sort_order"
         ).fetchall()
     lines = ["", "Sources (files, rows loaded, rows quarantined):"]
-    lines += [f"  {s:<14} {f:>5} files {r:>10,} rows {q:>6,} quarantined" for s, f, r, q in sources]
+    lines += [
+        f"  {name:<14} {files:>5} files {rows:>10,} rows {quarantined:>6,} quarantined"
+        + (f"  STALE: no new file in {cadence:.0f} h" if stale else "")
+        for name, files, rows, quarantined, stale, cadence in sources
+    ]
     lines += ["", f"Headline metrics (as of {metrics[0][3] if metrics else '-'}):"]
     lines += [f"  {m:<34} {_number(v):>14} {u}" for m, v, u, _ in metrics]
     size_mb = warehouse.stat().st_size / 1e6

@@ -58,19 +58,14 @@ def build_ingest_asset(source: Source) -> AssetsDefinition:
                         "problem": error.problem,
                     },
                 ) from error
-            counts = {
-                table.name: con.execute(
-                    f"select count(*) from {RAW_SCHEMA}.{table.name}"
-                ).fetchall()[0][0]
-                for table in source.tables
-            }
         statuses = [f"{f.status}: {f.file}" for f in report.files]
         context.log.info(f"{source.name}: " + ("; ".join(statuses) or "no files in landing"))
         for table in source.tables:
             yield MaterializeResult(
                 asset_key=raw_asset_key(table.name),
                 metadata={
-                    "rows_in_table": counts[table.name],
+                    "rows_in_table": report.rows_after[table.name],
+                    "rows_before_load": report.rows_before[table.name],
                     "files_seen": len(report.files),
                     "files_loaded": sum(f.status != "unchanged" for f in report.files),
                     "rows_loaded_this_run": report.rows_loaded,

@@ -17,13 +17,13 @@ from ingest.sources import SOURCES
 from orchestration.resources import WarehouseLockResource
 
 
-def previous_row_count(context: AssetCheckExecutionContext, key: AssetKey) -> int | None:
-    """Rows the table held at its previous materialisation (the latest is this run's)."""
-    records = context.instance.fetch_materializations(key, limit=2).records
-    if len(records) < 2:
+def rows_before_load(context: AssetCheckExecutionContext, key: AssetKey) -> int | None:
+    """Rows the table held before its latest load, as that load measured them in the same
+    warehouse (the Dagster instance may have built other warehouse files)."""
+    records = context.instance.fetch_materializations(key, limit=1).records
+    if not records:
         return None
-    metadata = records[1].asset_materialization.metadata
-    value = metadata.get("rows_in_table")
+    value = records[0].asset_materialization.metadata.get("rows_before_load")
     return int(value.value) if value is not None else None
 
 
@@ -47,7 +47,7 @@ def build_suite_check(table: str) -> AssetChecksDefinition:
     ):
         with warehouse.get_connection() as con:
             frame = con.execute(f"select * from {RAW_SCHEMA}.{table}").df()
-        result = validate_table(table, frame, previous_row_count(context, key))
+        result = validate_table(table, frame, rows_before_load(context, key))
         return AssetCheckResult(
             passed=result.passed,
             severity=AssetCheckSeverity.ERROR,

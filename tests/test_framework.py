@@ -97,6 +97,7 @@ def test_a_changed_file_replaces_its_rows_and_its_quarantine(tmp_path: Path, con
         ("fx/other.csv", "unchanged"),
         ("fx/rates.csv", "replaced"),
     ]
+    assert (report.rows_before, report.rows_after) == ({"fx_rates": 2}, {"fx_rates": 3})
     assert table(
         con, "select currency, usd_per_unit, _loaded_at from raw.fx_rates order by currency"
     ) == [("CAD", 0.7, T1), ("EUR", 1.2, T2), ("GBP", 1.3, T2)]

@@ -7,3 +7,13 @@
         current_date
     {%- endif -%}
 {%- endmacro %}
+
+{#- The moment status columns are measured at: the end of the `as_of` day when it is pinned,
+    otherwise now. -#}
+{% macro as_of_timestamp() -%}
+    {%- if var('as_of', none) -%}
+        cast(cast('{{ var("as_of") }}' as date) + interval 1 day as timestamptz)
+    {%- else -%}
+        current_timestamp
+    {%- endif -%}
+{%- endmacro %}
