@@ -84,6 +84,19 @@ class SourceError(RuntimeError):
         self.problem = problem
 
 
+class PullError(RuntimeError):
+    """A live API pull that failed: names the request and the HTTP status, never a secret.
+
+    The pull writes into the landing folder only once it has every page, so a failed pull
+    leaves the files (and so the warehouse) as they were.
+    """
+
+    def __init__(self, message: str, request: str, status: int | None = None):
+        super().__init__(message)
+        self.request = request
+        self.status = status
+
+
 @dataclass(frozen=True)
 class RawTable:
     """A raw table a source fills: its columns (name -> DuckDB type) and what it holds."""
@@ -113,6 +126,9 @@ class Source:
     parse: Callable[[Path], Parsed]
     # How often new files are expected; a source quiet for longer is stale (None: never).
     cadence: timedelta | None = None
+    # Fetches fresh files from a live API into the landing folder before the load, when the
+    # source's credentials are configured; does nothing otherwise. Raises PullError.
+    pull: Callable[[Path], object] | None = None
 
     def files(self, landing: Path) -> list[Path]:
         found = {p for pattern in self.patterns for p in landing.glob(pattern) if p.is_file()}

@@ -12,7 +12,7 @@ from dagster import (
 )
 from dagster_duckdb import DuckDBResource
 
-from ingest.framework import RAW_SCHEMA, Source, SourceError, load_source
+from ingest.framework import RAW_SCHEMA, PullError, Source, SourceError, load_source
 from ingest.sources import SOURCES
 from orchestration.resources import LandingResource, WarehouseLockResource
 
@@ -45,6 +45,18 @@ def build_ingest_asset(source: Source) -> AssetsDefinition:
         landing: LandingResource,
         warehouse_lock: WarehouseLockResource,  # held for the whole run
     ):
+        if source.pull is not None:
+            try:
+                source.pull(landing.root)
+            except PullError as error:
+                raise Failure(
+                    description=f"{source.name}: {error}",
+                    metadata={
+                        "source": source.name,
+                        "request": error.request,
+                        "status": error.status or 0,
+                    },
+                ) from error
         with warehouse.get_connection() as con:
             try:
                 report = load_source(con, source, landing.root)
