@@ -138,7 +138,7 @@ class Source:
 @dataclass
 class FileReport:
     file: str
-    status: str  # loaded | replaced | unchanged
+    status: str  # loaded | replaced | unchanged | removed | missing, rows kept
     rows_loaded: int
     rows_quarantined: int
 
@@ -153,11 +153,11 @@ class LoadReport:
 
     @property
     def rows_loaded(self) -> int:
-        return sum(f.rows_loaded for f in self.files if f.status != "unchanged")
+        return sum(f.rows_loaded for f in self.files)
 
     @property
     def rows_quarantined(self) -> int:
-        return sum(f.rows_quarantined for f in self.files if f.status != "unchanged")
+        return sum(f.rows_quarantined for f in self.files)
 
 
 def rejections(records: Iterable[tuple[str, str, Mapping[str, Any]]]) -> pa.Table:
@@ -258,9 +258,18 @@ def load_source(
         reports.append(report)
         pending.append((relative, sha, path.stat().st_size, parsed, report))
 
+    # The raw tables mirror the landing folder: rows of a file that left it go too (a pull
+    # that now returns fewer pages, a corrected export saved under a new name). When every
+    # file of a source is gone, the landing folder is more likely wrong than emptied on
+    # purpose: the rows stay and the report says so.
+    seen = {report.file for report in reports}
+    vanished = sorted(set(known) - seen)
+    removed = vanished if seen else []
+    reports += [FileReport(f, "removed" if seen else "missing, rows kept", 0, 0) for f in vanished]
+
     rows_before = _row_counts(con, source)
-    if pending:
-        _write(con, source, pending, now)
+    if pending or removed:
+        _write(con, source, pending, removed, now)
     return LoadReport(source.name, reports, rows_before, _row_counts(con, source))
 
 
@@ -275,10 +284,19 @@ def _write(
     con: duckdb.DuckDBPyConnection,
     source: Source,
     pending: Sequence[tuple[str, str, int, Parsed, FileReport]],
+    removed: Sequence[str],
     now: datetime,
 ) -> None:
     con.execute("begin transaction")
     try:
+        for relative in removed:
+            for table in source.tables:
+                con.execute(f"delete from {RAW_SCHEMA}.{table.name} where _file = ?", [relative])
+            for bookkeeping in ("_quarantine", "_ingest_log"):
+                con.execute(
+                    f"delete from {RAW_SCHEMA}.{bookkeeping} where source = ? and file = ?",
+                    [source.name, relative],
+                )
         for relative, sha, size, parsed, report in pending:
             for table in source.tables:
                 con.execute(f"delete from {RAW_SCHEMA}.{table.name} where _file = ?", [relative])

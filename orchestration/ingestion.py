@@ -79,7 +79,7 @@ def build_ingest_asset(source: Source) -> AssetsDefinition:
                     "rows_in_table": report.rows_after[table.name],
                     "rows_before_load": report.rows_before[table.name],
                     "files_seen": len(report.files),
-                    "files_loaded": sum(f.status != "unchanged" for f in report.files),
+                    "files_loaded": sum(f.status in ("loaded", "replaced") for f in report.files),
                     "rows_loaded_this_run": report.rows_loaded,
                     "rows_quarantined_this_run": report.rows_quarantined,
                     "files": MetadataValue.md("\n".join(f"- {s}" for s in statuses) or "none"),

@@ -139,3 +139,31 @@ def test_a_failure_while_writing_rolls_the_whole_source_back(tmp_path: Path, con
         load_source(FailingConnection(con, fail_on_log_row=2), FX, landing, now=T2)
     assert table(con, "select * from raw.fx_rates") == before
     assert table(con, "select file from raw._ingest_log") == [("fx/a.csv",)]
+
+
+def test_rows_of_a_file_that_left_the_landing_folder_go_with_it(tmp_path: Path, con):
+    landing = tmp_path / "landing"
+    write_rates(landing, "a.csv", "date,currency,usd_per_unit\n2024-01-01,EUR,1.1\n")
+    write_rates(
+        landing, "b.csv", "date,currency,usd_per_unit\n2024-01-01,GBP,x\n2024-02-01,GBP,1.3\n"
+    )
+    load_source(con, FX, landing, now=T1)
+    (landing / "fx" / "b.csv").unlink()
+    report = load_source(con, FX, landing, now=T2)
+    assert sorted((f.file, f.status) for f in report.files) == [
+        ("fx/a.csv", "unchanged"),
+        ("fx/b.csv", "removed"),
+    ]
+    assert (report.rows_before, report.rows_after) == ({"fx_rates": 2}, {"fx_rates": 1})
+    assert table(con, "select currency from raw.fx_rates") == [("EUR",)]
+    assert table(con, "select file from raw._ingest_log") == [("fx/a.csv",)]
+    assert table(con, "select count(*) from raw._quarantine") == [(0,)]
+
+
+def test_when_every_file_of_a_source_is_gone_its_rows_are_kept(tmp_path: Path, con):
+    landing = tmp_path / "landing"
+    write_rates(landing, "a.csv", "date,currency,usd_per_unit\n2024-01-01,EUR,1.1\n")
+    load_source(con, FX, landing, now=T1)
+    report = load_source(con, FX, tmp_path / "another-landing", now=T2)
+    assert [(f.file, f.status) for f in report.files] == [("fx/a.csv", "missing, rows kept")]
+    assert table(con, "select currency from raw.fx_rates") == [("EUR",)]
