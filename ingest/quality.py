@@ -19,16 +19,33 @@ from typing import Any
 
 import pandas as pd
 
+from ingest.cloud_costs.aws import LINE_ITEM_TYPES
+from ingest.cloud_costs.focus import CHARGE_CATEGORIES
+from ingest.cloud_costs.gcp import COST_TYPES
+from ingest.invoices import GL_ACCOUNTS
 from ingest.prometheus import SERIES
 
 Expectation = tuple[str, Mapping[str, Any]]
 
 # Largest share of a table's rows that may disappear between two loads before it is flagged.
 MAX_ROW_DROP = 0.2
+# No single line of a monthly cloud bill reaches a million: beyond it is a unit error.
+LARGEST_COST_LINE = 1e6
 
 
 def _not_null(*columns: str) -> list[Expectation]:
     return [("ExpectColumnValuesToNotBeNull", {"column": c}) for c in columns]
+
+
+def _in_set(column: str, values: Sequence[str]) -> Expectation:
+    return ("ExpectColumnValuesToBeInSet", {"column": column, "value_set": sorted(values)})
+
+
+def _sane_cost(column: str, max_value: float = LARGEST_COST_LINE) -> Expectation:
+    return (
+        "ExpectColumnValuesToBeBetween",
+        {"column": column, "min_value": -LARGEST_COST_LINE, "max_value": max_value},
+    )
 
 
 def _unique_together(*columns: str) -> Expectation:
@@ -65,10 +82,96 @@ SUITES: dict[str, list[Expectation]] = {
     ],
     "prometheus_samples": [
         *_not_null("cluster", "series", "sampled_at", "value"),
-        ("ExpectColumnValuesToBeInSet", {"column": "series", "value_set": sorted(SERIES)}),
+        _in_set("series", SERIES),
         # Users and bytes are never negative; a petabyte of memory requests is a unit error.
         ("ExpectColumnValuesToBeBetween", {"column": "value", "min_value": 0, "max_value": 1e15}),
         _unique_together("cluster", "series", "namespace", "sampled_at", "_file"),
+    ],
+    "hubspot_deals": [
+        *_not_null("deal_id", "stage_id"),
+        _unique_together("deal_id", "_file"),
+        ("ExpectColumnValuesToMatchRegex", {"column": "currency", "regex": r"^[A-Z]{3}$"}),
+        # A membership deal is dollars to millions; ten million is a typo or a unit error.
+        ("ExpectColumnValuesToBeBetween", {"column": "amount", "min_value": 0, "max_value": 1e7}),
+        (
+            "ExpectColumnValuesToBeBetween",
+            {"column": "forecast_probability", "min_value": 0, "max_value": 1},
+        ),
+    ],
+    "hubspot_pipeline_stages": [
+        *_not_null("pipeline_id", "stage_id", "is_closed"),
+        _unique_together("pipeline_id", "stage_id", "_file"),
+        (
+            "ExpectColumnValuesToBeBetween",
+            {"column": "probability", "min_value": 0, "max_value": 1},
+        ),
+    ],
+    "invoice_lines": [
+        *_not_null("invoice_number", "invoice_date", "gl_account", "amount", "currency"),
+        _in_set("gl_account", GL_ACCOUNTS),
+        ("ExpectColumnValuesToMatchRegex", {"column": "currency", "regex": r"^[A-Z]{3}$"}),
+        # Credit notes are negative; a line beyond ten million either way is a unit error.
+        (
+            "ExpectColumnValuesToBeBetween",
+            {"column": "amount", "min_value": -1e7, "max_value": 1e7},
+        ),
+    ],
+    "gcp_billing_export": [
+        *_not_null(
+            "billing_account_id",
+            "cost",
+            "credits_amount",
+            "currency",
+            "usage_start_time",
+            "usage_end_time",
+            "invoice_month",
+            "cost_type",
+        ),
+        _in_set("cost_type", COST_TYPES),
+        ("ExpectColumnValuesToMatchRegex", {"column": "invoice_month", "regex": r"^\d{6}$"}),
+        _sane_cost("cost"),
+        # Credits are negative (GCP billing export schema), never a charge.
+        _sane_cost("credits_amount", max_value=0),
+    ],
+    "aws_cur": [
+        *_not_null(
+            "line_item_usage_account_id",
+            "line_item_line_item_type",
+            "line_item_unblended_cost",
+            "line_item_usage_start_date",
+            "bill_billing_period_start_date",
+            "line_item_currency_code",
+        ),
+        _in_set("line_item_line_item_type", LINE_ITEM_TYPES),
+        _sane_cost("line_item_unblended_cost"),
+    ],
+    "azure_costs": [
+        *_not_null(
+            "subscription_id",
+            "date",
+            "cost_in_billing_currency",
+            "billing_currency",
+            "charge_type",
+            "dataset",
+        ),
+        _in_set("dataset", ("actual", "amortized")),
+        _sane_cost("cost_in_billing_currency"),
+    ],
+    "focus_costs": [
+        *_not_null(
+            "billed_cost",
+            "effective_cost",
+            "list_cost",
+            "billing_currency",
+            "billing_account_id",
+            "billing_period_start",
+            "charge_category",
+            "charge_period_start",
+            "charge_period_end",
+        ),
+        _in_set("charge_category", CHARGE_CATEGORIES),
+        _sane_cost("billed_cost"),
+        _sane_cost("effective_cost"),
     ],
 }
 

@@ -108,6 +108,8 @@ def _where(document: object, loc: tuple[int | str, ...]) -> str:
             where += f", hub {hub_name!r}" if hub_name else f", hub #{rest[1] + 1}"
             rest = rest[2:]
         return f"{where}, field {'.'.join(map(str, rest))}" if rest else where
+    if not loc:
+        return "top level (expected a mapping with 'partners' and 'clusters')"
     return "field " + ".".join(map(str, loc))
 
 

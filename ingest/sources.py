@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from ingest import fx, prometheus, registry
+from ingest import fx, hubspot, invoices, prometheus, registry
+from ingest.cloud_costs import aws as cloud_aws
+from ingest.cloud_costs import azure as cloud_azure
+from ingest.cloud_costs import focus as cloud_focus
+from ingest.cloud_costs import gcp as cloud_gcp
 from ingest.framework import Source
 
 SOURCES: tuple[Source, ...] = (
     registry.SOURCE,
     fx.SOURCE,
     prometheus.SOURCE,
+    hubspot.SOURCE,
+    invoices.SOURCE,
+    cloud_gcp.SOURCE,
+    cloud_aws.SOURCE,
+    cloud_azure.SOURCE,
+    cloud_focus.SOURCE,
 )

@@ -147,10 +147,15 @@ def _failure_report(result) -> str:
     lines = []
     for event in result.all_events:
         if event.is_step_failure:
-            error = event.event_specific_data.error
-            while error is not None and error.cause is not None:  # the root cause, not wrappers
-                error = error.cause
-            message = error.message.strip() if error else "unknown error"
+            data = event.event_specific_data
+            failure = data.user_failure_data
+            if failure is not None and failure.description:  # a Failure raised on purpose
+                message = failure.description
+            else:  # an exception: its root cause, not Dagster's wrappers
+                error = data.error
+                while error is not None and error.cause is not None:
+                    error = error.cause
+                message = error.message.strip() if error else "unknown error"
             lines.append(f"step {event.step_key} failed: {message}")
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
@@ -175,14 +180,40 @@ def summary(warehouse: Path, seconds: float | None = None) -> str:
         metrics = con.execute(
             "select metric, value, unit, as_of from marts.fct_headline_metrics order by sort_order"
         ).fetchall()
+        as_of = metrics[0][3] if metrics else None
+        by_provider = con.execute(
+            "select provider, sum(effective_cost_usd) from marts.fct_cloud_costs_monthly "
+            "where month = ? group by provider order by 2 desc",
+            [as_of],
+        ).fetchall()
+        by_partner = con.execute(
+            "select partner_id, mrc_usd, paid_by_us_mrc_usd, mrr_usd, mrc_to_mrr_ratio "
+            "from marts.fct_partner_sustainability_monthly where month = ? "
+            "order by mrc_usd desc, partner_id limit 8",
+            [as_of],
+        ).fetchall()
     lines = ["", "Sources (files, rows loaded, rows quarantined):"]
     lines += [
         f"  {name:<14} {files:>5} files {rows:>10,} rows {quarantined:>6,} quarantined"
         + (f"  STALE: no new file in {cadence:.0f} h" if stale else "")
         for name, files, rows, quarantined, stale, cadence in sources
     ]
-    lines += ["", f"Headline metrics (as of {metrics[0][3] if metrics else '-'}):"]
+    lines += ["", f"Headline metrics (as of {as_of or '-'}):"]
     lines += [f"  {m:<34} {_number(v):>14} {u}" for m, v, u, _ in metrics]
+    lines += ["", f"MRC by provider, {as_of} (USD):"]
+    lines += [
+        f"  {provider or 'unknown':<14} {_number(cost):>12}" for provider, cost in by_provider
+    ]
+    lines += [
+        "",
+        f"Partners by MRC, {as_of} (USD; ratio = MRC / MRR):",
+        f"  {'partner':<24} {'MRC':>10} {'paid by us':>11} {'MRR':>10} {'ratio':>7}",
+    ]
+    lines += [
+        f"  {partner:<24} {_number(mrc):>10} {_number(paid):>11} {_number(mrr):>10} "
+        f"{'-' if ratio is None else f'{ratio:.2f}':>7}"
+        for partner, mrc, paid, mrr, ratio in by_partner
+    ]
     size_mb = warehouse.stat().st_size / 1e6
     lines += [
         "",

@@ -23,6 +23,12 @@ CLI = [sys.executable, "-m", "orchestration.cli"]
 
 
 @pytest.fixture(scope="session")
+def httpserver_listen_address() -> tuple[str, int]:
+    """pytest-httpserver: the local API servers listen on loopback only, on a free port."""
+    return ("127.0.0.1", 0)
+
+
+@pytest.fixture(scope="session")
 def dagster_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A Dagster instance of the tests' own, configured like the project's."""
     home = tmp_path_factory.mktemp("dagster_home")

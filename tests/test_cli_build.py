@@ -53,10 +53,11 @@ def build(landing: Path, warehouse: Path, env: dict[str, str], tmp_path: Path):
 def test_build_prints_rows_per_source_and_headline_metrics(built_warehouse: BuiltWarehouse):
     world = build_world(**SMALL_WORLD)
     registry_rows = len(world.partners) + len(world.clusters) + len(world.hubs)
-    fx_rows = 4 * SMALL_WORLD["months"]  # four non-USD currencies, one rate a month
+    fx_files = sorted((built_warehouse.landing / "fx").glob("*.csv"))
+    fx_rows = sum(len(f.read_text().splitlines()) - 1 for f in fx_files)  # minus each header
     out = built_warehouse.stdout
     assert f"registry           1 files {registry_rows:>10,} rows      0 quarantined" in out
-    assert f"fx                 1 files {fx_rows:>10,} rows      0 quarantined" in out
+    assert f"fx          {len(fx_files):>8} files {fx_rows:>10,} rows      0 quarantined" in out
     assert "Headline metrics (as of 2026-10-01):" in out
     assert "partners running" in out and "hubs running" in out
     assert f"Warehouse: {built_warehouse.warehouse}" in out

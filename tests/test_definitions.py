@@ -11,7 +11,7 @@ from orchestration.definitions import defs
 from warehouse.paths import DBT_PROJECT_DIR, PROJECT_ROOT
 
 # Written by the ingestion framework itself for every source, read by dbt as sources.
-FRAMEWORK_TABLES = {AssetKey([RAW_SCHEMA, "_ingest_log"]), AssetKey([RAW_SCHEMA, "_quarantine"])}
+FRAMEWORK_TABLES = {AssetKey([RAW_SCHEMA, t]) for t in ("_ingest_log", "_quarantine", "_sources")}
 
 
 def test_every_asset_has_a_description_and_a_group():

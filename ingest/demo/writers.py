@@ -10,6 +10,8 @@ from pathlib import Path
 
 import yaml
 
+from ingest.demo.cloud_costs import write_cloud_costs
+from ingest.demo.revenue import write_revenue
 from ingest.demo.world import CURRENCIES, World, daily_active_users, is_live
 
 GIB = 1024**3
@@ -89,8 +91,7 @@ def write_usage(world: World, landing: Path) -> list[Path]:
                 users.setdefault(hub.name, []).append([stamp, str(active)])
                 requested = (1 + active * rng.uniform(1.5, 2.5)) * GIB
                 memory.setdefault(hub.name, []).append([stamp, f"{requested:.0f}"])
-        for series, samples in (("daily_active_users", users),
-                                ("memory_requests_bytes", memory)):
+        for series, samples in (("daily_active_users", users), ("memory_requests_bytes", memory)):
             body = {
                 "status": "success",
                 "data": {
@@ -113,3 +114,5 @@ def write_landing(world: World, landing: Path) -> None:
     write_registry(world, landing)
     write_fx_rates(world, landing)
     write_usage(world, landing)
+    write_revenue(world, landing)
+    write_cloud_costs(world, landing)

@@ -7,6 +7,22 @@ hubs as (
     select * from {{ ref('dim_hubs') }}
 ),
 
+contracts as (
+    select * from {{ ref('int_revenue__contracts') }}
+),
+
+partner_revenue as (
+    select
+        partner_id,
+        min(contract_start_date) as first_contract_start,
+        coalesce(sum(mrr_usd) filter (
+            where contract_start_date <= {{ as_of_date() }}
+            and contract_end_date >= {{ as_of_date() }}
+        ), 0) as current_mrr_usd
+    from contracts
+    group by partner_id
+),
+
 partner_hubs as (
     select
         partner_id,
@@ -26,6 +42,11 @@ select
     partner_hubs.clusters,
     coalesce(partner_hubs.hubs_total, 0) as hubs_total,
     coalesce(partner_hubs.hubs_running, 0) as hubs_running,
-    coalesce(partner_hubs.hubs_running, 0) > 0 as is_running
+    coalesce(partner_hubs.hubs_running, 0) > 0 as is_running,
+    partner_revenue.first_contract_start,
+    coalesce(partner_revenue.current_mrr_usd, 0) as current_mrr_usd,
+    12 * coalesce(partner_revenue.current_mrr_usd, 0) as current_arr_usd,
+    coalesce(partner_revenue.current_mrr_usd, 0) > 0 as is_customer
 from partners
 left join partner_hubs on partners.partner_id = partner_hubs.partner_id
+left join partner_revenue on partners.partner_id = partner_revenue.partner_id

@@ -17,6 +17,26 @@ hub_usage as (
     select * from {{ ref('fct_hub_usage_monthly') }}
 ),
 
+mrc as (
+    select * from {{ ref('fct_mrc_monthly') }}
+),
+
+mrr as (
+    select * from {{ ref('fct_mrr_monthly') }}
+),
+
+sustainability as (
+    select * from {{ ref('fct_sustainability_monthly') }}
+),
+
+retention as (
+    select * from {{ ref('fct_retention_monthly') }}
+),
+
+renewals as (
+    select * from {{ ref('fct_renewals') }}
+),
+
 last_month as (
     select max(month_start) as month_start from months
 ),
@@ -51,6 +71,88 @@ metrics as (
         || '(fct_hub_usage_monthly).' as definition
     from hub_usage
     inner join last_month on hub_usage.month = last_month.month_start
+
+    union all
+
+    select
+        35 as sort_order,
+        'MRC' as metric,
+        coalesce(sum(mrc.mrc_usd), 0) as value,
+        'USD' as unit,
+        'Monthly recurring cost in the last month: cloud cost allocated to partners, '
+        || 'effective cost in USD (fct_mrc_monthly).' as definition
+    from mrc
+    inner join last_month on mrc.month = last_month.month_start
+
+    union all
+
+    select
+        40 as sort_order,
+        'MRR' as metric,
+        coalesce(sum(mrr.mrr_usd), 0) as value,
+        'USD' as unit,
+        'Monthly recurring revenue in the last month: contracts active on its last day, '
+        || 'amount / term months (fct_mrr_monthly).' as definition
+    from mrr
+    inner join last_month on mrr.month = last_month.month_start
+
+    union all
+
+    select
+        50 as sort_order,
+        'ARR' as metric,
+        coalesce(sum(mrr.arr_usd), 0) as value,
+        'USD' as unit,
+        '12 x MRR (fct_mrr_monthly).' as definition
+    from mrr
+    inner join last_month on mrr.month = last_month.month_start
+
+    union all
+
+    select
+        60 as sort_order,
+        'MRC/MRR ratio' as metric,
+        max(sustainability.mrc_to_mrr_ratio) as value,
+        'ratio' as unit,
+        'Monthly recurring cloud cost / MRR in the last month '
+        || '(fct_sustainability_monthly).' as definition
+    from sustainability
+    inner join last_month on sustainability.month = last_month.month_start
+
+    union all
+
+    select
+        70 as sort_order,
+        'NRR, 12 months' as metric,
+        max(retention.nrr_12m) as value,
+        'ratio' as unit,
+        'MRR now of the partners paying 12 months earlier / their MRR then '
+        || '(fct_retention_monthly).' as definition
+    from retention
+    inner join last_month on retention.month = last_month.month_start
+
+    union all
+
+    select
+        80 as sort_order,
+        'renewals due in 90 days' as metric,
+        cast(count(*) as double) as value,
+        'contracts' as unit,
+        'Contracts ending 0-90 days after the as-of date and not yet renewed '
+        || '(fct_renewals).' as definition
+    from renewals
+    where renewals.is_due_in_90_days
+
+    union all
+
+    select
+        90 as sort_order,
+        'ARR up for renewal in 90 days' as metric,
+        coalesce(sum(renewals.arr_usd), 0) as value,
+        'USD' as unit,
+        'ARR of the contracts due for renewal in 90 days (fct_renewals).' as definition
+    from renewals
+    where renewals.is_due_in_90_days
 )
 
 select

@@ -1,0 +1,124 @@
+-- Grain: one row per cost line of every provider's current bill files, in FOCUS column names,
+-- with its amounts in USD, the cluster its account/project/subscription belongs to and the
+-- hub its hub tag names (null when untagged or when the tag names no hub of that cluster).
+with gcp as (
+    select * from {{ ref('stg_gcp__billing_export') }}
+),
+
+aws as (
+    select * from {{ ref('stg_aws__cur') }}
+),
+
+azure as (
+    select * from {{ ref('stg_azure__costs') }}
+),
+
+focus as (
+    select * from {{ ref('stg_focus__costs') }}
+),
+
+rates as (
+    select * from {{ ref('stg_fx__rates') }}
+),
+
+clusters as (
+    select * from {{ ref('stg_registry__clusters') }}
+),
+
+hubs as (
+    select * from {{ ref('stg_registry__hubs') }}
+),
+
+{% set columns -%}
+    line_key, provider, billing_account_id, billing_period_start, charge_period_start,
+    charge_period_end, charge_category, charge_class, charge_description, service_name,
+    service_category, sub_account_id, sub_account_name, region_id, resource_id, sku_id,
+    billed_cost, effective_cost, list_cost, billing_currency, tags
+{%- endset %}
+
+unioned as (
+    select {{ columns }} from gcp
+    union all
+    select {{ columns }} from aws
+    union all
+    select {{ columns }} from azure
+    union all
+    select {{ columns }} from focus
+),
+
+tagged as (
+    select
+        *,
+        cast(date_trunc('month', charge_period_start) as date) as charge_month,
+        cast(charge_period_start as date) as charge_date,
+        coalesce(
+            json_extract_string(tags, '$."2i2c:hub-name"'),
+            json_extract_string(tags, '$."user:2i2c:hub-name"'),
+            json_extract_string(tags, '$."k8s-namespace"'),
+            json_extract_string(tags, '$."kubernetes.io-created-for-pvc-namespace"')
+        ) as hub_tag
+    from unioned
+),
+
+converted as (
+    select
+        tagged.*,
+        case
+            when tagged.billing_currency = 'USD' then 1.0
+            else rates.usd_per_unit
+        end as usd_per_unit
+    from tagged
+    asof left join rates
+        on
+            tagged.billing_currency = rates.currency
+            and tagged.charge_date >= rates.rate_date
+),
+
+attributed as (
+    select
+        converted.*,
+        clusters.cluster,
+        hubs.hub
+    from converted
+    left join clusters
+        on lower(converted.sub_account_id) = lower(clusters.cloud_account_id)
+    left join hubs
+        on
+            clusters.cluster = hubs.cluster
+            and converted.hub_tag = hubs.hub
+)
+
+-- FOCUS column names as the specification spells them.
+-- noqa: disable=CP02
+select
+    line_key,
+    provider,
+    billing_account_id as BillingAccountId,
+    sub_account_id as SubAccountId,
+    sub_account_name as SubAccountName,
+    billing_period_start as BillingPeriodStart,
+    charge_period_start as ChargePeriodStart,
+    charge_period_end as ChargePeriodEnd,
+    charge_category as ChargeCategory,
+    charge_class as ChargeClass,
+    charge_description as ChargeDescription,
+    service_name as ServiceName,
+    service_category as ServiceCategory,
+    region_id as RegionId,
+    resource_id as ResourceId,
+    sku_id as SkuId,
+    billed_cost as BilledCost,
+    effective_cost as EffectiveCost,
+    list_cost as ListCost,
+    billing_currency as BillingCurrency,
+    cast(tags as json) as Tags,
+    charge_month,
+    usd_per_unit,
+    billed_cost * usd_per_unit as billed_cost_usd,
+    effective_cost * usd_per_unit as effective_cost_usd,
+    list_cost * usd_per_unit as list_cost_usd,
+    hub_tag,
+    cluster,
+    hub
+from attributed
+-- noqa: enable=CP02

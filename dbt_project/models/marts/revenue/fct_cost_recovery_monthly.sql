@@ -1,0 +1,84 @@
+-- Grain: one row per month of the spine and partner with recoverable cloud cost or invoiced
+-- cost recovery. Recoverable cost is the cloud cost we paid for the partner's hubs
+-- (paid_by_us_mrc_usd of fct_mrc_monthly); invoiced recovery is the partner's GL 4222 lines,
+-- spread over the months of their service period in proportion to days (a line without a
+-- service period counts in its invoice month). The gap is recoverable - invoiced.
+with months as (
+    select * from {{ ref('int_month_spine') }}
+),
+
+mrc as (
+    select * from {{ ref('fct_mrc_monthly') }}
+),
+
+lines as (
+    select * from {{ ref('int_revenue__invoice_lines') }}
+),
+
+recovery_lines as (
+    select
+        partner_id,
+        amount_usd,
+        coalesce(service_period_start, cast(date_trunc('month', invoice_date) as date))
+            as period_start,
+        coalesce(
+            service_period_end,
+            cast(date_trunc('month', invoice_date) + interval 1 month - interval 1 day as date)
+        ) as period_end
+    from lines
+    where gl_account = '4222' and rejection_reason is null
+),
+
+invoiced as (
+    select
+        months.month_start as month,
+        recovery_lines.partner_id,
+        sum(
+            recovery_lines.amount_usd
+            * (datediff(
+                'day',
+                greatest(recovery_lines.period_start, months.month_start),
+                least(recovery_lines.period_end, months.month_end)
+            ) + 1)
+            / (datediff('day', recovery_lines.period_start, recovery_lines.period_end) + 1)
+        ) as invoiced_recovery_usd
+    from recovery_lines
+    inner join months
+        on
+            recovery_lines.period_end >= months.month_start
+            and recovery_lines.period_start <= months.month_end
+    group by months.month_start, recovery_lines.partner_id
+),
+
+recoverable as (
+    select
+        mrc.month,
+        mrc.partner_id,
+        sum(mrc.paid_by_us_mrc_usd) as recoverable_cost_usd
+    from mrc
+    inner join months on mrc.month = months.month_start
+    group by mrc.month, mrc.partner_id
+),
+
+joined as (
+    select
+        coalesce(recoverable.month, invoiced.month) as month,
+        coalesce(recoverable.partner_id, invoiced.partner_id) as partner_id,
+        coalesce(recoverable.recoverable_cost_usd, 0) as recoverable_cost_usd,
+        coalesce(invoiced.invoiced_recovery_usd, 0) as invoiced_recovery_usd
+    from recoverable
+    full outer join invoiced
+        on
+            recoverable.month = invoiced.month
+            and recoverable.partner_id = invoiced.partner_id
+)
+
+select
+    month,
+    partner_id,
+    round(recoverable_cost_usd, 2) as recoverable_cost_usd,
+    round(invoiced_recovery_usd, 2) as invoiced_recovery_usd,
+    round(recoverable_cost_usd - invoiced_recovery_usd, 2) as recovery_gap_usd,
+    invoiced_recovery_usd / nullif(recoverable_cost_usd, 0) as recovery_ratio
+from joined
+where recoverable_cost_usd <> 0 or invoiced_recovery_usd <> 0

@@ -1,0 +1,10 @@
+-- Warns with every HubSpot deal that cannot be used and why (unknown company, unknown stage,
+-- incomplete contract): such deals are left out of MRR, so somebody should fix them in
+-- HubSpot or the registry.
+{{ config(severity='warn') }}
+select
+    deal_id,
+    company_id,
+    stage_id,
+    rejection_reason
+from {{ ref('int_revenue__rejected_deals') }}

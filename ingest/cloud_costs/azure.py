@@ -1,0 +1,158 @@
+"""Azure Cost Management exports (EA and MCA CSV) under `cloud_costs/azure/`.
+
+Accepted as Azure writes them: a UTF-8 byte-order mark before the header, dates as
+MM/DD/YYYY (older EA exports) or YYYY-MM-DD, EA PascalCase or MCA camelCase column names
+(matched case-insensitively), the cost in `CostInBillingCurrency` (MCA, newer EA) or `Cost`
+(older EA), and `Tags` as JSON without the outer braces (`"env": "prod","org": "x"`), which is
+read as a JSON object (left null when it still is not JSON).
+
+An export is of actual cost or amortized cost (`dataset`, from 'amortized' in the file path);
+both are landed; the models use actual cost, see stg_azure__costs.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from ingest.cloud_costs import schemas
+from ingest.cloud_costs.common import connect, number_check
+from ingest.framework import RECORD_COLUMN, Parsed, ParseError, RawTable, Source
+from ingest.tabular import (
+    Check,
+    csv_header,
+    literal,
+    matches,
+    not_empty,
+    quote,
+    read_csv_strings,
+    split_rows,
+)
+
+# Parser field -> column names it has in EA and MCA exports (lowercase).
+FIELDS = {
+    "billing_account_id": ("billingaccountid",),
+    "billing_account_name": ("billingaccountname",),
+    "billing_period_start_date": ("billingperiodstartdate",),
+    "billing_period_end_date": ("billingperiodenddate",),
+    "subscription_id": ("subscriptionid", "subscriptionguid"),
+    "subscription_name": ("subscriptionname",),
+    "date": ("date", "usagedatetime"),
+    "product": ("product", "productname"),
+    "meter_category": ("metercategory",),
+    "meter_sub_category": ("metersubcategory",),
+    "meter_name": ("metername",),
+    "service_family": ("servicefamily",),
+    "consumed_service": ("consumedservice",),
+    "resource_id": ("resourceid", "instanceid"),
+    "resource_location": ("resourcelocation",),
+    "resource_group": ("resourcegroup", "resourcegroupname"),
+    "quantity": ("quantity",),
+    "effective_price": ("effectiveprice",),
+    "cost_in_billing_currency": ("costinbillingcurrency", "cost", "pretaxcost"),
+    "pay_g_price": ("paygprice",),
+    "billing_currency": ("billingcurrency", "billingcurrencycode", "currency"),
+    "charge_type": ("chargetype",),
+    "pricing_model": ("pricingmodel",),
+    "frequency": ("frequency",),
+    "tags": ("tags",),
+}
+REQUIRED = (
+    "subscription_id",
+    "date",
+    "cost_in_billing_currency",
+    "billing_currency",
+    "charge_type",
+)
+NUMBERS = ("quantity", "effective_price", "cost_in_billing_currency", "pay_g_price")
+DATES = ("date", "billing_period_start_date", "billing_period_end_date")
+
+COSTS = RawTable(
+    "azure_costs",
+    {
+        **{f: "varchar" for f in FIELDS},
+        **{f: "double" for f in NUMBERS},
+        **{f: "date" for f in DATES},
+        "tags": "json",
+        "dataset": "varchar",
+    },
+    "Azure Cost Management export rows (EA or MCA), one row per file line; dataset says "
+    "whether the export is of actual or amortized cost.",
+)
+
+
+def date_sql(column: str) -> str:
+    col = quote(column)
+    return (
+        f"coalesce(try_strptime(trim({col}), '%m/%d/%Y'), try_cast(trim({col}) as timestamp))::date"
+    )
+
+
+def _date_check(column: str) -> Check:
+    col = quote(column)
+    return Check(
+        f"{col} is not null and trim({col}) <> '' and {date_sql(column)} is null",
+        f"{literal(f'{column} is not a date (MM/DD/YYYY or YYYY-MM-DD): ')} || {col}",
+    )
+
+
+def _tags_sql() -> str:
+    wrapped = "case when trim(tags) like '{%' then trim(tags) else '{' || trim(tags) || '}' end"
+    return f"case when json_valid({wrapped}) then ({wrapped})::json end"
+
+
+def parse_export(path: Path) -> Parsed:
+    header = csv_header(path)
+    schemas.expect(header, "azure_cost_export")
+    lowered = {h.lower(): h for h in header}
+    by_field = {}
+    for field, names in FIELDS.items():
+        found = next((lowered[n] for n in names if n in lowered), None)
+        if found:
+            by_field[field] = found
+    missing = [f"{FIELDS[f][0]}" for f in REQUIRED if f not in by_field]
+    if missing:
+        raise ParseError(f"missing required column(s): {', '.join(missing)}", "line 1 (header)")
+    con = connect()
+    rows = read_csv_strings(con, path, required=list(by_field.values()))
+    columns = [
+        f"{quote(by_field[f])} as {quote(f)}" if f in by_field else f"null::varchar as {quote(f)}"
+        for f in FIELDS
+    ]
+    rows = rows.select(f"{', '.join(columns)}, _ordinal, {RECORD_COLUMN}")
+    dataset = "amortized" if "amortized" in path.as_posix().lower() else "actual"
+    checks = [
+        *(not_empty(c) for c in REQUIRED),
+        *(number_check(c) for c in NUMBERS),
+        *(_date_check(c) for c in DATES),
+        matches("billing_currency", "[A-Za-z]{3}", "an ISO 4217 code"),
+    ]
+    select = {}
+    for name in COSTS.columns:
+        if name in NUMBERS:
+            select[name] = f"trim({quote(name)})::double"
+        elif name in DATES:
+            select[name] = date_sql(name)
+        elif name == "tags":
+            select[name] = _tags_sql()
+        elif name == "dataset":
+            select[name] = literal(dataset)
+        elif name == "billing_currency":
+            select[name] = "upper(trim(billing_currency))"
+        elif name == "subscription_id":
+            select[name] = "lower(trim(subscription_id))"
+        else:
+            select[name] = quote(name)
+    valid, rejected = split_rows(con, rows, checks, select)
+    return Parsed(tables={COSTS.name: valid}, rejected=rejected)
+
+
+SOURCE = Source(
+    name="azure_costs",
+    group="cloud_costs",
+    description="Azure Cost Management exports, EA or MCA CSV (cloud_costs/azure/**/*.csv).",
+    patterns=("cloud_costs/azure/**/*.csv",),
+    tables=(COSTS,),
+    cadence=timedelta(days=35),  # bills close monthly
+    parse=parse_export,
+)

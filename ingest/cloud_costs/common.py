@@ -1,0 +1,129 @@
+"""What the cloud-bill connectors share: reading any file as string columns, and row checks.
+
+Every bill format is read by DuckDB into one relation of VARCHAR columns plus `_record`
+(where a person finds the row: 'line N' or 'row N') and `_ordinal`, so the same `Check`s and
+`split_rows` apply whether the file was CSV, JSON lines or Parquet. Nested values (labels,
+credits, tag maps) arrive as JSON text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import duckdb
+
+from ingest.cloud_costs import schemas
+from ingest.framework import RECORD_COLUMN, ParseError
+from ingest.tabular import Check, literal, quote
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """A private in-memory DuckDB whose session time zone is UTC (bills are in UTC).
+
+    Timestamps in bills come as ISO 8601 with T/Z or an offset, 'YYYY-MM-DD HH:MM:SS' (the
+    FOCUS sample), 'YYYY-MM-DD HH:MM:SS UTC' (BigQuery JSON) or a bare date; without an
+    offset they are read as UTC.
+    """
+    con = duckdb.connect()
+    con.execute("set timezone = 'UTC'")
+    return con
+
+
+def timestamp_sql(column: str) -> str:
+    """SQL turning a bill timestamp string into a naive UTC timestamp (null if unreadable)."""
+    col = quote(column)
+    return f"cast(try_cast(trim({col}) as timestamptz) as timestamp)"
+
+
+def timestamp_check(column: str) -> Check:
+    col = quote(column)
+    return Check(
+        f"{col} is not null and trim({col}) <> '' and {timestamp_sql(column)} is null",
+        f"{literal(f'{column} is not a timestamp: ')} || {col}",
+    )
+
+
+def number_check(column: str) -> Check:
+    """A finite number (bills have negative credits, so any sign)."""
+    col = quote(column)
+    number = f"try_cast(trim({col}) as double)"
+    return Check(
+        f"{col} is not null and trim({col}) <> '' and ({number} is null or not isfinite({number}))",
+        f"{literal(f'{column} is not a number: ')} || {col}",
+    )
+
+
+def within_one_month(start: str, end: str) -> Check:
+    """Charge periods are [start, end): the row must not run into another calendar month."""
+    first, last = timestamp_sql(start), timestamp_sql(end)
+    return Check(
+        f"{first} is not null and {last} is not null and {last} > {first} and "
+        f"date_trunc('month', {first}) <> date_trunc('month', {last} - interval 1 microsecond)",
+        f"{literal(f'charge period crosses months: {start} ')} || {quote(start)} || "
+        f"{literal(f', {end} ')} || {quote(end)}",
+    )
+
+
+def end_not_before_start(start: str, end: str) -> Check:
+    first, last = timestamp_sql(start), timestamp_sql(end)
+    return Check(
+        f"{first} is not null and {last} is not null and {last} < {first}",
+        f"{literal(f'{end} is before {start}: ')} || {quote(end)}",
+    )
+
+
+def null_literals(
+    relation: duckdb.DuckDBPyRelation, columns: Sequence[str], null: str = "NULL"
+) -> duckdb.DuckDBPyRelation:
+    """Real exports write nulls as the literal string NULL: read those (and '') as null."""
+    kept = [RECORD_COLUMN, "_ordinal"]
+    cleaned = ", ".join(
+        f"case when trim({quote(c)}) in ({literal(null)}, '') then null else {quote(c)} end "
+        f"as {quote(c)}"
+        for c in columns
+    )
+    return relation.select(f"{cleaned}, {', '.join(kept)}")
+
+
+def parquet_strings(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    required: Sequence[str],
+    optional: Sequence[str] = (),
+    aliases: Mapping[str, str] | None = None,
+    formats: Sequence[str] = (),
+) -> duckdb.DuckDBPyRelation:
+    """A Parquet file as the same string relation `read_csv_strings` gives for CSV.
+
+    Nested columns (maps, lists, structs) become JSON text; `aliases` maps a file column
+    name to the name the parser uses. A missing required column is a ParseError.
+    """
+    try:
+        columns = con.execute(
+            "select column_name, column_type from (describe select * from read_parquet(?))",
+            [str(path)],
+        ).fetchall()
+    except duckdb.Error as error:
+        raise ParseError(f"not a readable Parquet file: {str(error).strip()}") from error
+    if formats:
+        schemas.expect([name for name, _ in columns], *formats)
+    aliases = dict(aliases or {})
+    present = {aliases.get(name, name): (name, type_) for name, type_ in columns}
+    missing = [c for c in required if c not in present]
+    if missing:
+        raise ParseError(f"missing required column(s): {', '.join(missing)}", "schema")
+    wanted = []
+    for name in [*required, *optional]:
+        if name not in present:
+            wanted.append(f"null::varchar as {quote(name)}")
+            continue
+        source, type_ = present[name]
+        nested = any(t in type_.upper() for t in ("MAP(", "STRUCT(", "[]"))
+        value = f"to_json({quote(source)})::varchar" if nested else f"{quote(source)}::varchar"
+        wanted.append(f"{value} as {quote(name)}")
+    relation = con.sql(f"select * from read_parquet({literal(str(path))})")
+    return relation.select(
+        f"{', '.join(wanted)}, row_number() over () as _ordinal, "
+        f"'row ' || row_number() over () as {RECORD_COLUMN}"
+    ).order("_ordinal")

@@ -1,0 +1,224 @@
+"""FOCUS 1.0-1.2 cost and usage files (CSV or Parquet) under `cloud_costs/focus/`.
+
+FOCUS (FinOps Open Cost and Usage Specification, https://focus.finops.org) is the common
+target every provider format is normalised to in dbt. Real files are not always to the
+letter, and these are accepted: the literal string NULL for null, 'YYYY-MM-DD HH:MM:SS'
+timestamps, columns beyond the spec (ignored, except the sample's `Id`, kept as the line id),
+and ChargeFrequency 'Usage-based' for 'Usage-Based'. Rows with a bad value (cost not a number,
+unparseable timestamp, unknown ChargeCategory, a charge period crossing months, a repeated
+line id, Tags that are not JSON) are quarantined.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ingest.cloud_costs import schemas
+from ingest.cloud_costs.common import (
+    connect,
+    end_not_before_start,
+    null_literals,
+    number_check,
+    parquet_strings,
+    timestamp_check,
+    timestamp_sql,
+    within_one_month,
+)
+from ingest.framework import Parsed, RawTable, Source
+from ingest.tabular import (
+    Check,
+    csv_header,
+    literal,
+    matches,
+    not_empty,
+    quote,
+    read_csv_strings,
+    split_rows,
+    unique,
+)
+
+REQUIRED = (
+    "BilledCost",
+    "EffectiveCost",
+    "ListCost",
+    "BillingCurrency",
+    "BillingAccountId",
+    "BillingPeriodStart",
+    "ChargeCategory",
+    "ChargePeriodStart",
+    "ChargePeriodEnd",
+    "ProviderName",
+    "ServiceName",
+)
+OPTIONAL = (
+    "BillingAccountName",
+    "BillingPeriodEnd",
+    "ChargeClass",
+    "ChargeFrequency",
+    "ChargeDescription",
+    "ContractedCost",
+    "ConsumedQuantity",
+    "ConsumedUnit",
+    "PublisherName",
+    "InvoiceIssuerName",
+    "ServiceCategory",
+    "RegionId",
+    "ResourceId",
+    "ResourceName",
+    "SkuId",
+    "SubAccountId",
+    "SubAccountName",
+    "Tags",
+    "Id",
+)
+CHARGE_CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
+CHARGE_FREQUENCIES = ("One-Time", "Recurring", "Usage-Based")
+TIMESTAMPS = ("BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd")
+NUMBERS = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "ConsumedQuantity")
+
+COSTS = RawTable(
+    "focus_costs",
+    {
+        "line_id": "varchar",
+        "billing_account_id": "varchar",
+        "billing_account_name": "varchar",
+        "billing_currency": "varchar",
+        "billing_period_start": "timestamp",
+        "billing_period_end": "timestamp",
+        "charge_period_start": "timestamp",
+        "charge_period_end": "timestamp",
+        "charge_category": "varchar",
+        "charge_class": "varchar",
+        "charge_frequency": "varchar",
+        "charge_description": "varchar",
+        "billed_cost": "double",
+        "effective_cost": "double",
+        "list_cost": "double",
+        "contracted_cost": "double",
+        "consumed_quantity": "double",
+        "consumed_unit": "varchar",
+        "provider_name": "varchar",
+        "publisher_name": "varchar",
+        "invoice_issuer_name": "varchar",
+        "service_name": "varchar",
+        "service_category": "varchar",
+        "region_id": "varchar",
+        "resource_id": "varchar",
+        "resource_name": "varchar",
+        "sku_id": "varchar",
+        "sub_account_id": "varchar",
+        "sub_account_name": "varchar",
+        "tags": "json",
+    },
+    "FOCUS 1.0-1.2 cost rows as the files give them, one row per file line.",
+)
+
+
+def _snake(name: str) -> str:
+    out = "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+    return out
+
+
+def _one_of_ci(column: str, allowed: tuple[str, ...]) -> Check:
+    col = quote(column)
+    values = ", ".join(literal(v.lower()) for v in allowed)
+    return Check(
+        f"{col} is not null and lower(trim({col})) not in ({values})",
+        literal(f"{column} is not one of {', '.join(allowed)}: ") + f" || {col}",
+    )
+
+
+def _canonical(column: str, allowed: tuple[str, ...]) -> str:
+    """The spec's spelling of a value matched case-insensitively ('Usage-based')."""
+    col = quote(column)
+    cases = " ".join(f"when {literal(v.lower())} then {literal(v)}" for v in allowed)
+    return f"case lower(trim({col})) {cases} end"
+
+
+def read_rows(con, path: Path):
+    """The file's wanted columns as strings, whatever the container."""
+    if path.suffix.lower() == ".parquet":
+        rows = parquet_strings(con, path, REQUIRED, OPTIONAL, formats=("focus",))
+    else:
+        schemas.expect(csv_header(path), "focus")
+        rows = read_csv_strings(con, path, REQUIRED, OPTIONAL)
+    return null_literals(rows, [*REQUIRED, *OPTIONAL])
+
+
+def parse_focus(path: Path) -> Parsed:
+    con = connect()
+    rows = read_rows(con, path)
+    checks = [
+        *(
+            not_empty(c)
+            for c in (
+                "BilledCost",
+                "EffectiveCost",
+                "ListCost",
+                "BillingCurrency",
+                "BillingAccountId",
+                "BillingPeriodStart",
+                "ChargeCategory",
+                "ChargePeriodStart",
+                "ChargePeriodEnd",
+            )
+        ),
+        *(number_check(c) for c in NUMBERS),
+        *(timestamp_check(c) for c in TIMESTAMPS),
+        matches("BillingCurrency", "[A-Za-z]{3}", "an ISO 4217 code"),
+        _one_of_ci("ChargeCategory", CHARGE_CATEGORIES),
+        _one_of_ci("ChargeFrequency", CHARGE_FREQUENCIES),
+        Check(
+            '"ChargeClass" is not null and lower(trim("ChargeClass")) <> \'correction\'',
+            "'ChargeClass is not Correction or null: ' || \"ChargeClass\"",
+        ),
+        Check(
+            '"Tags" is not null and json_valid("Tags") is not true',
+            "'Tags is not JSON: ' || \"Tags\"",
+        ),
+        end_not_before_start("ChargePeriodStart", "ChargePeriodEnd"),
+        within_one_month("ChargePeriodStart", "ChargePeriodEnd"),
+        Check('"Id" is not null and ' + unique(("Id",)).fails, unique(("Id",)).reason),
+    ]
+    select = {
+        "line_id": '"Id"',
+        "billing_account_id": '"BillingAccountId"',
+        "billing_account_name": '"BillingAccountName"',
+        "billing_currency": 'upper(trim("BillingCurrency"))',
+        **{_snake(c): timestamp_sql(c) for c in TIMESTAMPS},
+        "charge_category": _canonical("ChargeCategory", CHARGE_CATEGORIES),
+        "charge_class": "case when \"ChargeClass\" is not null then 'Correction' end",
+        "charge_frequency": _canonical("ChargeFrequency", CHARGE_FREQUENCIES),
+        "charge_description": '"ChargeDescription"',
+        **{_snake(c): f"trim({quote(c)})::double" for c in NUMBERS},
+        **{
+            _snake(c): quote(c)
+            for c in (
+                "ConsumedUnit",
+                "ProviderName",
+                "PublisherName",
+                "InvoiceIssuerName",
+                "ServiceName",
+                "ServiceCategory",
+                "RegionId",
+                "ResourceId",
+                "ResourceName",
+                "SkuId",
+                "SubAccountId",
+                "SubAccountName",
+            )
+        },
+        "tags": '"Tags"::json',
+    }
+    valid, rejected = split_rows(con, rows, checks, select)
+    return Parsed(tables={COSTS.name: valid}, rejected=rejected)
+
+
+SOURCE = Source(
+    name="focus",
+    group="cloud_costs",
+    description="FOCUS 1.0-1.2 cost files (cloud_costs/focus/**/*.csv|parquet).",
+    patterns=("cloud_costs/focus/**/*.csv", "cloud_costs/focus/**/*.parquet"),
+    tables=(COSTS,),
+    parse=parse_focus,
+)

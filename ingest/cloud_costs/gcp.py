@@ -1,0 +1,258 @@
+"""GCP Cloud Billing export to BigQuery, as exported files under `cloud_costs/gcp/`.
+
+Both export schemas are read: standard usage cost (`gcp_billing_export_v1_*`) and detailed
+usage cost (`gcp_billing_export_resource_v1_*`, which adds `resource.name`). The table is
+exported from BigQuery as newline-delimited JSON (nested records as objects, `labels` and
+`credits` as arrays), Parquet (the same nesting), or CSV of a flattened query with columns
+named `service.description` or `service_description` and `labels` / `credits` as JSON text.
+The live connector (`ingest.cloud_costs.bigquery`) writes the same JSON lines.
+
+Net cost = `cost` + sum(`credits[].amount`) (credits are negative), as in Google's
+"Structure of Standard data export" documentation; it is kept per row as `credits_amount`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+
+from ingest.cloud_costs import schemas
+from ingest.cloud_costs.common import (
+    connect,
+    end_not_before_start,
+    number_check,
+    timestamp_check,
+    timestamp_sql,
+    within_one_month,
+)
+from ingest.framework import RECORD_COLUMN, Parsed, ParseError, RawTable, Source
+from ingest.tabular import (
+    Check,
+    csv_header,
+    literal,
+    matches,
+    not_empty,
+    one_of,
+    quote,
+    read_csv_strings,
+    split_rows,
+)
+
+# Parser field -> path in the export's nested schema.
+FIELDS = {
+    "billing_account_id": "billing_account_id",
+    "service_id": "service.id",
+    "service_description": "service.description",
+    "sku_id": "sku.id",
+    "sku_description": "sku.description",
+    "usage_start_time": "usage_start_time",
+    "usage_end_time": "usage_end_time",
+    "project_id": "project.id",
+    "project_name": "project.name",
+    "labels": "labels",
+    "location_region": "location.region",
+    "resource_name": "resource.name",
+    "cost": "cost",
+    "currency": "currency",
+    "currency_conversion_rate": "currency_conversion_rate",
+    "usage_amount": "usage.amount",
+    "usage_unit": "usage.unit",
+    "credits": "credits",
+    "invoice_month": "invoice.month",
+    "cost_type": "cost_type",
+    "export_time": "export_time",
+    "cost_at_list": "cost_at_list",
+}
+REQUIRED = (
+    "billing_account_id",
+    "cost",
+    "currency",
+    "usage_start_time",
+    "usage_end_time",
+    "invoice_month",
+    "cost_type",
+    "service_description",
+)
+JSON_FIELDS = ("labels", "credits")
+COST_TYPES = ("regular", "tax", "adjustment", "rounding_error")
+
+EXPORT = RawTable(
+    "gcp_billing_export",
+    {
+        "billing_account_id": "varchar",
+        "service_id": "varchar",
+        "service_description": "varchar",
+        "sku_id": "varchar",
+        "sku_description": "varchar",
+        "usage_start_time": "timestamp",
+        "usage_end_time": "timestamp",
+        "project_id": "varchar",
+        "project_name": "varchar",
+        "labels": "json",
+        "location_region": "varchar",
+        "resource_name": "varchar",
+        "cost": "double",
+        "currency": "varchar",
+        "currency_conversion_rate": "double",
+        "usage_amount": "double",
+        "usage_unit": "varchar",
+        "credits": "json",
+        "credits_amount": "double",
+        "invoice_month": "varchar",
+        "cost_type": "varchar",
+        "export_time": "timestamp",
+        "cost_at_list": "double",
+    },
+    "GCP billing export rows (standard or detailed schema), one row per exported row; "
+    "credits_amount is the sum of credits[].amount.",
+)
+
+
+def _bad_json_line(path: Path) -> str | None:
+    """Only after DuckDB refused the file: the first line that is not a JSON object."""
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                json.loads(line)
+            except ValueError:
+                return f"line {number}"
+    return None
+
+
+def _from_json(rows: duckdb.DuckDBPyRelation, where: str, path: Path):
+    """Project rows of one JSON column `j` (plus `_ordinal`) onto the parser's fields."""
+    try:
+        keys = {k for (k,) in rows.select("unnest(json_keys(j)) as k").distinct().fetchall()}
+    except duckdb.Error as error:
+        problem = str(error).strip().rsplit(": ", 1)[-1]
+        line = _bad_json_line(path) if where == "line" else None
+        raise ParseError(f"not valid JSON: {problem}", line) from error
+    tops = {path.split(".")[0] for field, path in FIELDS.items() if field in REQUIRED}
+    missing = sorted(tops - keys)
+    if missing:
+        schemas.expect(sorted(keys), "gcp_billing_export")
+        raise ParseError(f"missing required column(s): {', '.join(missing)}", "schema")
+    columns = []
+    for field, path in FIELDS.items():
+        op = "->" if field in JSON_FIELDS else "->>"
+        columns.append(f"(j{op}{literal('$.' + path)})::varchar as {quote(field)}")
+    return rows.select(
+        f"{', '.join(columns)}, _ordinal, {literal(where)} || ' ' || _ordinal as {RECORD_COLUMN}"
+    )
+
+
+def read_rows(con: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyRelation:
+    suffix = path.suffix.lower()
+    if suffix in (".json", ".jsonl", ".ndjson"):
+        rows = con.sql(
+            f"select json as j, row_number() over () as _ordinal "
+            f"from read_json_objects({literal(str(path))}, format = 'newline_delimited')"
+        )
+        return _from_json(rows, "line", path)
+    if suffix == ".parquet":
+        try:
+            rows = con.sql(
+                f"select to_json(t) as j, row_number() over () as _ordinal "
+                f"from read_parquet({literal(str(path))}) as t"
+            )
+        except duckdb.Error as error:
+            raise ParseError(f"not a readable Parquet file: {str(error).strip()}") from error
+        return _from_json(rows, "row", path)
+    header = csv_header(path)
+    schemas.expect(header, "gcp_billing_export")
+    by_name = {}
+    for field, dotted in FIELDS.items():
+        for candidate in (dotted, dotted.replace(".", "_"), field):
+            if candidate in header:
+                by_name[field] = candidate
+                break
+    missing = [f"{FIELDS[f]}" for f in REQUIRED if f not in by_name]
+    if missing:
+        raise ParseError(f"missing required column(s): {', '.join(missing)}", "line 1 (header)")
+    rows = read_csv_strings(con, path, required=list(by_name.values()))
+    columns = [
+        f"{quote(by_name[f])} as {quote(f)}" if f in by_name else f"null::varchar as {quote(f)}"
+        for f in FIELDS
+    ]
+    return rows.select(f"{', '.join(columns)}, _ordinal, {RECORD_COLUMN}")
+
+
+_AMOUNTS = "from_json(credits, '[\"json\"]')"
+_CREDITS_SUM = (
+    f"coalesce(list_sum(list_transform({_AMOUNTS}, lambda c: (c->>'amount')::double)), 0)"
+)
+
+
+def parse_export(path: Path) -> Parsed:
+    con = connect()
+    rows = read_rows(con, path)
+    checks = [
+        *(not_empty(c) for c in REQUIRED),
+        number_check("cost"),
+        number_check("currency_conversion_rate"),
+        number_check("usage_amount"),
+        number_check("cost_at_list"),
+        timestamp_check("usage_start_time"),
+        timestamp_check("usage_end_time"),
+        timestamp_check("export_time"),
+        matches("invoice_month", "[0-9]{4}(0[1-9]|1[0-2])", "a YYYYMM month"),
+        matches("currency", "[A-Za-z]{3}", "an ISO 4217 code"),
+        one_of("cost_type", COST_TYPES),
+        Check(
+            "labels is not null and json_valid(labels) is not true",
+            "'labels is not JSON: ' || labels",
+        ),
+        Check(
+            "credits is not null and (json_valid(credits) is not true "
+            "or json_type(credits) <> 'ARRAY')",
+            "'credits is not a JSON array: ' || credits",
+        ),
+        Check(
+            "case when json_valid(credits) and json_type(credits) = 'ARRAY' "
+            f"then len(list_filter({_AMOUNTS}, "
+            "lambda c: try_cast(c->>'amount' as double) is null)) > 0 else false end",
+            "'credits has an amount that is not a number: ' || credits",
+        ),
+        end_not_before_start("usage_start_time", "usage_end_time"),
+        within_one_month("usage_start_time", "usage_end_time"),
+    ]
+    numbers = ("cost", "currency_conversion_rate", "usage_amount", "cost_at_list")
+    timestamps = ("usage_start_time", "usage_end_time", "export_time")
+    select = {}
+    for name in EXPORT.columns:
+        if name in numbers:
+            select[name] = f"trim({quote(name)})::double"
+        elif name in timestamps:
+            select[name] = timestamp_sql(name)
+        elif name in JSON_FIELDS:
+            select[name] = f"{quote(name)}::json"
+        elif name == "credits_amount":
+            select[name] = f"case when json_valid(credits) then {_CREDITS_SUM} else 0 end"
+        elif name == "currency":
+            select[name] = "upper(trim(currency))"
+        else:
+            select[name] = quote(name)
+    valid, rejected = split_rows(con, rows, checks, select)
+    return Parsed(tables={EXPORT.name: valid}, rejected=rejected)
+
+
+SOURCE = Source(
+    name="gcp_billing",
+    group="cloud_costs",
+    description="GCP Cloud Billing export to BigQuery, exported as JSON lines, Parquet or CSV "
+    "(cloud_costs/gcp/**).",
+    patterns=(
+        "cloud_costs/gcp/**/*.jsonl",
+        "cloud_costs/gcp/**/*.json",
+        "cloud_costs/gcp/**/*.parquet",
+        "cloud_costs/gcp/**/*.csv",
+    ),
+    tables=(EXPORT,),
+    cadence=timedelta(days=35),  # bills close monthly
+    parse=parse_export,
+)

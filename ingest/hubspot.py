@@ -1,0 +1,450 @@
+"""HubSpot CRM deals and the deal pipelines that name their stages.
+
+Landing layout (`<landing>/crm/`):
+
+- `deals/*.json`: pages of `GET /crm/v3/objects/deals?properties=...&associations=companies`
+  exactly as the API returns them (`{"results":[{"id","properties":{...},"createdAt",
+  "updatedAt","archived","associations":{"companies":{"results":[{"id","type"}]}}}],
+  "paging":{"next":{"after":...}}}`); every property value is a string or null.
+- `deals/*.csv`: the deal export of HubSpot's UI (column labels such as `Record ID`, `Deal
+  Stage`; stage and pipeline by label, resolved to ids in dbt through the pipelines file).
+- `pipelines.json`: `GET /crm/v3/pipelines/deals` (`{"results":[{"id","label","stages":[{"id",
+  "label","displayOrder","metadata":{"isClosed","probability"}}]}]}`).
+
+`ingest.hubspot_client.pull_deals` writes both files from the live API; this module only reads
+files, so live pulls and landed files go through one code path.
+
+A page that is not JSON, or whose `results` is missing, fails the file; a deal whose values are
+wrong (amount not a number, a date that is not a date, contract end before start, no id) is
+quarantined with the reason. Checks that need another source (is the stage in the pipeline
+file, is the company a registry partner) are made in dbt: `int_revenue__rejected_deals`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from ingest.framework import RECORD_COLUMN, Parsed, ParseError, RawTable, Source
+from ingest.tabular import (
+    Check,
+    castable,
+    literal,
+    not_empty,
+    quote,
+    read_csv_strings,
+    split_rows,
+    unique,
+)
+
+# Properties requested from HubSpot (`properties=` of the objects API), in that order.
+DEAL_PROPERTIES = (
+    "dealname",
+    "dealstage",
+    "pipeline",
+    "amount",
+    "closedate",
+    "createdate",
+    "contract_start_date",
+    "contract_end_date",
+    "hs_mrr",
+    "deal_currency_code",
+    "hs_forecast_probability",
+    "hs_is_closed_won",
+)
+STAGE_HISTORY_PREFIXES = ("hs_v2_date_entered_", "hs_v2_date_exited_")
+
+DEALS = RawTable(
+    "hubspot_deals",
+    {
+        "deal_id": "varchar",
+        "company_id": "varchar",
+        "company_ids": "varchar[]",
+        "deal_name": "varchar",
+        "pipeline_id": "varchar",
+        "stage_id": "varchar",
+        "pipeline_label": "varchar",
+        "stage_label": "varchar",
+        "amount": "double",
+        "currency": "varchar",
+        "close_date": "date",
+        "create_date": "date",
+        "contract_start_date": "date",
+        "contract_end_date": "date",
+        "hs_mrr": "double",
+        "forecast_probability": "double",
+        "hs_is_closed_won": "boolean",
+        "stage_history": "json",
+        "created_at": "timestamptz",
+        "updated_at": "timestamptz",
+        "archived": "boolean",
+    },
+    "HubSpot deals, one row per deal per landed page (CRM v3 objects API).",
+)
+
+STAGES = RawTable(
+    "hubspot_pipeline_stages",
+    {
+        "pipeline_id": "varchar",
+        "pipeline_label": "varchar",
+        "stage_id": "varchar",
+        "stage_label": "varchar",
+        "display_order": "integer",
+        "is_closed": "boolean",
+        "probability": "double",
+    },
+    "Deal pipeline stages with HubSpot's closed flag and win probability.",
+)
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    return con
+
+
+def _read_document(con: duckdb.DuckDBPyConnection, path: Path, what: str) -> None:
+    """Load the file as one JSON value into temp table `doc(body json)`."""
+    try:
+        rows = con.execute("select json(content) from read_text(?)", [str(path)]).fetchall()
+    except duckdb.Error as error:
+        raise ParseError(f"not a {what}: {str(error).strip()}") from error
+    body = rows[0][0] if rows else None
+    [(kind,)] = con.execute("select json_type(?::json)", [body]).fetchall()
+    if kind != "OBJECT":
+        raise ParseError(f"not a {what}: expected a JSON object, found {kind}")
+    con.execute("create or replace temp table doc as select ?::json as body", [body])
+
+
+def _results(con: duckdb.DuckDBPyConnection, what: str) -> None:
+    [(kind,)] = con.execute("select json_type(body, '$.results') from doc").fetchall()
+    if kind != "ARRAY":
+        raise ParseError(f"not a {what}: 'results' is {kind or 'missing'}, expected an array")
+
+
+# --- deals -----------------------------------------------------------------------------------
+
+
+def _date_or_timestamp(column: str) -> Check:
+    """HubSpot dates are `YYYY-MM-DD` or ISO timestamps with `Z`."""
+    col = quote(column)
+    return Check(
+        f"{col} is not null and trim({col}) <> '' and try_cast(trim({col}) as timestamptz) is null",
+        f"{literal(f'{column} is not a date or ISO timestamp: ')} || {col}",
+    )
+
+
+def _as_date(column: str) -> str:
+    col = quote(column)
+    return f"cast(try_cast(nullif(trim({col}), '') as timestamptz) as date)"
+
+
+def _as_double(column: str) -> str:
+    return f"try_cast(nullif(trim({quote(column)}), '') as double)"
+
+
+def parse_deals_page(path: Path) -> Parsed:
+    con = _connect()
+    _read_document(con, path, "HubSpot deals page")
+    _results(con, "HubSpot deals page")
+    bad = con.execute(
+        """
+        select i - 1, json_type(r), json_type(r, '$.properties'), r->>'id'
+        from (select unnest(from_json(body->'results', '["json"]')) as r,
+                     generate_subscripts(from_json(body->'results', '["json"]'), 1) as i
+              from doc)
+        where json_type(r) <> 'OBJECT' or json_type(r, '$.properties') is distinct from 'OBJECT'
+        order by i
+        """
+    ).fetchall()
+    if bad:
+        index, kind, props, _ = bad[0]
+        problem = (
+            "a deal is not an object"
+            if kind != "OBJECT"
+            else f"'properties' is {props or 'missing'}, expected an object"
+        )
+        raise ParseError(problem, f"page file, results[{index}]")
+
+    properties = ", ".join(f"r->'properties'->>{literal(p)} as {quote(p)}" for p in DEAL_PROPERTIES)
+    history = " or ".join(f"starts_with(k, {literal(p)})" for p in STAGE_HISTORY_PREFIXES)
+    deals = con.sql(
+        f"""
+        with deals as (
+            select unnest(from_json(body->'results', '["json"]')) as r,
+                   generate_subscripts(from_json(body->'results', '["json"]'), 1) as i
+            from doc
+        )
+        select
+            r->>'id' as id,
+            {properties},
+            r->>'createdAt' as "createdAt",
+            r->>'updatedAt' as "updatedAt",
+            r->>'archived' as archived,
+            list_transform(
+                coalesce(from_json(r->'associations'->'companies'->'results', '["json"]'), []),
+                lambda c: c->>'id'
+            ) as company_ids,
+            coalesce(map_from_entries(list_transform(
+                list_filter(json_keys(r->'properties'), lambda k: {history}),
+                lambda k: struct_pack(k := k, v := r->'properties'->>k)
+            ))::json, '{{}}'::json) as stage_history,
+            'page file, results[' || (i - 1) || ']' as {RECORD_COLUMN},
+            i as _ordinal
+        from deals
+        """
+    )
+    checks = [
+        not_empty("id"),
+        castable("amount", "DOUBLE"),
+        castable("hs_mrr", "DOUBLE"),
+        castable("hs_forecast_probability", "DOUBLE"),
+        *(
+            _date_or_timestamp(c)
+            for c in (
+                "closedate",
+                "createdate",
+                "contract_start_date",
+                "contract_end_date",
+                "createdAt",
+                "updatedAt",
+            )
+        ),
+        Check(
+            f"{_as_date('contract_end_date')} < {_as_date('contract_start_date')}",
+            "'contract_end_date ' || contract_end_date || ' is before contract_start_date ' "
+            "|| contract_start_date",
+        ),
+        Check(
+            f"{_as_double('hs_forecast_probability')} not between 0 and 1",
+            "'hs_forecast_probability is not between 0 and 1: ' || hs_forecast_probability",
+        ),
+        unique(("id",)),
+    ]
+    valid, rejected = split_rows(
+        con,
+        deals,
+        checks,
+        {
+            "deal_id": "trim(id)",
+            "company_id": "company_ids[1]",
+            "company_ids": "company_ids",
+            "deal_name": "dealname",
+            "pipeline_id": "nullif(trim(pipeline), '')",
+            "stage_id": "nullif(trim(dealstage), '')",
+            "pipeline_label": "null::varchar",
+            "stage_label": "null::varchar",
+            "amount": _as_double("amount"),
+            "currency": "upper(nullif(trim(deal_currency_code), ''))",
+            "close_date": _as_date("closedate"),
+            "create_date": _as_date("createdate"),
+            "contract_start_date": _as_date("contract_start_date"),
+            "contract_end_date": _as_date("contract_end_date"),
+            "hs_mrr": _as_double("hs_mrr"),
+            "forecast_probability": _as_double("hs_forecast_probability"),
+            "hs_is_closed_won": "try_cast(nullif(trim(hs_is_closed_won), '') as boolean)",
+            "stage_history": "stage_history",
+            "created_at": "try_cast(nullif(trim(\"createdAt\"), '') as timestamptz)",
+            "updated_at": "try_cast(nullif(trim(\"updatedAt\"), '') as timestamptz)",
+            "archived": "coalesce(try_cast(archived as boolean), false)",
+        },
+    )
+    return Parsed(tables={DEALS.name: valid}, rejected=rejected)
+
+
+# --- pipelines -------------------------------------------------------------------------------
+
+
+def parse_pipelines(path: Path) -> Parsed:
+    """Small and strictly structured: read in Python, any breakage fails the file."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ParseError(f"not JSON: {error.msg}", f"line {error.lineno}") from error
+    if not isinstance(document, dict) or not isinstance(document.get("results"), list):
+        raise ParseError("not a HubSpot pipelines response: 'results' is missing")
+    rows: list[dict] = []
+    seen: dict[str, str] = {}
+    for p, pipeline in enumerate(document["results"]):
+        where = f"results[{p}]"
+        if not isinstance(pipeline, dict) or not pipeline.get("id"):
+            raise ParseError("pipeline has no id", where)
+        stages = pipeline.get("stages")
+        if not isinstance(stages, list):
+            raise ParseError("'stages' is missing", where)
+        for s, stage in enumerate(stages):
+            at = f"{where}.stages[{s}]"
+            if not isinstance(stage, dict) or not stage.get("id"):
+                raise ParseError("stage has no id", at)
+            stage_id = str(stage["id"])
+            if stage_id in seen:
+                raise ParseError(f"stage id {stage_id!r} is also in {seen[stage_id]}", at)
+            seen[stage_id] = at
+            metadata = stage.get("metadata") or {}
+            try:
+                probability = float(metadata["probability"])
+            except (KeyError, TypeError, ValueError) as error:
+                raise ParseError("metadata.probability is not a number", at) from error
+            if not 0 <= probability <= 1:
+                raise ParseError(f"metadata.probability {probability} is not in [0, 1]", at)
+            closed = str(metadata.get("isClosed", "false")).lower()
+            if closed not in ("true", "false"):
+                raise ParseError(f"metadata.isClosed is {closed!r}", at)
+            rows.append(
+                {
+                    "pipeline_id": str(pipeline["id"]),
+                    "pipeline_label": pipeline.get("label"),
+                    "stage_id": stage_id,
+                    "stage_label": stage.get("label"),
+                    "display_order": int(stage.get("displayOrder") or 0),
+                    "is_closed": closed == "true",
+                    "probability": probability,
+                    RECORD_COLUMN: at,
+                }
+            )
+    schema = pa.schema(
+        [
+            ("pipeline_id", pa.string()),
+            ("pipeline_label", pa.string()),
+            ("stage_id", pa.string()),
+            ("stage_label", pa.string()),
+            ("display_order", pa.int32()),
+            ("is_closed", pa.bool_()),
+            ("probability", pa.float64()),
+            (RECORD_COLUMN, pa.string()),
+        ]
+    )
+    return Parsed(tables={STAGES.name: pa.Table.from_pylist(rows, schema=schema)})
+
+
+# --- UI export -------------------------------------------------------------------------------
+
+# Column labels of HubSpot's deal export (Deals > Export, "properties in view" or "all"),
+# and the API property each one carries.
+EXPORT_COLUMNS = {
+    "Record ID": "id",
+    "Deal Name": "dealname",
+    "Pipeline": "pipeline",
+    "Deal Stage": "dealstage",
+    "Amount": "amount",
+    "Close Date": "closedate",
+    "Create Date": "createdate",
+    "Contract Start Date": "contract_start_date",
+    "Contract End Date": "contract_end_date",
+    "Monthly recurring revenue": "hs_mrr",
+    "Currency": "deal_currency_code",
+    "Forecast probability": "hs_forecast_probability",
+    "Is Closed Won": "hs_is_closed_won",
+    "Last Modified Date": "updatedAt",
+    "Associated Company IDs": "company_ids",
+}
+EXPORT_REQUIRED = ("Record ID", "Deal Stage", "Amount")
+
+
+def parse_deals_export(path: Path) -> Parsed:
+    """The UI export CSV: labels rather than ids for pipeline and stage (resolved in dbt
+    through the pipelines file), `;`-separated company ids, percentages for probability."""
+    con = _connect()
+    optional = [c for c in EXPORT_COLUMNS if c not in EXPORT_REQUIRED]
+    raw = read_csv_strings(con, path, required=EXPORT_REQUIRED, optional=optional)
+    renamed = raw.select(
+        ", ".join(f"{quote(label)} as {quote(name)}" for label, name in EXPORT_COLUMNS.items())
+        + f", {RECORD_COLUMN}, _ordinal"
+    )
+    probability = (
+        "case when trim(hs_forecast_probability) like '%\\%' escape '\\' "
+        "then try_cast(rtrim(trim(hs_forecast_probability), '%') as double) / 100 "
+        "else try_cast(nullif(trim(hs_forecast_probability), '') as double) end"
+    )
+    checks = [
+        not_empty("id"),
+        not_empty("dealstage"),
+        castable("amount", "DOUBLE"),
+        castable("hs_mrr", "DOUBLE"),
+        Check(
+            "hs_forecast_probability is not null and trim(hs_forecast_probability) <> '' "
+            f"and {probability} is null",
+            "'hs_forecast_probability is not a number or percentage: ' || hs_forecast_probability",
+        ),
+        *(
+            _date_or_timestamp(c)
+            for c in (
+                "closedate",
+                "createdate",
+                "contract_start_date",
+                "contract_end_date",
+                "updatedAt",
+            )
+        ),
+        Check(
+            f"{_as_date('contract_end_date')} < {_as_date('contract_start_date')}",
+            "'contract_end_date ' || contract_end_date || ' is before contract_start_date ' "
+            "|| contract_start_date",
+        ),
+        unique(("id",)),
+    ]
+    companies = (
+        "list_filter(list_transform(string_split(coalesce(company_ids, ''), ';'), "
+        "lambda c: trim(c)), lambda c: c <> '')"
+    )
+    valid, rejected = split_rows(
+        con,
+        renamed,
+        checks,
+        {
+            "deal_id": "trim(id)",
+            "company_id": f"{companies}[1]",
+            "company_ids": companies,
+            "deal_name": "dealname",
+            "pipeline_id": "null::varchar",
+            "stage_id": "null::varchar",
+            "pipeline_label": "nullif(trim(pipeline), '')",
+            "stage_label": "trim(dealstage)",
+            "amount": _as_double("amount"),
+            "currency": "upper(nullif(trim(deal_currency_code), ''))",
+            "close_date": _as_date("closedate"),
+            "create_date": _as_date("createdate"),
+            "contract_start_date": _as_date("contract_start_date"),
+            "contract_end_date": _as_date("contract_end_date"),
+            "hs_mrr": _as_double("hs_mrr"),
+            "forecast_probability": probability,
+            "hs_is_closed_won": "try_cast(nullif(trim(hs_is_closed_won), '') as boolean)",
+            "stage_history": "'{}'::json",
+            "created_at": "try_cast(nullif(trim(createdate), '') as timestamptz)",
+            "updated_at": "try_cast(nullif(trim(\"updatedAt\"), '') as timestamptz)",
+            "archived": "false",
+        },
+    )
+    return Parsed(tables={DEALS.name: valid}, rejected=rejected)
+
+
+def parse_crm_file(path: Path) -> Parsed:
+    if path.name == "pipelines.json":
+        return parse_pipelines(path)
+    if path.suffix.lower() == ".csv":
+        return parse_deals_export(path)
+    return parse_deals_page(path)
+
+
+def pull_if_configured(landing: Path) -> object:
+    """The live pull (ingest.hubspot_client), when HUBSPOT_PRIVATE_APP_TOKEN is set."""
+    from ingest import hubspot_client
+
+    return hubspot_client.pull_if_configured(landing)
+
+
+SOURCE = Source(
+    name="hubspot",
+    group="revenue",
+    description="HubSpot CRM: deal pages (crm/deals/*.json), UI deal exports "
+    "(crm/deals/*.csv) and deal pipelines (crm/pipelines.json).",
+    patterns=("crm/deals/*.json", "crm/deals/*.csv", "crm/pipelines.json"),
+    tables=(DEALS, STAGES),
+    parse=parse_crm_file,
+    cadence=timedelta(days=2),
+    pull=pull_if_configured,
+)

@@ -1,0 +1,239 @@
+"""One pipeline run: demo bills plus hand-made bad files; the totals reconcile.
+
+sum of raw net cost (every current landing line, read with plain DuckDB) =
+sum of mart cost (marts.fct_cloud_costs_monthly.billed_cost_usd) + quarantined cost.
+The world is the tests' small one with every partner in USD, so mart USD = billed amounts.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingest.demo.world import build_world
+from ingest.demo.writers import write_landing
+from warehouse.paths import PROJECT_ROOT
+
+pytestmark = pytest.mark.e2e
+
+WORLD = {"seed": 7, "months": 6, "partners": 8, "as_of": date(2026, 11, 15)}
+
+# Hand-made files with bad rows, in USD, in September 2026, on accounts in no cluster.
+BAD_FILES = {
+    # valid b1 10.00; 'ten' not a number; b1 again (4.00, duplicate); b4 crosses into
+    # October (3.00). Raw numeric 17.00, quarantined 7.00.
+    "cloud_costs/aws/999999999999/bad-cur.csv": (
+        "identity_line_item_id,identity_time_interval,bill_billing_period_start_date,"
+        "line_item_usage_account_id,line_item_line_item_type,line_item_usage_start_date,"
+        "line_item_usage_end_date,line_item_unblended_cost,line_item_currency_code\n"
+        "b1,i1,2026-09-01T00:00:00Z,999999999999,Usage,2026-09-02T00:00:00Z,"
+        "2026-09-02T01:00:00Z,10.00,USD\n"
+        "b2,i1,2026-09-01T00:00:00Z,999999999999,Usage,2026-09-02T00:00:00Z,"
+        "2026-09-02T01:00:00Z,ten,USD\n"
+        "b1,i1,2026-09-01T00:00:00Z,999999999999,Usage,2026-09-02T00:00:00Z,"
+        "2026-09-02T01:00:00Z,4.00,USD\n"
+        "b4,i4,2026-09-01T00:00:00Z,999999999999,Usage,2026-09-30T12:00:00Z,"
+        "2026-10-01T12:00:00Z,3.00,USD\n"
+    ),
+    # valid 5.00; ChargeCategory Spend (2.00); unparseable ChargePeriodStart (1.50).
+    # Raw 8.50, quarantined 3.50.
+    "cloud_costs/focus/bad/focus-bad.csv": (
+        "BilledCost,EffectiveCost,ListCost,BillingCurrency,BillingAccountId,BillingPeriodStart,"
+        "ChargeCategory,ChargePeriodStart,ChargePeriodEnd,ProviderName,ServiceName\n"
+        "5.00,5.00,5.00,USD,BA-BAD,2026-09-01 00:00:00,Usage,2026-09-03 00:00:00,"
+        "2026-09-04 00:00:00,AWS,Amazon EC2\n"
+        "2.00,2.00,2.00,USD,BA-BAD,2026-09-01 00:00:00,Spend,2026-09-03 00:00:00,"
+        "2026-09-04 00:00:00,AWS,Amazon EC2\n"
+        "1.50,1.50,1.50,USD,BA-BAD,2026-09-01 00:00:00,Usage,yesterday,"
+        "2026-09-04 00:00:00,AWS,Amazon EC2\n"
+    ),
+    # valid cost 6 with a -1 credit (net 5); cost 'x'; 2 - 0.5 crossing months (net 1.5).
+    # Raw net 6.50, quarantined 1.50.
+    "cloud_costs/gcp/BA-BAD/202609.jsonl": "\n".join(
+        [
+            '{"billing_account_id":"BA-BAD","service":{"description":"Compute Engine"},'
+            '"project":{"id":"nowhere"},"usage_start_time":"2026-09-05 00:00:00 UTC",'
+            '"usage_end_time":"2026-09-05 01:00:00 UTC","cost":6,"currency":"USD",'
+            '"credits":[{"name":"SUD","amount":-1}],"invoice":{"month":"202609"},'
+            '"cost_type":"regular"}',
+            '{"billing_account_id":"BA-BAD","service":{"description":"Compute Engine"},'
+            '"project":{"id":"nowhere"},"usage_start_time":"2026-09-05 00:00:00 UTC",'
+            '"usage_end_time":"2026-09-05 01:00:00 UTC","cost":"x","currency":"USD",'
+            '"credits":[],"invoice":{"month":"202609"},"cost_type":"regular"}',
+            '{"billing_account_id":"BA-BAD","service":{"description":"Compute Engine"},'
+            '"project":{"id":"nowhere"},"usage_start_time":"2026-09-30 23:00:00 UTC",'
+            '"usage_end_time":"2026-10-01 01:00:00 UTC","cost":2,"currency":"USD",'
+            '"credits":[{"name":"SUD","amount":-0.5}],"invoice":{"month":"202609"},'
+            '"cost_type":"regular"}',
+        ]
+    )
+    + "\n",
+    # valid 3.00; a DD/MM/YYYY date (1.25). Raw 4.25, quarantined 1.25.
+    "cloud_costs/azure/bad/actualcost.csv": (
+        "\ufeffBillingAccountId,SubscriptionId,Date,CostInBillingCurrency,BillingCurrency,"
+        "ChargeType,MeterCategory\n"
+        "BAD,00000000-0000-0000-0000-00000000dead,09/10/2026,3.00,USD,Usage,Storage\n"
+        "BAD,00000000-0000-0000-0000-00000000dead,25/09/2026,1.25,USD,Usage,Storage\n"
+    ),
+}
+BAD_VALID = 10.0 + 5.0 + 5.0 + 3.0
+BAD_QUARANTINED = 7.0 + 3.5 + 1.5 + 1.25
+
+
+def _landing_totals(landing: Path) -> float:
+    """Net cost of every current landing line, read by plain DuckDB (no project code)."""
+    con = duckdb.connect()
+    cloud = landing / "cloud_costs"
+    total = 0.0
+    for path in sorted((cloud / "gcp").rglob("*.*")):
+        restated = path.with_name(path.stem + ".restated.jsonl")
+        if path.suffix == ".jsonl" and ".restated" not in path.name and restated.exists():
+            continue  # superseded by the month's re-export
+        reader = (
+            "read_parquet"
+            if path.suffix == ".parquet"
+            else "read_json_objects"
+            if path.suffix == ".jsonl"
+            else None
+        )
+        if reader == "read_parquet":
+            sql = (
+                f"select sum(cost) + coalesce(sum((select sum(c.amount) "
+                f"from unnest(credits) as t(c))), 0) from read_parquet('{path}')"
+            )
+        else:
+            sql = (
+                f"select sum(try_cast(json->>'cost' as double)) + coalesce(sum((select "
+                f"sum(try_cast(c->>'amount' as double)) from unnest(from_json(json->'credits',"
+                f" '[\"json\"]')) as t(c))), 0) from read_json_objects('{path}')"
+            )
+        total += con.execute(sql).fetchall()[0][0] or 0
+    for path in sorted((cloud / "aws").rglob("*.parquet")):
+        total += con.execute(
+            f"select sum(line_item_unblended_cost) from read_parquet('{path}')"
+        ).fetchall()[0][0]
+    for path in sorted((cloud / "aws").rglob("*.csv")):
+        total += con.execute(
+            f"select sum(try_cast(line_item_unblended_cost as double)) "
+            f"from read_csv('{path}', all_varchar = true)"
+        ).fetchall()[0][0]
+    for path in sorted((cloud / "azure").rglob("*.csv")):
+        total += con.execute(
+            f"select sum(try_cast(CostInBillingCurrency as double)) "
+            f"from read_csv('{path}', all_varchar = true)"
+        ).fetchall()[0][0]
+    for path in sorted((cloud / "focus").rglob("*.csv")):
+        total += con.execute(
+            f"select sum(try_cast(BilledCost as double)) "
+            f"from read_csv('{path}', all_varchar = true, nullstr = 'NULL')"
+        ).fetchall()[0][0]
+    return total
+
+
+QUARANTINED_COST = """
+select coalesce(sum(case source
+    when 'gcp_billing' then try_cast(raw_record->>'cost' as double) + coalesce((
+        select sum(try_cast(c->>'amount' as double))
+        from unnest(from_json(raw_record->>'credits', '["json"]')) as t(c)), 0)
+    when 'aws_cur' then try_cast(raw_record->>'line_item_unblended_cost' as double)
+    when 'azure_costs' then try_cast(raw_record->>'cost_in_billing_currency' as double)
+    when 'focus' then try_cast(raw_record->>'BilledCost' as double)
+end), 0)
+from raw._quarantine
+where source in ('gcp_billing', 'aws_cur', 'azure_costs', 'focus')
+"""
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, cli_env: dict[str, str]):
+    root = tmp_path_factory.mktemp("cloud_costs_pipeline")
+    landing, warehouse = root / "landing", root / "warehouse.duckdb"
+    world = build_world(**WORLD)
+    for partner in world.partners:
+        partner.currency = "USD"
+    write_landing(world, landing)
+    for relative, text in BAD_FILES.items():
+        path = landing / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "orchestration.cli",
+            "build",
+            "--landing",
+            str(landing),
+            "--warehouse",
+            str(warehouse),
+            "--snapshots",
+            str(root / "snapshots"),
+        ],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=PROJECT_ROOT,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    return landing, warehouse
+
+
+def test_raw_net_cost_equals_mart_cost_plus_quarantined_cost(built):
+    landing, warehouse = built
+    con = duckdb.connect(str(warehouse), read_only=True)
+    [(mart,)] = con.execute(
+        "select sum(billed_cost_usd) from marts.fct_cloud_costs_monthly"
+    ).fetchall()
+    [(quarantined,)] = con.execute(QUARANTINED_COST).fetchall()
+    assert quarantined == pytest.approx(BAD_QUARANTINED, abs=1e-9)
+    assert _landing_totals(landing) == pytest.approx(mart + quarantined, abs=1e-6)
+    # The bad files stay in landing and are logged with their quarantined rows.
+    log = dict(
+        con.execute(
+            "select file, rows_quarantined from raw._ingest_log where file like '%bad%' "
+            "or file like '%BA-BAD%'"
+        ).fetchall()
+    )
+    assert log == {
+        "cloud_costs/aws/999999999999/bad-cur.csv": 3,
+        "cloud_costs/focus/bad/focus-bad.csv": 2,
+        "cloud_costs/gcp/BA-BAD/202609.jsonl": 2,
+        "cloud_costs/azure/bad/actualcost.csv": 1,
+    }
+    assert all((landing / relative).exists() for relative in BAD_FILES)
+
+
+def test_cost_matching_no_cluster_is_unattributed_and_mrc_adds_up(built):
+    landing, warehouse = built
+    con = duckdb.connect(str(warehouse), read_only=True)
+    # The demo's sandbox project is in no cluster; September's current file is the re-export.
+    [(sandbox,)] = duckdb.sql(
+        "select sum((json->>'cost')::double) from read_json_objects("
+        f"'{landing}/cloud_costs/gcp/01A2B3-C4D5E6-2I2C00/202609.restated.jsonl') "
+        "where json->'project'->>'id' = '2i2c-sandbox'"
+    ).fetchall()
+    [(no_cluster,)] = con.execute(
+        "select sum(billed_cost_usd) from marts.fct_cloud_costs_monthly "
+        "where month = '2026-09-01' and attribution_method = 'no_cluster'"
+    ).fetchall()
+    assert no_cluster == pytest.approx(BAD_VALID + sandbox, abs=1e-9)
+    [(costs, mrc, unattributed)] = con.execute(
+        "select (select sum(effective_cost_usd) from marts.fct_cloud_costs_monthly), "
+        "(select sum(mrc_usd) from marts.fct_mrc_monthly), "
+        "(select sum(mrc_usd) from marts.fct_mrc_monthly where partner_id = 'unattributed')"
+    ).fetchall()
+    assert mrc == pytest.approx(costs, abs=1e-6)
+    assert unattributed >= BAD_VALID
+    methods = {
+        m
+        for (m,) in con.execute(
+            "select distinct attribution_method from marts.fct_cloud_costs_monthly"
+        ).fetchall()
+    }
+    assert {"hub_tag", "memory_share", "no_cluster"} <= methods

@@ -1,0 +1,128 @@
+"""FOCUS files: the real sample's quirks accepted, bad values quarantined, totals kept."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from ingest.cloud_costs.focus import parse_focus
+from ingest.framework import ParseError
+
+from .conftest import FIXTURES, SHARED_FORMATS
+
+
+def total(table, column: str) -> float:
+    return round(sum(v for v in table.column(column).to_pylist() if v is not None), 10)
+
+
+def test_quirks_accepted_and_bad_rows_quarantined_with_reasons():
+    parsed = parse_focus(FIXTURES / "focus" / "quirks.csv")
+    rows = parsed.tables["focus_costs"].to_pylist()
+    # Lines 2-5 are valid: 10 + 5.50 - 2 + 1.25 billed, 9 + 5.50 - 2 + 1.25 effective.
+    assert [r["_record"] for r in rows] == ["line 2", "line 3", "line 4", "line 5"]
+    assert total(parsed.tables["focus_costs"], "billed_cost") == 14.75
+    assert total(parsed.tables["focus_costs"], "effective_cost") == 13.75
+    assert total(parsed.tables["focus_costs"], "list_cost") == 18.75
+    first, second, _, fourth = rows
+    assert first["charge_frequency"] == "Usage-Based"  # 'Usage-based' in the file
+    assert first["charge_class"] is None  # the literal NULL
+    assert first["charge_period_start"] == datetime(2024, 3, 5)
+    assert second["charge_period_start"] == datetime(2024, 3, 5)  # ISO 'T...Z' form
+    assert first["tags"] == '{"user:2i2c:hub-name": "hub-a"}'
+    assert second["tags"] is None
+    assert fourth["charge_class"] == "Correction"
+    assert fourth["billing_currency"] == "USD"  # 'usd' in the file
+    assert first["line_id"] == "a1"
+    rejected = {r["record"]: r["reason"] for r in parsed.rejected.to_pylist()}
+    assert rejected == {
+        "line 6": "BilledCost is not a number: abc",
+        "line 7": "ChargePeriodStart is not a timestamp: not-a-date",
+        "line 8": "charge period crosses months: ChargePeriodStart 2024-03-31 12:00:00, "
+        "ChargePeriodEnd 2024-04-01 12:00:00",
+        "line 9": "duplicate key (Id), first at line 2",
+        "line 10": "ChargeCategory is not one of Usage, Purchase, Tax, Credit, Adjustment: Spend",
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("missing-column.csv", "missing required column(s): ListCost"),
+        (
+            "unknown-schema.csv",
+            "unknown provider schema: expected a FOCUS file; columns are date, amount, what",
+        ),
+    ],
+)
+def test_structural_problems_are_parse_errors(name: str, problem: str):
+    with pytest.raises(ParseError) as error:
+        parse_focus(FIXTURES / "focus" / name)
+    assert error.value.problem == problem
+
+
+def test_another_providers_file_is_named():
+    with pytest.raises(ParseError, match="this is an Azure cost export, not a FOCUS file"):
+        parse_focus(FIXTURES / "azure" / "ea-small.csv")
+
+
+def _plain_sums(path: Path) -> tuple[int, float, float, float]:
+    [(rows, billed, effective, listed)] = duckdb.sql(
+        f"select count(*), sum(BilledCost), sum(EffectiveCost), sum(ListCost) "
+        f"from read_csv('{path}', nullstr = 'NULL')"
+    ).fetchall()
+    return rows, billed, effective, listed
+
+
+def _assert_matches_plain_sum(path: Path) -> None:
+    parsed = parse_focus(path)
+    table = parsed.tables["focus_costs"]
+    rows, billed, effective, listed = _plain_sums(path)
+    assert parsed.rejected.num_rows == 0
+    assert table.num_rows == rows
+    assert total(table, "billed_cost") == pytest.approx(billed, abs=1e-9)
+    assert total(table, "effective_cost") == pytest.approx(effective, abs=1e-9)
+    assert total(table, "list_cost") == pytest.approx(listed, abs=1e-9)
+
+
+def test_public_sample_subset_ingests_with_the_plain_duckdb_totals():
+    path = FIXTURES / "focus" / "focus-1.0-sample-subset.csv"
+    _assert_matches_plain_sum(path)
+    table = parse_focus(path).tables["focus_costs"]
+    categories = set(table.column("charge_category").to_pylist())
+    assert categories == {"Usage", "Credit", "Adjustment"}
+    assert set(table.column("charge_frequency").to_pylist()) == {"Usage-Based", "One-Time"}
+
+
+@pytest.mark.skipif(
+    not (SHARED_FORMATS / "focus-1.0-sample.csv").exists(),
+    reason="shared public samples not beside the repository",
+)
+def test_full_public_sample_ingests_with_the_plain_duckdb_totals():
+    path = SHARED_FORMATS / "focus-1.0-sample.csv"
+    _assert_matches_plain_sum(path)
+    # By hand from the published file: 1,000 rows, billed 20.52022672899.
+    assert total(parse_focus(path).tables["focus_costs"], "billed_cost") == pytest.approx(
+        20.52022672899, abs=1e-9
+    )
+
+
+def test_parquet_reads_like_csv(tmp_path: Path):
+    source = FIXTURES / "focus" / "quirks.csv"
+    target = tmp_path / "quirks.parquet"
+    # Typed columns as a FOCUS Parquet export has them (numbers, timestamps), NULL as null.
+    duckdb.sql(
+        f"copy (select * exclude (BilledCost), try_cast(BilledCost as double) as BilledCost "
+        f"from read_csv('{source}', nullstr = 'NULL', all_varchar = true) "
+        f"where Id in ('a1', 'a2', 'a3')) to '{target}' (format parquet)"
+    )
+    assert pq.read_schema(target).field("BilledCost").type == "double"
+    parsed = parse_focus(target)
+    # a1 twice (10.00 and 7.00: the second is a duplicate), a2 5.50, a3 -2.00.
+    assert total(parsed.tables["focus_costs"], "billed_cost") == 13.5
+    assert [r["reason"] for r in parsed.rejected.to_pylist()] == [
+        "duplicate key (Id), first at row 1"
+    ]

@@ -1,0 +1,106 @@
+"""GCP billing export files: JSON lines, Parquet and flattened CSV; net cost = cost + credits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingest.cloud_costs.gcp import parse_export
+from ingest.framework import ParseError
+
+from .conftest import FIXTURES
+
+
+def sums(parsed) -> tuple[float, float]:
+    table = parsed.tables["gcp_billing_export"]
+    return (
+        round(sum(table.column("cost").to_pylist()), 10),
+        round(sum(table.column("credits_amount").to_pylist()), 10),
+    )
+
+
+def test_json_lines_export_with_credits_adjustment_and_tax():
+    parsed = parse_export(FIXTURES / "gcp" / "standard.jsonl")
+    # Valid lines 1-4 and 7: cost 10 + 4 - 1 + 0.5 + 3 = 16.5;
+    # credits -2.5 (line 1) and -0.5 - 0.25 (line 7) = -3.25; net 13.25.
+    assert sums(parsed) == (16.5, -3.25)
+    rows = parsed.tables["gcp_billing_export"].to_pylist()
+    assert [r["cost_type"] for r in rows] == ["regular", "regular", "adjustment", "tax", "regular"]
+    first = rows[0]
+    assert first["service_description"] == "Compute Engine"
+    assert first["project_id"] == "two-eye-two-see"
+    assert first["usage_start_time"] == datetime(2024, 3, 1)  # '... UTC'
+    assert first["invoice_month"] == "202403"
+    assert first["labels"] == '[{"key":"k8s-namespace","value":"hub-a"}]'
+    assert rows[3]["project_id"] is None  # tax has no project
+    assert rows[4]["currency"] == "EUR"
+    assert rows[4]["credits_amount"] == -0.75
+    rejected = {r["record"]: r["reason"] for r in parsed.rejected.to_pylist()}
+    assert rejected == {
+        "line 5": "cost is not a number: abc",
+        "line 6": "charge period crosses months: usage_start_time 2024-02-29 23:00:00 UTC, "
+        "usage_end_time 2024-03-01 01:00:00 UTC",
+    }
+
+
+def test_flattened_csv_export():
+    parsed = parse_export(FIXTURES / "gcp" / "flat.csv")
+    # Lines 2-3 valid: cost 2 + 1 = 3, credits -0.40.
+    assert sums(parsed) == (3.0, -0.4)
+    rejected = {r["record"]: r["reason"] for r in parsed.rejected.to_pylist()}
+    assert rejected == {
+        "line 4": 'credits has an amount that is not a number: [{"name":"x","amount":"lots"}]',
+        "line 5": "cost_type is not one of regular, tax, adjustment, rounding_error: refund",
+    }
+
+
+def test_parquet_export_keeps_the_nesting(tmp_path: Path):
+    # The detailed (resource-level) schema, as BigQuery writes it to Parquet.
+    target = tmp_path / "detailed.parquet"
+    duckdb.sql(f"""
+        copy (
+            select '01A2B3' as billing_account_id,
+                   {{'id': 'S1', 'description': 'Kubernetes Engine'}} as service,
+                   {{'id': 'K1', 'description': 'Autopilot Pod Memory'}} as sku,
+                   timestamptz '2024-05-01 00:00:00+00' as usage_start_time,
+                   timestamptz '2024-05-01 01:00:00+00' as usage_end_time,
+                   {{'id': 'p1', 'name': 'P one'}} as project,
+                   [{{'key': 'k8s-namespace', 'value': 'hub-a'}}] as labels,
+                   {{'name': 'projects/p1/pods/x', 'global_name': '//x'}} as resource,
+                   8.0 as cost, 'USD' as currency,
+                   [{{'name': 'CUD', 'amount': -3.0}}, {{'name': 'Free', 'amount': -1.0}}]
+                       as credits,
+                   {{'month': '202405'}} as invoice, 'regular' as cost_type
+        ) to '{target}' (format parquet)
+    """)
+    parsed = parse_export(target)
+    [row] = parsed.tables["gcp_billing_export"].to_pylist()
+    assert (row["cost"], row["credits_amount"]) == (8.0, -4.0)
+    assert row["resource_name"] == "projects/p1/pods/x"
+    assert row["usage_start_time"] == datetime(2024, 5, 1)
+    assert row["labels"] == '[{"key":"k8s-namespace","value":"hub-a"}]'
+
+
+def test_broken_json_names_the_line():
+    with pytest.raises(ParseError) as error:
+        parse_export(FIXTURES / "gcp" / "broken.jsonl")
+    assert error.value.where == "line 2"
+    assert error.value.problem.startswith("not valid JSON")
+
+
+def test_missing_required_field_and_foreign_schema(tmp_path: Path):
+    no_cost = tmp_path / "no_cost.jsonl"
+    no_cost.write_text(
+        '{"currency":"USD","cost_type":"regular","invoice":{"month":"202401"},'
+        '"service":{"description":"x"},"usage_start_time":"2024-01-01",'
+        '"usage_end_time":"2024-01-02"}\n'
+    )
+    with pytest.raises(
+        ParseError, match=r"missing required column\(s\): billing_account_id, cost$"
+    ):
+        parse_export(no_cost)
+    with pytest.raises(ParseError, match=r"this is an AWS CUR 2\.0 export, not a GCP"):
+        parse_export(FIXTURES / "aws" / "cur2.csv")

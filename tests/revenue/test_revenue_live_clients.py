@@ -1,0 +1,368 @@
+"""The live HubSpot and Google Sheets pulls against a local HTTP server on 127.0.0.1.
+
+No mock of requests or google-api-python-client: the real clients talk HTTP to
+pytest-httpserver. Retry waits go through an injected `sleep` that records them, so the
+tests never sleep.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from werkzeug import Response
+
+from ingest.hubspot import parse_deals_page, parse_pipelines
+from ingest.hubspot_client import HubSpotError, pull_deals
+from ingest.invoices import parse_sheet_values
+from ingest.sheets_client import SheetsError, pull_sheet
+
+TOKEN = "pat-na1-secret-token-123"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "revenue"
+DEALS = "/crm/v3/objects/deals"
+PIPELINES = "/crm/v3/pipelines/deals"
+
+
+@pytest.fixture
+def tokens(monkeypatch):
+    monkeypatch.setenv("HUBSPOT_PRIVATE_APP_TOKEN", TOKEN)
+    monkeypatch.setenv("GOOGLE_SHEETS_ACCESS_TOKEN", TOKEN)
+
+
+class Waits:
+    def __init__(self):
+        self.slept: list[float] = []
+        self.now = 0.0
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
+
+
+def _page(name: str) -> dict:
+    return json.loads((FIXTURES / "crm" / "deals" / name).read_text())
+
+
+def _pipelines() -> dict:
+    return json.loads((FIXTURES / "crm" / "pipelines.json").read_text())
+
+
+def _pull(httpserver, landing: Path, waits: Waits, **kwargs):
+    return pull_deals(
+        landing,
+        base_url=httpserver.url_for("/").rstrip("/"),
+        backoff=0.5,
+        sleep=waits.sleep,
+        clock=waits.clock,
+        **kwargs,
+    )
+
+
+# --- HubSpot ---------------------------------------------------------------------------------
+
+
+def test_hubspot_pull_follows_the_cursor_and_lands_parseable_pages(httpserver, tmp_path, tokens):
+    first = _page("page-0001.json")
+    first["paging"]["next"]["after"] = "cursor-2"
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    httpserver.expect_ordered_request(PIPELINES, headers=auth).respond_with_json(_pipelines())
+    httpserver.expect_ordered_request(DEALS, headers=auth).respond_with_json(first)
+    httpserver.expect_ordered_request(DEALS, headers=auth).respond_with_json(
+        _page("page-0003.json")
+    )
+    waits = Waits()
+    files = _pull(httpserver, tmp_path, waits, page_size=3)
+    httpserver.check_assertions()
+
+    assert [f.relative_to(tmp_path).as_posix() for f in files] == [
+        "crm/pipelines.json",
+        "crm/deals/page-0001.json",
+        "crm/deals/page-0002.json",
+    ]
+    (_, first_request), (_, second_request) = [
+        (r.path, r.args) for r in httpserver.log[1:] for r, _ in [r]
+    ]
+    assert "after" not in first_request
+    assert second_request["after"] == "cursor-2"
+    assert second_request["limit"] == "3"
+    assert second_request["associations"] == "companies"
+    properties = second_request["properties"].split(",")
+    assert properties[:3] == ["dealname", "dealstage", "pipeline"]
+    # Stage history is asked for every stage of the pipelines file.
+    assert "hs_v2_date_entered_closedwon" in properties
+    assert "hs_v2_date_exited_1002" in properties
+    assert waits.slept == []
+    ids = [
+        r["deal_id"]
+        for f in files[1:]
+        for r in parse_deals_page(f).tables["hubspot_deals"].to_pylist()
+    ]
+    assert ids == ["101", "102", "103", "108", "109"]
+    assert len(parse_pipelines(files[0]).tables["hubspot_pipeline_stages"]) == 7
+
+
+def test_hubspot_pull_honours_retry_after_on_429(httpserver, tmp_path, tokens):
+    httpserver.expect_ordered_request(PIPELINES).respond_with_json(_pipelines())
+    httpserver.expect_ordered_request(DEALS).respond_with_response(
+        Response(
+            '{"status":"error","message":"You have reached your ten_secondly_rolling limit."}',
+            status=429,
+            headers={"Retry-After": "7"},
+            content_type="application/json",
+        )
+    )
+    httpserver.expect_ordered_request(DEALS).respond_with_json(_page("page-0003.json"))
+    waits = Waits()
+    files = _pull(httpserver, tmp_path, waits)
+    assert waits.slept == [7.0]
+    assert len(files) == 2
+
+
+def test_hubspot_pull_retries_5xx_with_backoff(httpserver, tmp_path, tokens):
+    httpserver.expect_ordered_request(PIPELINES).respond_with_data("busy", status=502)
+    httpserver.expect_ordered_request(PIPELINES).respond_with_data("busy", status=503)
+    httpserver.expect_ordered_request(PIPELINES).respond_with_json(_pipelines())
+    httpserver.expect_ordered_request(DEALS).respond_with_json(_page("page-0003.json"))
+    waits = Waits()
+    _pull(httpserver, tmp_path, waits)
+    # backoff 0.5 s, doubling per attempt
+    assert waits.slept == [0.5, 1.0]
+
+
+def test_hubspot_persistent_5xx_fails_naming_request_and_keeps_landed_pages(
+    httpserver, tmp_path, tokens
+):
+    old = tmp_path / "crm" / "deals" / "page-0001.json"
+    old.parent.mkdir(parents=True)
+    old.write_text('{"results": []}')
+    httpserver.expect_request(PIPELINES).respond_with_json(_pipelines())
+    httpserver.expect_request(DEALS).respond_with_data("oops", status=500)
+    waits = Waits()
+    with pytest.raises(HubSpotError) as error:
+        _pull(httpserver, tmp_path, waits, max_retries=2)
+    message = str(error.value)
+    assert error.value.status == 500
+    assert "answered 500 after 3 attempts" in message
+    assert f"GET {httpserver.url_for(DEALS)}?limit=100" in message
+    assert TOKEN not in message
+    assert waits.slept == [0.5, 1.0]
+    assert old.read_text() == '{"results": []}'
+    assert sorted(p.name for p in (tmp_path / "crm").iterdir()) == ["deals"]
+
+
+def test_hubspot_bad_json_fails_with_request_and_status(httpserver, tmp_path, tokens):
+    httpserver.expect_request(PIPELINES).respond_with_data(
+        '{"results": [', content_type="application/json"
+    )
+    with pytest.raises(
+        HubSpotError,
+        match=r"GET .*/crm/v3/pipelines/deals: answered 200 with a "
+        r"body that is not JSON",
+    ) as error:
+        _pull(httpserver, tmp_path, Waits())
+    assert TOKEN not in str(error.value)
+    assert not (tmp_path / "crm" / "pipelines.json").exists()
+
+
+def test_hubspot_401_is_not_retried_and_shows_hubspot_message(httpserver, tmp_path, tokens):
+    httpserver.expect_request(PIPELINES).respond_with_json(
+        {"status": "error", "message": "Authentication credentials not found."}, status=401
+    )
+    waits = Waits()
+    with pytest.raises(HubSpotError, match="answered 401: Authentication credentials not found"):
+        _pull(httpserver, tmp_path, waits)
+    assert waits.slept == []
+    assert len(httpserver.log) == 1
+
+
+def test_hubspot_retry_after_beyond_the_time_budget_gives_up(httpserver, tmp_path, tokens):
+    httpserver.expect_request(PIPELINES).respond_with_data(
+        "", status=429, headers={"Retry-After": "120"}
+    )
+    waits = Waits()
+    with pytest.raises(HubSpotError, match="time budget of 60 s would be exceeded"):
+        _pull(httpserver, tmp_path, waits, max_seconds=60)
+    assert waits.slept == []
+
+
+def test_hubspot_pull_without_token_fails_before_any_request(httpserver, tmp_path, monkeypatch):
+    monkeypatch.delenv("HUBSPOT_PRIVATE_APP_TOKEN", raising=False)
+    with pytest.raises(HubSpotError, match="HUBSPOT_PRIVATE_APP_TOKEN is not set"):
+        _pull(httpserver, tmp_path, Waits())
+    assert httpserver.log == []
+
+
+# --- Google Sheets ---------------------------------------------------------------------------
+
+SHEET_PATH = "/v4/spreadsheets/sheet-123/values/Invoices!A1:L"
+
+
+def _sheet(httpserver, landing: Path, waits: Waits, **kwargs) -> Path:
+    return pull_sheet(
+        landing,
+        "sheet-123",
+        "Invoices!A1:L",
+        api_endpoint=httpserver.url_for("/"),
+        backoff=0.5,
+        sleep=waits.sleep,
+        clock=waits.clock,
+        **kwargs,
+    )
+
+
+def test_sheets_pull_lands_the_values_response(httpserver, tmp_path, tokens):
+    body = json.loads((FIXTURES / "invoices" / "sheet-2025.json").read_text())
+    httpserver.expect_request(
+        SHEET_PATH, headers={"Authorization": f"Bearer {TOKEN}"}
+    ).respond_with_json(body)
+    path = _sheet(httpserver, tmp_path, Waits())
+    assert path == tmp_path / "invoices" / "finance-sheet.json"
+    assert json.loads(path.read_text()) == body
+    [(request, _)] = httpserver.log
+    assert request.args["majorDimension"] == "ROWS"
+    lines = parse_sheet_values(path).tables["invoice_lines"].to_pylist()
+    assert [r["invoice_number"] for r in lines] == ["INV-101", "INV-102"]
+
+
+def test_sheets_pull_honours_retry_after_on_429(httpserver, tmp_path, tokens):
+    httpserver.expect_ordered_request(SHEET_PATH).respond_with_json(
+        {"error": {"code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED"}},
+        status=429,
+        headers={"Retry-After": "3"},
+    )
+    httpserver.expect_ordered_request(SHEET_PATH).respond_with_json(
+        {"range": "Invoices!A1:L1", "majorDimension": "ROWS", "values": [["invoice_number"]]}
+    )
+    waits = Waits()
+    _sheet(httpserver, tmp_path, waits)
+    assert waits.slept == [3.0]
+
+
+def test_sheets_5xx_retried_then_fails_naming_request_and_keeps_landed_file(
+    httpserver, tmp_path, tokens
+):
+    landed = tmp_path / "invoices" / "finance-sheet.json"
+    landed.parent.mkdir(parents=True)
+    landed.write_text('{"range": "old"}')
+    httpserver.expect_request(SHEET_PATH).respond_with_json(
+        {"error": {"code": 503, "message": "The service is currently unavailable."}}, status=503
+    )
+    waits = Waits()
+    with pytest.raises(SheetsError) as error:
+        _sheet(httpserver, tmp_path, waits, max_retries=2)
+    message = str(error.value)
+    assert error.value.status == 503
+    assert "answered 503 after 3 attempts" in message
+    assert "GET http://127.0.0.1:" in message and "/v4/spreadsheets/sheet-123/values/" in message
+    assert TOKEN not in message
+    assert waits.slept == [0.5, 1.0]
+    assert landed.read_text() == '{"range": "old"}'
+
+
+def test_sheets_bad_json_fails_with_the_request(httpserver, tmp_path, tokens):
+    httpserver.expect_request(SHEET_PATH).respond_with_data(
+        '{"range": "Invoices!A1', content_type="application/json"
+    )
+    with pytest.raises(SheetsError, match="body that is not JSON") as error:
+        _sheet(httpserver, tmp_path, Waits())
+    assert "/v4/spreadsheets/sheet-123/values/" in str(error.value)
+    assert not (tmp_path / "invoices" / "finance-sheet.json").exists()
+
+
+def test_sheets_403_is_not_retried(httpserver, tmp_path, tokens):
+    httpserver.expect_request(SHEET_PATH).respond_with_json(
+        {
+            "error": {
+                "code": 403,
+                "message": "The caller does not have permission",
+                "status": "PERMISSION_DENIED",
+            }
+        },
+        status=403,
+    )
+    waits = Waits()
+    with pytest.raises(SheetsError, match="answered 403: The caller does not have permission"):
+        _sheet(httpserver, tmp_path, waits)
+    assert waits.slept == []
+
+
+# --- configured from the environment ---------------------------------------------------------
+
+
+def test_pulls_run_only_when_configured(httpserver, tmp_path, monkeypatch):
+    from ingest import hubspot_client, sheets_client
+
+    for name in (
+        "HUBSPOT_PRIVATE_APP_TOKEN",
+        "GOOGLE_SHEETS_ACCESS_TOKEN",
+        "INVOICES_SPREADSHEET_ID",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    assert hubspot_client.pull_if_configured(tmp_path) is None
+    assert sheets_client.pull_if_configured(tmp_path) is None
+    assert httpserver.log == []
+
+    monkeypatch.setenv("HUBSPOT_PRIVATE_APP_TOKEN", TOKEN)
+    monkeypatch.setenv("HUBSPOT_API_URL", httpserver.url_for("/").rstrip("/"))
+    monkeypatch.setenv("GOOGLE_SHEETS_ACCESS_TOKEN", TOKEN)
+    monkeypatch.setenv("INVOICES_SPREADSHEET_ID", "sheet-123")
+    monkeypatch.setenv("GOOGLE_SHEETS_API_URL", httpserver.url_for("/"))
+    httpserver.expect_request(PIPELINES).respond_with_json(_pipelines())
+    httpserver.expect_request(DEALS).respond_with_json(_page("page-0003.json"))
+    httpserver.expect_request(SHEET_PATH).respond_with_json(
+        {"range": "Invoices!A1:L1", "majorDimension": "ROWS", "values": [["invoice_number"]]}
+    )
+    assert len(hubspot_client.pull_if_configured(tmp_path)) == 2
+    assert sheets_client.pull_if_configured(tmp_path) == (
+        tmp_path / "invoices" / "finance-sheet.json"
+    )
+
+
+# --- Faults a real API shows (issue 5) ---------------------------------------------------------
+
+
+def test_hubspot_pagination_loop_is_detected_not_followed_forever(httpserver, tmp_path, tokens):
+    """A server that hands back a cursor it already gave must not keep the pull running."""
+    httpserver.expect_request(PIPELINES).respond_with_json(_pipelines())
+    looping = {**_page("page-0001.json"), "paging": {"next": {"after": "abc"}}}
+    httpserver.expect_request(DEALS).respond_with_json(looping)
+    with pytest.raises(HubSpotError) as failure:
+        _pull(httpserver, tmp_path, Waits())
+    assert "pagination loop: cursor 'abc' was already followed" in str(failure.value)
+    assert failure.value.request.endswith("/crm/v3/objects/deals?after=abc")
+    assert not (tmp_path / "crm" / "deals").exists(), "nothing landed"
+
+
+def test_hubspot_truncated_body_fails_naming_request_and_status(httpserver, tmp_path, tokens):
+    httpserver.expect_request(PIPELINES).respond_with_json(_pipelines())
+    cut = json.dumps(_page("page-0001.json"))[:200]
+    httpserver.expect_request(DEALS).respond_with_data(cut, content_type="application/json")
+    with pytest.raises(HubSpotError) as failure:
+        _pull(httpserver, tmp_path, Waits())
+    assert "answered 200 with a body that is not JSON" in str(failure.value)
+    assert failure.value.status == 200
+
+
+def test_hubspot_server_that_never_answers_times_out_within_the_budget(
+    httpserver, tmp_path, tokens
+):
+    """A hanging server costs one request timeout, then the pull's time budget stops it."""
+    import time
+
+    def hang(request):
+        time.sleep(1.0)
+        return Response("{}", content_type="application/json")
+
+    httpserver.expect_request(PIPELINES).respond_with_handler(hang)
+    with pytest.raises(HubSpotError) as failure:
+        pull_deals(
+            tmp_path, base_url=httpserver.url_for("/").rstrip("/"), max_seconds=0.3, backoff=0.05
+        )
+    assert str(failure.value).endswith(
+        "/crm/v3/pipelines/deals: connection failed (ReadTimeout); giving up: "
+        "the pull's time budget of 0.3 s would be exceeded"
+    )

@@ -1,0 +1,107 @@
+"""The bad-input corpus (tests/fixtures/bad/): each malformed input gets the outcome a person
+expects, and no row loaded before it is lost."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from ingest.demo import generate
+from ingest.framework import RAW_SCHEMA, SourceError, load_source
+from ingest.quality import validate_table
+from ingest.sources import SOURCES
+from tests.conftest import SMALL_WORLD
+
+CORPUS = Path(__file__).parent / "fixtures" / "bad"
+CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text(encoding="utf-8"))
+SOURCE_OF_FOLDER = {
+    "usage": "prometheus",
+    "gcp": "gcp_billing",
+    "aws": "aws_cur",
+    "azure": "azure_costs",
+}
+
+# Where a corpus file lands, by corpus folder.
+LANDED_AT = {
+    "registry": lambda case: "registry/clusters.yaml",
+    "fx": lambda case: f"fx/{case.name}",
+    "usage": lambda case: f"usage/{case.stem}/daily_active_users.json",
+    "hubspot": lambda case: f"crm/deals/{case.name}",
+    "invoices": lambda case: f"invoices/{case.name}",
+    **{
+        provider: (lambda case, provider=provider: f"cloud_costs/{provider}/{case.name}")
+        for provider in ("gcp", "aws", "azure", "focus")
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small valid landing folder with every source, loaded before each bad file."""
+    landing = tmp_path_factory.mktemp("baseline")
+    generate(landing, **SMALL_WORLD)
+    return landing
+
+
+def snapshot(con: duckdb.DuckDBPyConnection, tables: list[str]) -> dict[str, list[tuple]]:
+    return {
+        table: sorted(con.execute(f"select * from {RAW_SCHEMA}.{table}").fetchall(), key=repr)
+        for table in tables
+    }
+
+
+def test_the_corpus_has_thirty_cases_and_every_file_an_expectation():
+    files = {p.relative_to(CORPUS).as_posix() for p in CORPUS.rglob("*") if p.is_file()}
+    assert files - {"cases.yaml"} == set(CASES)
+    assert len(CASES) >= 30
+
+
+@pytest.mark.parametrize("case_name", sorted(CASES))
+def test_bad_input(case_name: str, baseline: Path, tmp_path: Path):
+    folder, _ = case_name.split("/", 1)
+    case, expected = CORPUS / case_name, CASES[case_name]
+    source = next(s for s in SOURCES if s.name == SOURCE_OF_FOLDER.get(folder, folder))
+    landing = tmp_path / "landing"
+    shutil.copytree(baseline, landing)
+    tables = [table.name for table in source.tables]
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        load_source(con, source, landing)
+        before = snapshot(con, [*tables, "_ingest_log", "_quarantine"])
+        assert any(before[t] for t in tables), "the baseline loaded rows to lose"
+
+        landed = LANDED_AT[folder](case)
+        (landing / landed).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(case, landing / landed)
+
+        if "error" in expected:
+            with pytest.raises(SourceError) as failure:
+                load_source(con, source, landing)
+            assert expected["error"] in str(failure.value)
+            assert snapshot(con, [*tables, "_ingest_log", "_quarantine"]) == before
+        else:
+            report = load_source(con, source, landing)
+            quarantined = dict(
+                con.execute(
+                    f"select record, reason from {RAW_SCHEMA}._quarantine where file = ?",
+                    [landed],
+                ).fetchall()
+            )
+            assert quarantined == expected.get("quarantine", {})
+            if "loaded" in expected:
+                assert report.rows_loaded == expected["loaded"]
+            if "suite_fails" in expected:
+                [table] = tables
+                frame = con.execute(f"select * from {RAW_SCHEMA}.{table}").df()
+                failed = [
+                    f"{f.expectation}({f.column})" for f in validate_table(table, frame).failures
+                ]
+                assert failed == [expected["suite_fails"]]
+            after = snapshot(con, tables)
+            kept = {t: [row for row in before[t] if row in after[t]] for t in tables}
+            if folder != "registry":  # the registry file replaces the baseline's own
+                assert kept == {t: before[t] for t in tables}, "no earlier row is lost"
+        assert (landing / landed).read_bytes() == case.read_bytes(), "raw input untouched"

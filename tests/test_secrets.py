@@ -1,0 +1,108 @@
+"""Secrets: API tokens reach the APIs and nothing else, not the output, not Dagster's event
+log, not the warehouse, not the landing folder, on success and on failure."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+from pytest_httpserver import HTTPServer
+
+from tests.conftest import BuiltWarehouse, run_cli
+
+TOKEN = "pat-na1-4f1d0c3e-sensitive-token"
+
+
+def leaks(folder: Path) -> list[str]:
+    """Every file under `folder` whose bytes contain the token."""
+    return [
+        str(path)
+        for path in folder.rglob("*")
+        if path.is_file() and TOKEN.encode() in path.read_bytes()
+    ]
+
+
+def serve_crm_and_sheet(httpserver: HTTPServer, landing: Path) -> None:
+    pipelines = json.loads((landing / "crm" / "pipelines.json").read_text())
+    page = json.loads(next((landing / "crm" / "deals").glob("*.json")).read_text())
+    sheet = json.loads(next((landing / "invoices").glob("*.json")).read_text())
+    authorized = {"Authorization": f"Bearer {TOKEN}"}
+    httpserver.expect_request("/crm/v3/pipelines/deals", headers=authorized).respond_with_json(
+        pipelines
+    )
+    httpserver.expect_request("/crm/v3/objects/deals", headers=authorized).respond_with_json(
+        {**page, "paging": None}
+    )
+    httpserver.expect_request(
+        re.compile(r"^/v4/spreadsheets/finance-sheet/values/.*"), headers=authorized
+    ).respond_with_json(sheet)
+
+
+def pull_env(
+    cli_env: dict[str, str], httpserver: HTTPServer, tmp_path: Path, sheets: bool = True
+) -> dict[str, str]:
+    base = httpserver.url_for("/")
+    env = {
+        **cli_env,
+        "DAGSTER_HOME": str(shutil.copytree(cli_env["DAGSTER_HOME"], tmp_path / "dagster_home")),
+        "HUBSPOT_PRIVATE_APP_TOKEN": TOKEN,
+        "HUBSPOT_API_URL": base.rstrip("/"),
+    }
+    if sheets:
+        env |= {
+            "GOOGLE_SHEETS_ACCESS_TOKEN": TOKEN,
+            "INVOICES_SPREADSHEET_ID": "finance-sheet",
+            "GOOGLE_SHEETS_API_URL": base,
+        }
+    return env
+
+
+def build(landing: Path, tmp_path: Path, env: dict[str, str]):
+    return run_cli(
+        [
+            "build",
+            "--landing",
+            str(landing),
+            "--warehouse",
+            str(tmp_path / "w.duckdb"),
+            "--snapshots",
+            str(tmp_path / "snapshots"),
+            "--verbose",
+        ],
+        env,
+    )
+
+
+def test_a_build_that_pulls_with_tokens_leaves_no_trace_of_them(
+    httpserver: HTTPServer, built_warehouse: BuiltWarehouse, cli_env, tmp_path: Path
+):
+    landing = tmp_path / "landing"
+    shutil.copytree(built_warehouse.landing, landing)
+    serve_crm_and_sheet(httpserver, landing)
+    env = pull_env(cli_env, httpserver, tmp_path)
+
+    result = build(landing, tmp_path, env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(httpserver.log) == 3, "both APIs were really called, with the token"
+    assert TOKEN not in result.stdout + result.stderr
+    assert leaks(tmp_path) == []
+
+
+def test_a_failed_pull_names_request_and_status_but_not_the_token(
+    httpserver: HTTPServer, built_warehouse: BuiltWarehouse, cli_env, tmp_path: Path
+):
+    landing = tmp_path / "landing"
+    shutil.copytree(built_warehouse.landing, landing)
+    httpserver.expect_request("/crm/v3/pipelines/deals").respond_with_json(
+        {"status": "error", "message": "This oauth-token is invalid"}, status=401
+    )
+    env = pull_env(cli_env, httpserver, tmp_path, sheets=False)
+
+    result = build(landing, tmp_path, env)
+    assert result.returncode == 1
+    assert "step ingest_hubspot failed: hubspot: HubSpot GET http://127.0.0.1:" in result.stderr
+    assert "/crm/v3/pipelines/deals: answered 401: This oauth-token is invalid" in result.stderr
+    assert TOKEN not in result.stdout + result.stderr
+    assert leaks(tmp_path) == []
