@@ -220,10 +220,18 @@ def summary(warehouse: Path, seconds: float | None = None) -> str:
         f"Warehouse: {warehouse} ({size_mb:.1f} MB); query it with "
         f'`partner-metrics query "select * from marts.fct_headline_metrics"`',
         f"Snapshots: {snapshots_path()}",
+        "Reconciliation (rows and money of every source at each stage): "
+        "`partner-metrics reconcile`",
     ]
     if seconds is not None:
         lines.append(f"Built in {seconds:.0f} s.")
     return "\n".join(lines)
+
+
+RECONCILIATION_SQL = (
+    "select source, stage, relation_name, currency, row_count, amount "
+    "from marts.fct_reconciliation order by source, stage_order, stage, currency"
+)
 
 
 def query(warehouse: Path, sql: str) -> str:
@@ -273,7 +281,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     query_cmd = commands.add_parser("query", help="run read-only SQL against the warehouse")
     query_cmd.add_argument("sql")
-    query_cmd.add_argument("--warehouse", type=Path, default=DATA_DIR / "warehouse.duckdb")
+    reconcile_cmd = commands.add_parser(
+        "reconcile", help="print rows and money of every source at each stage"
+    )
+    for command in (query_cmd, reconcile_cmd):
+        command.add_argument("--warehouse", type=Path, default=DATA_DIR / "warehouse.duckdb")
 
     generate = commands.add_parser("generate", help="write demo landing data only")
     generate.add_argument("--out", type=Path, required=True)
@@ -319,6 +331,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         elif args.command == "query":
             print(query(args.warehouse, args.sql))
+            return 0
+        elif args.command == "reconcile":
+            print(query(args.warehouse, RECONCILIATION_SQL))
             return 0
         else:
             result = build(args.landing, args.warehouse, args.snapshots, verbose=args.verbose)

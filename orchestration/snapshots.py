@@ -9,6 +9,7 @@ from dagster import (
     DefaultScheduleStatus,
     DefaultSensorStatus,
     MaterializeResult,
+    MetadataValue,
     RunRequest,
     SensorEvaluationContext,
     SkipReason,
@@ -40,13 +41,32 @@ def metric_snapshot(
     """Every marts table as Parquet in `data/snapshots/<date>/`, the copy leadership reads."""
     with warehouse.get_connection() as con:
         snapshot = export_snapshot(con, snapshots_path(), date.today())
+        reconciliation = con.execute(
+            "select source, stage, relation_name, currency, row_count, amount "
+            "from marts.fct_reconciliation order by source, stage_order, stage, currency"
+        ).fetchall()
     context.log.info(f"snapshot written to {snapshot.folder}")
     return MaterializeResult(
         metadata={
             "folder": str(snapshot.folder),
+            "reconciliation": MetadataValue.md(reconciliation_markdown(reconciliation)),
             **{f"rows.{t}": n for t, n in snapshot.tables.items()},
         }
     )
+
+
+def reconciliation_markdown(rows: list[tuple]) -> str:
+    """marts.fct_reconciliation as a Markdown table for the asset's page in the UI."""
+    lines = [
+        "| source | stage | relation | currency | rows | amount |",
+        "|---|---|---|---|---:|---:|",
+    ]
+    for source, stage, relation, currency, row_count, amount in rows:
+        money = "" if amount is None else f"{amount:,.2f}"
+        lines.append(
+            f"| {source} | {stage} | {relation} | {currency or ''} | {row_count:,} | {money} |"
+        )
+    return "\n".join(lines)
 
 
 pipeline_job = define_asset_job("partner_metrics_pipeline", selection=AssetSelection.all())

@@ -1,0 +1,222 @@
+-- Grain: one row per source, stage and currency. Follows every source from the records read
+-- in its landing files, through quarantine and the raw table, to staging, the normalised
+-- intermediate models and the marts, with rows and money at each stage, so a lost, doubled or
+-- mis-converted amount shows as a difference between two stages.
+with files as (
+    select * from {{ ref('stg_ingest__files') }}
+),
+
+quarantine as (
+    select * from {{ ref('stg_ingest__quarantine') }}
+),
+
+landing as (
+    select
+        source_name as source,
+        1 as stage_order,
+        'landing: records read' as stage,
+        'raw._ingest_log' as relation_name,
+        cast(null as varchar) as currency,
+        sum(rows_loaded + rows_quarantined) as row_count,
+        cast(null as decimal(38, 6)) as amount
+    from files
+    group by source_name
+),
+
+quarantined as (
+    select
+        source_name as source,
+        2 as stage_order,
+        'quarantined' as stage,
+        'raw._quarantine' as relation_name,
+        cast(null as varchar) as currency,
+        count(*) as row_count,
+        cast(null as decimal(38, 6)) as amount
+    from quarantine
+    group by source_name
+),
+
+stages as (
+    {{ reconciliation_rows('registry', 3, 'raw: partners', source('registry', 'partners')) }}
+    union all
+    {{ reconciliation_rows('registry', 3, 'raw: clusters', source('registry', 'clusters')) }}
+    union all
+    {{ reconciliation_rows('registry', 3, 'raw: hubs', source('registry', 'hubs')) }}
+    union all
+    {{ reconciliation_rows('fx', 3, 'raw', source('fx', 'rates')) }}
+    union all
+    {{ reconciliation_rows('prometheus', 3, 'raw', source('prometheus', 'samples')) }}
+    union all
+    {{ reconciliation_rows(
+        'gcp_billing',
+        3,
+        'raw: cost + credits',
+        source('gcp', 'billing_export'),
+        'cost + credits_amount',
+        'currency'
+    ) }}
+    union all
+    {{ reconciliation_rows(
+        'gcp_billing',
+        4,
+        'staging: billed cost, restatements applied',
+        ref('stg_gcp__billing_export'),
+        'billed_cost',
+        'billing_currency'
+    ) }}
+    union all
+    {{ reconciliation_rows(
+        'aws_cur',
+        3,
+        'raw: unblended cost',
+        source('aws', 'cur'),
+        'line_item_unblended_cost',
+        'line_item_currency_code'
+    ) }}
+    union all
+    {{ reconciliation_rows(
+        'aws_cur',
+        4,
+        'staging: billed cost, restatements applied',
+        ref('stg_aws__cur'),
+        'billed_cost',
+        'billing_currency'
+    ) }}
+    union all
+    {{ reconciliation_rows(
+        'azure_costs',
+        3,
+        'raw: actual cost (amortized rows count, add 0)',
+        source('azure', 'costs'),
+        "case when dataset = 'actual' then cost_in_billing_currency else 0 end",
+        'billing_currency'
+    ) }}
+    union all
+    {{ reconciliation_rows(
+        'azure_costs',
+        4,
+        'staging: billed cost, restatements applied',
+        ref('stg_azure__costs'),
+        'billed_cost',
+        'billing_currency'
+    ) }}
+    union all
+    {{ reconciliation_rows(
+        'focus',
+        3,
+        'raw: billed cost',
+        source('focus', 'costs'),
+        'billed_cost',
+        'billing_currency'
+    ) }}
+    union all
+    {{ reconciliation_rows(
+        'focus',
+        4,
+        'staging: billed cost, restatements applied',
+        ref('stg_focus__costs'),
+        'billed_cost',
+        'billing_currency'
+    ) }}
+    union all
+    {{ reconciliation_rows(
+        'cloud costs, all',
+        5,
+        'normalised: billed cost',
+        ref('int_cloud_costs__focus'),
+        'BilledCost',
+        'BillingCurrency'
+    ) }}
+    union all
+    {{ reconciliation_rows(
+        'cloud costs, all',
+        6,
+        'normalised: billed cost in USD',
+        ref('int_cloud_costs__focus'),
+        'billed_cost_usd',
+        "'USD'"
+    ) }}
+    union all
+    {{ reconciliation_rows(
+        'cloud costs, all',
+        7,
+        'mart: billed cost in USD',
+        ref('fct_cloud_costs_monthly'),
+        'billed_cost_usd',
+        "'USD'"
+    ) }}
+    union all
+    {{ reconciliation_rows(
+        'cloud costs, all',
+        8,
+        'mart: MRC (effective cost) in USD',
+        ref('fct_mrc_monthly'),
+        'mrc_usd',
+        "'USD'"
+    ) }}
+    union all
+    {{ reconciliation_rows(
+        'hubspot',
+        3,
+        'raw: deal amount',
+        source('hubspot', 'deals'),
+        'amount',
+        'currency'
+    ) }}
+    union all
+    {{ reconciliation_rows(
+        'hubspot', 3, 'raw: pipeline stages', source('hubspot', 'pipeline_stages')
+    ) }}
+    union all
+    {{ reconciliation_rows(
+        'hubspot',
+        4,
+        'staging: latest version of each deal',
+        ref('stg_hubspot__deals'),
+        'amount',
+        'currency'
+    ) }}
+    union all
+    {{ reconciliation_rows(
+        'hubspot',
+        5,
+        'contracts (closed won) in USD',
+        ref('int_revenue__contracts'),
+        'amount_usd',
+        "'USD'"
+    ) }}
+    union all
+    {{ reconciliation_rows(
+        'invoices',
+        3,
+        'raw: line amount',
+        source('invoices', 'lines'),
+        'amount',
+        'currency'
+    ) }}
+    union all
+    {{ reconciliation_rows(
+        'invoices',
+        4,
+        'staging: line amount',
+        ref('stg_invoices__lines'),
+        'amount',
+        'currency'
+    ) }}
+    union all
+    {{ reconciliation_rows(
+        'invoices',
+        5,
+        'accepted lines in USD',
+        ref('int_revenue__invoice_lines'),
+        'amount_usd',
+        "'USD'",
+        'rejection_reason is null'
+    ) }}
+)
+
+select * from landing
+union all
+select * from quarantined
+union all
+select * from stages
