@@ -23,7 +23,7 @@ import json
 import os
 import re
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -157,8 +157,49 @@ def land_month(
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{invoice_month}.jsonl"
     partial = folder / f".{invoice_month}.jsonl.partial"
-    with partial.open("w", encoding="utf-8") as handle:
-        for record in fetch_month(service, project, table, invoice_month, **options):
-            handle.write(json.dumps(record, separators=(",", ":")) + "\n")
+    try:
+        with partial.open("w", encoding="utf-8") as handle:
+            for record in fetch_month(service, project, table, invoice_month, **options):
+                handle.write(json.dumps(record, separators=(",", ":")) + "\n")
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     partial.replace(target)
     return target
+
+
+TABLE_ENV = "PARTNER_METRICS_GCP_BILLING_TABLE"
+ENDPOINT_ENV = "PARTNER_METRICS_BIGQUERY_API_URL"
+
+
+def recent_invoice_months(today: date) -> list[str]:
+    """The previous and the current invoice month: a closed month still gets late credits
+    and adjustments, so it is fetched again until the next one closes."""
+    previous = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    return [previous.strftime("%Y%m"), today.strftime("%Y%m")]
+
+
+def pull_if_configured(landing: Path, today: date | None = None) -> list[Path] | None:
+    """Land the recent invoice months when PARTNER_METRICS_GCP_CREDENTIALS and
+    PARTNER_METRICS_GCP_BILLING_TABLE (project.dataset.table) are set; otherwise do nothing.
+    A failed request raises PullError naming it and its HTTP status."""
+    from googleapiclient.errors import HttpError
+
+    from ingest.framework import PullError
+
+    table = os.environ.get(TABLE_ENV)
+    if not (table and os.environ.get(CREDENTIALS_ENV)):
+        return None
+    service = service_from_credentials(api_endpoint=os.environ.get(ENDPOINT_ENV))
+    project = table.split(".", 1)[0]
+    landed = []
+    for month in recent_invoice_months(today or datetime.now(UTC).date()):
+        try:
+            landed.append(land_month(service, project, table, month, landing))
+        except HttpError as error:
+            raise PullError(
+                f"BigQuery {error.uri}: answered {error.status_code} for invoice month {month}",
+                str(error.uri),
+                error.status_code,
+            ) from None
+    return landed

@@ -241,6 +241,13 @@ def parse_export(path: Path) -> Parsed:
     return Parsed(tables={EXPORT.name: valid}, rejected=rejected)
 
 
+def pull_if_configured(landing: Path) -> object:
+    """The live BigQuery pull (ingest.cloud_costs.bigquery), when its settings are set."""
+    from ingest.cloud_costs import bigquery
+
+    return bigquery.pull_if_configured(landing)
+
+
 SOURCE = Source(
     name="gcp_billing",
     group="cloud_costs",
@@ -255,4 +262,5 @@ SOURCE = Source(
     tables=(EXPORT,),
     cadence=timedelta(days=35),  # bills close monthly
     parse=parse_export,
+    pull=pull_if_configured,
 )

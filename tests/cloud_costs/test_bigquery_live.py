@@ -8,6 +8,7 @@ answers 503 once, then the first page with a pageToken; getQueryResults gives pa
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from werkzeug import Response
 
 from ingest.cloud_costs import bigquery
 from ingest.cloud_costs.gcp import parse_export
+from ingest.framework import PullError
 
 PROJECT = "billing-proj"
 TABLE = "billing-proj.billing.gcp_billing_export_v1_01A2B3_C4D5E6_F7A8B9"
@@ -200,3 +202,37 @@ def test_month_and_table_are_validated():
         next(bigquery.fetch_month(None, PROJECT, TABLE, "2024-03"))
     with pytest.raises(ValueError, match="not a BigQuery table name"):
         bigquery.month_query("x`; drop table y; --")
+
+
+def test_recent_invoice_months_are_the_previous_and_the_current():
+    assert bigquery.recent_invoice_months(date(2026, 1, 15)) == ["202512", "202601"]
+    assert bigquery.recent_invoice_months(date(2026, 3, 1)) == ["202602", "202603"]
+
+
+def test_the_pull_lands_nothing_until_configured(tmp_path: Path, monkeypatch):
+    monkeypatch.delenv(bigquery.CREDENTIALS_ENV, raising=False)
+    monkeypatch.delenv(bigquery.TABLE_ENV, raising=False)
+    assert bigquery.pull_if_configured(tmp_path) is None
+    assert not (tmp_path / "cloud_costs").exists()
+
+
+def test_a_failing_pull_names_the_request_and_status(
+    httpserver: HTTPServer, key_file: Path, tmp_path: Path, monkeypatch
+):
+    httpserver.expect_request("/token", method="POST").respond_with_json(
+        {"access_token": "local-token", "token_type": "Bearer", "expires_in": 3600}
+    )
+    httpserver.expect_request(
+        f"/bigquery/v2/projects/{PROJECT}/queries", method="POST"
+    ).respond_with_json({"error": {"code": 403, "message": "Access Denied"}}, status=403)
+    monkeypatch.setenv(bigquery.CREDENTIALS_ENV, str(key_file))
+    monkeypatch.setenv(bigquery.TABLE_ENV, TABLE)
+    monkeypatch.setenv(bigquery.ENDPOINT_ENV, httpserver.url_for("/bigquery/v2/"))
+    with pytest.raises(PullError) as failure:
+        bigquery.pull_if_configured(tmp_path, today=date(2024, 4, 10))
+    assert failure.value.status == 403
+    assert failure.value.request.startswith(
+        f"http://127.0.0.1:{httpserver.port}/bigquery/v2/projects/{PROJECT}/queries"
+    )
+    assert str(failure.value).endswith(": answered 403 for invoice month 202403")
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == [key_file], "nothing landed"
