@@ -140,6 +140,17 @@ def test_a_failure_while_writing_rolls_the_whole_source_back(tmp_path: Path, con
     assert table(con, "select * from raw.fx_rates") == before
     assert table(con, "select file from raw._ingest_log") == [("fx/a.csv",)]
 
+    # The next run completes: both files load as they are now.
+    report = load_source(con, FX, landing, now=T2)
+    assert sorted((f.file, f.status) for f in report.files) == [
+        ("fx/a.csv", "replaced"),
+        ("fx/b.csv", "loaded"),
+    ]
+    assert table(con, "select currency, usd_per_unit from raw.fx_rates order by currency") == [
+        ("EUR", 2.2),
+        ("GBP", 1.3),
+    ]
+
 
 def test_rows_of_a_file_that_left_the_landing_folder_go_with_it(tmp_path: Path, con):
     landing = tmp_path / "landing"
