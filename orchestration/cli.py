@@ -75,6 +75,7 @@ def ensure_dbt_manifest() -> None:
 class BuildResult:
     warehouse: Path
     seconds: float
+    warnings: list[str]
 
 
 def _remove_database(path: Path) -> None:
@@ -110,7 +111,7 @@ def build(
         os.environ[LANDING_ENV] = str(landing)
         os.environ[SNAPSHOTS_ENV] = str((snapshots or snapshots_path()).resolve())
         try:
-            _materialize_all(verbose)
+            warnings = _materialize_all(verbose)
             with connect(staging) as con:
                 con.execute("checkpoint")
         except BaseException:
@@ -120,10 +121,11 @@ def build(
             os.environ[WAREHOUSE_ENV] = str(warehouse)
         Path(str(warehouse) + ".wal").unlink(missing_ok=True)
         os.replace(staging, warehouse)
-    return BuildResult(warehouse, time.monotonic() - started)
+    return BuildResult(warehouse, time.monotonic() - started, warnings)
 
 
-def _materialize_all(verbose: bool) -> None:
+def _materialize_all(verbose: bool) -> list[str]:
+    """Run every asset and check; return the failed warning-severity checks."""
     from dagster import DagsterInstance, materialize
 
     from orchestration.definitions import defs
@@ -140,6 +142,19 @@ def _materialize_all(verbose: bool) -> None:
     )
     if not result.success:
         raise BuildFailedError(_failure_report(result))
+    return [
+        _check_line(event.event_specific_data)
+        for event in result.all_events
+        if event.event_type_value == "ASSET_CHECK_EVALUATION"
+        and not event.event_specific_data.passed
+        and event.event_specific_data.severity.value == "WARN"
+    ]
+
+
+def _check_line(evaluation) -> str:
+    asset = "/".join(evaluation.asset_key.path)
+    reason = f": {evaluation.description}" if evaluation.description else ""
+    return f"check {evaluation.check_name} on {asset} failed{reason}"
 
 
 def _failure_report(result) -> str:
@@ -160,15 +175,13 @@ def _failure_report(result) -> str:
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
             if not evaluation.passed and evaluation.severity.value == "ERROR":
-                asset = "/".join(evaluation.asset_key.path)
-                reason = f": {evaluation.description}" if evaluation.description else ""
-                lines.append(f"check {evaluation.check_name} on {asset} failed{reason}")
+                lines.append(_check_line(evaluation))
     return "build failed; the warehouse was left as it was:\n  " + "\n  ".join(
         lines or ["a step failed (see the Dagster run log)"]
     )
 
 
-def summary(warehouse: Path, seconds: float | None = None) -> str:
+def summary(warehouse: Path, seconds: float | None = None, warnings: Sequence[str] = ()) -> str:
     """The short text `make demo` prints: sources, headline metrics, where things are."""
     from warehouse.connection import connect_read_only
 
@@ -223,6 +236,9 @@ def summary(warehouse: Path, seconds: float | None = None) -> str:
         "Reconciliation (rows and money of every source at each stage): "
         "`partner-metrics reconcile`",
     ]
+    if warnings:
+        lines += ["", f"Warnings ({len(warnings)}; the build went on):"]
+        lines += [f"  {warning}" for warning in warnings]
     if seconds is not None:
         lines.append(f"Built in {seconds:.0f} s.")
     return "\n".join(lines)
@@ -337,7 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         else:
             result = build(args.landing, args.warehouse, args.snapshots, verbose=args.verbose)
-        print(summary(result.warehouse, result.seconds))
+        print(summary(result.warehouse, result.seconds, result.warnings))
         return 0
     except (BuildFailedError, WarehouseBusyError, duckdb.Error) as error:
         print(f"partner-metrics: {error}", file=sys.stderr)
