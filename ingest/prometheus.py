@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from ingest.framework import RECORD_COLUMN, Parsed, ParseError, RawTable, Source
-from ingest.tabular import castable, finite, literal, split_rows
+from ingest.tabular import castable, finite, literal, not_empty, split_rows
 
 # Series the pipeline understands: file stem -> the PromQL that produced it.
 SERIES = {
@@ -88,7 +88,7 @@ def parse_query_range(path: Path) -> Parsed:
     valid, rejected = split_rows(
         con,
         samples,
-        [castable("sampled_at", "DOUBLE"), finite("value")],
+        [castable("sampled_at", "DOUBLE"), not_empty("value"), finite("value")],
         {
             "cluster": "cluster",
             "series": "series",

@@ -71,11 +71,12 @@ def positive(column: str) -> Check:
 
 
 def finite(column: str) -> Check:
-    """A number that is not NaN or infinite (Prometheus writes those as strings)."""
+    """A number of any sign that is not NaN or infinite (Prometheus writes those as strings;
+    bills carry negative credits). An empty value is left to `not_empty`."""
     col = quote(column)
     number = f"try_cast(trim({col}) as double)"
     return Check(
-        f"{col} is not null and ({number} is null or not isfinite({number}))",
+        f"{col} is not null and trim({col}) <> '' and ({number} is null or not isfinite({number}))",
         f"{literal(f'{column} is not a finite number: ')} || {col}",
     )
 

@@ -23,7 +23,6 @@ from ingest.cloud_costs import schemas
 from ingest.cloud_costs.common import (
     connect,
     end_not_before_start,
-    number_check,
     parquet_strings,
     timestamp_check,
     timestamp_sql,
@@ -33,6 +32,7 @@ from ingest.framework import RECORD_COLUMN, Parsed, ParseError, RawTable, Source
 from ingest.tabular import (
     Check,
     csv_header,
+    finite,
     literal,
     matches,
     not_empty,
@@ -168,7 +168,7 @@ def parse_cur(path: Path) -> Parsed:
     duplicate = unique(key)
     checks = [
         *(not_empty(c) for c in REQUIRED),
-        *(number_check(c) for c in NUMBERS),
+        *(finite(c) for c in NUMBERS),
         *(timestamp_check(c) for c in TIMESTAMPS),
         one_of("line_item_line_item_type", LINE_ITEM_TYPES),
         matches("line_item_currency_code", "[A-Za-z]{3}", "an ISO 4217 code"),

@@ -16,11 +16,12 @@ from datetime import timedelta
 from pathlib import Path
 
 from ingest.cloud_costs import schemas
-from ingest.cloud_costs.common import connect, number_check
+from ingest.cloud_costs.common import connect
 from ingest.framework import RECORD_COLUMN, Parsed, ParseError, RawTable, Source
 from ingest.tabular import (
     Check,
     csv_header,
+    finite,
     literal,
     matches,
     not_empty,
@@ -123,7 +124,7 @@ def parse_export(path: Path) -> Parsed:
     dataset = "amortized" if "amortized" in path.as_posix().lower() else "actual"
     checks = [
         *(not_empty(c) for c in REQUIRED),
-        *(number_check(c) for c in NUMBERS),
+        *(finite(c) for c in NUMBERS),
         *(_date_check(c) for c in DATES),
         matches("billing_currency", "[A-Za-z]{3}", "an ISO 4217 code"),
     ]

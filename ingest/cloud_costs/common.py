@@ -44,16 +44,6 @@ def timestamp_check(column: str) -> Check:
     )
 
 
-def number_check(column: str) -> Check:
-    """A finite number (bills have negative credits, so any sign)."""
-    col = quote(column)
-    number = f"try_cast(trim({col}) as double)"
-    return Check(
-        f"{col} is not null and trim({col}) <> '' and ({number} is null or not isfinite({number}))",
-        f"{literal(f'{column} is not a number: ')} || {col}",
-    )
-
-
 def within_one_month(start: str, end: str) -> Check:
     """Charge periods are [start, end): the row must not run into another calendar month."""
     first, last = timestamp_sql(start), timestamp_sql(end)

@@ -18,7 +18,6 @@ from ingest.cloud_costs.common import (
     connect,
     end_not_before_start,
     null_literals,
-    number_check,
     parquet_strings,
     timestamp_check,
     timestamp_sql,
@@ -28,6 +27,7 @@ from ingest.framework import Parsed, RawTable, Source
 from ingest.tabular import (
     Check,
     csv_header,
+    finite,
     literal,
     matches,
     not_empty,
@@ -163,7 +163,7 @@ def parse_focus(path: Path) -> Parsed:
                 "ChargePeriodEnd",
             )
         ),
-        *(number_check(c) for c in NUMBERS),
+        *(finite(c) for c in NUMBERS),
         *(timestamp_check(c) for c in TIMESTAMPS),
         matches("BillingCurrency", "[A-Za-z]{3}", "an ISO 4217 code"),
         _one_of_ci("ChargeCategory", CHARGE_CATEGORIES),

@@ -23,7 +23,6 @@ from ingest.cloud_costs import schemas
 from ingest.cloud_costs.common import (
     connect,
     end_not_before_start,
-    number_check,
     timestamp_check,
     timestamp_sql,
     within_one_month,
@@ -32,6 +31,7 @@ from ingest.framework import RECORD_COLUMN, Parsed, ParseError, RawTable, Source
 from ingest.tabular import (
     Check,
     csv_header,
+    finite,
     literal,
     matches,
     not_empty,
@@ -193,10 +193,10 @@ def parse_export(path: Path) -> Parsed:
     rows = read_rows(con, path)
     checks = [
         *(not_empty(c) for c in REQUIRED),
-        number_check("cost"),
-        number_check("currency_conversion_rate"),
-        number_check("usage_amount"),
-        number_check("cost_at_list"),
+        finite("cost"),
+        finite("currency_conversion_rate"),
+        finite("usage_amount"),
+        finite("cost_at_list"),
         timestamp_check("usage_start_time"),
         timestamp_check("usage_end_time"),
         timestamp_check("export_time"),

@@ -35,7 +35,7 @@ def test_cur2_csv_savings_plan_credit_tax_and_quarantine():
     assert first["resource_tags"] == '{"user:2i2c:hub-name":"hub-a"}'
     rejected = {r["record"]: r["reason"] for r in parsed.rejected.to_pylist()}
     assert rejected == {
-        "line 8": "line_item_unblended_cost is not a number: n/a",
+        "line 8": "line_item_unblended_cost is not a finite number: n/a",
         "line 9": "duplicate key (identity_line_item_id, identity_time_interval), first at line 2",
         "line 10": "line_item_usage_start_date is not a timestamp: 2024-13-03T00:00:00Z",
     }

@@ -34,7 +34,7 @@ def test_hand_made_export_with_bom_dates_tags_and_bad_rows():
     rejected = {r["record"]: r["reason"] for r in parsed.rejected.to_pylist()}
     assert rejected == {
         "line 5": "date is not a date (MM/DD/YYYY or YYYY-MM-DD): 31/03/2024",
-        "line 6": "cost_in_billing_currency is not a number: 12,5",
+        "line 6": "cost_in_billing_currency is not a finite number: 12,5",
     }
 
 

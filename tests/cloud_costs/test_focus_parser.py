@@ -39,7 +39,7 @@ def test_quirks_accepted_and_bad_rows_quarantined_with_reasons():
     assert first["line_id"] == "a1"
     rejected = {r["record"]: r["reason"] for r in parsed.rejected.to_pylist()}
     assert rejected == {
-        "line 6": "BilledCost is not a number: abc",
+        "line 6": "BilledCost is not a finite number: abc",
         "line 7": "ChargePeriodStart is not a timestamp: not-a-date",
         "line 8": "charge period crosses months: ChargePeriodStart 2024-03-31 12:00:00, "
         "ChargePeriodEnd 2024-04-01 12:00:00",

@@ -40,7 +40,7 @@ def test_json_lines_export_with_credits_adjustment_and_tax():
     assert rows[4]["credits_amount"] == -0.75
     rejected = {r["record"]: r["reason"] for r in parsed.rejected.to_pylist()}
     assert rejected == {
-        "line 5": "cost is not a number: abc",
+        "line 5": "cost is not a finite number: abc",
         "line 6": "charge period crosses months: usage_start_time 2024-02-29 23:00:00 UTC, "
         "usage_end_time 2024-03-01 01:00:00 UTC",
     }
