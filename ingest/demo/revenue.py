@@ -22,6 +22,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from ingest.demo.world import CURRENCIES, SEASON, Partner, World, _add_months
+from ingest.invoices import COLUMNS as INVOICE_COLUMNS
 
 SEED_OFFSET = 40
 PAGE_SIZE = 25
@@ -56,20 +57,6 @@ SHEET_COLUMNS = [
     "due_date",
     "description",
     "paid_date",
-]
-CSV_COLUMNS = [
-    "invoice_number",
-    "customer",
-    "hubspot_deal_id",
-    "invoice_date",
-    "due_date",
-    "paid_date",
-    "gl_account",
-    "description",
-    "service_period_start",
-    "service_period_end",
-    "amount",
-    "currency",
 ]
 
 
@@ -610,7 +597,7 @@ def write_revenue(world: World, landing: Path) -> list[Path]:
     for year in sorted({line.invoice_date.year for line in lines} - {this_year}):
         path = folder / f"invoices-{year}.csv"
         with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
+            writer = csv.DictWriter(handle, fieldnames=INVOICE_COLUMNS)
             writer.writeheader()
             writer.writerows(_fields(line) for line in lines if line.invoice_date.year == year)
         written.append(path)
