@@ -244,12 +244,6 @@ def summary(warehouse: Path, seconds: float | None = None, warnings: Sequence[st
     return "\n".join(lines)
 
 
-RECONCILIATION_SQL = (
-    "select source, stage, relation_name, currency, row_count, amount "
-    "from marts.fct_reconciliation order by source, stage_order, stage, currency"
-)
-
-
 def query(warehouse: Path, sql: str) -> str:
     """Run one read-only statement and format the result as a text table."""
     from warehouse.connection import connect_read_only
@@ -349,6 +343,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(query(args.warehouse, args.sql))
             return 0
         elif args.command == "reconcile":
+            from warehouse.snapshots import RECONCILIATION_SQL
+
             print(query(args.warehouse, RECONCILIATION_SQL))
             return 0
         else:

@@ -23,7 +23,7 @@ from dagster_duckdb import DuckDBResource
 from orchestration.dbt import partner_metrics_dbt
 from orchestration.resources import LandingResource, WarehouseLockResource
 from warehouse.paths import snapshots_path
-from warehouse.snapshots import MARTS_SCHEMA, export_snapshot
+from warehouse.snapshots import MARTS_SCHEMA, RECONCILIATION_SQL, export_snapshot
 
 MART_KEYS = [key for key in partner_metrics_dbt.keys if key.path[0] == MARTS_SCHEMA]
 
@@ -41,10 +41,7 @@ def metric_snapshot(
     """Every marts table as Parquet in `data/snapshots/<date>/`, the copy leadership reads."""
     with warehouse.get_connection() as con:
         snapshot = export_snapshot(con, snapshots_path(), date.today())
-        reconciliation = con.execute(
-            "select source, stage, relation_name, currency, row_count, amount "
-            "from marts.fct_reconciliation order by source, stage_order, stage, currency"
-        ).fetchall()
+        reconciliation = con.execute(RECONCILIATION_SQL).fetchall()
     context.log.info(f"snapshot written to {snapshot.folder}")
     return MaterializeResult(
         metadata={

@@ -11,6 +11,11 @@ from pathlib import Path
 import duckdb
 
 MARTS_SCHEMA = "marts"
+# The reconciliation report as people read it: the CLI prints it, the UI shows it.
+RECONCILIATION_SQL = (
+    "select source, stage, relation_name, currency, row_count, amount "
+    f"from {MARTS_SCHEMA}.fct_reconciliation order by source, stage_order, stage, currency"
+)
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,9 @@ REQUIRED = (
     "ProviderName",
     "ServiceName",
 )
+# Required columns whose value may be empty: cost is attributed by billing account, so a
+# charge with no provider or service name still counts rather than going to quarantine.
+MAY_BE_EMPTY = ("ProviderName", "ServiceName")
 OPTIONAL = (
     "BillingAccountName",
     "BillingPeriodEnd",
@@ -149,20 +152,7 @@ def parse_focus(path: Path) -> Parsed:
     con = connect()
     rows = read_rows(con, path)
     checks = [
-        *(
-            not_empty(c)
-            for c in (
-                "BilledCost",
-                "EffectiveCost",
-                "ListCost",
-                "BillingCurrency",
-                "BillingAccountId",
-                "BillingPeriodStart",
-                "ChargeCategory",
-                "ChargePeriodStart",
-                "ChargePeriodEnd",
-            )
-        ),
+        *(not_empty(c) for c in REQUIRED if c not in MAY_BE_EMPTY),
         *(finite(c) for c in NUMBERS),
         *(timestamp_check(c) for c in TIMESTAMPS),
         matches("BillingCurrency", "[A-Za-z]{3}", "an ISO 4217 code"),
