@@ -5,7 +5,14 @@ folder), the raw tables it fills, and a pure `parse` function from one file to r
 module does the rest the same way for all of them:
 
 - each file is recorded in ``raw._ingest_log`` (path, sha256, size, loaded_at, counts);
-- a file already loaded with the same sha256 is skipped; a changed file replaces its rows;
+- a file already loaded with the same sha256 (by the same parser version) is skipped; a
+  changed file replaces its rows;
+- every file under a source's folders is accounted for: a data file is loaded, a delivery
+  manifest is logged as `manifest`, a known auxiliary file as `ignored` and any other file as
+  `skipped` with the reason, never passed over in silence;
+- a source that knows how its provider delivers files says which delivery each file belongs
+  to (`Delivery`); the log keeps it, refreshed on every run, for staging to keep only the
+  newest delivery of each billing scope;
 - rows that fail validation go to ``raw._quarantine`` with the reason and the raw record;
 - a file that cannot be parsed at all raises `SourceError` naming source, file and line,
   before anything is written;
@@ -41,8 +48,24 @@ create table if not exists {RAW_SCHEMA}._ingest_log (
     loaded_at timestamptz not null,
     rows_loaded bigint not null,
     rows_quarantined bigint not null,
+    status varchar default 'loaded',
+    reason varchar,
+    delivery varchar,
+    delivered_at timestamptz,
+    superseded_by varchar,
+    parser_version varchar,
     primary key (source, file)
 )"""
+# Columns added to the log after its first release, added to older warehouses as they load.
+INGEST_LOG_ADDED = {
+    "status": "varchar default 'loaded'",
+    "reason": "varchar",
+    "delivery": "varchar",
+    "delivered_at": "timestamptz",
+    "superseded_by": "varchar",
+    "parser_version": "varchar",
+}
+LOADED, MANIFEST, IGNORED, SKIPPED = "loaded", "manifest", "ignored", "skipped"
 
 SOURCES_DDL = f"""
 create table if not exists {RAW_SCHEMA}._sources (
@@ -64,12 +87,17 @@ create table if not exists {RAW_SCHEMA}._quarantine (
 
 
 class ParseError(ValueError):
-    """A file that cannot be read at all; `where` is a line or record reference."""
+    """A file that cannot be read at all; `where` is a line or record reference.
 
-    def __init__(self, problem: str, where: str | None = None):
+    `file` names another file than the one being parsed when that one is at fault (a
+    delivery manifest naming a part that is not there).
+    """
+
+    def __init__(self, problem: str, where: str | None = None, file: Path | None = None):
         super().__init__(problem)
         self.problem = problem
         self.where = where
+        self.file = file
 
 
 class SourceError(RuntimeError):
@@ -106,6 +134,29 @@ class RawTable:
     description: str
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """The delivery of a provider's export a file belongs to.
+
+    A delivery is the set of files that together are one complete bill of a billing scope at
+    one point in time (all parts of one export run); a newer delivery of the same scope
+    replaces an older one as a whole. `id` names it (the folder of its parts, a legacy CUR
+    assemblyId folder), `delivered_at` orders it (a manifest's time, else the file's
+    modification time), and `superseded_by` says why the provider's own metadata rules the
+    file out (a manifest naming another assembly, or not listing this part).
+    """
+
+    id: str
+    delivered_at: datetime
+    superseded_by: str | None = None
+
+
+# Which delivery each data file belongs to, given the landing folder, the data files and the
+# manifests found; raises ParseError (with `file`) for a manifest that is broken or names a
+# part that is missing. Files it leaves out are their folder's delivery.
+DeliveryRule = Callable[[Path, Sequence[Path], Sequence[Path]], Mapping[Path, Delivery]]
+
+
 @dataclass
 class Parsed:
     """What one file yields: valid rows per raw table (plus `_record`) and rejected records."""
@@ -129,18 +180,65 @@ class Source:
     # Fetches fresh files from a live API into the landing folder before the load, when the
     # source's credentials are configured; does nothing otherwise. Raises PullError.
     pull: Callable[[Path], object] | None = None
+    # Folders (under landing) whose every file must be recognised: a file there that matches
+    # none of `patterns`, `manifests` or `ignored` is logged as skipped, with the reason.
+    folders: tuple[str, ...] = ()
+    # Delivery manifests: read by `deliveries`, logged, never parsed into rows.
+    manifests: tuple[str, ...] = ()
+    # Files known to hold no rows (glob, why), logged as ignored.
+    ignored: tuple[tuple[str, str], ...] = ()
+    # How the provider delivers files (None: deliveries are not tracked for this source).
+    deliveries: DeliveryRule | None = None
+    # Bump when parsing changes what a file yields: every file is then parsed again.
+    version: int = 1
 
     def files(self, landing: Path) -> list[Path]:
-        found = {p for pattern in self.patterns for p in landing.glob(pattern) if p.is_file()}
-        return sorted(found)
+        manifests = set(_glob(landing, self.manifests))
+        return sorted(_glob(landing, self.patterns) - manifests)
+
+    def parser_version(self) -> str:
+        """Changes when the parser or the raw tables change, so old rows are not kept as is."""
+        shape = [self.version, *((t.name, sorted(t.columns.items())) for t in self.tables)]
+        return hashlib.sha256(repr(shape).encode()).hexdigest()[:16]
+
+
+def _glob(landing: Path, patterns: Sequence[str]) -> set[Path]:
+    return {p for pattern in patterns for p in landing.glob(pattern) if p.is_file()}
+
+
+@dataclass
+class Inventory:
+    """Every file a source looks at: data to parse, manifests, and files it does not read."""
+
+    data: list[Path]
+    manifests: list[Path]
+    others: dict[Path, tuple[str, str]]  # path -> (ignored | skipped, reason)
+
+
+def survey(source: Source, landing: Path) -> Inventory:
+    data = source.files(landing)
+    manifests = sorted(_glob(landing, source.manifests))
+    known = set(data) | set(manifests)
+    others: dict[Path, tuple[str, str]] = {}
+    for pattern, why in source.ignored:
+        for path in sorted(_glob(landing, (pattern,)) - known):
+            others.setdefault(path, (IGNORED, why))
+    expected = ", ".join(p.rsplit("/", 1)[-1] for p in source.patterns)
+    for folder in source.folders:
+        for path in sorted(p for p in (landing / folder).rglob("*") if p.is_file()):
+            if path not in known and path not in others:
+                others[path] = (SKIPPED, f"not a file {source.name} reads (expected {expected})")
+    return Inventory(data, manifests, dict(sorted(others.items())))
 
 
 @dataclass
 class FileReport:
     file: str
-    status: str  # loaded | replaced | unchanged | removed | missing, rows kept
+    # loaded | replaced | unchanged | removed | missing, rows kept | manifest | ignored | skipped
+    status: str
     rows_loaded: int
     rows_quarantined: int
+    reason: str | None = None
 
 
 @dataclass
@@ -158,6 +256,10 @@ class LoadReport:
     @property
     def rows_quarantined(self) -> int:
         return sum(f.rows_quarantined for f in self.files)
+
+    @property
+    def skipped(self) -> list[FileReport]:
+        return [f for f in self.files if f.status == SKIPPED]
 
 
 def rejections(records: Iterable[tuple[str, str, Mapping[str, Any]]]) -> pa.Table:
@@ -181,6 +283,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     """Create the raw schema, the log, the quarantine and the source's tables if missing."""
     con.execute(f"create schema if not exists {RAW_SCHEMA}")
     con.execute(INGEST_LOG_DDL)
+    _add_missing_columns(con, "_ingest_log", INGEST_LOG_ADDED)
     con.execute(QUARANTINE_DDL)
     con.execute(SOURCES_DDL)
     cadence_hours = source.cadence.total_seconds() / 3600 if source.cadence else None
@@ -197,17 +300,23 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, source: Source) -> None:
         }
         ddl = ", ".join(f'"{name}" {type_}' for name, type_ in columns.items())
         con.execute(f"create table if not exists {RAW_SCHEMA}.{table.name} ({ddl})")
-        existing = {
-            row[0]
-            for row in con.execute(
-                "select column_name from information_schema.columns "
-                "where table_schema = ? and table_name = ?",
-                [RAW_SCHEMA, table.name],
-            ).fetchall()
-        }
-        for name, type_ in columns.items():
-            if name not in existing:
-                con.execute(f'alter table {RAW_SCHEMA}.{table.name} add column "{name}" {type_}')
+        _add_missing_columns(con, table.name, columns)
+
+
+def _add_missing_columns(
+    con: duckdb.DuckDBPyConnection, table: str, columns: Mapping[str, str]
+) -> None:
+    existing = {
+        row[0]
+        for row in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ?",
+            [RAW_SCHEMA, table],
+        ).fetchall()
+    }
+    for name, type_ in columns.items():
+        if name not in existing:
+            con.execute(f'alter table {RAW_SCHEMA}.{table} add column "{name}" {type_}')
 
 
 def _parse_file(source: Source, path: Path, relative: str) -> Parsed:
@@ -229,48 +338,144 @@ def _parse_file(source: Source, path: Path, relative: str) -> Parsed:
     return parsed
 
 
+@dataclass(frozen=True)
+class LogEntry:
+    """One row of raw._ingest_log as this run writes it."""
+
+    file: str
+    sha256: str
+    size_bytes: int
+    rows_loaded: int
+    rows_quarantined: int
+    status: str
+    reason: str | None = None
+    delivery: Delivery | None = None
+    loaded_at: datetime | None = None  # None: loaded by this run
+
+
+def _resolve_deliveries(
+    source: Source, landing: Path, inventory: Inventory
+) -> dict[Path, Delivery | None]:
+    """Each data file's delivery: the source's rule, else its folder and modification time."""
+    if source.deliveries is None:
+        return dict.fromkeys(inventory.data)
+    try:
+        ruled = source.deliveries(landing, inventory.data, inventory.manifests)
+    except ParseError as error:
+        culprit = (error.file or landing).relative_to(landing).as_posix()
+        raise SourceError(source.name, culprit, error.problem, error.where) from error
+    return {path: ruled.get(path) or folder_delivery(landing, path) for path in inventory.data}
+
+
+def folder_delivery(landing: Path, path: Path) -> Delivery:
+    """The default delivery: every file of one folder, as of its newest file."""
+    return Delivery(path.parent.relative_to(landing).as_posix(), file_time(path))
+
+
+def file_time(path: Path) -> datetime:
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+
+
 def load_source(
     con: duckdb.DuckDBPyConnection, source: Source, landing: Path, now: datetime | None = None
 ) -> LoadReport:
     """Load every new or changed file of `source` under `landing` in one transaction."""
     now = now or datetime.now(UTC)
     ensure_tables(con, source)
-    known = dict(
-        con.execute(
-            f"select file, sha256 from {RAW_SCHEMA}._ingest_log where source = ?", [source.name]
-        ).fetchall()
-    )
+    version = source.parser_version()
+    known = {
+        file: (sha, status or LOADED, parser_version, reason, delivery, delivered_at, superseded)
+        for file, sha, status, parser_version, reason, delivery, delivered_at, superseded in (
+            con.execute(
+                f"select file, sha256, status, parser_version, reason, delivery, delivered_at, "
+                f"superseded_by from {RAW_SCHEMA}._ingest_log where source = ?",
+                [source.name],
+            ).fetchall()
+        )
+    }
+    inventory = survey(source, landing)
+    deliveries = _resolve_deliveries(source, landing, inventory)
     reports: list[FileReport] = []
-    pending: list[tuple[str, str, int, Parsed, FileReport]] = []
-    for path in source.files(landing):
+    pending: list[tuple[LogEntry, Parsed]] = []
+    refreshed: list[LogEntry] = []  # unchanged files whose delivery or role changed
+    for path in inventory.data:
         relative = path.relative_to(landing).as_posix()
         sha = file_sha256(path)
-        if known.get(relative) == sha:
+        delivery = deliveries[path]
+        previous = known.get(relative)
+        if previous and previous[:3] == (sha, LOADED, version):
             reports.append(FileReport(relative, "unchanged", 0, 0))
+            if previous[4:] != _delivery_columns(delivery):
+                loaded, quarantined, loaded_at = con.execute(
+                    "select rows_loaded, rows_quarantined, loaded_at "
+                    f"from {RAW_SCHEMA}._ingest_log where source = ? and file = ?",
+                    [source.name, relative],
+                ).fetchall()[0]
+                size = path.stat().st_size
+                refreshed.append(
+                    LogEntry(
+                        relative, sha, size, loaded, quarantined, LOADED, None, delivery, loaded_at
+                    )
+                )
             continue
         parsed = _parse_file(source, path, relative)
         report = FileReport(
             relative,
-            "replaced" if relative in known else "loaded",
+            "replaced" if previous and previous[1] == LOADED else "loaded",
             sum(t.num_rows for t in parsed.tables.values()),
             parsed.rejected.num_rows,
         )
         reports.append(report)
-        pending.append((relative, sha, path.stat().st_size, parsed, report))
+        entry = LogEntry(
+            relative,
+            sha,
+            path.stat().st_size,
+            report.rows_loaded,
+            report.rows_quarantined,
+            LOADED,
+            None,
+            delivery,
+        )
+        pending.append((entry, parsed))
+
+    # Manifests, auxiliary and unknown files: logged with what they are, never parsed.
+    roles = {path: (MANIFEST, None) for path in inventory.manifests} | inventory.others
+    for path, (status, reason) in roles.items():
+        relative = path.relative_to(landing).as_posix()
+        sha = file_sha256(path)
+        reports.append(FileReport(relative, status, 0, 0, reason))
+        previous = known.get(relative)
+        if previous is None or previous[:2] != (sha, status) or previous[3] != reason:
+            refreshed.append(LogEntry(relative, sha, path.stat().st_size, 0, 0, status, reason))
 
     # The raw tables mirror the landing folder: rows of a file that left it go too (a pull
     # that now returns fewer pages, a corrected export saved under a new name). When every
-    # file of a source is gone, the landing folder is more likely wrong than emptied on
+    # data file of a source is gone, the landing folder is more likely wrong than emptied on
     # purpose: the rows stay and the report says so.
-    seen = {report.file for report in reports}
-    vanished = sorted(set(known) - seen)
-    removed = vanished if seen else []
-    reports += [FileReport(f, "removed" if seen else "missing, rows kept", 0, 0) for f in vanished]
+    data_seen = {r.file for r in reports if r.status in ("unchanged", "loaded", "replaced")}
+    all_seen = {r.file for r in reports}
+    known_data = {f for f, row in known.items() if row[1] == LOADED}
+    vanished = sorted(known_data - data_seen)
+    removed = vanished if data_seen else []
+    reports += [
+        FileReport(f, "removed" if data_seen else "missing, rows kept", 0, 0)
+        for f in vanished
+        if f not in all_seen
+    ]
+    # Log rows of manifests and unread files that are gone, and the rows of files that are
+    # no longer data (a file now ignored or skipped), leave with them.
+    gone = sorted(f for f, row in known.items() if row[1] != LOADED and f not in all_seen)
 
     rows_before = _row_counts(con, source)
-    if pending or removed:
-        _write(con, source, pending, removed, now)
+    if pending or removed or refreshed or gone:
+        _write(con, source, version, pending, removed, refreshed, gone, now)
     return LoadReport(source.name, reports, rows_before, _row_counts(con, source))
+
+
+def _delivery_columns(delivery: Delivery | None) -> tuple:
+    if delivery is None:
+        return (None, None, None)
+    return (delivery.id, delivery.delivered_at, delivery.superseded_by)
 
 
 def _row_counts(con: duckdb.DuckDBPyConnection, source: Source) -> dict[str, int]:
@@ -283,57 +488,80 @@ def _row_counts(con: duckdb.DuckDBPyConnection, source: Source) -> dict[str, int
 def _write(
     con: duckdb.DuckDBPyConnection,
     source: Source,
-    pending: Sequence[tuple[str, str, int, Parsed, FileReport]],
+    version: str,
+    pending: Sequence[tuple[LogEntry, Parsed]],
     removed: Sequence[str],
+    refreshed: Sequence[LogEntry],
+    gone: Sequence[str],
     now: datetime,
 ) -> None:
     con.execute("begin transaction")
     try:
         for relative in removed:
+            _delete_file(con, source, relative, bookkeeping=("_quarantine", "_ingest_log"))
+        for relative in gone:
+            _delete_file(con, source, relative, bookkeeping=("_ingest_log",))
+        for entry, parsed in pending:
+            _delete_file(con, source, entry.file, bookkeeping=("_quarantine",))
             for table in source.tables:
-                con.execute(f"delete from {RAW_SCHEMA}.{table.name} where _file = ?", [relative])
-            for bookkeeping in ("_quarantine", "_ingest_log"):
-                con.execute(
-                    f"delete from {RAW_SCHEMA}.{bookkeeping} where source = ? and file = ?",
-                    [source.name, relative],
-                )
-        for relative, sha, size, parsed, report in pending:
-            for table in source.tables:
-                con.execute(f"delete from {RAW_SCHEMA}.{table.name} where _file = ?", [relative])
                 rows = parsed.tables.get(table.name)
                 if rows is not None and rows.num_rows:
                     con.register("_incoming", rows)
                     con.execute(
                         f"insert into {RAW_SCHEMA}.{table.name} by name "
                         "select *, ? as _file, ? as _loaded_at from _incoming",
-                        [relative, now],
+                        [entry.file, now],
                     )
                     con.unregister("_incoming")
-            con.execute(
-                f"delete from {RAW_SCHEMA}._quarantine where source = ? and file = ?",
-                [source.name, relative],
-            )
             if parsed.rejected.num_rows:
                 con.register("_rejected", parsed.rejected)
                 con.execute(
                     f"insert into {RAW_SCHEMA}._quarantine "
                     "select ?, ?, record, reason, raw::json, ? from _rejected",
-                    [source.name, relative, now],
+                    [source.name, entry.file, now],
                 )
                 con.unregister("_rejected")
-            con.execute(
-                f"insert or replace into {RAW_SCHEMA}._ingest_log values (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    source.name,
-                    relative,
-                    sha,
-                    size,
-                    now,
-                    report.rows_loaded,
-                    report.rows_quarantined,
-                ],
-            )
+            _log(con, source, entry, version, now)
+        for entry in refreshed:
+            if entry.status != LOADED:  # a file that was data and is not any more
+                _delete_file(con, source, entry.file, bookkeeping=("_quarantine",))
+            _log(con, source, entry, version, now)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
+
+
+def _delete_file(
+    con: duckdb.DuckDBPyConnection, source: Source, relative: str, bookkeeping: Sequence[str]
+) -> None:
+    for table in source.tables:
+        con.execute(f"delete from {RAW_SCHEMA}.{table.name} where _file = ?", [relative])
+    for name in bookkeeping:
+        con.execute(
+            f"delete from {RAW_SCHEMA}.{name} where source = ? and file = ?",
+            [source.name, relative],
+        )
+
+
+def _log(
+    con: duckdb.DuckDBPyConnection, source: Source, entry: LogEntry, version: str, now: datetime
+) -> None:
+    """One ingest-log row; an unchanged data file keeps the time it was loaded."""
+    con.execute(
+        f"insert or replace into {RAW_SCHEMA}._ingest_log values "
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            source.name,
+            entry.file,
+            entry.sha256,
+            entry.size_bytes,
+            entry.loaded_at or now,
+            entry.rows_loaded,
+            entry.rows_quarantined,
+            entry.status,
+            entry.reason,
+            *_delivery_columns(entry.delivery),
+            version if entry.status == LOADED else None,
+        ],
+    )

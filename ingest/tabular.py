@@ -1,7 +1,9 @@
 """Reading delimited files through DuckDB and splitting valid rows from rejected ones.
 
 A file whose structure is broken (unterminated quote, wrong number of fields, bad encoding,
-missing required column) is a `ParseError` naming the line. A row whose values are wrong
+missing required column) is a `ParseError` naming the line. Files may be gzip-compressed
+(`.csv.gz`, as AWS and Azure write them) and may mix CRLF and LF line ends (files stitched
+together from two exports). A row whose values are wrong
 (not a number, not a date, empty key, duplicate key, value not allowed) is rejected with a
 reason and lands in quarantine; the rest of the file loads.
 """
@@ -9,10 +11,15 @@ reason and lands in quarantine; the rest of the file loads.
 from __future__ import annotations
 
 import csv
+import gzip
+import io
+import itertools
 import re
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 import pyarrow as pa
@@ -110,10 +117,20 @@ def unique(columns: Sequence[str]) -> Check:
     )
 
 
+def open_bytes(path: Path) -> BinaryIO:
+    """The file's bytes, decompressed when it is gzip (`.gz`)."""
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rb")
+    return path.open("rb")
+
+
 def csv_header(path: Path) -> list[str]:
     """The header row, without a UTF-8 byte-order mark (only the first line is decoded)."""
-    with path.open("rb") as handle:
-        first_line = handle.readline()
+    with open_bytes(path) as handle:
+        try:
+            first_line = handle.readline()
+        except (OSError, EOFError) as error:  # gzip.BadGzipFile is an OSError
+            raise ParseError(f"not a readable gzip file: {error}", "line 1") from error
     try:
         text = first_line.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -142,17 +159,7 @@ def read_csv_strings(
     duplicated = sorted({h for h in header if header.count(h) > 1})
     if duplicated:
         raise ParseError(f"column(s) repeated in header: {', '.join(duplicated)}", "line 1")
-    relation = con.read_csv(
-        str(path),
-        header=True,
-        auto_detect=False,
-        columns={name: "VARCHAR" for name in header},
-        delimiter=",",
-        quotechar='"',
-        escapechar='"',
-        strict_mode=True,
-        encoding="utf-8",
-    )
+    relation = _read_strict(con, path, header)
     wanted = [
         f"{quote(c)}" if c in header else f"null::varchar as {quote(c)}"
         for c in [*required, *optional]
@@ -162,6 +169,95 @@ def read_csv_strings(
         f"'line ' || (row_number() over () + 1) as {RECORD_COLUMN}"
     )
     return numbered.order("_ordinal")
+
+
+_TABLES = itertools.count()
+
+
+def _read_strict(
+    con: duckdb.DuckDBPyConnection, path: Path, header: Sequence[str]
+) -> duckdb.DuckDBPyRelation:
+    """The whole file read by DuckDB's strict CSV reader into a temporary table.
+
+    DuckDB refuses a file that mixes CRLF and LF line ends (often without naming a line);
+    such a file is read again with its line ends made LF, which keeps line numbers. A refusal
+    that names no line is located by Python's csv reader.
+    """
+    table = f"_csv_{next(_TABLES)}"
+
+    def read(source: Path) -> None:
+        relation = con.read_csv(
+            str(source),
+            header=True,
+            auto_detect=False,
+            columns={name: "VARCHAR" for name in header},
+            delimiter=",",
+            quotechar='"',
+            escapechar='"',
+            strict_mode=True,
+            encoding="utf-8",
+        )
+        relation.create(table)
+
+    try:
+        read(path)
+    except duckdb.Error as error:
+        crlf, lf = line_endings(path)
+        if crlf and lf:
+            with tempfile.TemporaryDirectory() as folder:
+                unified = Path(folder) / "unified.csv"
+                _copy_with_lf(path, unified)
+                try:
+                    read(unified)
+                except duckdb.Error as retry_error:
+                    raise _located(retry_error, unified, len(header)) from retry_error
+        else:
+            raise _located(error, path, len(header)) from error
+    return con.table(table)
+
+
+def _located(error: duckdb.Error, path: Path, width: int) -> ParseError:
+    """DuckDB's error, with the line found by Python's csv reader when DuckDB names none."""
+    if _LINE.search(str(error)):
+        return _read_error(error)
+    problem = _read_error(error).problem.removeprefix("cannot be read: ")
+    return ParseError(f"malformed CSV: {problem}", _locate_unreadable_line(path, width))
+
+
+def line_endings(path: Path) -> tuple[int, int]:
+    """How many lines end in CRLF and how many in a bare LF (read in chunks)."""
+    crlf = lf = 0
+    previous = b""
+    with open_bytes(path) as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            lf += chunk.count(b"\n")
+            crlf += chunk.count(b"\r\n") + (previous.endswith(b"\r") and chunk.startswith(b"\n"))
+            previous = chunk
+    return crlf, lf - crlf
+
+
+def _copy_with_lf(source: Path, target: Path) -> None:
+    with open_bytes(source) as reader, target.open("wb") as writer:
+        carry = b""
+        for chunk in iter(lambda: reader.read(1 << 20), b""):
+            chunk = carry + chunk
+            carry = b"\r" if chunk.endswith(b"\r") else b""
+            writer.write(chunk[: len(chunk) - len(carry)].replace(b"\r\n", b"\n"))
+        writer.write(carry)
+
+
+def _locate_unreadable_line(path: Path, width: int) -> str | None:
+    """The first line Python's strict csv reader cannot read, or whose field count is off."""
+    with open_bytes(path) as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+        reader = csv.reader(text, strict=True)
+        try:
+            for row in reader:
+                if len(row) != width:
+                    return f"line {reader.line_num}"
+        except csv.Error:
+            return f"line {reader.line_num}"
+    return None
 
 
 def _read_error(error: duckdb.Error) -> ParseError:
