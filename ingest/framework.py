@@ -193,8 +193,9 @@ class Source:
     version: int = 1
 
     def files(self, landing: Path) -> list[Path]:
-        manifests = set(_glob(landing, self.manifests))
-        return sorted(_glob(landing, self.patterns) - manifests)
+        """The data files: matching `patterns`, and not a manifest or an ignored file."""
+        not_data = _glob(landing, self.manifests) | _glob(landing, [p for p, _ in self.ignored])
+        return sorted(_glob(landing, self.patterns) - not_data)
 
     def parser_version(self) -> str:
         """Changes when the parser or the raw tables change, so old rows are not kept as is."""
@@ -217,7 +218,7 @@ class Inventory:
 
 def survey(source: Source, landing: Path) -> Inventory:
     data = source.files(landing)
-    manifests = sorted(_glob(landing, source.manifests))
+    manifests = sorted(_glob(landing, source.manifests) - set(data))
     known = set(data) | set(manifests)
     others: dict[Path, tuple[str, str]] = {}
     for pattern, why in source.ignored:

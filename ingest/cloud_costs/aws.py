@@ -1,14 +1,22 @@
 """AWS Cost and Usage Reports under `cloud_costs/aws/`: CUR 2.0 (Data Exports) and legacy CUR.
 
-CUR 2.0 files (Parquet or CSV) have snake_case columns (`line_item_unblended_cost`) and a
-`resource_tags` map (user tags as `user:<key>`, e.g. `user:2i2c:hub-name`). Legacy CUR files
-have `lineItem/UnblendedCost`-style headers and one `resourceTags/user:<key>` column per tag;
-they are renamed to the CUR 2.0 names (the documented mapping is camelCase -> snake_case,
-'/' -> '_') and their tag columns folded into `resource_tags`.
+CUR 2.0 files (Parquet, or CSV gzip-compressed or not) have snake_case columns
+(`line_item_unblended_cost`) and a `resource_tags` map (user tags as `user:<key>`, e.g.
+`user:2i2c:hub-name`). Legacy CUR files come in two shapes: the CSV (`.csv.gz` as AWS writes
+it) with `lineItem/UnblendedCost`-style headers and one `resourceTags/user:<key>` column per
+tag, renamed to the CUR 2.0 names (AWS's documented mapping: '/' and each capital letter
+start a new lowercase word); and the Parquet written for Athena, already snake_case, with one
+`resource_tags_user_<key>` column per tag. Both keep their tags, folded into `resource_tags`
+(Athena's column names have lost the tag's punctuation: `user:2i2c_hub_name`).
 
 Every line item type is kept with its own sign (SavingsPlanNegation and Credit lines are
-negative), so the sum of `line_item_unblended_cost` is the invoice total. A repeated
-(identity_line_item_id, identity_time_interval) is quarantined as a duplicate.
+negative), so the sum of `line_item_unblended_cost` is the invoice total before discounts
+carried in columns (`line_item_net_unblended_cost`, `discount_*`: see stg_aws__cur). EKS split
+cost allocation rows (`split_line_item_*`) are kept. A repeated (identity_line_item_id,
+identity_time_interval) is quarantined as a duplicate.
+
+Which files make up a delivery (Data Exports' BILLING_PERIOD folder and Manifest.json, legacy
+CUR's assemblyId named by the period manifest) is `ingest.cloud_costs.deliveries.aws`.
 """
 
 from __future__ import annotations
@@ -19,10 +27,14 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.cloud_costs import schemas
+from ingest.cloud_costs import deliveries, schemas
 from ingest.cloud_costs.common import (
+    SCOPE_COLUMNS,
     connect,
+    data_patterns,
     end_not_before_start,
+    file_kind,
+    parquet_columns,
     parquet_strings,
     timestamp_check,
     timestamp_sql,
@@ -64,25 +76,45 @@ OPTIONAL = (
     "line_item_line_item_description",
     "line_item_usage_amount",
     "line_item_net_unblended_cost",
+    "discount_total_discount",
     "pricing_public_on_demand_cost",
+    "savings_plan_savings_plan_a_r_n",
     "savings_plan_savings_plan_effective_cost",
+    "savings_plan_net_savings_plan_effective_cost",
     "savings_plan_total_commitment_to_date",
     "savings_plan_used_commitment",
+    "reservation_reservation_a_r_n",
     "reservation_effective_cost",
+    "reservation_net_effective_cost",
+    "reservation_unused_amortized_upfront_fee_for_billing_period",
+    "reservation_unused_recurring_fee",
+    "split_line_item_parent_resource_id",
+    "split_line_item_split_cost",
+    "split_line_item_unused_cost",
+    "bill_invoice_id",
     "product_servicecode",
     "product_product_family",
     "product_region_code",
     "resource_tags",
 )
+# Read when present and folded into the columns above, not kept themselves.
+FOLDED = ("discount",)  # CUR 2.0's map of discounts, total_discount among its keys
 NUMBERS = (
     "line_item_unblended_cost",
     "line_item_usage_amount",
     "line_item_net_unblended_cost",
+    "discount_total_discount",
     "pricing_public_on_demand_cost",
     "savings_plan_savings_plan_effective_cost",
+    "savings_plan_net_savings_plan_effective_cost",
     "savings_plan_total_commitment_to_date",
     "savings_plan_used_commitment",
     "reservation_effective_cost",
+    "reservation_net_effective_cost",
+    "reservation_unused_amortized_upfront_fee_for_billing_period",
+    "reservation_unused_recurring_fee",
+    "split_line_item_split_cost",
+    "split_line_item_unused_cost",
 )
 TIMESTAMPS = (
     "line_item_usage_start_date",
@@ -115,15 +147,35 @@ CUR = RawTable(
         **{c: "double" for c in NUMBERS},
         **{c: "timestamp" for c in TIMESTAMPS},
         "resource_tags": "json",
+        **SCOPE_COLUMNS,
     },
-    "AWS CUR 2.0 line items (legacy CUR renamed to CUR 2.0 columns), one row per line item.",
+    "AWS CUR 2.0 line items (legacy CUR renamed to CUR 2.0 columns), one row per line item; "
+    "_billing_account_id is the payer account, _billing_period the bill's month.",
 )
+ATHENA_TAGS = re.compile(r"^resource_tags_(user|aws)_(.+)$")
 
 
 def legacy_name(header: str) -> str:
-    """'lineItem/UnblendedCost' -> 'line_item_unblended_cost' (AWS's documented mapping)."""
-    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", header.replace("/", "_"))
+    """'lineItem/UnblendedCost' -> 'line_item_unblended_cost', 'savingsPlan/SavingsPlanARN' ->
+    'savings_plan_savings_plan_a_r_n' (AWS's documented mapping to CUR 2.0 names)."""
+    snake = re.sub(r"(?<=[A-Za-z0-9])(?=[A-Z])", "_", header.replace("/", "_"))
     return snake.lower()
+
+
+def _tag_json(pairs: list[tuple[str, str]]) -> str:
+    """SQL for a JSON object of tag name -> the column holding it (empty values as null)."""
+    if not pairs:
+        return "null::varchar"
+    body = ", ".join(f"{literal(name)}, nullif(trim({quote(col)}), '')" for name, col in pairs)
+    return f"json_object({body})::varchar"
+
+
+def _athena_tags(columns: list[str]) -> list[tuple[str, str]]:
+    """Legacy CUR written for Athena: `resource_tags_user_team` -> tag `user:team`."""
+    if "resource_tags" in columns:
+        return []
+    found = [(ATHENA_TAGS.match(c), c) for c in columns]
+    return [(f"{m.group(1)}:{m.group(2)}", c) for m, c in found if m]
 
 
 def _legacy_rows(con: duckdb.DuckDBPyConnection, path: Path, header: list[str]):
@@ -140,25 +192,37 @@ def _legacy_rows(con: duckdb.DuckDBPyConnection, path: Path, header: list[str]):
     )
     columns = [
         f"{quote(renamed[c])} as {quote(c)}" if c in renamed else f"null::varchar as {quote(c)}"
-        for c in (*REQUIRED, *OPTIONAL)
+        for c in (*REQUIRED, *OPTIONAL, *FOLDED)
         if c != "resource_tags"
     ]
-    pairs = ", ".join(
-        f"{literal(t.removeprefix('resourceTags/'))}, nullif(trim({quote(t)}), '')" for t in tags
-    )
-    tag_json = f"json_object({pairs})::varchar" if tags else "null::varchar"
+    tag_json = _tag_json([(t.removeprefix("resourceTags/"), t) for t in tags])
     return rows.select(
         f"{', '.join(columns)}, {tag_json} as resource_tags, _ordinal, {RECORD_COLUMN}"
     )
 
 
+def _with_athena_tags(rows: duckdb.DuckDBPyRelation, tags: list[tuple[str, str]]):
+    if not tags:
+        return rows
+    kept = [quote(c) for c in (*REQUIRED, *OPTIONAL, *FOLDED) if c != "resource_tags"]
+    return rows.select(
+        f"{', '.join(kept)}, {_tag_json(tags)} as resource_tags, _ordinal, {RECORD_COLUMN}"
+    )
+
+
 def read_rows(con: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyRelation:
-    if path.suffix.lower() == ".parquet":
-        return parquet_strings(con, path, REQUIRED, OPTIONAL, formats=("aws_cur_2",))
+    if file_kind(path) == "parquet":
+        names = [name for name, _ in parquet_columns(con, path)]
+        schemas.expect(names, "aws_cur_2")
+        tags = _athena_tags(names)
+        optional = [*OPTIONAL, *FOLDED, *(c for _, c in tags)]
+        return _with_athena_tags(parquet_strings(con, path, REQUIRED, optional), tags)
     header = csv_header(path)
     if schemas.expect(header, "aws_cur_2", "aws_cur_legacy") == "aws_cur_legacy":
         return _legacy_rows(con, path, header)
-    return read_csv_strings(con, path, REQUIRED, OPTIONAL)
+    tags = _athena_tags(header)
+    optional = [*OPTIONAL, *FOLDED, *(c for _, c in tags)]
+    return _with_athena_tags(read_csv_strings(con, path, REQUIRED, optional), tags)
 
 
 def parse_cur(path: Path) -> Parsed:
@@ -182,7 +246,13 @@ def parse_cur(path: Path) -> Parsed:
     ]
     select = {}
     for name in CUR.columns:
-        if name in NUMBERS:
+        if name == "discount_total_discount":
+            select[name] = (
+                "coalesce(trim(discount_total_discount)::double, "
+                "try_cast(json_extract_string(try_cast(discount as json), '$.total_discount') "
+                "as double))"
+            )
+        elif name in NUMBERS:
             select[name] = f"trim({quote(name)})::double"
         elif name in TIMESTAMPS:
             select[name] = timestamp_sql(name)
@@ -190,6 +260,12 @@ def parse_cur(path: Path) -> Parsed:
             select[name] = "resource_tags::json"
         elif name == "line_item_currency_code":
             select[name] = "upper(trim(coalesce(line_item_currency_code, 'USD')))"
+        elif name == "_billing_account_id":
+            select[name] = (
+                "coalesce(nullif(trim(bill_payer_account_id), ''), line_item_usage_account_id)"
+            )
+        elif name == "_billing_period":
+            select[name] = f"cast({timestamp_sql('bill_billing_period_start_date')} as date)"
         else:
             select[name] = quote(name)
     valid, rejected = split_rows(con, rows, checks, select)
@@ -200,8 +276,21 @@ SOURCE = Source(
     name="aws_cur",
     group="cloud_costs",
     description="AWS CUR 2.0 (Data Exports) and legacy CUR files (cloud_costs/aws/**).",
-    patterns=("cloud_costs/aws/**/*.parquet", "cloud_costs/aws/**/*.csv"),
+    patterns=data_patterns("cloud_costs/aws", ("parquet", "csv")),
     tables=(CUR,),
     cadence=timedelta(days=35),  # bills close monthly
     parse=parse_cur,
+    folders=("cloud_costs/aws",),
+    manifests=("cloud_costs/aws/**/*-Manifest.json",),
+    ignored=(
+        (
+            "cloud_costs/aws/**/cost_and_usage_data_status/*",
+            "status file of the CUR's Athena integration: no bill lines",
+        ),
+        ("cloud_costs/aws/**/crawler-cfn.yml", "the CUR's Athena CloudFormation template"),
+        ("cloud_costs/aws/**/*-RedshiftCommands.sql", "the CUR's Redshift load commands"),
+        ("cloud_costs/aws/**/*-RedshiftManifest.json", "the CUR's Redshift load manifest"),
+    ),
+    deliveries=deliveries.aws,
+    version=2,
 )

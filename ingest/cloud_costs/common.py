@@ -2,8 +2,12 @@
 
 Every bill format is read by DuckDB into one relation of VARCHAR columns plus `_record`
 (where a person finds the row: 'line N' or 'row N') and `_ordinal`, so the same `Check`s and
-`split_rows` apply whether the file was CSV, JSON lines or Parquet. Nested values (labels,
-credits, tag maps) arrive as JSON text.
+`split_rows` apply whether the file was CSV, JSON lines or Parquet, compressed or not. Nested
+values (labels, credits, tag maps) arrive as JSON text.
+
+Every cloud raw table also carries the row's delivery scope, `_billing_account_id` and
+`_billing_period`, as its format defines them: staging keeps the newest delivery of each
+scope (see `ingest.cloud_costs.deliveries`).
 """
 
 from __future__ import annotations
@@ -16,6 +20,31 @@ import duckdb
 from ingest.cloud_costs import schemas
 from ingest.framework import RECORD_COLUMN, ParseError
 from ingest.tabular import Check, literal, quote
+
+# The billing scope a delivery replaces: one billing account's one billing period.
+SCOPE_COLUMNS = {"_billing_account_id": "varchar", "_billing_period": "date"}
+COMPRESSED = (".gz",)
+
+
+def file_kind(path: Path) -> str:
+    """'csv', 'json' or 'parquet' from the file name, a `.gz` ending set aside."""
+    name = path.name.lower()
+    for ending in COMPRESSED:
+        name = name.removesuffix(ending)
+    suffix = name.rsplit(".", 1)[-1] if "." in name else ""
+    return {"jsonl": "json", "ndjson": "json", "json": "json", "parquet": "parquet"}.get(
+        suffix, "csv"
+    )
+
+
+def data_patterns(folder: str, kinds: Sequence[str]) -> tuple[str, ...]:
+    """Landing globs for each file kind, with its gzip-compressed form where one exists."""
+    endings = {
+        "csv": ("csv", "csv.gz"),
+        "json": ("jsonl", "json", "ndjson", "jsonl.gz", "json.gz", "ndjson.gz"),
+        "parquet": ("parquet",),  # compressed inside (snappy, gzip, zstd, ...)
+    }
+    return tuple(f"{folder}/**/*.{ending}" for kind in kinds for ending in endings[kind])
 
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -76,6 +105,17 @@ def null_literals(
     return relation.select(f"{cleaned}, {', '.join(kept)}")
 
 
+def parquet_columns(con: duckdb.DuckDBPyConnection, path: Path) -> list[tuple[str, str]]:
+    """(name, DuckDB type) of every column of a Parquet file, whatever its codec."""
+    try:
+        return con.execute(
+            "select column_name, column_type from (describe select * from read_parquet(?))",
+            [str(path)],
+        ).fetchall()
+    except duckdb.Error as error:
+        raise ParseError(f"not a readable Parquet file: {str(error).strip()}") from error
+
+
 def parquet_strings(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -89,13 +129,7 @@ def parquet_strings(
     Nested columns (maps, lists, structs) become JSON text; `aliases` maps a file column
     name to the name the parser uses. A missing required column is a ParseError.
     """
-    try:
-        columns = con.execute(
-            "select column_name, column_type from (describe select * from read_parquet(?))",
-            [str(path)],
-        ).fetchall()
-    except duckdb.Error as error:
-        raise ParseError(f"not a readable Parquet file: {str(error).strip()}") from error
+    columns = parquet_columns(con, path)
     if formats:
         schemas.expect([name for name, _ in columns], *formats)
     aliases = dict(aliases or {})

@@ -7,22 +7,34 @@ exported from BigQuery as newline-delimited JSON (nested records as objects, `la
 named `service.description` or `service_description` and `labels` / `credits` as JSON text.
 The live connector (`ingest.cloud_costs.bigquery`) writes the same JSON lines.
 
-Net cost = `cost` + sum(`credits[].amount`) (credits are negative), as in Google's
-"Structure of Standard data export" documentation; it is kept per row as `credits_amount`.
+Files may be gzip-compressed (`.jsonl.gz`, `.csv.gz`). Net cost = `cost` +
+sum(`credits[].amount`) (credits are negative), as in Google's "Structure of Standard data
+export" documentation; it is kept per row as `credits_amount`, and every credit is also a row
+of `gcp_billing_credits` with its `type` and `name` (sustained- and committed-use discounts,
+promotions, free trial, ...), which stg_gcp__billing_export turns into discounts or FOCUS
+Credit rows. `adjustment_info` (id, description, mode, type) is kept for adjustment rows.
+
+CSV files written from Python (pandas) carry `labels` and `credits` as Python reprs
+(`[{'name': 'FreeTrial', 'amount': -1.0, 'full_name': None}]`); they are read as JSON when
+the repr converts cleanly, and the row is quarantined with that reason when it does not.
 """
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 
-from ingest.cloud_costs import schemas
+from ingest.cloud_costs import deliveries, schemas
 from ingest.cloud_costs.common import (
+    SCOPE_COLUMNS,
     connect,
+    data_patterns,
     end_not_before_start,
+    file_kind,
     timestamp_check,
     timestamp_sql,
     within_one_month,
@@ -36,6 +48,7 @@ from ingest.tabular import (
     matches,
     not_empty,
     one_of,
+    open_bytes,
     quote,
     read_csv_strings,
     split_rows,
@@ -65,6 +78,10 @@ FIELDS = {
     "cost_type": "cost_type",
     "export_time": "export_time",
     "cost_at_list": "cost_at_list",
+    "adjustment_id": "adjustment_info.id",
+    "adjustment_description": "adjustment_info.description",
+    "adjustment_mode": "adjustment_info.mode",
+    "adjustment_type": "adjustment_info.type",
 }
 REQUIRED = (
     "billing_account_id",
@@ -105,15 +122,34 @@ EXPORT = RawTable(
         "cost_type": "varchar",
         "export_time": "timestamp",
         "cost_at_list": "double",
+        "adjustment_id": "varchar",
+        "adjustment_description": "varchar",
+        "adjustment_mode": "varchar",
+        "adjustment_type": "varchar",
+        **SCOPE_COLUMNS,
     },
     "GCP billing export rows (standard or detailed schema), one row per exported row; "
-    "credits_amount is the sum of credits[].amount.",
+    "credits_amount is the sum of credits[].amount; _billing_account_id and _billing_period "
+    "(the invoice month) are the scope a delivery replaces.",
+)
+CREDITS = RawTable(
+    "gcp_billing_credits",
+    {
+        "credit_position": "integer",
+        "name": "varchar",
+        "full_name": "varchar",
+        "type": "varchar",
+        "id": "varchar",
+        "amount": "double",
+    },
+    "One row per element of an export row's credits[] (the row is its _file and _record), "
+    "in the order exported.",
 )
 
 
 def _bad_json_line(path: Path) -> str | None:
     """Only after DuckDB refused the file: the first line that is not a JSON object."""
-    with path.open(encoding="utf-8", errors="replace") as handle:
+    with io.TextIOWrapper(open_bytes(path), encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -147,14 +183,44 @@ def _from_json(rows: duckdb.DuckDBPyRelation, where: str, path: Path):
 
 
 def read_rows(con: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyRelation:
-    suffix = path.suffix.lower()
-    if suffix in (".json", ".jsonl", ".ndjson"):
+    rows = _read_fields(con, path)
+    repaired = ", ".join(
+        f"{_from_python_repr(f)} as {quote(f)}" if f in JSON_FIELDS else quote(f) for f in FIELDS
+    )
+    return rows.select(f"{repaired}, _ordinal, {RECORD_COLUMN}")
+
+
+def _from_python_repr(column: str) -> str:
+    """SQL: a Python repr of a list of dicts as JSON, when it converts to valid JSON.
+
+    Single-quoted strings become double-quoted and None/True/False after a colon become
+    null/true/false; anything that is not valid JSON after that is left as it was, for the
+    checks to quarantine with the reason.
+    """
+    col = quote(column)
+    converted = col
+    for pattern, replacement in (
+        ("'([^']*)'", '"\\1"'),
+        ("(:\\s*)None\\b", "\\1null"),
+        ("(:\\s*)True\\b", "\\1true"),
+        ("(:\\s*)False\\b", "\\1false"),
+    ):
+        converted = f"regexp_replace({converted}, {literal(pattern)}, {literal(replacement)}, 'g')"
+    return (
+        f"case when {col} is not null and json_valid({col}) is not true "
+        f"and json_valid({converted}) then {converted} else {col} end"
+    )
+
+
+def _read_fields(con: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyRelation:
+    kind = file_kind(path)
+    if kind == "json":
         rows = con.sql(
             f"select json as j, row_number() over () as _ordinal "
             f"from read_json_objects({literal(str(path))}, format = 'newline_delimited')"
         )
         return _from_json(rows, "line", path)
-    if suffix == ".parquet":
+    if kind == "parquet":
         try:
             rows = con.sql(
                 f"select to_json(t) as j, row_number() over () as _ordinal "
@@ -183,6 +249,8 @@ def read_rows(con: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyRela
 
 
 _AMOUNTS = "from_json(credits, '[\"json\"]')"
+# A value that still looks like a Python repr: single-quoted keys.
+_PYTHON_REPR = "regexp_matches({}, '[{{,]\\s*''[A-Za-z_]+''\\s*:')"
 _CREDITS_SUM = (
     f"coalesce(list_sum(list_transform({_AMOUNTS}, lambda c: (c->>'amount')::double)), 0)"
 )
@@ -205,12 +273,16 @@ def parse_export(path: Path) -> Parsed:
         one_of("cost_type", COST_TYPES),
         Check(
             "labels is not null and json_valid(labels) is not true",
-            "'labels is not JSON: ' || labels",
+            f"case when {_PYTHON_REPR.format('labels')} "
+            "then 'labels is a Python repr that does not read as JSON: ' "
+            "else 'labels is not JSON: ' end || labels",
         ),
         Check(
             "credits is not null and (json_valid(credits) is not true "
             "or json_type(credits) <> 'ARRAY')",
-            "'credits is not a JSON array: ' || credits",
+            f"case when json_valid(credits) is not true and {_PYTHON_REPR.format('credits')} "
+            "then 'credits is a Python repr that does not read as JSON: ' "
+            "else 'credits is not a JSON array: ' end || credits",
         ),
         Check(
             "case when json_valid(credits) and json_type(credits) = 'ARRAY' "
@@ -235,10 +307,47 @@ def parse_export(path: Path) -> Parsed:
             select[name] = f"case when json_valid(credits) then {_CREDITS_SUM} else 0 end"
         elif name == "currency":
             select[name] = "upper(trim(currency))"
+        elif name == "_billing_account_id":
+            select[name] = "billing_account_id"
+        elif name == "_billing_period":
+            select[name] = "cast(strptime(trim(invoice_month), '%Y%m') as date)"
         else:
             select[name] = quote(name)
-    valid, rejected = split_rows(con, rows, checks, select)
-    return Parsed(tables={EXPORT.name: valid}, rejected=rejected)
+    valid, rejected = split_rows(con, rows, checks, {**select, "credits_json": "credits"})
+    return Parsed(
+        tables={EXPORT.name: valid.drop(["credits_json"]), CREDITS.name: _credits(con, valid)},
+        rejected=rejected,
+    )
+
+
+def _credits(con: duckdb.DuckDBPyConnection, valid) -> object:
+    """One row per credit of each valid export row, in the order exported."""
+    con.register("_valid", valid)
+    try:
+        return con.sql(f"""
+            select
+                {RECORD_COLUMN},
+                cast(credit_position as integer) as credit_position,
+                credit->>'name' as name,
+                credit->>'full_name' as full_name,
+                credit->>'type' as type,
+                credit->>'id' as id,
+                cast(credit->>'amount' as double) as amount
+            from (
+                select
+                    {RECORD_COLUMN},
+                    generate_subscripts(credit_list, 1) as credit_position,
+                    unnest(credit_list) as credit
+                from (
+                    select {RECORD_COLUMN}, from_json(credits_json, '["json"]') as credit_list
+                    from _valid
+                    where credits_json is not null
+                )
+            )
+            order by {RECORD_COLUMN}, credit_position
+        """).fetch_arrow_table()
+    finally:
+        con.unregister("_valid")
 
 
 def pull_if_configured(landing: Path) -> object:
@@ -253,14 +362,12 @@ SOURCE = Source(
     group="cloud_costs",
     description="GCP Cloud Billing export to BigQuery, exported as JSON lines, Parquet or CSV "
     "(cloud_costs/gcp/**).",
-    patterns=(
-        "cloud_costs/gcp/**/*.jsonl",
-        "cloud_costs/gcp/**/*.json",
-        "cloud_costs/gcp/**/*.parquet",
-        "cloud_costs/gcp/**/*.csv",
-    ),
-    tables=(EXPORT,),
+    patterns=data_patterns("cloud_costs/gcp", ("json", "parquet", "csv")),
+    tables=(EXPORT, CREDITS),
     cadence=timedelta(days=35),  # bills close monthly
     parse=parse_export,
     pull=pull_if_configured,
+    folders=("cloud_costs/gcp",),
+    deliveries=deliveries.each_folder,
+    version=2,
 )
