@@ -1,22 +1,34 @@
-"""Azure Cost Management exports (EA and MCA CSV) under `cloud_costs/azure/`.
+"""Azure Cost Management exports (EA, MCA and Pay-As-You-Go) under `cloud_costs/azure/`.
 
-Accepted as Azure writes them: a UTF-8 byte-order mark before the header, dates as
-MM/DD/YYYY (older EA exports) or YYYY-MM-DD, EA PascalCase or MCA camelCase column names
-(matched case-insensitively), the cost in `CostInBillingCurrency` (MCA, newer EA) or `Cost`
-(older EA), and `Tags` as JSON without the outer braces (`"env": "prod","org": "x"`), which is
-read as a JSON object (left null when it still is not JSON).
+Accepted as Azure writes them: CSV (gzip-compressed or not) or Parquet; a UTF-8 byte-order
+mark before the header; lines ending in CRLF, LF or both; dates as MM/DD/YYYY (older EA
+exports) or YYYY-MM-DD; EA PascalCase, MCA camelCase or the Pay-As-You-Go header set
+(`SubscriptionGuid`, `UsageDateTime`, `PreTaxCost`, `Currency`, no `ChargeType`: read as
+usage), matched case-insensitively; the cost in `CostInBillingCurrency` (MCA, newer EA),
+`Cost` (older EA) or `PreTaxCost`; and `Tags` as JSON without the outer braces
+(`"env": "prod","org": "x"`), read as a JSON object (left null when it still is not JSON).
 
-An export is of actual cost or amortized cost (`dataset`, from 'amortized' in the file path);
-both are landed; the models use actual cost, see stg_azure__costs.
+An export is of actual cost or amortized cost (`dataset`): the type its run's manifest.json
+names (`exportConfig.type`), else 'amortized' when the path says so. Both are landed and both
+are used: see stg_azure__costs. Which files make up a delivery (a partitioned run's
+manifest.json, else one file per run) is `ingest.cloud_costs.deliveries.azure`.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
-from ingest.cloud_costs import schemas
-from ingest.cloud_costs.common import connect
+from ingest.cloud_costs import deliveries, schemas
+from ingest.cloud_costs.common import (
+    SCOPE_COLUMNS,
+    connect,
+    data_patterns,
+    file_kind,
+    parquet_columns,
+    parquet_strings,
+)
 from ingest.framework import RECORD_COLUMN, Parsed, ParseError, RawTable, Source
 from ingest.tabular import (
     Check,
@@ -48,24 +60,24 @@ FIELDS = {
     "resource_id": ("resourceid", "instanceid"),
     "resource_location": ("resourcelocation",),
     "resource_group": ("resourcegroup", "resourcegroupname"),
-    "quantity": ("quantity",),
+    "quantity": ("quantity", "usagequantity"),
     "effective_price": ("effectiveprice",),
+    "unit_price": ("unitprice", "resourcerate"),
     "cost_in_billing_currency": ("costinbillingcurrency", "cost", "pretaxcost"),
     "pay_g_price": ("paygprice",),
     "billing_currency": ("billingcurrency", "billingcurrencycode", "currency"),
     "charge_type": ("chargetype",),
     "pricing_model": ("pricingmodel",),
     "frequency": ("frequency",),
+    "reservation_id": ("reservationid",),
+    "reservation_name": ("reservationname",),
+    "benefit_id": ("benefitid",),
+    "benefit_name": ("benefitname",),
+    "invoice_id": ("invoiceid",),
     "tags": ("tags",),
 }
-REQUIRED = (
-    "subscription_id",
-    "date",
-    "cost_in_billing_currency",
-    "billing_currency",
-    "charge_type",
-)
-NUMBERS = ("quantity", "effective_price", "cost_in_billing_currency", "pay_g_price")
+REQUIRED = ("subscription_id", "date", "cost_in_billing_currency", "billing_currency")
+NUMBERS = ("quantity", "effective_price", "unit_price", "cost_in_billing_currency", "pay_g_price")
 DATES = ("date", "billing_period_start_date", "billing_period_end_date")
 
 COSTS = RawTable(
@@ -76,9 +88,11 @@ COSTS = RawTable(
         **{f: "date" for f in DATES},
         "tags": "json",
         "dataset": "varchar",
+        **SCOPE_COLUMNS,
     },
-    "Azure Cost Management export rows (EA or MCA), one row per file line; dataset says "
-    "whether the export is of actual or amortized cost.",
+    "Azure Cost Management export rows (EA, MCA or Pay-As-You-Go), one row per file line; "
+    "dataset says whether the export is of actual or amortized cost; _billing_account_id "
+    "and _billing_period are the scope a delivery replaces.",
 )
 
 
@@ -102,9 +116,24 @@ def _tags_sql() -> str:
     return f"case when json_valid({wrapped}) then ({wrapped})::json end"
 
 
+def dataset_of(path: Path) -> str:
+    """'amortized' or 'actual': the run manifest's export type, else what the path says."""
+    manifest = path.parent / "manifest.json"
+    if manifest.is_file():
+        try:
+            kind = json.loads(manifest.read_text(encoding="utf-8-sig"))["exportConfig"]["type"]
+        except (ValueError, KeyError, TypeError):
+            kind = ""
+        if isinstance(kind, str) and kind:
+            return "amortized" if kind.lower().startswith("amortized") else "actual"
+    return "amortized" if "amortized" in path.as_posix().lower() else "actual"
+
+
 def parse_export(path: Path) -> Parsed:
-    header = csv_header(path)
-    schemas.expect(header, "azure_cost_export")
+    con = connect()
+    parquet = file_kind(path) == "parquet"
+    header = [n for n, _ in parquet_columns(con, path)] if parquet else csv_header(path)
+    schemas.expect(header, "azure_cost_export", "azure_payg_export")
     lowered = {h.lower(): h for h in header}
     by_field = {}
     for field, names in FIELDS.items():
@@ -114,14 +143,14 @@ def parse_export(path: Path) -> Parsed:
     missing = [f"{FIELDS[f][0]}" for f in REQUIRED if f not in by_field]
     if missing:
         raise ParseError(f"missing required column(s): {', '.join(missing)}", "line 1 (header)")
-    con = connect()
-    rows = read_csv_strings(con, path, required=list(by_field.values()))
+    read = parquet_strings if parquet else read_csv_strings
+    rows = read(con, path, required=list(by_field.values()))
     columns = [
         f"{quote(by_field[f])} as {quote(f)}" if f in by_field else f"null::varchar as {quote(f)}"
         for f in FIELDS
     ]
     rows = rows.select(f"{', '.join(columns)}, _ordinal, {RECORD_COLUMN}")
-    dataset = "amortized" if "amortized" in path.as_posix().lower() else "actual"
+    dataset = dataset_of(path)
     checks = [
         *(not_empty(c) for c in REQUIRED),
         *(finite(c) for c in NUMBERS),
@@ -142,6 +171,17 @@ def parse_export(path: Path) -> Parsed:
             select[name] = "upper(trim(billing_currency))"
         elif name == "subscription_id":
             select[name] = "lower(trim(subscription_id))"
+        elif name == "charge_type":
+            select[name] = "coalesce(nullif(trim(charge_type), ''), 'Usage')"
+        elif name == "_billing_account_id":
+            select[name] = (
+                "coalesce(nullif(trim(billing_account_id), ''), lower(trim(subscription_id)))"
+            )
+        elif name == "_billing_period":
+            select[name] = (
+                f"coalesce({date_sql('billing_period_start_date')}, "
+                f"cast(date_trunc('month', {date_sql('date')}) as date))"
+            )
         else:
             select[name] = quote(name)
     valid, rejected = split_rows(con, rows, checks, select)
@@ -151,9 +191,14 @@ def parse_export(path: Path) -> Parsed:
 SOURCE = Source(
     name="azure_costs",
     group="cloud_costs",
-    description="Azure Cost Management exports, EA or MCA CSV (cloud_costs/azure/**/*.csv).",
-    patterns=("cloud_costs/azure/**/*.csv",),
+    description="Azure Cost Management exports, EA, MCA or Pay-As-You-Go, CSV or Parquet "
+    "(cloud_costs/azure/**).",
+    patterns=data_patterns("cloud_costs/azure", ("csv", "parquet")),
     tables=(COSTS,),
     cadence=timedelta(days=35),  # bills close monthly
     parse=parse_export,
+    folders=("cloud_costs/azure",),
+    manifests=("cloud_costs/azure/**/manifest.json",),
+    deliveries=deliveries.azure,
+    version=2,
 )

@@ -2,21 +2,26 @@
 
 FOCUS (FinOps Open Cost and Usage Specification, https://focus.finops.org) is the common
 target every provider format is normalised to in dbt. Real files are not always to the
-letter, and these are accepted: the literal string NULL for null, 'YYYY-MM-DD HH:MM:SS'
-timestamps, columns beyond the spec (ignored, except the sample's `Id`, kept as the line id),
-and ChargeFrequency 'Usage-based' for 'Usage-Based'. Rows with a bad value (cost not a number,
-unparseable timestamp, unknown ChargeCategory, a charge period crossing months, a repeated
-line id, Tags that are not JSON) are quarantined.
+letter, and these are accepted: gzip-compressed CSV, the literal string NULL for null,
+'YYYY-MM-DD HH:MM:SS' timestamps, columns beyond the spec (ignored, except the sample's `Id`,
+kept as the line id), and ChargeFrequency 'Usage-based' for 'Usage-Based'. Rows with a bad
+value (cost not a number, unparseable timestamp, unknown ChargeCategory or
+CommitmentDiscountStatus, a charge period crossing months, a repeated line id, Tags that are
+not JSON, an empty ProviderName or ServiceName, which the spec does not allow to be null) are
+quarantined. The parts of one folder are one delivery (see ingest.cloud_costs.deliveries).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.cloud_costs import schemas
+from ingest.cloud_costs import deliveries, schemas
 from ingest.cloud_costs.common import (
+    SCOPE_COLUMNS,
     connect,
+    data_patterns,
     end_not_before_start,
+    file_kind,
     null_literals,
     parquet_strings,
     timestamp_check,
@@ -50,9 +55,6 @@ REQUIRED = (
     "ProviderName",
     "ServiceName",
 )
-# Required columns whose value may be empty: cost is attributed by billing account, so a
-# charge with no provider or service name still counts rather than going to quarantine.
-MAY_BE_EMPTY = ("ProviderName", "ServiceName")
 OPTIONAL = (
     "BillingAccountName",
     "BillingPeriodEnd",
@@ -72,8 +74,15 @@ OPTIONAL = (
     "SubAccountId",
     "SubAccountName",
     "Tags",
+    "CommitmentDiscountCategory",
+    "CommitmentDiscountId",
+    "CommitmentDiscountStatus",
+    "CommitmentDiscountType",
+    "InvoiceId",
+    "ServiceSubcategory",
     "Id",
 )
+COMMITMENT_DISCOUNT_STATUSES = ("Used", "Unused")
 CHARGE_CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
 CHARGE_FREQUENCIES = ("One-Time", "Recurring", "Usage-Based")
 TIMESTAMPS = ("BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd")
@@ -112,8 +121,16 @@ COSTS = RawTable(
         "sub_account_id": "varchar",
         "sub_account_name": "varchar",
         "tags": "json",
+        "commitment_discount_category": "varchar",
+        "commitment_discount_id": "varchar",
+        "commitment_discount_status": "varchar",
+        "commitment_discount_type": "varchar",
+        "invoice_id": "varchar",
+        "service_subcategory": "varchar",
+        **SCOPE_COLUMNS,
     },
-    "FOCUS 1.0-1.2 cost rows as the files give them, one row per file line.",
+    "FOCUS 1.0-1.2 cost rows as the files give them, one row per file line; "
+    "_billing_account_id and _billing_period are the scope a delivery replaces.",
 )
 
 
@@ -140,7 +157,7 @@ def _canonical(column: str, allowed: tuple[str, ...]) -> str:
 
 def read_rows(con, path: Path):
     """The file's wanted columns as strings, whatever the container."""
-    if path.suffix.lower() == ".parquet":
+    if file_kind(path) == "parquet":
         rows = parquet_strings(con, path, REQUIRED, OPTIONAL, formats=("focus",))
     else:
         schemas.expect(csv_header(path), "focus")
@@ -152,12 +169,13 @@ def parse_focus(path: Path) -> Parsed:
     con = connect()
     rows = read_rows(con, path)
     checks = [
-        *(not_empty(c) for c in REQUIRED if c not in MAY_BE_EMPTY),
+        *(not_empty(c) for c in REQUIRED),
         *(finite(c) for c in NUMBERS),
         *(timestamp_check(c) for c in TIMESTAMPS),
         matches("BillingCurrency", "[A-Za-z]{3}", "an ISO 4217 code"),
         _one_of_ci("ChargeCategory", CHARGE_CATEGORIES),
         _one_of_ci("ChargeFrequency", CHARGE_FREQUENCIES),
+        _one_of_ci("CommitmentDiscountStatus", COMMITMENT_DISCOUNT_STATUSES),
         Check(
             '"ChargeClass" is not null and lower(trim("ChargeClass")) <> \'correction\'',
             "'ChargeClass is not Correction or null: ' || \"ChargeClass\"",
@@ -199,6 +217,21 @@ def parse_focus(path: Path) -> Parsed:
             )
         },
         "tags": '"Tags"::json',
+        "commitment_discount_status": _canonical(
+            "CommitmentDiscountStatus", COMMITMENT_DISCOUNT_STATUSES
+        ),
+        **{
+            _snake(c): quote(c)
+            for c in (
+                "CommitmentDiscountCategory",
+                "CommitmentDiscountId",
+                "CommitmentDiscountType",
+                "InvoiceId",
+                "ServiceSubcategory",
+            )
+        },
+        "_billing_account_id": '"BillingAccountId"',
+        "_billing_period": f"cast({timestamp_sql('BillingPeriodStart')} as date)",
     }
     valid, rejected = split_rows(con, rows, checks, select)
     return Parsed(tables={COSTS.name: valid}, rejected=rejected)
@@ -207,8 +240,11 @@ def parse_focus(path: Path) -> Parsed:
 SOURCE = Source(
     name="focus",
     group="cloud_costs",
-    description="FOCUS 1.0-1.2 cost files (cloud_costs/focus/**/*.csv|parquet).",
-    patterns=("cloud_costs/focus/**/*.csv", "cloud_costs/focus/**/*.parquet"),
+    description="FOCUS 1.0-1.2 cost files, CSV or Parquet (cloud_costs/focus/**).",
+    patterns=data_patterns("cloud_costs/focus", ("csv", "parquet")),
     tables=(COSTS,),
     parse=parse_focus,
+    folders=("cloud_costs/focus",),
+    deliveries=deliveries.each_folder,
+    version=2,
 )

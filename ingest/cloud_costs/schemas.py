@@ -18,6 +18,8 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     "aws_cur_2": ("line_item_unblended_cost", "line_item_usage_start_date"),
     "aws_cur_legacy": ("lineitem/unblendedcost", "lineitem/usagestartdate"),
     "azure_cost_export": ("chargetype", "date"),
+    # Pay-As-You-Go subscriptions' usage export: no ChargeType, dates in UsageDateTime.
+    "azure_payg_export": ("pretaxcost", "usagedatetime"),
 }
 
 NAMES = {
@@ -26,6 +28,7 @@ NAMES = {
     "aws_cur_2": "an AWS CUR 2.0 export",
     "aws_cur_legacy": "a legacy AWS CUR",
     "azure_cost_export": "an Azure cost export",
+    "azure_payg_export": "an Azure cost export",
 }
 
 
@@ -46,7 +49,7 @@ def expect(columns: Iterable[str], *accepted: str) -> str:
     found = detect(columns)
     if found in accepted:
         return found
-    wanted = " or ".join(NAMES[a] for a in accepted)
+    wanted = " or ".join(dict.fromkeys(NAMES[a] for a in accepted))
     if found is None:
         shown = ", ".join(columns[:8]) + (", ..." if len(columns) > 8 else "")
         raise ParseError(

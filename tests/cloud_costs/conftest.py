@@ -7,9 +7,16 @@ from pathlib import Path
 import pytest
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cloud_costs"
-# The public samples as published, beside the repository (not copied whole: the FOCUS one is
-# 755 kB); tests on the full files skip when they are not there.
-SHARED_FORMATS = Path(__file__).resolve().parents[3] / "shared" / "formats"
+# The public samples as published, beside the repository or a folder above it (a worktree)
+# (not copied whole: the FOCUS one is 755 kB); tests on the full files skip when absent.
+SHARED_FORMATS = next(
+    (
+        folder / "shared" / "formats"
+        for folder in Path(__file__).resolve().parents[2:]
+        if (folder / "shared" / "formats").is_dir()
+    ),
+    Path(__file__).resolve().parents[3] / "shared" / "formats",
+)
 
 
 @pytest.fixture
