@@ -194,6 +194,10 @@ def summary(warehouse: Path, seconds: float | None = None, warnings: Sequence[st
             "select metric, value, unit, as_of from marts.fct_headline_metrics order by sort_order"
         ).fetchall()
         as_of = metrics[0][3] if metrics else None
+        skipped = con.execute(
+            "select source_name, landing_file, reason from staging.stg_ingest__files "
+            "where status = 'skipped' order by source_name, landing_file"
+        ).fetchall()
         by_provider = con.execute(
             "select provider, sum(effective_cost_usd) from marts.fct_cloud_costs_monthly "
             "where month = ? group by provider order by 2 desc",
@@ -211,6 +215,9 @@ def summary(warehouse: Path, seconds: float | None = None, warnings: Sequence[st
         + (f"  STALE: no new file in {cadence:.0f} h" if stale else "")
         for name, files, rows, quarantined, stale, cadence in sources
     ]
+    if skipped:
+        lines += ["", f"Skipped files ({len(skipped)}; not read, nothing of them is counted):"]
+        lines += [f"  {name:<14} {file}: {reason}" for name, file, reason in skipped]
     lines += ["", f"Headline metrics (as of {as_of or '-'}):"]
     lines += [f"  {m:<34} {_number(v):>14} {u}" for m, v, u, _ in metrics]
     lines += ["", f"MRC by provider, {as_of} (USD):"]

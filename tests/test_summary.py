@@ -11,7 +11,12 @@ from warehouse.connection import connect
 
 def make_warehouse(path: Path) -> None:
     with connect(path) as con:
-        con.execute("create schema marts")
+        con.execute("create schema marts; create schema staging")
+        con.execute("""create table staging.stg_ingest__files as select * from (values
+            ('aws_cur', 'cloud_costs/aws/notes.txt', 'skipped', 'not a file aws_cur reads'),
+            ('aws_cur', 'cloud_costs/aws/x/m-Manifest.json', 'manifest', null),
+            ('fx', 'fx/rates.csv', 'loaded', null)
+        ) as t(source_name, landing_file, status, reason)""")
         con.execute("""create table marts.fct_source_loads as select * from (values
             ('fx', 2, 216, 0, false, 840.0),
             ('hubspot', 6, 128, 3, true, 48.0)
@@ -41,6 +46,12 @@ def test_summary_shows_sources_staleness_metrics_costs_and_warnings(tmp_path: Pa
         "  hubspot            6 files        128 rows      3 quarantined"
         "  STALE: no new file in 48 h\n"
     ) in text
+    # An unread file is listed with the reason; manifests and loaded files are not.
+    assert (
+        "Skipped files (1; not read, nothing of them is counted):\n"
+        "  aws_cur        cloud_costs/aws/notes.txt: not a file aws_cur reads\n"
+    ) in text
+    assert "Manifest" not in text
     assert f"Headline metrics (as of {date(2026, 10, 1)}):" in text
     assert "  MRR                                        37,112 USD" in text
     assert "  MRC/MRR ratio                                0.35 ratio" in text

@@ -1,6 +1,8 @@
--- Grain: one row per cost line and hub it is allocated to (a line tagged with a hub, or on
--- a cluster with one live hub, has one row; a shared cluster's untagged line has one row per
--- live hub). Shares of a line sum to 1, so allocation neither adds nor drops cost.
+-- Grain: one row per cost line, hub it is allocated to and attribution method (a line tagged
+-- with a hub, or on a cluster with one live hub, has one row; an EC2 instance with split cost
+-- allocation data has one row per hub namespace that ran on it, and its other namespaces'
+-- part is shared; shared cost has one row per live hub). Shares of a line sum to 1, so
+-- allocation neither adds nor drops cost.
 with costs as (
     select * from {{ ref('int_cloud_costs__focus') }}
 ),
@@ -13,21 +15,100 @@ usage as (
     select * from {{ ref('int_hub_usage_daily') }}
 ),
 
-untagged_cluster_months as (
+split_shares as (
+    select * from {{ ref('int_cloud_costs__split_cost_shares') }}
+),
+
+-- 1. Split cost allocation: an instance's cost goes to the namespaces that ran on it.
+split_parts as (
+    select
+        costs.line_key,
+        shares.split_share,
+        hubs.hub,
+        hubs.partner_id
+    from costs
+    inner join split_shares as shares
+        on
+            costs.ResourceId = shares.resource_id  -- noqa: CP02
+            and costs.charge_month = shares.charge_month
+    left join hubs
+        on
+            costs.cluster = hubs.cluster
+            and shares.namespace = hubs.hub
+    where costs.provider = 'aws'
+),
+
+split_lines as (
+    select distinct line_key from split_parts
+),
+
+-- 2. Hub tags; what neither names a hub is the cluster's shared cost (one part per line).
+line_parts as (
+    select
+        line_key,
+        hub,
+        partner_id,
+        split_share as part_share,
+        'split_cost_allocation' as attribution_method
+    from split_parts
+    where hub is not null
+
+    union all
+
+    select
+        line_key,
+        cast(null as varchar) as hub,
+        cast(null as varchar) as partner_id,
+        sum(split_share) as part_share,
+        cast(null as varchar) as attribution_method
+    from split_parts
+    where hub is null
+    group by line_key
+
+    union all
+
+    select
+        costs.line_key,
+        costs.hub,
+        hubs.partner_id,
+        1.0 as part_share,
+        case when costs.hub is not null then 'hub_tag' end as attribution_method
+    from costs
+    left join hubs
+        on
+            costs.cluster = hubs.cluster
+            and costs.hub = hubs.hub
+    left join split_lines on costs.line_key = split_lines.line_key
+    where split_lines.line_key is null
+),
+
+shared_parts as (
+    select
+        line_parts.line_key,
+        line_parts.part_share,
+        costs.cluster,
+        costs.charge_month
+    from line_parts
+    inner join costs on line_parts.line_key = costs.line_key
+    where line_parts.hub is null
+),
+
+-- 3. Shared cost: split over the cluster's live hubs by memory requests, else evenly.
+shared_cluster_months as (
     select distinct
         cluster,
         charge_month
-    from costs
-    where cluster is not null and hub is null
+    from shared_parts
+    where cluster is not null
 ),
 
 hub_memory as (
     select
         hub_key,
-        cast(date_trunc('month', usage_date) as date) as usage_month,
+        cast({{ dbt.date_trunc('month', 'usage_date') }} as date) as usage_month,
         sum(memory_requested_bytes) as memory_requested_byte_days
     from usage
-    group by hub_key, cast(date_trunc('month', usage_date) as date)
+    group by hub_key, cast({{ dbt.date_trunc('month', 'usage_date') }} as date)
 ),
 
 live_hubs as (
@@ -37,11 +118,11 @@ live_hubs as (
         hubs.hub,
         hubs.partner_id,
         coalesce(hub_memory.memory_requested_byte_days, 0) as memory_requested_byte_days
-    from untagged_cluster_months as cluster_months
+    from shared_cluster_months as cluster_months
     inner join hubs
         on
             cluster_months.cluster = hubs.cluster
-            and hubs.launched_on < cluster_months.charge_month + interval 1 month
+            and hubs.launched_on < {{ dbt.dateadd('month', 1, 'cluster_months.charge_month') }}
             and (hubs.retired_on is null or cluster_months.charge_month < hubs.retired_on)
     left join hub_memory
         on
@@ -49,98 +130,98 @@ live_hubs as (
             and cluster_months.charge_month = hub_memory.usage_month
 ),
 
-shares as (
+cluster_memory as (
     select
         cluster,
         charge_month,
-        hub,
-        partner_id,
+        sum(memory_requested_byte_days) as memory_requested_byte_days,
+        count(*) as live_hubs
+    from live_hubs
+    group by cluster, charge_month
+),
+
+memory_shares as (
+    select
+        live_hubs.cluster,
+        live_hubs.charge_month,
+        live_hubs.hub,
+        live_hubs.partner_id,
         case
-            when sum(memory_requested_byte_days) over cluster_month > 0
-                then memory_requested_byte_days / sum(memory_requested_byte_days) over cluster_month
-            else 1.0 / count(*) over cluster_month
+            when cluster_memory.memory_requested_byte_days > 0
+                then live_hubs.memory_requested_byte_days / cluster_memory.memory_requested_byte_days
+            else 1.0 / cluster_memory.live_hubs
         end as allocation_share,
         case
-            when sum(memory_requested_byte_days) over cluster_month > 0 then 'memory_share'
+            when cluster_memory.memory_requested_byte_days > 0 then 'memory_share'
             else 'even_split'
         end as attribution_method
     from live_hubs
-    window cluster_month as (partition by cluster, charge_month)
-),
-
-tagged_lines as (
-    select
-        costs.*,
-        hubs.partner_id,
-        1.0 as allocation_share,
-        'hub_tag' as attribution_method
-    from costs
-    inner join hubs
+    inner join cluster_memory
         on
-            costs.cluster = hubs.cluster
-            and costs.hub = hubs.hub
-    where costs.hub is not null
+            live_hubs.cluster = cluster_memory.cluster
+            and live_hubs.charge_month = cluster_memory.charge_month
 ),
 
-split_lines as (
+allocations as (
     select
-        costs.* exclude (hub),  -- noqa: RF02
-        shares.hub,
-        shares.partner_id,
-        shares.allocation_share,
-        shares.attribution_method
-    from costs
-    inner join shares
+        line_key,
+        hub,
+        partner_id,
+        part_share as allocation_share,
+        attribution_method
+    from line_parts
+    where hub is not null
+
+    union all
+
+    select
+        shared_parts.line_key,
+        memory_shares.hub,
+        memory_shares.partner_id,
+        shared_parts.part_share * memory_shares.allocation_share as allocation_share,
+        memory_shares.attribution_method
+    from shared_parts
+    inner join memory_shares
         on
-            costs.cluster = shares.cluster
-            and costs.charge_month = shares.charge_month
-    where costs.hub is null and shares.allocation_share > 0
-),
+            shared_parts.cluster = memory_shares.cluster
+            and shared_parts.charge_month = memory_shares.charge_month
+    where memory_shares.allocation_share > 0
 
-unallocated_lines as (
+    union all
+
     select
-        costs.*,
+        shared_parts.line_key,
+        cast(null as varchar) as hub,
         'unattributed' as partner_id,
-        1.0 as allocation_share,
-        case when costs.cluster is null then 'no_cluster' else 'no_live_hub' end
+        shared_parts.part_share as allocation_share,
+        case when shared_parts.cluster is null then 'no_cluster' else 'no_live_hub' end
             as attribution_method
-    from costs
-    where
-        costs.hub is null
-        and not exists (
-            select 1
-            from shares
-            where
-                shares.cluster = costs.cluster
-                and shares.charge_month = costs.charge_month
-                and shares.allocation_share > 0
-        )
-),
-
-allocated as (
-    select * from tagged_lines
-    union all by name
-    select * from split_lines
-    union all by name
-    select * from unallocated_lines
+    from shared_parts
+    left join cluster_memory
+        on
+            shared_parts.cluster = cluster_memory.cluster
+            and shared_parts.charge_month = cluster_memory.charge_month
+    where cluster_memory.cluster is null
 )
 
 -- noqa: disable=CP02
 select
-    line_key,
-    provider,
-    charge_month,
-    cluster,
-    hub,
-    partner_id,
-    ServiceCategory as service_category,
-    ChargeCategory as charge_category,
-    attribution_method,
-    allocation_share,
-    BilledCost * allocation_share as billed_cost,
-    BillingCurrency as billing_currency,
-    billed_cost_usd * allocation_share as billed_cost_usd,
-    effective_cost_usd * allocation_share as effective_cost_usd,
-    list_cost_usd * allocation_share as list_cost_usd
-from allocated
+    costs.line_key,
+    costs.provider,
+    costs.charge_month,
+    costs.cluster,
+    allocations.hub,
+    allocations.partner_id,
+    costs.ServiceCategory as service_category,
+    costs.ChargeCategory as charge_category,
+    costs.CommitmentDiscountStatus as commitment_discount_status,
+    allocations.attribution_method,
+    allocations.allocation_share,
+    costs.BilledCost * allocations.allocation_share as billed_cost,
+    costs.BillingCurrency as billing_currency,
+    costs.billed_cost_usd * allocations.allocation_share as billed_cost_usd,
+    costs.effective_cost_usd * allocations.allocation_share as effective_cost_usd,
+    costs.list_cost_usd * allocations.allocation_share as list_cost_usd
+from allocations
+inner join costs on allocations.line_key = costs.line_key
 -- noqa: enable=CP02

@@ -1,4 +1,4 @@
--- Grain: one row per cost line of every provider's current bill files, in FOCUS column names,
+-- Grain: one row per cost line of every provider's current deliveries, in FOCUS column names,
 -- with its amounts in USD, the cluster its account/project/subscription belongs to and the
 -- hub its hub tag names (null when untagged or when the tag names no hub of that cluster).
 with gcp as (
@@ -33,7 +33,8 @@ hubs as (
     line_key, provider, billing_account_id, billing_period_start, charge_period_start,
     charge_period_end, charge_category, charge_class, charge_description, service_name,
     service_category, sub_account_id, sub_account_name, region_id, resource_id, sku_id,
-    billed_cost, effective_cost, list_cost, billing_currency, tags
+    billed_cost, effective_cost, list_cost, billing_currency, tags, commitment_discount_status,
+    commitment_discount_id, invoice_id, service_subcategory
 {%- endset %}
 
 unioned as (
@@ -52,10 +53,12 @@ tagged as (
         cast(date_trunc('month', charge_period_start) as date) as charge_month,
         cast(charge_period_start as date) as charge_date,
         coalesce(
-            json_extract_string(tags, '$."2i2c:hub-name"'),
-            json_extract_string(tags, '$."user:2i2c:hub-name"'),
-            json_extract_string(tags, '$."k8s-namespace"'),
-            json_extract_string(tags, '$."kubernetes.io-created-for-pvc-namespace"')
+            {{ json_field('tags', '2i2c:hub-name') }},
+            {{ json_field('tags', 'user:2i2c:hub-name') }},
+            {{ json_field('tags', 'user:2i2c_hub_name') }},
+            {{ json_field('tags', 'k8s-namespace') }},
+            {{ json_field('tags', 'kubernetes.io-created-for-pvc-namespace') }},
+            {{ json_field('tags', 'aws:eks:namespace') }}
         ) as hub_tag
     from unioned
 ),
@@ -112,6 +115,10 @@ select
     list_cost as ListCost,
     billing_currency as BillingCurrency,
     cast(tags as json) as Tags,
+    commitment_discount_status as CommitmentDiscountStatus,
+    commitment_discount_id as CommitmentDiscountId,
+    invoice_id as InvoiceId,
+    service_subcategory as ServiceSubcategory,
     charge_month,
     usd_per_unit,
     billed_cost * usd_per_unit as billed_cost_usd,

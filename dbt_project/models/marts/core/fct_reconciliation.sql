@@ -1,7 +1,8 @@
 -- Grain: one row per source, stage and currency. Follows every source from the records read
 -- in its landing files, through quarantine and the raw table, to staging, the normalised
 -- intermediate models and the marts, with rows and money at each stage, so a lost, doubled or
--- mis-converted amount shows as a difference between two stages.
+-- mis-converted amount shows as a difference between two stages. Cloud bills also show the
+-- superseded deliveries (raw = superseded + staging) and what restatements changed.
 with files as (
     select * from {{ ref('stg_ingest__files') }}
 ),
@@ -56,10 +57,12 @@ stages as (
         'currency'
     ) }}
     union all
+    {{ delivery_reconciliation_rows('gcp_billing', ref('stg_gcp__deliveries')) }}
+    union all
     {{ reconciliation_rows(
         'gcp_billing',
-        4,
-        'staging: billed cost, restatements applied',
+        7,
+        'staging: billed cost of current deliveries',
         ref('stg_gcp__billing_export'),
         'billed_cost',
         'billing_currency'
@@ -74,10 +77,12 @@ stages as (
         'line_item_currency_code'
     ) }}
     union all
+    {{ delivery_reconciliation_rows('aws_cur', ref('stg_aws__deliveries')) }}
+    union all
     {{ reconciliation_rows(
         'aws_cur',
-        4,
-        'staging: billed cost, restatements applied',
+        7,
+        'staging: billed cost of current deliveries',
         ref('stg_aws__cur'),
         'billed_cost',
         'billing_currency'
@@ -92,10 +97,12 @@ stages as (
         'billing_currency'
     ) }}
     union all
+    {{ delivery_reconciliation_rows('azure_costs', ref('stg_azure__deliveries')) }}
+    union all
     {{ reconciliation_rows(
         'azure_costs',
-        4,
-        'staging: billed cost, restatements applied',
+        7,
+        'staging: billed cost of current deliveries',
         ref('stg_azure__costs'),
         'billed_cost',
         'billing_currency'
@@ -110,10 +117,12 @@ stages as (
         'billing_currency'
     ) }}
     union all
+    {{ delivery_reconciliation_rows('focus', ref('stg_focus__deliveries')) }}
+    union all
     {{ reconciliation_rows(
         'focus',
-        4,
-        'staging: billed cost, restatements applied',
+        7,
+        'staging: billed cost of current deliveries',
         ref('stg_focus__costs'),
         'billed_cost',
         'billing_currency'

@@ -17,6 +17,16 @@ loads as (
         sum(size_bytes) as landing_bytes,
         max(loaded_at) as last_loaded_at
     from files
+    where status = 'loaded'
+    group by source_name
+),
+
+skipped as (
+    select
+        source_name,
+        count(*) as files_skipped
+    from files
+    where status = 'skipped'
     group by source_name
 )
 
@@ -29,6 +39,7 @@ select
     coalesce(loads.rows_loaded, 0) as rows_loaded,
     coalesce(loads.rows_quarantined, 0) as rows_quarantined,
     coalesce(loads.landing_bytes, 0) as landing_bytes,
+    coalesce(skipped.files_skipped, 0) as files_skipped,
     sources.expected_cadence_hours is not null
     and (
         loads.last_loaded_at is null
@@ -37,3 +48,4 @@ select
     ) as is_stale
 from sources
 left join loads on sources.source_name = loads.source_name
+left join skipped on sources.source_name = skipped.source_name

@@ -1,45 +1,83 @@
--- Grain: one row per line of the current actual-cost export file for its billing account and
--- billing period. Amortized-cost exports restate the same charges (purchases spread over
--- usage), so only actual-cost exports feed the models; a later file for the same
--- (billing account, billing period) replaces an earlier one.
-with source as (
+-- Grain: one row per Azure cost line counted for its billing account and billing period:
+-- the lines of the current amortized-cost delivery plus the reservation and savings-plan
+-- purchases and refunds of the current actual-cost delivery; when no amortized export was
+-- delivered for the scope, every line of the current actual-cost delivery.
+with costs as (
     select * from {{ source('azure', 'costs') }}
-    where dataset = 'actual'
 ),
 
-keyed as (
+files as (
+    select * from {{ ref('stg_ingest__files') }}
+    where source_name = 'azure_costs' and status = 'loaded'
+),
+
+current_deliveries as (
+    select distinct
+        billing_account_id,
+        billing_period_start,
+        dataset,
+        delivery
+    from {{ ref('stg_azure__deliveries') }}
+    where is_current
+),
+
+current_lines as (
+    select costs.*
+    from costs
+    inner join files on costs._file = files.landing_file
+    inner join current_deliveries
+        on
+            costs._billing_account_id = current_deliveries.billing_account_id
+            and costs._billing_period = current_deliveries.billing_period_start
+            and costs.dataset = current_deliveries.dataset
+            and files.delivery = current_deliveries.delivery
+    where files.superseded_by is null
+),
+
+amortized_scopes as (
+    select distinct
+        billing_account_id,
+        billing_period_start
+    from current_deliveries
+    where dataset = 'amortized'
+),
+
+classified as (
     select
-        *,
-        coalesce(billing_account_id, subscription_id) as billing_scope,
-        coalesce(
-            billing_period_start_date, cast(date_trunc('month', date) as date)
-        ) as billing_period
-    from source
+        current_lines.*,
+        amortized_scopes.billing_account_id is not null as has_amortized,
+        coalesce(current_lines.pricing_model in ('Reservation', 'SavingsPlan'), false)
+            as is_commitment,
+        current_lines.charge_type in ('UnusedReservation', 'UnusedSavingsPlan') as is_unused
+    from current_lines
+    left join amortized_scopes
+        on
+            current_lines._billing_account_id = amortized_scopes.billing_account_id
+            and current_lines._billing_period = amortized_scopes.billing_period_start
 ),
 
-current_files as (
-    select *
-    from keyed
-    qualify dense_rank() over (
-        partition by billing_scope, billing_period order by _loaded_at desc, _file desc
-    ) = 1
+counted as (
+    select * from classified
+    where
+        dataset = 'amortized'
+        or not has_amortized
+        or (is_commitment and charge_type in ('Purchase', 'Refund'))
 ),
 
 renamed as (
     select
-        'azure_costs: ' || _file || ' ' || _record as line_key,
+        {{ dbt.concat(["'azure_costs: '", "_file", "' '", "_record"]) }} as line_key,
         'azure' as provider,  -- noqa: RF04
-        billing_scope as billing_account_id,
-        billing_period as billing_period_start,
+        _billing_account_id as billing_account_id,
+        _billing_period as billing_period_start,
+        dataset,
         cast(date as timestamp) as charge_period_start,
-        cast(date as timestamp) + interval 1 day as charge_period_end,
-        case charge_type
-            when 'Purchase' then 'Purchase'
-            when 'Tax' then 'Tax'
-            when 'Refund' then 'Credit'
-            when 'Adjustment' then 'Adjustment'
-            when 'RoundingAdjustment' then 'Adjustment'
-            else 'Usage'
+        {{ dbt.dateadd('day', 1, 'cast(date as timestamp)') }} as charge_period_end,
+        case
+            when charge_type in ('Usage', 'Purchase', 'Credit', 'Tax') then charge_type
+            when is_unused then 'Usage'
+            when charge_type = 'Refund' then 'Purchase'
+            else 'Adjustment'
         end as charge_category,
         case when charge_type = 'Refund' then 'Correction' end as charge_class,
         coalesce(product, meter_name) as charge_description,
@@ -59,14 +97,38 @@ renamed as (
         resource_location as region_id,
         resource_id,
         cast(null as varchar) as sku_id,
-        cost_in_billing_currency as billed_cost,
-        cost_in_billing_currency as effective_cost,
-        coalesce(pay_g_price * quantity, cost_in_billing_currency) as list_cost,
+        charge_type,
+        pricing_model,
+        -- Billed: what the invoice charges. Usage a commitment covers is paid by the
+        -- purchase, and unused commitment is the purchase's idle part: neither is billed again.
+        case
+            when is_unused then 0
+            when dataset = 'amortized' and is_commitment and charge_type = 'Usage' then 0
+            else cost_in_billing_currency
+        end as billed_cost,
+        -- Effective: the amortized export's cost; a commitment purchase is spread over the
+        -- usage it covers there, so it leaves effective cost (kept when no amortized export).
+        case
+            when has_amortized and is_commitment and charge_type in ('Purchase', 'Refund') then 0
+            else cost_in_billing_currency
+        end as effective_cost,
+        case
+            when charge_type = 'Purchase'
+                then greatest(coalesce(pay_g_price * quantity, 0), cost_in_billing_currency)
+            else coalesce(pay_g_price * quantity, cost_in_billing_currency)
+        end as list_cost,
         billing_currency,
         coalesce(tags, '{}') as tags,
+        case
+            when is_unused then 'Unused'
+            when is_commitment and charge_type = 'Usage' then 'Used'
+        end as commitment_discount_status,
+        coalesce(benefit_id, reservation_id) as commitment_discount_id,
+        invoice_id,
+        cast(null as varchar) as service_subcategory,
         _file,
         _loaded_at
-    from current_files
+    from counted
 )
 
 select * from renamed

@@ -1,21 +1,38 @@
--- Grain: one row per FOCUS row of the current file for its billing account and billing
--- period; a later file for the same (BillingAccountId, BillingPeriodStart) restates it.
-with source as (
+-- Grain: one row per FOCUS row of the current delivery of its BillingAccountId and
+-- BillingPeriodStart (stg_focus__deliveries): every file of that delivery counts.
+with costs as (
     select * from {{ source('focus', 'costs') }}
 ),
 
-current_files as (
-    select *
-    from source
-    qualify dense_rank() over (
-        partition by billing_account_id, billing_period_start
-        order by _loaded_at desc, _file desc
-    ) = 1
+files as (
+    select * from {{ ref('stg_ingest__files') }}
+    where source_name = 'focus' and status = 'loaded'
+),
+
+current_deliveries as (
+    select distinct
+        billing_account_id,
+        billing_period_start,
+        delivery
+    from {{ ref('stg_focus__deliveries') }}
+    where is_current
+),
+
+current_rows as (
+    select costs.*
+    from costs
+    inner join files on costs._file = files.landing_file
+    inner join current_deliveries
+        on
+            costs._billing_account_id = current_deliveries.billing_account_id
+            and costs._billing_period = current_deliveries.billing_period_start
+            and files.delivery = current_deliveries.delivery
+    where files.superseded_by is null
 ),
 
 renamed as (
     select
-        'focus: ' || _file || ' ' || _record as line_key,
+        {{ dbt.concat(["'focus: '", "_file", "' '", "_record"]) }} as line_key,
         case
             when lower(provider_name) in ('aws', 'amazon web services') then 'aws'
             when lower(provider_name) in ('google cloud', 'gcp', 'google') then 'gcp'
@@ -23,7 +40,7 @@ renamed as (
             else lower(provider_name)
         end as provider,  -- noqa: RF04
         billing_account_id,
-        cast(billing_period_start as date) as billing_period_start,
+        _billing_period as billing_period_start,
         charge_period_start,
         charge_period_end,
         charge_category,
@@ -31,6 +48,7 @@ renamed as (
         charge_description,
         service_name,
         coalesce(service_category, 'Other') as service_category,
+        service_subcategory,
         sub_account_id,
         sub_account_name,
         region_id,
@@ -41,9 +59,14 @@ renamed as (
         list_cost,
         billing_currency,
         coalesce(tags, '{}') as tags,
+        commitment_discount_status,
+        commitment_discount_category,
+        commitment_discount_id,
+        commitment_discount_type,
+        invoice_id,
         _file,
         _loaded_at
-    from current_files
+    from current_rows
 )
 
 select * from renamed

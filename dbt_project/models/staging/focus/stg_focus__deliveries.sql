@@ -1,0 +1,28 @@
+-- Grain: one row per BillingAccountId, BillingPeriodStart, delivery (a folder of FOCUS
+-- files), format verdict and currency: which delivery counts.
+with costs as (
+    select * from {{ source('focus', 'costs') }}
+),
+
+files as (
+    select * from {{ ref('stg_ingest__files') }}
+    where source_name = 'focus' and status = 'loaded'
+),
+
+lines as (
+    select
+        costs._billing_account_id as billing_account_id,
+        costs._billing_period as billing_period_start,
+        files.delivery,
+        files.delivered_at,
+        files.superseded_by,
+        costs._file,
+        costs.billing_currency,
+        costs.billed_cost as amount
+    from costs
+    inner join files on costs._file = files.landing_file
+),
+
+{{ delivery_accounting('lines', ['billing_account_id', 'billing_period_start']) }}
+
+select * from deliveries
