@@ -1,12 +1,15 @@
 """One pipeline run: demo bills plus hand-made bad files; the totals reconcile.
 
-sum of raw net cost (every current landing line, read with plain DuckDB) =
-sum of mart cost (marts.fct_cloud_costs_monthly.billed_cost_usd) + quarantined cost.
-The world is the tests' small one with every partner in USD, so mart USD = billed amounts.
+sum of raw net cost (every line of the current deliveries in landing, read with plain DuckDB
+and the providers' own rules: a re-export replaces a month, the legacy CUR manifest names the
+assembly) = sum of mart cost (marts.fct_cloud_costs_monthly.billed_cost_usd) + quarantined
+cost. The world is the tests' small one with every partner in USD, so mart USD = billed.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 from datetime import date
@@ -85,23 +88,44 @@ BAD_VALID = 10.0 + 5.0 + 5.0 + 3.0
 BAD_QUARANTINED = 7.0 + 3.5 + 1.5 + 1.25
 
 
+# A file nothing reads, which the build must list as skipped rather than pass over.
+UNKNOWN_FILE = "cloud_costs/aws/README.txt"
+
+
+def _current_gcp_files(landing: Path) -> list[Path]:
+    """Every GCP export file, less a month's first export when it was exported again."""
+    files = sorted(p for p in (landing / "cloud_costs" / "gcp").rglob("*") if p.is_file())
+    reexported = {
+        (p.parent.parent, p.name.split("-")[0])
+        for p in files
+        if p.parent.name.startswith("reexport-")
+    }
+    return [
+        p
+        for p in files
+        if p.parent.name.startswith("reexport-") or (p.parent, p.name[:6]) not in reexported
+    ]
+
+
+def _current_legacy_reports(landing: Path) -> list[Path]:
+    """Legacy CUR report files of the assembly each period's manifest names."""
+    current = []
+    for manifest in (landing / "cloud_costs" / "aws").rglob("*-Manifest.json"):
+        document = json.loads(manifest.read_text())
+        if "reportKeys" in document and re.fullmatch(r"\d{8}-\d{8}", manifest.parent.name):
+            current += [
+                manifest.parent / "/".join(k.split("/")[-2:]) for k in document["reportKeys"]
+            ]
+    return current
+
+
 def _landing_totals(landing: Path) -> float:
     """Net cost of every current landing line, read by plain DuckDB (no project code)."""
     con = duckdb.connect()
     cloud = landing / "cloud_costs"
     total = 0.0
-    for path in sorted((cloud / "gcp").rglob("*.*")):
-        restated = path.with_name(path.stem + ".restated.jsonl")
-        if path.suffix == ".jsonl" and ".restated" not in path.name and restated.exists():
-            continue  # superseded by the month's re-export
-        reader = (
-            "read_parquet"
-            if path.suffix == ".parquet"
-            else "read_json_objects"
-            if path.suffix == ".jsonl"
-            else None
-        )
-        if reader == "read_parquet":
+    for path in _current_gcp_files(landing):
+        if path.suffix == ".parquet":
             sql = (
                 f"select sum(cost) + coalesce(sum((select sum(c.amount) "
                 f"from unnest(credits) as t(c))), 0) from read_parquet('{path}')"
@@ -122,11 +146,17 @@ def _landing_totals(landing: Path) -> float:
             f"select sum(try_cast(line_item_unblended_cost as double)) "
             f"from read_csv('{path}', all_varchar = true)"
         ).fetchall()[0][0]
-    for path in sorted((cloud / "azure").rglob("*.csv")):
+    for path in _current_legacy_reports(landing):
         total += con.execute(
-            f"select sum(try_cast(CostInBillingCurrency as double)) "
+            f'select sum(try_cast("lineItem/UnblendedCost" as double)) '
             f"from read_csv('{path}', all_varchar = true)"
         ).fetchall()[0][0]
+    for pattern in ("*.csv", "*.csv.gz"):
+        for path in sorted((cloud / "azure").rglob(pattern)):
+            total += con.execute(
+                f"select sum(try_cast(CostInBillingCurrency as double)) "
+                f"from read_csv('{path}', all_varchar = true)"
+            ).fetchall()[0][0]
     for path in sorted((cloud / "focus").rglob("*.csv")):
         total += con.execute(
             f"select sum(try_cast(BilledCost as double)) "
@@ -157,7 +187,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, cli_env: dict[str, str]):
     for partner in world.partners:
         partner.currency = "USD"
     write_landing(world, landing)
-    for relative, text in BAD_FILES.items():
+    for relative, text in {**BAD_FILES, UNKNOWN_FILE: "notes about our AWS exports\n"}.items():
         path = landing / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
@@ -181,11 +211,11 @@ def built(tmp_path_factory: pytest.TempPathFactory, cli_env: dict[str, str]):
         cwd=PROJECT_ROOT,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
-    return landing, warehouse
+    return landing, warehouse, result.stdout
 
 
 def test_raw_net_cost_equals_mart_cost_plus_quarantined_cost(built):
-    landing, warehouse = built
+    landing, warehouse, _ = built
     con = duckdb.connect(str(warehouse), read_only=True)
     [(mart,)] = con.execute(
         "select sum(billed_cost_usd) from marts.fct_cloud_costs_monthly"
@@ -210,12 +240,13 @@ def test_raw_net_cost_equals_mart_cost_plus_quarantined_cost(built):
 
 
 def test_cost_matching_no_cluster_is_unattributed_and_mrc_adds_up(built):
-    landing, warehouse = built
+    landing, warehouse, _ = built
     con = duckdb.connect(str(warehouse), read_only=True)
-    # The demo's sandbox project is in no cluster; September's current file is the re-export.
+    # The demo's sandbox project is in no cluster; September's current delivery is the
+    # re-export.
+    [reexport] = (landing / "cloud_costs/gcp/01A2B3-C4D5E6-2I2C00").glob("reexport-*/202609-*")
     [(sandbox,)] = duckdb.sql(
-        "select sum((json->>'cost')::double) from read_json_objects("
-        f"'{landing}/cloud_costs/gcp/01A2B3-C4D5E6-2I2C00/202609.restated.jsonl') "
+        f"select sum((json->>'cost')::double) from read_json_objects('{reexport}') "
         "where json->'project'->>'id' = '2i2c-sandbox'"
     ).fetchall()
     [(no_cluster,)] = con.execute(
@@ -237,3 +268,41 @@ def test_cost_matching_no_cluster_is_unattributed_and_mrc_adds_up(built):
         ).fetchall()
     }
     assert {"hub_tag", "memory_share", "no_cluster"} <= methods
+
+
+def test_an_unknown_file_is_skipped_in_the_log_and_the_summary(built):
+    landing, warehouse, stdout = built
+    con = duckdb.connect(str(warehouse), read_only=True)
+    [(status, reason)] = con.execute(
+        "select status, reason from raw._ingest_log where file = ?", [UNKNOWN_FILE]
+    ).fetchall()
+    assert (status, reason.split(" (")[0]) == ("skipped", "not a file aws_cur reads")
+    assert f"aws_cur        {UNKNOWN_FILE}: not a file aws_cur reads" in stdout
+    assert (landing / UNKNOWN_FILE).exists(), "raw input is never destroyed"
+
+
+def test_superseded_deliveries_stay_in_raw_and_raw_is_superseded_plus_current(built):
+    """The legacy CUR estimate assembly and the first GCP export of the re-exported month are
+    in raw and not counted; per source and currency, raw = superseded + current."""
+    _, warehouse, _ = built
+    con = duckdb.connect(str(warehouse), read_only=True)
+    stages = {
+        (source, stage.split(" ")[0].rstrip(":"), currency): amount
+        for source, stage, currency, amount in con.execute(
+            "select source, stage, currency, amount from marts.fct_reconciliation "
+            "where source in ('gcp_billing', 'aws_cur', 'azure_costs', 'focus')"
+        ).fetchall()
+    }
+    for source in ("gcp_billing", "aws_cur", "azure_costs", "focus"):
+        raw = stages[(source, "raw", "USD")]
+        superseded = stages.get((source, "superseded", "USD"), 0)
+        assert raw == superseded + stages[(source, "current", "USD")], source
+    assert stages[("aws_cur", "superseded", "USD")] > 0
+    assert stages[("gcp_billing", "superseded", "USD")] > 0
+    reasons = {
+        reason.split(":")[0]
+        for (reason,) in con.execute(
+            "select superseded_reason from staging.stg_aws__deliveries where not is_current"
+        ).fetchall()
+    }
+    assert len(reasons) == 1 and reasons.pop().startswith("assembly ")
