@@ -93,6 +93,10 @@ def test_bad_input(case_name: str, baseline: Path, tmp_path: Path):
             assert quarantined == expected.get("quarantine", {})
             if "loaded" in expected:
                 assert report.rows_loaded == expected["loaded"]
+            if "skipped" in expected:
+                assert [(f.file, f.reason) for f in report.skipped] == [
+                    (landed, expected["skipped"])
+                ]
             if "suite_fails" in expected:
                 [table] = tables
                 frame = con.execute(f"select * from {RAW_SCHEMA}.{table}").df()

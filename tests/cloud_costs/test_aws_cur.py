@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import duckdb
@@ -95,3 +96,88 @@ def test_missing_column_is_a_parse_error(tmp_path: Path):
         "missing required column(s): line_item_line_item_type, "
         "line_item_usage_end_date, bill_billing_period_start_date"
     )
+
+
+def test_cur2_discounts_split_cost_and_commitment_ids_are_kept(tmp_path: Path):
+    # CUR 2.0 Parquet with the discount map (total_discount among its keys), the net cost,
+    # EKS split cost allocation columns and a Savings Plan ARN.
+    target = tmp_path / "cur.zstd.parquet"
+    duckdb.sql(f"""
+        copy (
+            select *,
+                   timestamp '2024-06-01 00:00:00' as bill_billing_period_start_date,
+                   timestamp '2024-06-02 00:00:00' as line_item_usage_start_date,
+                   timestamp '2024-06-02 01:00:00' as line_item_usage_end_date
+            from (values
+                ('l1', '111', 'Usage', 10.0, 9.0,
+                 map(['total_discount', 'edp_discount'], [-1.0, -1.0]),
+                 null, null, null, null),
+                ('l2', '111', 'Usage', 0.0, null,
+                 map([], [])::map(varchar, double),
+                 'i-1', 1.25, 0.25, 'arn:aws:savingsplans::111:savingsplan/sp-1')
+            ) as t(identity_line_item_id, line_item_usage_account_id, line_item_line_item_type,
+                   line_item_unblended_cost, line_item_net_unblended_cost, discount,
+                   split_line_item_parent_resource_id, split_line_item_split_cost,
+                   split_line_item_unused_cost, savings_plan_savings_plan_a_r_n)
+        ) to '{target}' (format parquet, compression zstd)
+    """)
+    rows = parse_cur(target).tables["aws_cur"].to_pylist()
+    assert [(r["line_item_net_unblended_cost"], r["discount_total_discount"]) for r in rows] == [
+        (9.0, -1.0),
+        (None, None),
+    ]
+    assert (
+        rows[1]["split_line_item_parent_resource_id"],
+        rows[1]["split_line_item_split_cost"],
+        rows[1]["split_line_item_unused_cost"],
+        rows[1]["savings_plan_savings_plan_a_r_n"],
+    ) == ("i-1", 1.25, 0.25, "arn:aws:savingsplans::111:savingsplan/sp-1")
+    # The delivery scope: payer account (none here: the usage account) and billing month.
+    assert {(r["_billing_account_id"], r["_billing_period"].isoformat()) for r in rows} == {
+        ("111", "2024-06-01")
+    }
+
+
+def test_legacy_cur_written_for_athena_is_recognised_and_keeps_its_tags(tmp_path: Path):
+    # Athena's legacy CUR: snake_case columns like CUR 2.0, but one resource_tags_user_<key>
+    # column per tag and no resource_tags map (the tag's ':' and '-' became '_').
+    target = tmp_path / "athena.snappy.parquet"
+    duckdb.sql(f"""
+        copy (
+            select 'l1' as identity_line_item_id, '111' as line_item_usage_account_id,
+                   'Usage' as line_item_line_item_type, 4.5 as line_item_unblended_cost,
+                   timestamp '2024-06-01 00:00:00' as bill_billing_period_start_date,
+                   timestamp '2024-06-02 00:00:00' as line_item_usage_start_date,
+                   timestamp '2024-06-02 01:00:00' as line_item_usage_end_date,
+                   'hub-a' as resource_tags_user_2i2c_hub_name,
+                   'kube-system' as resource_tags_aws_eks_namespace,
+                   '' as resource_tags_user_team
+        ) to '{target}' (format parquet)
+    """)
+    [row] = parse_cur(target).tables["aws_cur"].to_pylist()
+    assert row["line_item_unblended_cost"] == 4.5
+    assert row["resource_tags"] == (
+        '{"user:2i2c_hub_name":"hub-a","aws:eks_namespace":"kube-system","user:team":null}'
+    )
+
+
+def test_legacy_cur_gzip_with_net_cost_discount_and_arn_columns(tmp_path: Path):
+    path = tmp_path / "report-1.csv.gz"
+    text = (
+        "identity/LineItemId,lineItem/UsageAccountId,lineItem/LineItemType,"
+        "lineItem/UnblendedCost,lineItem/NetUnblendedCost,discount/TotalDiscount,"
+        "lineItem/UsageStartDate,lineItem/UsageEndDate,bill/BillingPeriodStartDate,"
+        "bill/PayerAccountId,savingsPlan/SavingsPlanARN,resourceTags/aws:eks:namespace\n"
+        "l1,111,Usage,10.00,9.50,-0.50,2024-03-01T00:00:00Z,2024-03-01T01:00:00Z,"
+        "2024-03-01T00:00:00Z,999,arn:sp,hub-a\n"
+    )
+    path.write_bytes(gzip.compress(text.encode()))
+    [row] = parse_cur(path).tables["aws_cur"].to_pylist()
+    assert (
+        row["line_item_unblended_cost"],
+        row["line_item_net_unblended_cost"],
+        row["discount_total_discount"],
+        row["savings_plan_savings_plan_a_r_n"],
+        row["resource_tags"],
+        row["_billing_account_id"],
+    ) == (10.0, 9.5, -0.5, "arn:sp", '{"aws:eks:namespace":"hub-a"}', "999")

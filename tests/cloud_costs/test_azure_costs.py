@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -85,3 +86,81 @@ def test_mca_camel_case_columns_and_iso_dates(tmp_path: Path):
     assert rows[0]["billing_currency"] == "GBP"
     assert rows[0]["tags"] == '{"2i2c:hub-name": "hub-z"}'
     assert rows[0]["billing_period_start_date"] is None  # the model falls back to the month
+
+
+def test_pay_as_you_go_header_set_reads_as_usage(tmp_path: Path):
+    # The header set of Pay-As-You-Go subscriptions' usage export (opencost's azure tests).
+    path = tmp_path / "payg.csv"
+    path.write_text(
+        "SubscriptionGuid,ResourceGroup,ResourceLocation,UsageDateTime,MeterCategory,"
+        "MeterSubCategory,MeterId,MeterName,MeterRegion,UsageQuantity,ResourceRate,PreTaxCost,"
+        "ConsumedService,ResourceType,InstanceId,Tags,OfferId,AdditionalInfo,ServiceInfo1,"
+        "ServiceInfo2,ServiceName,ServiceTier,Currency,UnitOfMeasure\n"
+        "AB12CD34-0000-4000-8000-000000000009,rg,westeurope,2025-06-18,Virtual Machines,D4s,m1,"
+        'D4s v5,EU West,24,0.25,6.00,Microsoft.Compute,vm,/subscriptions/x/vm1,"{""k8s-namespace"":'
+        '""hub-a""}",MS-AZR-0003P,,,,VM,Standard,EUR,1 Hour\n'
+        "AB12CD34-0000-4000-8000-000000000009,rg,westeurope,2025-06-18,Storage,Disks,m2,P10,"
+        "EU West,1,1.5,1.50,Microsoft.Compute,disk,/subscriptions/x/disk1,,MS-AZR-0003P,,,,"
+        "Storage,Premium,EUR,1 Month\n",
+        encoding="utf-8",
+    )
+    parsed = parse_export(path)
+    rows = parsed.tables["azure_costs"].to_pylist()
+    assert parsed.rejected.num_rows == 0
+    assert cost(parsed) == 7.5  # 6.00 + 1.50
+    assert [(r["charge_type"], r["quantity"], r["unit_price"]) for r in rows] == [
+        ("Usage", 24.0, 0.25),
+        ("Usage", 1.0, 1.5),
+    ]
+    assert rows[0]["subscription_id"] == "ab12cd34-0000-4000-8000-000000000009"
+    assert rows[0]["billing_currency"] == "EUR" and rows[0]["date"] == date(2025, 6, 18)
+    assert rows[0]["tags"] == '{"k8s-namespace":"hub-a"}'
+    # No billing account in the file: the scope is the subscription and the usage month.
+    assert (rows[0]["_billing_account_id"], rows[0]["_billing_period"]) == (
+        "ab12cd34-0000-4000-8000-000000000009",
+        date(2025, 6, 1),
+    )
+
+
+def test_mixed_line_ends_are_read_and_an_unreadable_line_is_named(tmp_path: Path):
+    header = "SubscriptionId,Date,CostInBillingCurrency,BillingCurrency,ChargeType\r\n"
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_bytes(
+        (header + "s1,03/05/2024,1.25,USD,Usage\ns1,03/06/2024,2.00,USD,Usage\r\n").encode()
+    )
+    assert cost(parse_export(mixed)) == 3.25  # 1.25 + 2.00
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes((header + 's1,03/05/2024,1.25,USD,Usage\ns1,"03/06/2024,2,USD\n').encode())
+    with pytest.raises(ParseError) as error:
+        parse_export(broken)
+    assert (error.value.where, error.value.problem) == (
+        "line 3",
+        "malformed CSV: Value with unterminated quote found.",
+    )
+
+
+def test_parquet_export_and_the_dataset_its_manifest_names(tmp_path: Path):
+    run = tmp_path / "amortized-or-not" / "run1"
+    run.mkdir(parents=True)
+    target = run / "part_0_0001.snappy.parquet"
+    duckdb.sql(f"""
+        copy (
+            select '100' as BillingAccountId, 's1' as SubscriptionId, date '2024-03-05' as Date,
+                   3.5 as CostInBillingCurrency, 'USD' as BillingCurrency,
+                   'Usage' as ChargeType, 'Reservation' as PricingModel, 'r1' as ReservationId
+        ) to '{target}' (format parquet)
+    """)
+    (run / "manifest.json").write_text(
+        json.dumps({"exportConfig": {"type": "AmortizedCost"}, "blobs": []}), encoding="utf-8"
+    )
+    [row] = parse_export(target).tables["azure_costs"].to_pylist()
+    assert (row["dataset"], row["cost_in_billing_currency"], row["reservation_id"]) == (
+        "amortized",
+        3.5,
+        "r1",
+    )
+    (run / "manifest.json").write_text(
+        json.dumps({"exportConfig": {"type": "ActualCost"}}), encoding="utf-8"
+    )
+    # The manifest's type wins over a path that says 'amortized'.
+    assert parse_export(target).tables["azure_costs"].to_pylist()[0]["dataset"] == "actual"

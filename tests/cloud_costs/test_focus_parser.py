@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from datetime import datetime
 from pathlib import Path
 
@@ -126,3 +127,40 @@ def test_parquet_reads_like_csv(tmp_path: Path):
     assert [r["reason"] for r in parsed.rejected.to_pylist()] == [
         "duplicate key (Id), first at row 1"
     ]
+
+
+def test_empty_provider_or_service_is_quarantined_and_commitment_columns_are_kept(tmp_path: Path):
+    path = tmp_path / "focus-1.2.csv.gz"
+    header = (
+        "BilledCost,EffectiveCost,ListCost,BillingCurrency,BillingAccountId,BillingPeriodStart,"
+        "ChargeCategory,ChargePeriodStart,ChargePeriodEnd,ProviderName,ServiceName,"
+        "CommitmentDiscountStatus,CommitmentDiscountId,CommitmentDiscountType,InvoiceId,"
+        "ServiceSubcategory\n"
+    )
+    rows = [
+        # Unused commitment, as FOCUS 1.2 writes it: billed 0, effective the idle part.
+        "0,4.00,0,USD,BA,2024-09-01 00:00:00,Usage,2024-09-01 00:00:00,2024-09-02 00:00:00,"
+        "AWS,Amazon EC2,Unused,arn:sp-1,Savings Plan,INV-7,Virtual Machines",
+        "1.00,1.00,1.00,USD,BA,2024-09-01 00:00:00,Usage,2024-09-01 00:00:00,"
+        "2024-09-02 00:00:00,,Amazon EC2,NULL,NULL,NULL,INV-7,NULL",
+        "2.00,2.00,2.00,USD,BA,2024-09-01 00:00:00,Usage,2024-09-01 00:00:00,"
+        "2024-09-02 00:00:00,AWS,NULL,NULL,NULL,NULL,INV-7,NULL",
+        "3.00,3.00,3.00,USD,BA,2024-09-01 00:00:00,Usage,2024-09-01 00:00:00,"
+        "2024-09-02 00:00:00,AWS,Amazon EC2,Idle,NULL,NULL,INV-7,NULL",
+    ]
+    path.write_bytes(gzip.compress((header + "\n".join(rows) + "\n").encode()))
+    parsed = parse_focus(path)
+    [row] = parsed.tables["focus_costs"].to_pylist()
+    assert (
+        row["effective_cost"],
+        row["commitment_discount_status"],
+        row["commitment_discount_id"],
+        row["commitment_discount_type"],
+        row["invoice_id"],
+        row["service_subcategory"],
+    ) == (4.0, "Unused", "arn:sp-1", "Savings Plan", "INV-7", "Virtual Machines")
+    assert {r["record"]: r["reason"] for r in parsed.rejected.to_pylist()} == {
+        "line 3": "ProviderName is empty",
+        "line 4": "ServiceName is empty",
+        "line 5": "CommitmentDiscountStatus is not one of Used, Unused: Idle",
+    }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -104,3 +106,99 @@ def test_missing_required_field_and_foreign_schema(tmp_path: Path):
         parse_export(no_cost)
     with pytest.raises(ParseError, match=r"this is an AWS CUR 2\.0 export, not a GCP"):
         parse_export(FIXTURES / "aws" / "cur2.csv")
+
+
+PYTHON_REPR_CSV = (
+    "billing_account_id,service.description,usage_start_time,usage_end_time,cost,currency,"
+    "credits,invoice.month,cost_type,labels\n"
+    # A row as pandas writes it: credits and labels as Python reprs.
+    "A,Compute Engine,2020-11-09 23:00:00+00:00,2020-11-10 00:00:00+00:00,2.0,USD,"
+    "\"[{'name': 'FreeTrial:Credit-1', 'amount': -0.5, 'full_name': None, "
+    "'id': 'FreeTrial:Credit-1', 'type': 'PROMOTION'}]\",202011,regular,"
+    "\"[{'key': 'k8s-namespace', 'value': 'hub-a'}]\"\n"
+    # A name with an apostrophe: Python quotes it with double quotes; it does not convert.
+    "A,Compute Engine,2020-11-09 23:00:00+00:00,2020-11-10 00:00:00+00:00,3.0,USD,"
+    '"[{\'name\': ""Pat\'s credit"", \'amount\': -1}]",202011,regular,[]\n'
+)
+
+
+def test_python_repr_credits_parse_or_are_quarantined_with_that_reason(tmp_path: Path):
+    path = tmp_path / "pandas.csv"
+    path.write_text(PYTHON_REPR_CSV, encoding="utf-8")
+    parsed = parse_export(path)
+    [row] = parsed.tables["gcp_billing_export"].to_pylist()
+    assert (row["cost"], row["credits_amount"]) == (2.0, -0.5)
+    assert row["labels"] == '[{"key": "k8s-namespace", "value": "hub-a"}]'
+    assert parsed.tables["gcp_billing_credits"].to_pylist() == [
+        {
+            "_record": "line 2",
+            "credit_position": 1,
+            "name": "FreeTrial:Credit-1",
+            "full_name": None,
+            "type": "PROMOTION",
+            "id": "FreeTrial:Credit-1",
+            "amount": -0.5,
+        }
+    ]
+    [rejected] = parsed.rejected.to_pylist()
+    assert rejected["record"] == "line 3"
+    assert rejected["reason"] == (
+        "credits is a Python repr that does not read as JSON: "
+        "[{'name': \"Pat's credit\", 'amount': -1}]"
+    )
+
+
+def test_credit_types_and_adjustment_info_are_kept_from_gzip_json_lines(tmp_path: Path):
+    rows = [
+        {
+            "billing_account_id": "A",
+            "service": {"description": "Compute Engine"},
+            "usage_start_time": "2024-03-01 00:00:00 UTC",
+            "usage_end_time": "2024-03-01 01:00:00 UTC",
+            "cost": 10,
+            "currency": "USD",
+            "credits": [
+                {"name": "CUD", "type": "COMMITTED_USAGE_DISCOUNT", "amount": -3},
+                {"name": "Free Trial", "type": "PROMOTION", "amount": -2, "id": "ft"},
+            ],
+            "invoice": {"month": "202403"},
+            "cost_type": "regular",
+        },
+        {
+            "billing_account_id": "A",
+            "service": {"description": "Compute Engine"},
+            "usage_start_time": "2024-03-01 00:00:00 UTC",
+            "usage_end_time": "2024-03-01 01:00:00 UTC",
+            "cost": -1.25,
+            "currency": "USD",
+            "credits": [],
+            "invoice": {"month": "202403"},
+            "cost_type": "adjustment",
+            "adjustment_info": {
+                "id": "adj-1",
+                "description": "Correction of egress",
+                "mode": "PARTIAL_CORRECTION",
+                "type": "USAGE_CORRECTION",
+            },
+        },
+    ]
+    path = tmp_path / "202403-000000000000.jsonl.gz"
+    path.write_bytes(gzip.compress("\n".join(json.dumps(r) for r in rows).encode()))
+    parsed = parse_export(path)
+    export = parsed.tables["gcp_billing_export"].to_pylist()
+    # Net 10 - 3 - 2 = 5, then the adjustment of -1.25.
+    assert [(r["cost"], r["credits_amount"]) for r in export] == [(10.0, -5.0), (-1.25, 0.0)]
+    assert (
+        export[1]["adjustment_id"],
+        export[1]["adjustment_description"],
+        export[1]["adjustment_mode"],
+        export[1]["adjustment_type"],
+    ) == ("adj-1", "Correction of egress", "PARTIAL_CORRECTION", "USAGE_CORRECTION")
+    credits = parsed.tables["gcp_billing_credits"].to_pylist()
+    assert [(c["_record"], c["credit_position"], c["type"], c["amount"]) for c in credits] == [
+        ("line 1", 1, "COMMITTED_USAGE_DISCOUNT", -3.0),
+        ("line 1", 2, "PROMOTION", -2.0),
+    ]
+    assert {(r["_billing_account_id"], r["_billing_period"].isoformat()) for r in export} == {
+        ("A", "2024-03-01")
+    }
