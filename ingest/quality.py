@@ -133,6 +133,11 @@ SUITES: dict[str, list[Expectation]] = {
         # Credits are negative (GCP billing export schema), never a charge.
         _sane_cost("credits_amount", max_value=0),
     ],
+    "gcp_billing_credits": [
+        *_not_null("credit_position", "amount"),
+        _unique_together("_file", "_record", "credit_position"),
+        _sane_cost("amount"),
+    ],
     "aws_cur": [
         *_not_null(
             "line_item_usage_account_id",
