@@ -70,7 +70,9 @@ def build_ingest_asset(source: Source) -> AssetsDefinition:
                         "problem": error.problem,
                     },
                 ) from error
-        statuses = [f"{f.status}: {f.file}" for f in report.files]
+        statuses = [
+            f"{f.status}: {f.file}" + (f" ({f.reason})" if f.reason else "") for f in report.files
+        ]
         context.log.info(f"{source.name}: " + ("; ".join(statuses) or "no files in landing"))
         for table in source.tables:
             yield MaterializeResult(

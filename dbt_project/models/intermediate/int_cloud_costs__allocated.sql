@@ -23,18 +23,18 @@ split_shares as (
 split_parts as (
     select
         costs.line_key,
-        shares.split_share,
+        split_shares.split_share,
         hubs.hub,
         hubs.partner_id
     from costs
-    inner join split_shares as shares
+    inner join split_shares
         on
-            costs.ResourceId = shares.resource_id  -- noqa: CP02
-            and costs.charge_month = shares.charge_month
+            costs.ResourceId = split_shares.resource_id  -- noqa: CP02
+            and costs.charge_month = split_shares.charge_month
     left join hubs
         on
             costs.cluster = hubs.cluster
-            and shares.namespace = hubs.hub
+            and split_shares.namespace = hubs.hub
     where costs.provider = 'aws'
 ),
 
@@ -148,7 +148,9 @@ memory_shares as (
         live_hubs.partner_id,
         case
             when cluster_memory.memory_requested_byte_days > 0
-                then live_hubs.memory_requested_byte_days / cluster_memory.memory_requested_byte_days
+                then
+                    live_hubs.memory_requested_byte_days
+                    / cluster_memory.memory_requested_byte_days
             else 1.0 / cluster_memory.live_hubs
         end as allocation_share,
         case

@@ -101,8 +101,9 @@ renamed as (
             when 'DiscountedUsage'
                 then coalesce(reservation_net_effective_cost, reservation_effective_cost, net_cost)
             when 'RIFee'
-                then coalesce(reservation_unused_amortized_upfront_fee_for_billing_period, 0)
-                + coalesce(reservation_unused_recurring_fee, 0)
+                then
+                    coalesce(reservation_unused_amortized_upfront_fee_for_billing_period, 0)
+                    + coalesce(reservation_unused_recurring_fee, 0)
             else net_cost
         end as effective_cost,
         coalesce(

@@ -64,8 +64,9 @@ row_discounts as (
 
 usage_lines as (
     select
-        {{ dbt.concat(["'gcp_billing_export: '", "current_rows._file", "' '", "current_rows._record"]) }}
-            as line_key,
+        {{ dbt.concat([
+            "'gcp_billing_export: '", "current_rows._file", "' '", "current_rows._record"
+        ]) }} as line_key,
         current_rows._file,
         current_rows._record,
         case current_rows.cost_type
@@ -151,9 +152,9 @@ renamed as (
         lines.billed_cost as effective_cost,
         lines.list_cost,
         current_rows.currency as billing_currency,
-        to_json(map_from_entries(
-            from_json(coalesce(current_rows.labels, '[]'), '[{"key": "varchar", "value": "varchar"}]')
-        )) as tags,
+        to_json(map_from_entries(from_json(
+            coalesce(current_rows.labels, '[]'), '[{"key": "varchar", "value": "varchar"}]'
+        ))) as tags,
         cast(null as varchar) as commitment_discount_status,
         cast(null as varchar) as commitment_discount_id,
         cast(null as varchar) as invoice_id,
