@@ -88,6 +88,26 @@ def finite(column: str) -> Check:
     )
 
 
+EARLIEST_PLAUSIBLE = "2000-01-01"
+
+
+def plausible_time(column: str, value_sql: str) -> Check:
+    """An event time (a sample, a charge, an invoice date) before 2000 or more than a year
+    after the day of the load is a unit or format mistake (milliseconds read as seconds, a
+    two-digit year), not data: the record is quarantined rather than stretch every chart.
+
+    `value_sql` is the column already parsed to a date or timestamp. The bound is the load
+    day, not a pinned as-of day, so what raw holds does not depend on the month reported.
+    """
+    value = f"cast({value_sql} as date)"
+    return Check(
+        f"{value} is not null and ({value} < date '{EARLIEST_PLAUSIBLE}' "
+        f"or {value} > current_date + interval 1 year)",
+        f"{literal(f'{column} is outside {EARLIEST_PLAUSIBLE} .. a year after the load day: ')}"
+        f" || {quote(column)}",
+    )
+
+
 def matches(column: str, pattern: str, meaning: str) -> Check:
     col = quote(column)
     return Check(

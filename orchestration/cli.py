@@ -16,15 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from warehouse.paths import (
-    DATA_DIR,
-    LANDING_ENV,
-    PROJECT_ROOT,
-    SNAPSHOTS_ENV,
-    WAREHOUSE_ENV,
-    snapshots_path,
-)
+from warehouse.paths import DATA_DIR, PROJECT_ROOT, snapshots_path
+
+if TYPE_CHECKING:
+    from orchestration.settings import Settings
 
 QUIET_ENV = {
     "DAGSTER_DISABLE_TELEMETRY": "1",
@@ -74,6 +71,7 @@ def ensure_dbt_manifest() -> None:
 @dataclass
 class BuildResult:
     warehouse: Path
+    snapshots: Path
     seconds: float
     warnings: list[str]
 
@@ -93,38 +91,45 @@ def _copy_database(source: Path, target: Path) -> None:
 
 
 def build(
-    landing: Path, warehouse: Path, snapshots: Path | None = None, verbose: bool = False
+    landing: Path,
+    warehouse: Path,
+    snapshots: Path | None = None,
+    verbose: bool = False,
+    as_of: date | None = None,
 ) -> BuildResult:
     """Ingest every source under `landing`, run dbt and the checks, publish a snapshot."""
+    from orchestration.settings import Settings
     from warehouse.connection import build_lock, connect
 
     quiet_environment()
     ensure_dbt_manifest()
     landing, warehouse = landing.resolve(), warehouse.resolve()
+    snapshots = (snapshots or snapshots_path()).resolve()
     if not landing.is_dir():
         raise BuildFailedError(f"landing folder {landing} does not exist")
     started = time.monotonic()
     with build_lock(warehouse):
         staging = warehouse.with_name(warehouse.name + ".building")
         _copy_database(warehouse, staging)
-        os.environ[WAREHOUSE_ENV] = str(staging)
-        os.environ[LANDING_ENV] = str(landing)
-        os.environ[SNAPSHOTS_ENV] = str((snapshots or snapshots_path()).resolve())
+        settings = Settings(
+            landing=str(landing),
+            warehouse=str(staging),
+            snapshots=str(snapshots),
+            as_of=as_of.isoformat() if as_of else None,
+        )
         try:
-            warnings = _materialize_all(verbose)
+            warnings = _materialize_all(settings, verbose)
             with connect(staging) as con:
                 con.execute("checkpoint")
         except BaseException:
             _remove_database(staging)
             raise
-        finally:
-            os.environ[WAREHOUSE_ENV] = str(warehouse)
         Path(str(warehouse) + ".wal").unlink(missing_ok=True)
         os.replace(staging, warehouse)
-    return BuildResult(warehouse, time.monotonic() - started, warnings)
+    return BuildResult(warehouse, snapshots, time.monotonic() - started, warnings)
 
 
-def _materialize_all(verbose: bool) -> list[str]:
+def _materialize_all(settings: Settings, verbose: bool) -> list[str]:
     """Run every asset and check; return the failed warning-severity checks."""
     from dagster import DagsterInstance, materialize
 
@@ -133,7 +138,7 @@ def _materialize_all(verbose: bool) -> list[str]:
 
     result = materialize(
         [*defs.assets, *defs.asset_checks],
-        resources=build_resources(),
+        resources=build_resources(settings),
         instance=DagsterInstance.get(),
         raise_on_error=False,
         run_config={
@@ -181,7 +186,12 @@ def _failure_report(result) -> str:
     )
 
 
-def summary(warehouse: Path, seconds: float | None = None, warnings: Sequence[str] = ()) -> str:
+def summary(
+    warehouse: Path,
+    snapshots: Path,
+    seconds: float | None = None,
+    warnings: Sequence[str] = (),
+) -> str:
     """The short text `make demo` prints: sources, headline metrics, where things are."""
     from warehouse.connection import connect_read_only
 
@@ -239,7 +249,7 @@ def summary(warehouse: Path, seconds: float | None = None, warnings: Sequence[st
         "",
         f"Warehouse: {warehouse} ({size_mb:.1f} MB); query it with "
         f'`partner-metrics query "select * from marts.fct_headline_metrics"`',
-        f"Snapshots: {snapshots_path()}",
+        f"Snapshots: {snapshots}",
         "Reconciliation (rows and money of every source at each stage): "
         "`partner-metrics reconcile`",
     ]
@@ -295,6 +305,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for command in (demo, build_cmd):
         command.add_argument("--verbose", action="store_true", help="show every Dagster event")
+        command.add_argument(
+            "--as-of",
+            type=date.fromisoformat,
+            default=None,
+            help="the day the marts describe, YYYY-MM-DD (default today)",
+        )
 
     query_cmd = commands.add_parser("query", help="run read-only SQL against the warehouse")
     query_cmd.add_argument("sql")
@@ -342,9 +358,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ingest.demo import generate as generate_landing
 
             landing = args.out / "landing"
-            generate_landing(landing)
+            generate_landing(landing, as_of=args.as_of)
             result = build(
-                landing, args.out / "warehouse.duckdb", args.out / "snapshots", verbose=args.verbose
+                landing,
+                args.out / "warehouse.duckdb",
+                args.out / "snapshots",
+                verbose=args.verbose,
+                as_of=args.as_of,
             )
         elif args.command == "query":
             print(query(args.warehouse, args.sql))
@@ -355,8 +375,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(query(args.warehouse, RECONCILIATION_SQL))
             return 0
         else:
-            result = build(args.landing, args.warehouse, args.snapshots, verbose=args.verbose)
-        print(summary(result.warehouse, result.seconds, result.warnings))
+            result = build(
+                args.landing, args.warehouse, args.snapshots, verbose=args.verbose, as_of=args.as_of
+            )
+        print(summary(result.warehouse, result.snapshots, result.seconds, result.warnings))
         return 0
     except (BuildFailedError, WarehouseBusyError, duckdb.Error) as error:
         print(f"partner-metrics: {error}", file=sys.stderr)

@@ -1,5 +1,6 @@
 """dbt models, seeds and tests as Dagster assets and asset checks (dagster-dbt)."""
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,6 +14,7 @@ from dagster_dbt import (
 )
 
 from orchestration.resources import WarehouseLockResource
+from orchestration.settings import Settings
 from warehouse.paths import DBT_PROJECT_DIR
 
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -43,7 +45,9 @@ TRANSLATOR = PartnerMetricsTranslator(
 def partner_metrics_dbt(
     context: AssetExecutionContext,
     dbt: DbtCliResource,
+    settings: Settings,
     warehouse_lock: WarehouseLockResource,  # held for the whole run
 ):
     """`dbt build`: models, unit tests and data tests; a failing test stops its dependants."""
-    yield from dbt.cli(["build"], context=context).stream()
+    dbt_vars = json.dumps(settings.dbt_vars())
+    yield from dbt.cli(["build", "--vars", dbt_vars], context=context).stream()

@@ -6,6 +6,7 @@ from orchestration.dbt import partner_metrics_dbt
 from orchestration.ingestion import INGEST_ASSETS
 from orchestration.quality import SUITE_CHECKS
 from orchestration.resources import build_resources
+from orchestration.settings import Settings
 from orchestration.snapshots import landing_changed, metric_snapshot, monthly_pipeline, pipeline_job
 
 defs = Definitions(
@@ -14,7 +15,7 @@ defs = Definitions(
     jobs=[pipeline_job],
     schedules=[monthly_pipeline],
     sensors=[landing_changed],
-    resources=build_resources(),
+    resources=build_resources(Settings.from_environment()),
     # DuckDB has one writer at a time: steps run one after another in one process.
     executor=in_process_executor,
 )

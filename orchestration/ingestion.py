@@ -14,7 +14,8 @@ from dagster_duckdb import DuckDBResource
 
 from ingest.framework import RAW_SCHEMA, PullError, Source, SourceError, load_source
 from ingest.sources import SOURCES
-from orchestration.resources import LandingResource, WarehouseLockResource
+from orchestration.resources import WarehouseLockResource
+from orchestration.settings import Settings
 
 
 def raw_asset_key(table: str) -> AssetKey:
@@ -42,12 +43,12 @@ def build_ingest_asset(source: Source) -> AssetsDefinition:
     def ingest(
         context: AssetExecutionContext,
         warehouse: DuckDBResource,
-        landing: LandingResource,
+        settings: Settings,
         warehouse_lock: WarehouseLockResource,  # held for the whole run
     ):
         if source.pull is not None:
             try:
-                source.pull(landing.root)
+                source.pull(settings.landing_root)
             except PullError as error:
                 raise Failure(
                     description=f"{source.name}: {error}",
@@ -59,7 +60,7 @@ def build_ingest_asset(source: Source) -> AssetsDefinition:
                 ) from error
         with warehouse.get_connection() as con:
             try:
-                report = load_source(con, source, landing.root)
+                report = load_source(con, source, settings.landing_root)
             except SourceError as error:
                 raise Failure(
                     description=str(error),

@@ -1,8 +1,7 @@
-"""Resources: the warehouse (DuckDB), the landing folder and dbt, all from one set of paths."""
+"""Resources: the warehouse (DuckDB), its build lock and dbt, all made from one `Settings`."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from collections.abc import Iterator
@@ -13,18 +12,9 @@ from dagster import ConfigurableResource, InitResourceContext
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
+from orchestration.settings import Settings
 from warehouse.connection import build_lock
-from warehouse.paths import DBT_PROJECT_DIR, WAREHOUSE_ENV, landing_path, warehouse_path
-
-
-class LandingResource(ConfigurableResource):
-    """The folder the connectors read; see README 'Landing layout'."""
-
-    path: str
-
-    @property
-    def root(self) -> Path:
-        return Path(self.path)
+from warehouse.paths import DBT_PROJECT_DIR
 
 
 class WarehouseLockResource(ConfigurableResource):
@@ -48,15 +38,12 @@ def dbt_executable() -> str:
     return str(beside_python) if beside_python.exists() else shutil.which("dbt") or "dbt"
 
 
-def build_resources() -> dict[str, object]:
-    """Resources for the paths in the environment (see warehouse.paths)."""
-    database = warehouse_path()
-    # dbt reads the warehouse path from the same variable (dbt_project/profiles.yml).
-    os.environ[WAREHOUSE_ENV] = str(database)
+def build_resources(settings: Settings) -> dict[str, object]:
+    """Every resource of a run, from its settings (the dbt asset passes them as `--vars`)."""
     return {
-        "warehouse": DuckDBResource(database=str(database)),
-        "warehouse_lock": WarehouseLockResource(database=str(database)),
-        "landing": LandingResource(path=str(landing_path())),
+        "settings": settings,
+        "warehouse": DuckDBResource(database=settings.warehouse),
+        "warehouse_lock": WarehouseLockResource(database=settings.warehouse),
         "dbt": DbtCliResource(
             project_dir=str(DBT_PROJECT_DIR),
             profiles_dir=str(DBT_PROJECT_DIR),

@@ -21,8 +21,8 @@ from dagster import (
 from dagster_duckdb import DuckDBResource
 
 from orchestration.dbt import partner_metrics_dbt
-from orchestration.resources import LandingResource, WarehouseLockResource
-from warehouse.paths import snapshots_path
+from orchestration.resources import WarehouseLockResource
+from orchestration.settings import Settings
 from warehouse.snapshots import MARTS_SCHEMA, RECONCILIATION_SQL, export_snapshot
 
 MART_KEYS = [key for key in partner_metrics_dbt.keys if key.path[0] == MARTS_SCHEMA]
@@ -36,11 +36,12 @@ MART_KEYS = [key for key in partner_metrics_dbt.keys if key.path[0] == MARTS_SCH
 def metric_snapshot(
     context: AssetExecutionContext,
     warehouse: DuckDBResource,
+    settings: Settings,
     warehouse_lock: WarehouseLockResource,  # held for the whole run
 ):
     """Every marts table as Parquet in `data/snapshots/<date>/`, the copy leadership reads."""
     with warehouse.get_connection() as con:
-        snapshot = export_snapshot(con, snapshots_path(), date.today())
+        snapshot = export_snapshot(con, settings.snapshots_root, date.today())
         reconciliation = con.execute(RECONCILIATION_SQL).fetchall()
     context.log.info(f"snapshot written to {snapshot.folder}")
     return MaterializeResult(
@@ -81,15 +82,16 @@ def monthly_pipeline(context):
 
 
 @sensor(job=pipeline_job, minimum_interval_seconds=300, default_status=DefaultSensorStatus.STOPPED)
-def landing_changed(context: SensorEvaluationContext, landing: LandingResource):
+def landing_changed(context: SensorEvaluationContext, settings: Settings):
     """Run the pipeline when a file in the landing folder is added, changed or removed."""
-    if not landing.root.exists():
-        return SkipReason(f"landing folder {landing.root} does not exist")
+    landing = settings.landing_root
+    if not landing.exists():
+        return SkipReason(f"landing folder {landing} does not exist")
     fingerprint = hashlib.sha256()
-    for path in sorted(p for p in landing.root.rglob("*") if p.is_file()):
+    for path in sorted(p for p in landing.rglob("*") if p.is_file()):
         stat = path.stat()
         fingerprint.update(
-            f"{path.relative_to(landing.root)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode()
+            f"{path.relative_to(landing)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode()
         )
     digest = fingerprint.hexdigest()
     if digest == context.cursor:

@@ -7,22 +7,22 @@ from pathlib import Path
 
 import pytest
 from dagster import Failure, materialize
-from dagster_duckdb import DuckDBResource
 
 from ingest.framework import PullError
 from ingest.fx import SOURCE as FX
 from orchestration.ingestion import build_ingest_asset
-from orchestration.resources import LandingResource, WarehouseLockResource
+from orchestration.resources import build_resources
+from orchestration.settings import Settings
 from warehouse.connection import connect_read_only
 
 
 def resources(tmp_path: Path, landing: Path) -> dict:
-    database = str(tmp_path / "w.duckdb")
-    return {
-        "warehouse": DuckDBResource(database=database),
-        "warehouse_lock": WarehouseLockResource(database=database),
-        "landing": LandingResource(path=str(landing)),
-    }
+    settings = Settings(
+        landing=str(landing),
+        warehouse=str(tmp_path / "w.duckdb"),
+        snapshots=str(tmp_path / "snapshots"),
+    )
+    return build_resources(settings)
 
 
 def test_the_pull_writes_landing_files_that_the_same_run_loads(tmp_path: Path):

@@ -40,7 +40,12 @@ def make_warehouse(path: Path) -> None:
 def test_summary_shows_sources_staleness_metrics_costs_and_warnings(tmp_path: Path):
     warehouse = tmp_path / "w.duckdb"
     make_warehouse(warehouse)
-    text = summary(warehouse, 12.4, ["check source_is_fresh on marts/fct_source_loads failed"])
+    text = summary(
+        warehouse,
+        tmp_path / "snapshots",
+        12.4,
+        ["check source_is_fresh on marts/fct_source_loads failed"],
+    )
     assert "  fx                 2 files        216 rows      0 quarantined\n" in text
     assert (
         "  hubspot            6 files        128 rows      3 quarantined"

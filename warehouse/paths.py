@@ -1,8 +1,13 @@
-"""Where the project keeps its files; every path can be moved with an environment variable."""
+"""Where the project keeps its files; every path can be moved with an environment variable.
+
+These are the defaults a run starts from (`orchestration.settings.Settings.from_environment`)
+and where readers such as notebooks find the warehouse; a run itself gets its paths passed in.
+"""
 
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -12,6 +17,7 @@ DATA_DIR = PROJECT_ROOT / "data"
 WAREHOUSE_ENV = "PARTNER_METRICS_WAREHOUSE"
 LANDING_ENV = "PARTNER_METRICS_LANDING"
 SNAPSHOTS_ENV = "PARTNER_METRICS_SNAPSHOTS"
+AS_OF_ENV = "PARTNER_METRICS_AS_OF"
 
 
 def _from_env(name: str, default: Path) -> Path:
@@ -32,3 +38,9 @@ def landing_path() -> Path:
 def snapshots_path() -> Path:
     """Where scheduled metric snapshots are published (default ``data/snapshots``)."""
     return _from_env(SNAPSHOTS_ENV, DATA_DIR / "snapshots")
+
+
+def as_of_from_env() -> date | None:
+    """The day the marts describe when pinned (YYYY-MM-DD); None means today."""
+    value = os.environ.get(AS_OF_ENV)
+    return date.fromisoformat(value) if value else None

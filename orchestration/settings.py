@@ -1,0 +1,59 @@
+"""The settings of one pipeline run, made once at the edge and handed to everything else.
+
+The CLI makes them from its arguments; `dagster dev` from the environment
+(`PARTNER_METRICS_LANDING`, `_WAREHOUSE`, `_SNAPSHOTS`, `_AS_OF`). The resources and the dbt
+invocation receive them explicitly, so a build into one warehouse never changes where another
+part of the process reads or writes, and nothing writes `os.environ` at run time.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from dagster import ConfigurableResource
+from pydantic import field_validator
+
+from warehouse.paths import as_of_from_env, landing_path, snapshots_path, warehouse_path
+
+
+class Settings(ConfigurableResource):
+    """Where a run reads and writes, and the day its marts describe."""
+
+    landing: str
+    warehouse: str
+    snapshots: str
+    # The day the marts describe (YYYY-MM-DD); None: today. `build --as-of` pins it.
+    as_of: str | None = None
+
+    @field_validator("as_of")
+    @classmethod
+    def _iso_date(cls, value: str | None) -> str | None:
+        return None if value is None else date.fromisoformat(value).isoformat()
+
+    @classmethod
+    def from_environment(cls) -> Settings:
+        as_of = as_of_from_env()
+        return cls(
+            landing=str(landing_path()),
+            warehouse=str(warehouse_path()),
+            snapshots=str(snapshots_path()),
+            as_of=as_of.isoformat() if as_of else None,
+        )
+
+    @property
+    def landing_root(self) -> Path:
+        return Path(self.landing)
+
+    @property
+    def warehouse_file(self) -> Path:
+        return Path(self.warehouse)
+
+    @property
+    def snapshots_root(self) -> Path:
+        return Path(self.snapshots)
+
+    def dbt_vars(self) -> dict[str, str]:
+        """The `--vars` of every dbt invocation: the profile reads the warehouse path from
+        them (dbt_project/profiles.yml) and the marts their as-of day."""
+        return {"warehouse_path": self.warehouse, **({"as_of": self.as_of} if self.as_of else {})}

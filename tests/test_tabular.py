@@ -1,0 +1,43 @@
+"""Row checks shared by the connectors, on rows written for the test."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import duckdb
+
+from ingest.tabular import plausible_time, split_rows
+
+
+def test_times_before_2000_or_over_a_year_ahead_are_quarantined_with_the_reason():
+    con = duckdb.connect()
+    next_year_and_a_day = (date.today() + timedelta(days=367)).isoformat()
+    rows = con.sql(
+        "select * from (values "
+        "('2024-01-15', 'line 2', 2), "  # kept
+        "('1999-12-31', 'line 3', 3), "  # a day before the window
+        "('2000-01-01', 'line 4', 4), "  # first day of the window: kept
+        f"('{next_year_and_a_day}', 'line 5', 5), "  # past load day + 1 year
+        "(null, 'line 6', 6)"  # no value: left to not_empty
+        ") as t(sample_date, _record, _ordinal)"
+    )
+    valid, rejected = split_rows(
+        con,
+        rows,
+        [plausible_time("sample_date", "try_cast(sample_date as date)")],
+        {"sample_date": "sample_date"},
+    )
+    assert valid.column("_record").to_pylist() == ["line 2", "line 4", "line 6"]
+    assert rejected.to_pylist() == [
+        {
+            "record": "line 3",
+            "reason": "sample_date is outside 2000-01-01 .. a year after the load day: 1999-12-31",
+            "raw": '{"sample_date":"1999-12-31"}',
+        },
+        {
+            "record": "line 5",
+            "reason": "sample_date is outside 2000-01-01 .. a year after the load day: "
+            + next_year_and_a_day,
+            "raw": f'{{"sample_date":"{next_year_and_a_day}"}}',
+        },
+    ]
