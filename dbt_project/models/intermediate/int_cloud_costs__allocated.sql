@@ -57,10 +57,10 @@ line_parts as (
 
     select
         line_key,
-        cast(null as varchar) as hub,
-        cast(null as varchar) as partner_id,
+        cast(null as {{ dbt.type_string() }}) as hub,
+        cast(null as {{ dbt.type_string() }}) as partner_id,
         sum(split_share) as part_share,
-        cast(null as varchar) as attribution_method
+        cast(null as {{ dbt.type_string() }}) as attribution_method
     from split_parts
     where hub is null
     group by line_key
@@ -193,7 +193,7 @@ allocations as (
 
     select
         shared_parts.line_key,
-        cast(null as varchar) as hub,
+        cast(null as {{ dbt.type_string() }}) as hub,
         'unattributed' as partner_id,
         shared_parts.part_share as allocation_share,
         case when shared_parts.cluster is null then 'no_cluster' else 'no_live_hub' end

@@ -80,10 +80,10 @@ renamed as (
             else 'Other'
         end as service_category,
         line_item_usage_account_id as sub_account_id,
-        cast(null as varchar) as sub_account_name,
+        cast(null as {{ dbt.type_string() }}) as sub_account_name,
         product_region_code as region_id,
         line_item_resource_id as resource_id,
-        cast(null as varchar) as sku_id,
+        cast(null as {{ dbt.type_string() }}) as sku_id,
         net_cost as billed_cost,
         case line_item_line_item_type
             when 'SavingsPlanCoveredUsage'
@@ -126,7 +126,7 @@ renamed as (
         coalesce(savings_plan_savings_plan_a_r_n, reservation_reservation_a_r_n)
             as commitment_discount_id,
         bill_invoice_id as invoice_id,
-        cast(null as varchar) as service_subcategory,
+        cast(null as {{ dbt.type_string() }}) as service_subcategory,
         split_line_item_parent_resource_id as split_parent_resource_id,
         split_line_item_split_cost as split_cost,
         split_line_item_unused_cost as split_unused_cost,

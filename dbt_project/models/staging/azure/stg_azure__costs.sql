@@ -96,7 +96,7 @@ renamed as (
         subscription_name as sub_account_name,
         resource_location as region_id,
         resource_id,
-        cast(null as varchar) as sku_id,
+        cast(null as {{ dbt.type_string() }}) as sku_id,
         charge_type,
         pricing_model,
         -- Billed: what the invoice charges. Usage a commitment covers is paid by the
@@ -125,7 +125,7 @@ renamed as (
         end as commitment_discount_status,
         coalesce(benefit_id, reservation_id) as commitment_discount_id,
         invoice_id,
-        cast(null as varchar) as service_subcategory,
+        cast(null as {{ dbt.type_string() }}) as service_subcategory,
         _file,
         _loaded_at
     from counted

@@ -99,7 +99,7 @@ credit_lines as (
         credits._file,
         credits._record,
         'Credit' as charge_category,
-        cast(null as varchar) as charge_class,
+        cast(null as {{ dbt.type_string() }}) as charge_class,
         credits.name as charge_description,
         credits.amount as billed_cost,
         0 as list_cost
@@ -155,10 +155,10 @@ renamed as (
         to_json(map_from_entries(from_json(
             coalesce(current_rows.labels, '[]'), '[{"key": "varchar", "value": "varchar"}]'
         ))) as tags,
-        cast(null as varchar) as commitment_discount_status,
-        cast(null as varchar) as commitment_discount_id,
-        cast(null as varchar) as invoice_id,
-        cast(null as varchar) as service_subcategory,
+        cast(null as {{ dbt.type_string() }}) as commitment_discount_status,
+        cast(null as {{ dbt.type_string() }}) as commitment_discount_id,
+        cast(null as {{ dbt.type_string() }}) as invoice_id,
+        cast(null as {{ dbt.type_string() }}) as service_subcategory,
         current_rows._file,
         current_rows._loaded_at
     from lines
