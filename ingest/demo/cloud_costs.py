@@ -9,7 +9,7 @@
 - AWS clusters: the shared cluster's organisation exports CUR 2.0 (Data Exports) Parquet in
   two parts per billing period with the metadata Manifest.json listing them, and EKS split
   cost allocation rows for its core nodes; our other clusters' organisation writes a legacy
-  CUR (gzip CSV, assemblyId folders, the period manifest naming the current assembly; the
+  CUR (gzip CSV, assemblyId folders, the period manifest naming the current assembly; its
   last month's earlier estimate assembly is left on disk); a partner-paid cluster is its own
   payer with a one-part CUR 2.0 export. Savings Plan lines (covered usage, negation,
   recurring fee), Credit and Tax lines. The shared AWS cluster's last months come as an AWS
@@ -782,6 +782,12 @@ def write_aws(world: World, landing: Path, rng: random.Random) -> list[Path]:
         None,
     )
     payers = _aws_payers(world)
+    # The legacy CUR's last month comes with an earlier estimate assembly left on disk.
+    legacy = [c for c in world.clusters if payers.get(c.name, ("", ""))[1] == "legacy"]
+    estimated = max(
+        (m for m in world.months for c in legacy if any(_live(h, m) for h in c.hubs)),
+        default=None,
+    )
     focus_from = world.months[-FOCUS_MONTHS] if len(world.months) > FOCUS_MONTHS else None
     for month in world.months:
         by_payer: dict[str, list[dict]] = {}
@@ -799,9 +805,9 @@ def write_aws(world: World, landing: Path, rng: random.Random) -> list[Path]:
             if not rows:
                 continue
             if payer == OUR_LEGACY_AWS_PAYER:
-                # The last month's first assembly was an estimate: 5% short, no tax or credit.
+                # That month's first assembly was an estimate: 5% short, no tax or credit.
                 estimate = None
-                if month == world.months[-1]:
+                if month == estimated:
                     estimate = [
                         {
                             **r,
