@@ -57,6 +57,11 @@ stages as (
         'currency'
     ) }}
     union all
+    {{ reconciliation_rows(
+        'gcp_billing', 3, 'raw: credits (one row per credits[] element)',
+        source('gcp', 'billing_credits')
+    ) }}
+    union all
     {{ delivery_reconciliation_rows('gcp_billing', ref('stg_gcp__deliveries')) }}
     union all
     {{ reconciliation_rows(
