@@ -49,7 +49,8 @@ create table if not exists {RAW_SCHEMA}._sources (
     source varchar primary key,
     source_group varchar not null,
     description varchar not null,
-    expected_cadence_hours double
+    expected_cadence_hours double,
+    files_in_landing bigint
 )"""
 
 QUARANTINE_DDL = f"""
@@ -135,6 +136,9 @@ class Source:
         return sorted(found)
 
 
+MISSING_ROWS_KEPT = "missing, rows kept"
+
+
 @dataclass
 class FileReport:
     file: str
@@ -158,6 +162,22 @@ class LoadReport:
     @property
     def rows_quarantined(self) -> int:
         return sum(f.rows_quarantined for f in self.files)
+
+    @property
+    def files_in_landing(self) -> int:
+        """Files of the source found under the landing folder by this load."""
+        return sum(f.status not in ("removed", MISSING_ROWS_KEPT) for f in self.files)
+
+    @property
+    def note(self) -> str | None:
+        """What a person must know about this load beyond the counts: an empty or missing
+        folder keeps the rows of earlier loads (it is more likely a wrong path than the end
+        of the source), and says so."""
+        if self.files_in_landing:
+            return None
+        kept = sum(self.rows_after.values())
+        rows = f"{kept:,} row{'' if kept == 1 else 's'}"
+        return "no files found" + (f", {rows} from earlier loads kept" if kept else "")
 
 
 def rejections(records: Iterable[tuple[str, str, Mapping[str, Any]]]) -> pa.Table:
@@ -183,9 +203,16 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     con.execute(INGEST_LOG_DDL)
     con.execute(QUARANTINE_DDL)
     con.execute(SOURCES_DDL)
+    con.execute(
+        f"alter table {RAW_SCHEMA}._sources add column if not exists files_in_landing bigint"
+    )
     cadence_hours = source.cadence.total_seconds() / 3600 if source.cadence else None
     con.execute(
-        f"insert or replace into {RAW_SCHEMA}._sources values (?, ?, ?, ?)",
+        f"insert into {RAW_SCHEMA}._sources "
+        "(source, source_group, description, expected_cadence_hours) values (?, ?, ?, ?) "
+        "on conflict (source) do update set source_group = excluded.source_group, "
+        "description = excluded.description, "
+        "expected_cadence_hours = excluded.expected_cadence_hours",
         [source.name, source.group, source.description, cadence_hours],
     )
     for table in source.tables:
@@ -258,6 +285,8 @@ def load_source(
         reports.append(report)
         pending.append((relative, sha, path.stat().st_size, parsed, report))
 
+    _refuse_all_quarantined(source, pending)
+
     # The raw tables mirror the landing folder: rows of a file that left it go too (a pull
     # that now returns fewer pages, a corrected export saved under a new name). When every
     # file of a source is gone, the landing folder is more likely wrong than emptied on
@@ -265,12 +294,38 @@ def load_source(
     seen = {report.file for report in reports}
     vanished = sorted(set(known) - seen)
     removed = vanished if seen else []
-    reports += [FileReport(f, "removed" if seen else "missing, rows kept", 0, 0) for f in vanished]
+    reports += [FileReport(f, "removed" if seen else MISSING_ROWS_KEPT, 0, 0) for f in vanished]
 
     rows_before = _row_counts(con, source)
     if pending or removed:
         _write(con, source, pending, removed, now)
-    return LoadReport(source.name, reports, rows_before, _row_counts(con, source))
+    report = LoadReport(source.name, reports, rows_before, _row_counts(con, source))
+    con.execute(
+        f"update {RAW_SCHEMA}._sources set files_in_landing = ? where source = ?",
+        [report.files_in_landing, source.name],
+    )
+    return report
+
+
+def _refuse_all_quarantined(
+    source: Source, pending: Sequence[tuple[str, str, int, Parsed, FileReport]]
+) -> None:
+    """When every record this load read was quarantined, the input is wrong as a whole (a
+    unit or format mistake: milliseconds for seconds, a shifted column), not a few bad
+    records: the load fails naming the first file and record, and nothing is written."""
+    loaded = sum(report.rows_loaded for *_, report in pending)
+    quarantined = sum(report.rows_quarantined for *_, report in pending)
+    if loaded or not quarantined:
+        return
+    relative, parsed = next((p[0], p[3]) for p in pending if p[3].rejected.num_rows)
+    first = parsed.rejected.slice(0, 1).to_pylist()[0]
+    raise SourceError(
+        source.name,
+        relative,
+        f"every record read was quarantined ({quarantined:,} in {len(pending)} file(s)), "
+        f"e.g. {first['reason']}",
+        first["record"],
+    )
 
 
 def _row_counts(con: duckdb.DuckDBPyConnection, source: Source) -> dict[str, int]:

@@ -178,3 +178,39 @@ def test_when_every_file_of_a_source_is_gone_its_rows_are_kept(tmp_path: Path, c
     report = load_source(con, FX, tmp_path / "another-landing", now=T2)
     assert [(f.file, f.status) for f in report.files] == [("fx/a.csv", "missing, rows kept")]
     assert table(con, "select currency from raw.fx_rates") == [("EUR",)]
+    # The report and the warehouse say so: no file found, the earlier rows kept.
+    assert report.files_in_landing == 0
+    assert report.note == "no files found, 1 row from earlier loads kept"
+    assert table(con, "select files_in_landing from raw._sources where source = 'fx'") == [(0,)]
+
+
+def test_a_source_never_delivered_says_no_files_found(tmp_path: Path, con):
+    report = load_source(con, FX, tmp_path / "empty-landing", now=T1)
+    assert (report.files, report.note) == ([], "no files found")
+
+
+def test_a_load_whose_every_record_is_quarantined_fails_and_writes_nothing(tmp_path: Path, con):
+    landing = tmp_path / "landing"
+    write_rates(landing, "a.csv", "date,currency,usd_per_unit\n2024-01-01,EUR,1.1\n")
+    load_source(con, FX, landing, now=T1)
+    # A re-delivery in which every rate is a unit mistake: not a few bad records, but a bad
+    # file; quarantining all of it would leave a source that silently stopped.
+    write_rates(
+        landing, "b.csv", "date,currency,usd_per_unit\n2024-02-01,EUR,-1\n2024-03-01,EUR,0\n"
+    )
+    with pytest.raises(SourceError) as caught:
+        load_source(con, FX, landing, now=T2)
+    assert str(caught.value) == (
+        "fx: fx/b.csv, line 2: every record read was quarantined (2 in 1 file(s)), "
+        "e.g. usd_per_unit is not a positive number: -1"
+    )
+    assert table(con, "select count(*) from raw._quarantine") == [(0,)]
+    assert table(con, "select file from raw._ingest_log") == [("fx/a.csv",)]
+    # With one good record beside them, the bad ones are quarantined and the rest loads.
+    write_rates(
+        landing,
+        "b.csv",
+        "date,currency,usd_per_unit\n2024-02-01,EUR,-1\n2024-03-01,EUR,1.2\n",
+    )
+    report = load_source(con, FX, landing, now=T2)
+    assert (report.rows_loaded, report.rows_quarantined) == (1, 1)
