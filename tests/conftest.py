@@ -80,6 +80,9 @@ def built_warehouse(
             str(warehouse),
             "--snapshots",
             str(snapshots),
+            # The marts describe the world's as-of day, whatever day the tests run.
+            "--as-of",
+            SMALL_WORLD["as_of"].isoformat(),
         ],
         cli_env,
     )

@@ -45,6 +45,8 @@ def build(landing: Path, warehouse: Path, env: dict[str, str], tmp_path: Path):
             str(warehouse),
             "--snapshots",
             str(tmp_path / "snapshots"),
+            "--as-of",
+            SMALL_WORLD["as_of"].isoformat(),
         ],
         env,
     )
