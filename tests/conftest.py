@@ -62,6 +62,7 @@ class BuiltWarehouse:
     warehouse: Path
     snapshots: Path
     stdout: str
+    stderr: str
 
 
 @pytest.fixture(scope="session")
@@ -87,4 +88,4 @@ def built_warehouse(
         cli_env,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    return BuiltWarehouse(small_landing, warehouse, snapshots, result.stdout)
+    return BuiltWarehouse(small_landing, warehouse, snapshots, result.stdout, result.stderr)

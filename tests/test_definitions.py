@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import yaml
 from dagster import AssetKey
+from dagster_dbt.asset_utils import get_asset_check_key_for_test
 
 from ingest.framework import RAW_SCHEMA
 from ingest.sources import SOURCES
+from orchestration.dbt import DBT_PROJECT, TRANSLATOR
 from orchestration.definitions import defs
 from warehouse.paths import DBT_PROJECT_DIR, PROJECT_ROOT
 
@@ -45,6 +49,54 @@ def test_dbt_tests_are_asset_checks_and_marts_live_in_the_marts_schema():
     assert len(graph.asset_check_keys) >= 50
     marts = {key.path[1] for key in graph.materializable_asset_keys if key.path[0] == "marts"}
     assert {"dim_partners", "dim_hubs", "fct_hub_usage_monthly", "fct_headline_metrics"} <= marts
+
+
+def test_every_dbt_test_is_an_asset_check_so_none_is_logged_as_an_observation():
+    """dagster-dbt logs a dbt test it cannot map to a check of the dbt assets as an
+    AssetObservation (with a warning), outside the UI's checks: here, none can be."""
+    manifest = json.loads(DBT_PROJECT.manifest_path.read_text())
+    graph = defs.resolve_asset_graph()
+    tests = [node for node in manifest["nodes"].values() if node["resource_type"] == "test"]
+    keys = {
+        test["name"]: get_asset_check_key_for_test(manifest, TRANSLATOR, test["unique_id"], None)
+        for test in tests
+    }
+    assert len(tests) > 300
+    assert [name for name, key in keys.items() if key not in graph.asset_check_keys] == []
+    # Each singular test is a check on the model it guards.
+    singular = {
+        test["name"]: keys[test["name"]].asset_key.to_user_string()
+        for test in tests
+        if not test.get("test_metadata")
+    }
+    assert singular == {
+        "assert_month_spine_has_no_gaps": "intermediate/int_month_spine",
+        "assert_month_spine_ends_at_the_as_of_month": "intermediate/int_month_spine",
+        "assert_cloud_cost_attribution_conserves_cost": "marts/fct_cloud_costs_monthly",
+        "assert_revenue_mrr_movements_reconcile": "marts/fct_mrr_movements",
+        "assert_revenue_deals_have_fx_rate": "intermediate/int_revenue__deals",
+        "assert_revenue_invoice_lines_have_fx_rate": "intermediate/int_revenue__invoice_lines",
+        "assert_revenue_no_rejected_deals": "intermediate/int_revenue__rejected_deals",
+        "assert_revenue_no_rejected_invoice_lines": (
+            "intermediate/int_revenue__rejected_invoice_lines"
+        ),
+    }
+
+
+def test_every_check_says_what_it_guards():
+    graph = defs.resolve_asset_graph()
+    undescribed = [
+        key.to_user_string()
+        for key in graph.asset_check_keys
+        if not graph.get_check_spec(key).description
+    ]
+    assert undescribed == []
+    described = {key.name: graph.get_check_spec(key).description for key in graph.asset_check_keys}
+    # A generic test's description is filled from its arguments.
+    assert described["relationships_fct_mrr_monthly_month__month_start__ref_int_month_spine_"] == (
+        "Every fct_mrr_monthly.month exists in int_month_spine.month_start; fails with the "
+        "values that do not (an orphan that a join would drop or leave unattributed)."
+    )
 
 
 def test_runs_execute_in_one_process_with_a_schedule_and_a_sensor():

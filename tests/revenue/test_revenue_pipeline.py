@@ -331,9 +331,9 @@ def test_non_usd_deal_without_rate_fails_missing_fx_rate_test(built, tmp_path):
                now() as _loaded_at""")
     con.close()
     result = _dbt(
-        ["build", "--select", "int_revenue__deals", "assert_revenue_missing_fx_rate"],
+        ["build", "--select", "int_revenue__deals", "assert_revenue_deals_have_fx_rate"],
         warehouse,
         tmp_path,
     )
     assert result.returncode == 1
-    assert "FAIL 1 assert_revenue_missing_fx_rate" in result.stdout
+    assert "FAIL 1 assert_revenue_deals_have_fx_rate" in result.stdout
