@@ -285,8 +285,6 @@ def load_source(
         reports.append(report)
         pending.append((relative, sha, path.stat().st_size, parsed, report))
 
-    _refuse_all_quarantined(source, pending)
-
     # The raw tables mirror the landing folder: rows of a file that left it go too (a pull
     # that now returns fewer pages, a corrected export saved under a new name). When every
     # file of a source is gone, the landing folder is more likely wrong than emptied on
@@ -308,22 +306,24 @@ def load_source(
 
 
 def _refuse_all_quarantined(
-    source: Source, pending: Sequence[tuple[str, str, int, Parsed, FileReport]]
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    pending: Sequence[tuple[str, str, int, Parsed, FileReport]],
 ) -> None:
-    """When every record this load read was quarantined, the input is wrong as a whole (a
-    unit or format mistake: milliseconds for seconds, a shifted column), not a few bad
-    records: the load fails naming the first file and record, and nothing is written."""
-    loaded = sum(report.rows_loaded for *_, report in pending)
+    """A source whose every record is quarantined (its raw tables would be empty while this
+    load quarantined records) has a wrong input as a whole, not a few bad records: a unit or
+    format mistake (milliseconds for seconds, a shifted column). Raised inside the write's
+    transaction, so nothing is written."""
     quarantined = sum(report.rows_quarantined for *_, report in pending)
-    if loaded or not quarantined:
+    if not quarantined or any(_row_counts(con, source).values()):
         return
     relative, parsed = next((p[0], p[3]) for p in pending if p[3].rejected.num_rows)
     first = parsed.rejected.slice(0, 1).to_pylist()[0]
     raise SourceError(
         source.name,
         relative,
-        f"every record read was quarantined ({quarantined:,} in {len(pending)} file(s)), "
-        f"e.g. {first['reason']}",
+        f"every record of the source is quarantined ({quarantined:,} in "
+        f"{sum(1 for *_, r in pending if r.rows_quarantined)} file(s)), e.g. {first['reason']}",
         first["record"],
     )
 
@@ -388,6 +388,7 @@ def _write(
                     report.rows_quarantined,
                 ],
             )
+        _refuse_all_quarantined(con, source, pending)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

@@ -25,6 +25,7 @@ import duckdb
 
 from ingest.framework import RECORD_COLUMN, Parsed, ParseError, RawTable, Source
 from ingest.tabular import (
+    LONGEST_TERM_YEARS,
     Check,
     castable,
     date_format,
@@ -32,6 +33,7 @@ from ingest.tabular import (
     matches,
     not_empty,
     one_of,
+    plausible_time,
     quote,
     read_csv_strings,
     split_rows,
@@ -96,6 +98,10 @@ def _date(column: str) -> str:
     return f"cast(strptime(nullif(trim({col}), ''), '%Y-%m-%d') as date)"
 
 
+def _try_date(column: str) -> str:
+    return f"try_strptime(trim({quote(column)}), '%Y-%m-%d')"
+
+
 def _split(con: duckdb.DuckDBPyConnection, rows: duckdb.DuckDBPyRelation) -> Parsed:
     checks = [
         not_empty("invoice_number"),
@@ -104,6 +110,9 @@ def _split(con: duckdb.DuckDBPyConnection, rows: duckdb.DuckDBPyRelation) -> Par
         not_empty("amount"),
         not_empty("currency"),
         *(date_format(c, "%Y-%m-%d") for c in DATES),
+        *(plausible_time(c, _try_date(c)) for c in DATES if c != "service_period_end"),
+        # A prepaid multi-year membership ends years ahead: a promise, not an event.
+        plausible_time("service_period_end", _try_date("service_period_end"), LONGEST_TERM_YEARS),
         castable("amount", "DOUBLE"),
         one_of("gl_account", sorted(GL_ACCOUNTS)),
         matches("currency", "[A-Za-z]{3}", "an ISO 4217 code"),
