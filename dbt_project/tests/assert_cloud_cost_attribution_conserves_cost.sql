@@ -3,7 +3,9 @@
 -- per month, the effective cost in fct_cloud_costs_monthly must equal the effective cost of
 -- every normalised cost line in int_cloud_costs__focus, to the cent. Returns the months
 -- that differ, with both totals.
-{{ config(meta={'dagster': {'ref': {'name': 'fct_cloud_costs_monthly'}}}, store_failures_as='view') }}
+{{ config(
+    meta={'dagster': {'ref': {'name': 'fct_cloud_costs_monthly'}}}, store_failures_as='view'
+) }}
 with ingested as (
     select
         charge_month as month,

@@ -12,6 +12,6 @@ select
     {{ as_of_month() }} as as_of_month,
     'the month spine ends at ' || cast(last_month as {{ dbt.type_string() }})
     || ', not at the as-of month ' || cast({{ as_of_month() }} as {{ dbt.type_string() }})
-    as problem
+        as problem
 from spine
 where last_month <> {{ as_of_month() }}

@@ -25,8 +25,8 @@ partner_months as (
     from months
     inner join contracts
         on
-            contracts.contract_start_date <= months.month_end
-            and contracts.contract_end_date >= months.month_end
+            months.month_end >= contracts.contract_start_date
+            and months.month_end <= contracts.contract_end_date
     group by months.month_start, contracts.partner_id
 ),
 
@@ -72,8 +72,9 @@ select
     end_mrr_usd,
     case
         when end_mrr_usd is null
-            then 'movements of ' || cast(movement_usd as {{ dbt.type_string() }})
-            || ' in a month off the spine'
+            then
+                'movements of ' || cast(movement_usd as {{ dbt.type_string() }})
+                || ' in a month off the spine'
         else
             'contracts: ' || cast(start_mrr_usd as {{ dbt.type_string() }}) || ' -> '
             || cast(end_mrr_usd as {{ dbt.type_string() }}) || ', movements: '
