@@ -215,6 +215,34 @@ SUITES: dict[str, list[Expectation]] = {
 }
 
 
+def describe_expectation(expectation: Expectation) -> str:
+    """One expectation in words, for the check's description and the README."""
+    kind, kwargs = expectation
+    column = kwargs.get("column")
+    if kind == "ExpectColumnValuesToNotBeNull":
+        return f"{column} not null"
+    if kind == "ExpectColumnValuesToBeUnique":
+        return f"{column} unique"
+    if kind == "ExpectCompoundColumnsToBeUnique":
+        return f"({', '.join(kwargs['column_list'])}) unique"
+    if kind == "ExpectColumnValuesToBeInSet":
+        return f"{column} in {{{', '.join(map(str, kwargs['value_set']))}}}"
+    if kind == "ExpectColumnValuesToMatchRegex":
+        return f"{column} matches {kwargs['regex']}"
+    if kind == "ExpectColumnValuesToBeBetween":
+        low, high = kwargs.get("min_value"), kwargs.get("max_value")
+        if isinstance(low, datetime):
+            years = high.year - date.today().year
+            ahead = "a year" if years == 1 else f"{years} years"
+            return f"{column} from {low:%Y-%m-%d} to {ahead} after today"
+        return f"{column} between {low:g} and {high:g}"
+    raise ValueError(f"no words for expectation {kind}")
+
+
+def describe_suite(table: str) -> str:
+    return "; ".join(describe_expectation(e) for e in SUITES[table])
+
+
 @dataclass
 class Failure:
     expectation: str

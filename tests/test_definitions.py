@@ -9,6 +9,7 @@ from dagster import AssetKey
 from dagster_dbt.asset_utils import get_asset_check_key_for_test
 
 from ingest.framework import RAW_SCHEMA
+from ingest.quality import SUITES
 from ingest.sources import SOURCES
 from orchestration.dbt import DBT_PROJECT, TRANSLATOR
 from orchestration.definitions import defs
@@ -97,6 +98,24 @@ def test_every_check_says_what_it_guards():
         "Every fct_mrr_monthly.month exists in int_month_spine.month_start; fails with the "
         "values that do not (an orphan that a join would drop or leave unattributed)."
     )
+
+
+def test_readme_data_quality_lists_every_check():
+    """Each singular test, each kind of generic test, each named test and each GX suite is
+    in README's "Data quality" section, with the failure it catches."""
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    section = readme[readme.index("## Data quality") : readme.index("## Querying the warehouse")]
+    manifest = json.loads(DBT_PROJECT.manifest_path.read_text())
+    tests = [node for node in manifest["nodes"].values() if node["resource_type"] == "test"]
+    # Singular tests, and generic tests given a name of their own (not '<kind>_<model>_...').
+    named = {
+        f"`{test['name']}`"
+        for test in tests
+        if not test["name"].startswith(f"{(test.get('test_metadata') or {}).get('name')}_")
+    }
+    kinds = {f"`{test['test_metadata']['name']}`" for test in tests if test.get("test_metadata")}
+    suites = {f"`{table}`" for table in SUITES}
+    assert [name for name in sorted(named | kinds | suites) if name not in section] == []
 
 
 def test_runs_execute_in_one_process_with_a_schedule_and_a_sensor():
