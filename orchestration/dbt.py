@@ -4,6 +4,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+import duckdb
 from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, AssetKey, AssetSpec
 from dagster_dbt import (
     DagsterDbtTranslator,
@@ -151,12 +152,19 @@ def with_failing_rows(
             test = manifest["nodes"].get(unique_id, {})
             rows: list[dict[str, Any]] = []
             if test.get("config", {}).get("store_failures_as") in ("view", "table"):
-                cursor = con.execute(
-                    f'select * from "{test["schema"]}"."{test["alias"]}" limit {FAILING_ROWS_SHOWN}'
-                )
-                names = [column[0] for column in cursor.description]
-                rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+                rows = _first_rows(con, f'"{test["schema"]}"."{test["alias"]}"')
             yield result._replace(description=failing_rows_description(count, rows))
+
+
+def _first_rows(con: duckdb.DuckDBPyConnection, relation: str) -> list[dict[str, Any]]:
+    """The first failing rows a test kept; none when they cannot be read (the count, in the
+    check's metadata, still tells)."""
+    try:
+        cursor = con.execute(f"select * from {relation} limit {FAILING_ROWS_SHOWN}")
+    except duckdb.Error:
+        return []
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def failing_rows_description(count: int | None, rows: Sequence[Mapping[str, Any]]) -> str:

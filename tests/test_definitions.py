@@ -11,7 +11,7 @@ from dagster_dbt.asset_utils import get_asset_check_key_for_test
 from ingest.framework import RAW_SCHEMA
 from ingest.quality import SUITES
 from ingest.sources import SOURCES
-from orchestration.dbt import DBT_PROJECT, TRANSLATOR
+from orchestration.dbt import DBT_PROJECT, TRANSLATOR, failing_rows_description
 from orchestration.definitions import defs
 from warehouse.paths import DBT_PROJECT_DIR, PROJECT_ROOT
 
@@ -139,3 +139,18 @@ def test_telemetry_is_off_in_the_projects_own_settings():
         "DO_NOT_TRACK := 1",
     ):
         assert setting in makefile
+
+
+def test_a_failed_check_names_its_first_failing_rows_by_their_problem():
+    assert failing_rows_description(
+        5,
+        [
+            {"landed_file": "invoices/a.csv", "problem": "invoices/a.csv, line 2: no rate"},
+            {"landed_file": "invoices/a.csv", "problem": "invoices/a.csv, line 3: no rate"},
+        ],
+    ) == ("5 failing rows, e.g. invoices/a.csv, line 2: no rate; invoices/a.csv, line 3: no rate")
+    # Rows without a `problem` column are shown by their columns; no rows: the count.
+    assert failing_rows_description(1, [{"month": "2024-03-01", "occurrences": 0}]) == (
+        "1 failing row, e.g. month=2024-03-01, occurrences=0"
+    )
+    assert failing_rows_description(3, []) == "3 failing rows"
