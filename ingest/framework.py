@@ -72,7 +72,8 @@ create table if not exists {RAW_SCHEMA}._sources (
     source varchar primary key,
     source_group varchar not null,
     description varchar not null,
-    expected_cadence_hours double
+    expected_cadence_hours double,
+    files_in_landing bigint
 )"""
 
 QUARANTINE_DDL = f"""
@@ -232,6 +233,11 @@ def survey(source: Source, landing: Path) -> Inventory:
     return Inventory(data, manifests, dict(sorted(others.items())))
 
 
+MISSING_ROWS_KEPT = "missing, rows kept"
+# Statuses of a data file this load found (as opposed to manifests, unread or vanished files).
+DATA_STATUSES = ("loaded", "replaced", "unchanged")
+
+
 @dataclass
 class FileReport:
     file: str
@@ -262,6 +268,22 @@ class LoadReport:
     def skipped(self) -> list[FileReport]:
         return [f for f in self.files if f.status == SKIPPED]
 
+    @property
+    def files_in_landing(self) -> int:
+        """Data files of the source found under the landing folder by this load."""
+        return sum(f.status in DATA_STATUSES for f in self.files)
+
+    @property
+    def note(self) -> str | None:
+        """What a person must know about this load beyond the counts: an empty or missing
+        folder keeps the rows of earlier loads (it is more likely a wrong path than the end
+        of the source), and says so."""
+        if self.files_in_landing:
+            return None
+        kept = sum(self.rows_after.values())
+        rows = f"{kept:,} row{'' if kept == 1 else 's'}"
+        return "no files found" + (f", {rows} from earlier loads kept" if kept else "")
+
 
 def rejections(records: Iterable[tuple[str, str, Mapping[str, Any]]]) -> pa.Table:
     """Rejected records built in Python (record reference, reason, raw record)."""
@@ -287,9 +309,16 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     _add_missing_columns(con, "_ingest_log", INGEST_LOG_ADDED)
     con.execute(QUARANTINE_DDL)
     con.execute(SOURCES_DDL)
+    con.execute(
+        f"alter table {RAW_SCHEMA}._sources add column if not exists files_in_landing bigint"
+    )
     cadence_hours = source.cadence.total_seconds() / 3600 if source.cadence else None
     con.execute(
-        f"insert or replace into {RAW_SCHEMA}._sources values (?, ?, ?, ?)",
+        f"insert into {RAW_SCHEMA}._sources "
+        "(source, source_group, description, expected_cadence_hours) values (?, ?, ?, ?) "
+        "on conflict (source) do update set source_group = excluded.source_group, "
+        "description = excluded.description, "
+        "expected_cadence_hours = excluded.expected_cadence_hours",
         [source.name, source.group, source.description, cadence_hours],
     )
     for table in source.tables:
@@ -453,13 +482,13 @@ def load_source(
     # that now returns fewer pages, a corrected export saved under a new name). When every
     # data file of a source is gone, the landing folder is more likely wrong than emptied on
     # purpose: the rows stay and the report says so.
-    data_seen = {r.file for r in reports if r.status in ("unchanged", "loaded", "replaced")}
+    data_seen = {r.file for r in reports if r.status in DATA_STATUSES}
     all_seen = {r.file for r in reports}
     known_data = {f for f, row in known.items() if row[1] == LOADED}
     vanished = sorted(known_data - data_seen)
     removed = vanished if data_seen else []
     reports += [
-        FileReport(f, "removed" if data_seen else "missing, rows kept", 0, 0)
+        FileReport(f, "removed" if data_seen else MISSING_ROWS_KEPT, 0, 0)
         for f in vanished
         if f not in all_seen
     ]
@@ -470,7 +499,35 @@ def load_source(
     rows_before = _row_counts(con, source)
     if pending or removed or refreshed or gone:
         _write(con, source, version, pending, removed, refreshed, gone, now)
-    return LoadReport(source.name, reports, rows_before, _row_counts(con, source))
+    report = LoadReport(source.name, reports, rows_before, _row_counts(con, source))
+    con.execute(
+        f"update {RAW_SCHEMA}._sources set files_in_landing = ? where source = ?",
+        [report.files_in_landing, source.name],
+    )
+    return report
+
+
+def _refuse_all_quarantined(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    pending: Sequence[tuple[LogEntry, Parsed]],
+) -> None:
+    """A source whose every record is quarantined (its raw tables would be empty while this
+    load quarantined records) has a wrong input as a whole, not a few bad records: a unit or
+    format mistake (milliseconds for seconds, a shifted column). Raised inside the write's
+    transaction, so nothing is written."""
+    quarantined = sum(entry.rows_quarantined for entry, _ in pending)
+    if not quarantined or any(_row_counts(con, source).values()):
+        return
+    entry, parsed = next((e, p) for e, p in pending if p.rejected.num_rows)
+    first = parsed.rejected.slice(0, 1).to_pylist()[0]
+    raise SourceError(
+        source.name,
+        entry.file,
+        f"every record of the source is quarantined ({quarantined:,} in "
+        f"{sum(1 for e, _ in pending if e.rows_quarantined)} file(s)), e.g. {first['reason']}",
+        first["record"],
+    )
 
 
 def _delivery_columns(delivery: Delivery | None) -> tuple:
@@ -527,6 +584,7 @@ def _write(
             if entry.status != LOADED:  # a file that was data and is not any more
                 _delete_file(con, source, entry.file, bookkeeping=("_quarantine",))
             _log(con, source, entry, version, now)
+        _refuse_all_quarantined(con, source, pending)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

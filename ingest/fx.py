@@ -13,6 +13,7 @@ from ingest.tabular import (
     date_format,
     matches,
     not_empty,
+    plausible_time,
     positive,
     read_csv_strings,
     split_rows,
@@ -32,6 +33,7 @@ def parse_rates(path: Path) -> Parsed:
     checks = [
         not_empty("date"),
         date_format("date", "%Y-%m-%d"),
+        plausible_time("date", "try_strptime(trim(date), '%Y-%m-%d')"),
         not_empty("currency"),
         castable("usd_per_unit", "DOUBLE"),
         not_empty("usd_per_unit"),

@@ -31,10 +31,12 @@ import pyarrow as pa
 
 from ingest.framework import RECORD_COLUMN, Parsed, ParseError, RawTable, Source
 from ingest.tabular import (
+    LONGEST_TERM_YEARS,
     Check,
     castable,
     literal,
     not_empty,
+    plausible_time,
     quote,
     read_csv_strings,
     split_rows,
@@ -57,6 +59,9 @@ DEAL_PROPERTIES = (
     "hs_is_closed_won",
 )
 STAGE_HISTORY_PREFIXES = ("hs_v2_date_entered_", "hs_v2_date_exited_")
+# Dates of a deal page and of the UI export (after renaming its labels to properties).
+EXPORT_DATES = ("closedate", "createdate", "contract_start_date", "contract_end_date", "updatedAt")
+PAGE_DATES = (*EXPORT_DATES, "createdAt")
 
 DEALS = RawTable(
     "hubspot_deals",
@@ -143,6 +148,15 @@ def _as_date(column: str) -> str:
     return f"cast(try_cast(nullif(trim({col}), '') as timestamptz) as date)"
 
 
+def _plausible_dates(columns: tuple[str, ...]) -> list[Check]:
+    """Event dates within 2000 .. a year after the load day; a contract's end, a promise,
+    may lie up to LONGEST_TERM_YEARS ahead (multi-year agreements)."""
+    return [
+        plausible_time(c, _as_date(c), LONGEST_TERM_YEARS if c == "contract_end_date" else 1)
+        for c in columns
+    ]
+
+
 def _as_double(column: str) -> str:
     return f"try_cast(nullif(trim({quote(column)}), '') as double)"
 
@@ -203,17 +217,8 @@ def parse_deals_page(path: Path) -> Parsed:
         castable("amount", "DOUBLE"),
         castable("hs_mrr", "DOUBLE"),
         castable("hs_forecast_probability", "DOUBLE"),
-        *(
-            _date_or_timestamp(c)
-            for c in (
-                "closedate",
-                "createdate",
-                "contract_start_date",
-                "contract_end_date",
-                "createdAt",
-                "updatedAt",
-            )
-        ),
+        *(_date_or_timestamp(c) for c in PAGE_DATES),
+        *_plausible_dates(PAGE_DATES),
         Check(
             f"{_as_date('contract_end_date')} < {_as_date('contract_start_date')}",
             "'contract_end_date ' || contract_end_date || ' is before contract_start_date ' "
@@ -370,16 +375,8 @@ def parse_deals_export(path: Path) -> Parsed:
             f"and {probability} is null",
             "'hs_forecast_probability is not a number or percentage: ' || hs_forecast_probability",
         ),
-        *(
-            _date_or_timestamp(c)
-            for c in (
-                "closedate",
-                "createdate",
-                "contract_start_date",
-                "contract_end_date",
-                "updatedAt",
-            )
-        ),
+        *(_date_or_timestamp(c) for c in EXPORT_DATES),
+        *_plausible_dates(EXPORT_DATES),
         Check(
             f"{_as_date('contract_end_date')} < {_as_date('contract_start_date')}",
             "'contract_end_date ' || contract_end_date || ' is before contract_start_date ' "

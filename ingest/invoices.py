@@ -12,7 +12,10 @@ Landing layout (`<landing>/invoices/`):
 
 Both go through the same checks: an unknown GL account, an amount that is not a number, a
 date that is not a date, a service period that ends before it starts or a line repeated in
-the same file is quarantined with the reason. A line for a HubSpot deal that does not exist
+the same file is quarantined with the reason. A negative amount is a credit note only when
+the line says so: an optional column `credit_note_for` names the invoice it credits, or the
+invoice number starts with `CN-`; any other negative line is quarantined (a sign slip would
+otherwise cancel real revenue). A line for a HubSpot deal that does not exist
 is found in dbt (`int_revenue__rejected_invoice_lines`), where the deals are.
 """
 
@@ -25,6 +28,7 @@ import duckdb
 
 from ingest.framework import RECORD_COLUMN, Parsed, ParseError, RawTable, Source
 from ingest.tabular import (
+    LONGEST_TERM_YEARS,
     Check,
     castable,
     date_format,
@@ -32,6 +36,7 @@ from ingest.tabular import (
     matches,
     not_empty,
     one_of,
+    plausible_time,
     quote,
     read_csv_strings,
     split_rows,
@@ -61,7 +66,10 @@ REQUIRED = (
     "amount",
     "currency",
 )
-OPTIONAL = tuple(c for c in COLUMNS if c not in REQUIRED)
+# Optional beyond the export's own columns: the invoice a credit note credits.
+CREDIT_NOTE_FOR = "credit_note_for"
+CREDIT_NOTE_PREFIX = "CN-"
+OPTIONAL = (*(c for c in COLUMNS if c not in REQUIRED), CREDIT_NOTE_FOR)
 
 GL_ACCOUNTS = {
     "4221": "membership fees",
@@ -86,6 +94,7 @@ LINES = RawTable(
         "service_period_end": "date",
         "amount": "double",
         "currency": "varchar",
+        CREDIT_NOTE_FOR: "varchar",
     },
     "Invoice lines (accounting CSV exports and the finance Google Sheet), one row per line.",
 )
@@ -96,6 +105,10 @@ def _date(column: str) -> str:
     return f"cast(strptime(nullif(trim({col}), ''), '%Y-%m-%d') as date)"
 
 
+def _try_date(column: str) -> str:
+    return f"try_strptime(trim({quote(column)}), '%Y-%m-%d')"
+
+
 def _split(con: duckdb.DuckDBPyConnection, rows: duckdb.DuckDBPyRelation) -> Parsed:
     checks = [
         not_empty("invoice_number"),
@@ -104,6 +117,9 @@ def _split(con: duckdb.DuckDBPyConnection, rows: duckdb.DuckDBPyRelation) -> Par
         not_empty("amount"),
         not_empty("currency"),
         *(date_format(c, "%Y-%m-%d") for c in DATES),
+        *(plausible_time(c, _try_date(c)) for c in DATES if c != "service_period_end"),
+        # A prepaid multi-year membership ends years ahead: a promise, not an event.
+        plausible_time("service_period_end", _try_date("service_period_end"), LONGEST_TERM_YEARS),
         castable("amount", "DOUBLE"),
         one_of("gl_account", sorted(GL_ACCOUNTS)),
         matches("currency", "[A-Za-z]{3}", "an ISO 4217 code"),
@@ -119,8 +135,17 @@ def _split(con: duckdb.DuckDBPyConnection, rows: duckdb.DuckDBPyRelation) -> Par
             literal("service period has only one of start and end"),
         ),
     ]
+    checks.append(
+        Check(
+            "try_cast(trim(amount) as double) < 0 "
+            f"and nullif(trim({quote(CREDIT_NOTE_FOR)}), '') is null "
+            f"and not starts_with(trim(invoice_number), {literal(CREDIT_NOTE_PREFIX)})",
+            "'amount is negative (' || trim(amount) || ') but the line is not a credit note: "
+            f"give {CREDIT_NOTE_FOR} or an invoice number starting {CREDIT_NOTE_PREFIX}'",
+        )
+    )
     # A line repeated with every field equal is a duplicate, not a second charge.
-    duplicate = unique(COLUMNS)
+    duplicate = unique((*COLUMNS, CREDIT_NOTE_FOR))
     first = duplicate.reason.split(" || ", 1)[1]
     reason = literal("duplicate invoice line, first at ") + " || " + first
     checks.append(Check(duplicate.fails, reason))
@@ -137,6 +162,7 @@ def _split(con: duckdb.DuckDBPyConnection, rows: duckdb.DuckDBPyRelation) -> Par
             "description": "nullif(trim(description), '')",
             "amount": "cast(trim(amount) as double)",
             "currency": "upper(trim(currency))",
+            CREDIT_NOTE_FOR: f"nullif(trim({quote(CREDIT_NOTE_FOR)}), '')",
         },
     )
     return Parsed(tables={LINES.name: valid}, rejected=rejected)
@@ -190,7 +216,7 @@ def parse_sheet_values(path: Path) -> Parsed:
         f"cells[{header.index(c) + 1}] as {quote(c)}"
         if c in header
         else f"null::varchar as {quote(c)}"
-        for c in COLUMNS
+        for c in (*COLUMNS, CREDIT_NOTE_FOR)
     ]
     rows = con.sql(
         f"select {', '.join(wanted)}, n as _ordinal, "

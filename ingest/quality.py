@@ -14,6 +14,7 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
@@ -24,6 +25,7 @@ from ingest.cloud_costs.focus import CHARGE_CATEGORIES
 from ingest.cloud_costs.gcp import COST_TYPES
 from ingest.invoices import GL_ACCOUNTS
 from ingest.prometheus import SERIES
+from ingest.tabular import EARLIEST_PLAUSIBLE, LONGEST_TERM_YEARS
 
 Expectation = tuple[str, Mapping[str, Any]]
 
@@ -45,6 +47,21 @@ def _sane_cost(column: str, max_value: float = LARGEST_COST_LINE) -> Expectation
     return (
         "ExpectColumnValuesToBeBetween",
         {"column": column, "min_value": -LARGEST_COST_LINE, "max_value": max_value},
+    )
+
+
+def _plausible_time(column: str, years_ahead: int = 1) -> Expectation:
+    """The connectors' plausibility window (tabular.plausible_time) for the table as a whole:
+    no event time before 2000 or over a year after today (a promise: `years_ahead`)."""
+    today = date.today()
+    latest = today.replace(year=today.year + years_ahead, day=min(today.day, 28))
+    return (
+        "ExpectColumnValuesToBeBetween",
+        {
+            "column": column,
+            "min_value": datetime.fromisoformat(EARLIEST_PLAUSIBLE),
+            "max_value": datetime.combine(latest, datetime.max.time()),
+        },
     )
 
 
@@ -79,6 +96,7 @@ SUITES: dict[str, list[Expectation]] = {
             {"column": "usd_per_unit", "min_value": 1e-5, "max_value": 1e4},
         ),
         _unique_together("rate_date", "currency", "_file"),
+        _plausible_time("rate_date"),
     ],
     "prometheus_samples": [
         *_not_null("cluster", "series", "sampled_at", "value"),
@@ -86,6 +104,7 @@ SUITES: dict[str, list[Expectation]] = {
         # Users and bytes are never negative; a petabyte of memory requests is a unit error.
         ("ExpectColumnValuesToBeBetween", {"column": "value", "min_value": 0, "max_value": 1e15}),
         _unique_together("cluster", "series", "namespace", "sampled_at", "_file"),
+        _plausible_time("sampled_at"),
     ],
     "hubspot_deals": [
         *_not_null("deal_id", "stage_id"),
@@ -97,6 +116,17 @@ SUITES: dict[str, list[Expectation]] = {
             "ExpectColumnValuesToBeBetween",
             {"column": "forecast_probability", "min_value": 0, "max_value": 1},
         ),
+        *(
+            _plausible_time(c)
+            for c in (
+                "close_date",
+                "create_date",
+                "contract_start_date",
+                "created_at",
+                "updated_at",
+            )
+        ),
+        _plausible_time("contract_end_date", LONGEST_TERM_YEARS),
     ],
     "hubspot_pipeline_stages": [
         *_not_null("pipeline_id", "stage_id", "is_closed"),
@@ -115,6 +145,11 @@ SUITES: dict[str, list[Expectation]] = {
             "ExpectColumnValuesToBeBetween",
             {"column": "amount", "min_value": -1e7, "max_value": 1e7},
         ),
+        *(
+            _plausible_time(c)
+            for c in ("invoice_date", "due_date", "paid_date", "service_period_start")
+        ),
+        _plausible_time("service_period_end", LONGEST_TERM_YEARS),
     ],
     "gcp_billing_export": [
         *_not_null(
@@ -132,6 +167,7 @@ SUITES: dict[str, list[Expectation]] = {
         _sane_cost("cost"),
         # Credits are negative (GCP billing export schema), never a charge.
         _sane_cost("credits_amount", max_value=0),
+        _plausible_time("usage_start_time"),
     ],
     "gcp_billing_credits": [
         *_not_null("credit_position", "amount"),
@@ -149,6 +185,7 @@ SUITES: dict[str, list[Expectation]] = {
         ),
         _in_set("line_item_line_item_type", LINE_ITEM_TYPES),
         _sane_cost("line_item_unblended_cost"),
+        _plausible_time("line_item_usage_start_date"),
     ],
     "azure_costs": [
         *_not_null(
@@ -161,6 +198,7 @@ SUITES: dict[str, list[Expectation]] = {
         ),
         _in_set("dataset", ("actual", "amortized")),
         _sane_cost("cost_in_billing_currency"),
+        _plausible_time("date"),
     ],
     "focus_costs": [
         *_not_null(
@@ -177,8 +215,37 @@ SUITES: dict[str, list[Expectation]] = {
         _in_set("charge_category", CHARGE_CATEGORIES),
         _sane_cost("billed_cost"),
         _sane_cost("effective_cost"),
+        _plausible_time("charge_period_start"),
     ],
 }
+
+
+def describe_expectation(expectation: Expectation) -> str:
+    """One expectation in words, for the check's description and the README."""
+    kind, kwargs = expectation
+    column = kwargs.get("column")
+    if kind == "ExpectColumnValuesToNotBeNull":
+        return f"{column} not null"
+    if kind == "ExpectColumnValuesToBeUnique":
+        return f"{column} unique"
+    if kind == "ExpectCompoundColumnsToBeUnique":
+        return f"({', '.join(kwargs['column_list'])}) unique"
+    if kind == "ExpectColumnValuesToBeInSet":
+        return f"{column} in {{{', '.join(map(str, kwargs['value_set']))}}}"
+    if kind == "ExpectColumnValuesToMatchRegex":
+        return f"{column} matches {kwargs['regex']}"
+    if kind == "ExpectColumnValuesToBeBetween":
+        low, high = kwargs.get("min_value"), kwargs.get("max_value")
+        if isinstance(low, datetime):
+            years = high.year - date.today().year
+            ahead = "a year" if years == 1 else f"{years} years"
+            return f"{column} from {low:%Y-%m-%d} to {ahead} after today"
+        return f"{column} between {low:g} and {high:g}"
+    raise ValueError(f"no words for expectation {kind}")
+
+
+def describe_suite(table: str) -> str:
+    return "; ".join(describe_expectation(e) for e in SUITES[table])
 
 
 @dataclass
@@ -240,10 +307,12 @@ def validate_table(
     import great_expectations as gx
 
     context = _context()
-    configured = [
+    chosen = [
         *(SUITES[table] if expectations is None else expectations),
         *row_count_expectation(previous_rows),
     ]
+    frame = _time_bounded(frame, chosen)
+    configured = [_in_time_zone_of(frame, expectation) for expectation in chosen]
     name = f"{table}_{next(_RUNS)}"
     batch_definition = (
         context.data_sources.add_pandas(name)
@@ -276,6 +345,36 @@ def validate_table(
                 )
             )
     return result
+
+
+def _time_bounded(frame: pd.DataFrame, expectations: Sequence[Expectation]) -> pd.DataFrame:
+    """The columns an expectation bounds in time as datetimes (a frame from Arrow holds
+    Python dates), so the bounds compare with them."""
+    columns = {
+        kwargs["column"]
+        for _, kwargs in expectations
+        if isinstance(kwargs.get("min_value"), datetime) and kwargs.get("column") in frame
+    }
+    converted = {
+        column: pd.to_datetime(frame[column])
+        for column in columns
+        if not pd.api.types.is_datetime64_any_dtype(frame[column])
+    }
+    return frame.assign(**converted) if converted else frame
+
+
+def _in_time_zone_of(frame: pd.DataFrame, expectation: Expectation) -> Expectation:
+    """Time bounds in UTC for a time-zone-aware column (timestamptz), naive otherwise."""
+    kind, kwargs = expectation
+    column = kwargs.get("column")
+    if column not in frame or getattr(frame[column].dtype, "tz", None) is None:
+        return expectation
+    return kind, {
+        key: value.replace(tzinfo=UTC)
+        if isinstance(value, datetime) and value.tzinfo is None
+        else value
+        for key, value in kwargs.items()
+    }
 
 
 def _plain(value: Any) -> Any:

@@ -135,13 +135,41 @@ def validate_registry(document: object) -> Registry:
         raise ParseError(f"partner id {twice!r} is listed twice", f"partner {twice!r}")
     if twice := _repeated([c.name for c in registry.clusters]):
         raise ParseError(f"cluster name {twice!r} is listed twice", f"cluster {twice!r}")
+    # One cloud account (or project, or subscription) belongs to one cluster, and one HubSpot
+    # company to one partner: otherwise every cost line or deal of it would be counted twice
+    # or attributed at random, three models later.
+    account_owner: dict[tuple[str, str], str] = {}
+    for cluster in registry.clusters:
+        key = (cluster.provider, cluster.account.lower())
+        if key in account_owner:
+            raise ParseError(
+                f"{cluster.provider} account {cluster.account!r} is also the account of "
+                f"cluster {account_owner[key]!r}",
+                f"cluster {cluster.name!r}, field account",
+            )
+        account_owner[key] = cluster.name
+    company_owner: dict[str, str] = {}
+    for partner in registry.partners:
+        company = partner.hubspot_company_id
+        if company is None:
+            continue
+        if company in company_owner:
+            raise ParseError(
+                f"HubSpot company {company!r} is also the company of partner "
+                f"{company_owner[company]!r}",
+                f"partner {partner.id!r}, field hubspot_company_id",
+            )
+        company_owner[company] = partner.id
     for cluster in registry.clusters:
         if twice := _repeated([h.name for h in cluster.hubs]):
             raise ParseError(f"hub {twice!r} is listed twice", f"cluster {cluster.name!r}")
         for hub in cluster.hubs:
             where = f"cluster {cluster.name!r}, hub {hub.name!r}"
             if hub.partner not in partner_ids:
-                raise ParseError(f"unknown partner {hub.partner!r}", f"{where}, field partner")
+                raise ParseError(
+                    f"unknown partner {hub.partner!r}: no partner in 'partners' has this id",
+                    f"{where}, field partner",
+                )
             if hub.retired_on and hub.retired_on < hub.launched_on:
                 raise ParseError("retired_on is before launched_on", f"{where}, field retired_on")
     return registry

@@ -89,21 +89,27 @@ def finite(column: str) -> Check:
 
 
 EARLIEST_PLAUSIBLE = "2000-01-01"
+# How far ahead a date that is a promise may lie: a contract's end, a prepaid service
+# period's end (multi-year agreements run three to five years; ten leaves room).
+LONGEST_TERM_YEARS = 10
 
 
-def plausible_time(column: str, value_sql: str) -> Check:
+def plausible_time(column: str, value_sql: str, years_ahead: int = 1) -> Check:
     """An event time (a sample, a charge, an invoice date) before 2000 or more than a year
     after the day of the load is a unit or format mistake (milliseconds read as seconds, a
     two-digit year), not data: the record is quarantined rather than stretch every chart.
 
     `value_sql` is the column already parsed to a date or timestamp. The bound is the load
     day, not a pinned as-of day, so what raw holds does not depend on the month reported.
+    A date that is a promise rather than an event (a contract's end, a prepaid service
+    period's end) may lie `years_ahead` years after it.
     """
     value = f"cast({value_sql} as date)"
+    horizon = "a year" if years_ahead == 1 else f"{years_ahead} years"
     return Check(
         f"{value} is not null and ({value} < date '{EARLIEST_PLAUSIBLE}' "
-        f"or {value} > current_date + interval 1 year)",
-        f"{literal(f'{column} is outside {EARLIEST_PLAUSIBLE} .. a year after the load day: ')}"
+        f"or {value} > current_date + interval {years_ahead} year)",
+        f"{literal(f'{column} is outside {EARLIEST_PLAUSIBLE} .. {horizon} after the load day: ')}"
         f" || {quote(column)}",
     )
 

@@ -198,10 +198,12 @@ def summary(
     with connect_read_only(warehouse) as con:
         sources = con.execute(
             "select source, files, rows_loaded, rows_quarantined, is_stale, "
-            "expected_cadence_hours from marts.fct_source_loads order by source"
+            "expected_cadence_hours, files_in_landing = 0 "
+            "from marts.fct_source_loads order by source"
         ).fetchall()
         metrics = con.execute(
-            "select metric, value, unit, as_of from marts.fct_headline_metrics order by sort_order"
+            "select metric, value, unit, as_of, coverage, coverage_note "
+            "from marts.fct_headline_metrics order by sort_order"
         ).fetchall()
         as_of = metrics[0][3] if metrics else None
         skipped = con.execute(
@@ -223,13 +225,21 @@ def summary(
     lines += [
         f"  {name:<14} {files:>5} files {rows:>10,} rows {quarantined:>6,} quarantined"
         + (f"  STALE: no new file in {cadence:.0f} h" if stale else "")
-        for name, files, rows, quarantined, stale, cadence in sources
+        + (_no_files_note(rows) if none_found else "")
+        for name, files, rows, quarantined, stale, cadence, none_found in sources
     ]
     if skipped:
         lines += ["", f"Skipped files ({len(skipped)}; not read, nothing of them is counted):"]
         lines += [f"  {name:<14} {file}: {reason}" for name, file, reason in skipped]
     lines += ["", f"Headline metrics (as of {as_of or '-'}):"]
-    lines += [f"  {m:<34} {_number(v):>14} {u}" for m, v, u, _ in metrics]
+    lines += [f"  {m:<34} {_number(v):>14} {u}" for m, v, u, *_ in metrics]
+    gaps: dict[str, list[str]] = {}
+    for metric, _, _, _, coverage, note in metrics:
+        if coverage != "complete":
+            gaps.setdefault(f"{coverage} coverage: {note}", []).append(metric)
+    if gaps:
+        lines += ["", f"Not covered in {as_of} (shown as -, never as 0):"]
+        lines += [f"  {', '.join(names)}: {gap}" for gap, names in gaps.items()]
     lines += ["", f"MRC by provider, {as_of} (USD):"]
     lines += [
         f"  {provider or 'unknown':<14} {_number(cost):>12}" for provider, cost in by_provider
@@ -259,6 +269,12 @@ def summary(
     if seconds is not None:
         lines.append(f"Built in {seconds:.0f} s.")
     return "\n".join(lines)
+
+
+def _no_files_note(rows_kept: int) -> str:
+    rows = f"{rows_kept:,} row{'' if rows_kept == 1 else 's'}"
+    kept = f", {rows} from earlier loads kept" if rows_kept else ""
+    return f"  no files found{kept}"
 
 
 def query(warehouse: Path, sql: str) -> str:

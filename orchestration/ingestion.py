@@ -74,7 +74,7 @@ def build_ingest_asset(source: Source) -> AssetsDefinition:
         statuses = [
             f"{f.status}: {f.file}" + (f" ({f.reason})" if f.reason else "") for f in report.files
         ]
-        context.log.info(f"{source.name}: " + ("; ".join(statuses) or "no files in landing"))
+        context.log.info(f"{source.name}: " + "; ".join(filter(None, [report.note, *statuses])))
         for table in source.tables:
             yield MaterializeResult(
                 asset_key=raw_asset_key(table.name),
@@ -82,6 +82,8 @@ def build_ingest_asset(source: Source) -> AssetsDefinition:
                     "rows_in_table": report.rows_after[table.name],
                     "rows_before_load": report.rows_before[table.name],
                     "files_seen": len(report.files),
+                    "files_in_landing": report.files_in_landing,
+                    **({"note": report.note} if report.note else {}),
                     "files_loaded": sum(f.status in ("loaded", "replaced") for f in report.files),
                     "rows_loaded_this_run": report.rows_loaded,
                     "rows_quarantined_this_run": report.rows_quarantined,

@@ -12,7 +12,7 @@ from dagster import (
 from dagster_duckdb import DuckDBResource
 
 from ingest.framework import RAW_SCHEMA
-from ingest.quality import MAX_ROW_DROP, SUITES, validate_table
+from ingest.quality import MAX_ROW_DROP, SUITES, describe_suite, validate_table
 from ingest.sources import SOURCES
 from orchestration.resources import WarehouseLockResource
 
@@ -35,9 +35,10 @@ def build_suite_check(table: str) -> AssetChecksDefinition:
         name="great_expectations_suite",
         blocking=True,
         description=(
-            f"GX suite for raw.{table} (ingest/quality.py): keys, allowed values, ranges, and "
-            f"no drop of more than {MAX_ROW_DROP:.0%} of rows since the previous load. "
-            "Blocking: downstream models do not run when it fails."
+            f"GX suite for raw.{table} (ingest/quality.py): {describe_suite(table)}; and no "
+            f"drop of more than {MAX_ROW_DROP:.0%} of rows since the previous load. Catches a "
+            "wrong join, a half-empty export or a unit mistake where it enters. Blocking: "
+            "downstream models do not run when it fails."
         ),
     )
     def suite_check(

@@ -62,6 +62,7 @@ class BuiltWarehouse:
     warehouse: Path
     snapshots: Path
     stdout: str
+    stderr: str
 
 
 @pytest.fixture(scope="session")
@@ -80,8 +81,11 @@ def built_warehouse(
             str(warehouse),
             "--snapshots",
             str(snapshots),
+            # The marts describe the world's as-of day, whatever day the tests run.
+            "--as-of",
+            SMALL_WORLD["as_of"].isoformat(),
         ],
         cli_env,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    return BuiltWarehouse(small_landing, warehouse, snapshots, result.stdout)
+    return BuiltWarehouse(small_landing, warehouse, snapshots, result.stdout, result.stderr)

@@ -45,6 +45,8 @@ def build(landing: Path, warehouse: Path, env: dict[str, str], tmp_path: Path):
             str(warehouse),
             "--snapshots",
             str(tmp_path / "snapshots"),
+            "--as-of",
+            SMALL_WORLD["as_of"].isoformat(),
         ],
         env,
     )
@@ -66,6 +68,35 @@ def test_build_prints_rows_per_source_and_headline_metrics(built_warehouse: Buil
     )
     manifest = json.loads((snapshot / "manifest.json").read_text())
     assert manifest["tables"]["dim_partners"] == SMALL_WORLD["partners"]
+
+
+def test_a_build_prints_no_dagster_warning(built_warehouse: BuiltWarehouse):
+    # In particular no dbt test logged as an AssetObservation instead of a check result.
+    output = built_warehouse.stdout + built_warehouse.stderr
+    assert "AssetObservation" not in output
+    assert " - dagster - WARNING - " not in output
+
+
+def test_an_invoice_in_a_currency_without_a_rate_fails_naming_the_file_and_line(
+    built_warehouse: BuiltWarehouse, cli_env: dict[str, str], tmp_path: Path
+):
+    landing = tmp_path / "landing"
+    shutil.copytree(built_warehouse.landing, landing)
+    # A line for a real deal, in a currency fx/*.csv has no rate for.
+    first_invoices = sorted((landing / "invoices").glob("*.csv"))[0]
+    deal_id = first_invoices.read_text().splitlines()[1].split(",")[2]
+    (landing / "invoices" / "extra.csv").write_text(
+        "invoice_number,customer,hubspot_deal_id,invoice_date,gl_account,amount,currency\n"
+        f"INV-CHF-1,Someone,{deal_id},2026-09-05,4221,1200,CHF\n"
+    )
+    warehouse = copy_of(built_warehouse, tmp_path)
+    result = build(landing, warehouse, cli_env, tmp_path)
+    assert result.returncode == 1
+    assert (
+        "check assert_revenue_invoice_lines_have_fx_rate on intermediate/int_revenue__invoice_lines"
+        " failed: 1 failing row, e.g. invoices/extra.csv, line 2: invoice INV-CHF-1 in CHF has "
+        "no fx rate on or before 2026-09-05"
+    ) in result.stderr
 
 
 def test_a_second_build_of_the_same_landing_changes_nothing(

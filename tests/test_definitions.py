@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import yaml
 from dagster import AssetKey
+from dagster_dbt.asset_utils import get_asset_check_key_for_test
 
 from ingest.framework import RAW_SCHEMA
+from ingest.quality import SUITES
 from ingest.sources import SOURCES
+from orchestration.dbt import DBT_PROJECT, TRANSLATOR, failing_rows_description
 from orchestration.definitions import defs
 from warehouse.paths import DBT_PROJECT_DIR, PROJECT_ROOT
 
@@ -47,6 +52,72 @@ def test_dbt_tests_are_asset_checks_and_marts_live_in_the_marts_schema():
     assert {"dim_partners", "dim_hubs", "fct_hub_usage_monthly", "fct_headline_metrics"} <= marts
 
 
+def test_every_dbt_test_is_an_asset_check_so_none_is_logged_as_an_observation():
+    """dagster-dbt logs a dbt test it cannot map to a check of the dbt assets as an
+    AssetObservation (with a warning), outside the UI's checks: here, none can be."""
+    manifest = json.loads(DBT_PROJECT.manifest_path.read_text())
+    graph = defs.resolve_asset_graph()
+    tests = [node for node in manifest["nodes"].values() if node["resource_type"] == "test"]
+    keys = {
+        test["name"]: get_asset_check_key_for_test(manifest, TRANSLATOR, test["unique_id"], None)
+        for test in tests
+    }
+    assert len(tests) > 300
+    assert [name for name, key in keys.items() if key not in graph.asset_check_keys] == []
+    # Each singular test is a check on the model it guards.
+    singular = {
+        test["name"]: keys[test["name"]].asset_key.to_user_string()
+        for test in tests
+        if not test.get("test_metadata")
+    }
+    assert singular == {
+        "assert_month_spine_has_no_gaps": "intermediate/int_month_spine",
+        "assert_month_spine_ends_at_the_as_of_month": "intermediate/int_month_spine",
+        "assert_cloud_cost_attribution_conserves_cost": "marts/fct_cloud_costs_monthly",
+        "assert_revenue_mrr_movements_reconcile": "marts/fct_mrr_movements",
+        "assert_revenue_deals_have_fx_rate": "intermediate/int_revenue__deals",
+        "assert_revenue_invoice_lines_have_fx_rate": "intermediate/int_revenue__invoice_lines",
+        "assert_revenue_no_rejected_deals": "intermediate/int_revenue__rejected_deals",
+        "assert_revenue_no_rejected_invoice_lines": (
+            "intermediate/int_revenue__rejected_invoice_lines"
+        ),
+    }
+
+
+def test_every_check_says_what_it_guards():
+    graph = defs.resolve_asset_graph()
+    undescribed = [
+        key.to_user_string()
+        for key in graph.asset_check_keys
+        if not graph.get_check_spec(key).description
+    ]
+    assert undescribed == []
+    described = {key.name: graph.get_check_spec(key).description for key in graph.asset_check_keys}
+    # A generic test's description is filled from its arguments.
+    assert described["relationships_fct_mrr_monthly_month__month_start__ref_int_month_spine_"] == (
+        "Every fct_mrr_monthly.month exists in int_month_spine.month_start; fails with the "
+        "values that do not (an orphan that a join would drop or leave unattributed)."
+    )
+
+
+def test_readme_data_quality_lists_every_check():
+    """Each singular test, each kind of generic test, each named test and each GX suite is
+    in README's "Data quality" section, with the failure it catches."""
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    section = readme[readme.index("## Data quality") : readme.index("## Querying the warehouse")]
+    manifest = json.loads(DBT_PROJECT.manifest_path.read_text())
+    tests = [node for node in manifest["nodes"].values() if node["resource_type"] == "test"]
+    # Singular tests, and generic tests given a name of their own (not '<kind>_<model>_...').
+    named = {
+        f"`{test['name']}`"
+        for test in tests
+        if not test["name"].startswith(f"{(test.get('test_metadata') or {}).get('name')}_")
+    }
+    kinds = {f"`{test['test_metadata']['name']}`" for test in tests if test.get("test_metadata")}
+    suites = {f"`{table}`" for table in SUITES}
+    assert [name for name in sorted(named | kinds | suites) if name not in section] == []
+
+
 def test_runs_execute_in_one_process_with_a_schedule_and_a_sensor():
     job = defs.resolve_job_def("partner_metrics_pipeline")
     assert job.executor_def.name == "in_process"
@@ -68,3 +139,18 @@ def test_telemetry_is_off_in_the_projects_own_settings():
         "DO_NOT_TRACK := 1",
     ):
         assert setting in makefile
+
+
+def test_a_failed_check_names_its_first_failing_rows_by_their_problem():
+    assert failing_rows_description(
+        5,
+        [
+            {"landed_file": "invoices/a.csv", "problem": "invoices/a.csv, line 2: no rate"},
+            {"landed_file": "invoices/a.csv", "problem": "invoices/a.csv, line 3: no rate"},
+        ],
+    ) == ("5 failing rows, e.g. invoices/a.csv, line 2: no rate; invoices/a.csv, line 3: no rate")
+    # Rows without a `problem` column are shown by their columns; no rows: the count.
+    assert failing_rows_description(1, [{"month": "2024-03-01", "occurrences": 0}]) == (
+        "1 failing row, e.g. month=2024-03-01, occurrences=0"
+    )
+    assert failing_rows_description(3, []) == "3 failing rows"

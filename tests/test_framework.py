@@ -178,3 +178,39 @@ def test_when_every_file_of_a_source_is_gone_its_rows_are_kept(tmp_path: Path, c
     report = load_source(con, FX, tmp_path / "another-landing", now=T2)
     assert [(f.file, f.status) for f in report.files] == [("fx/a.csv", "missing, rows kept")]
     assert table(con, "select currency from raw.fx_rates") == [("EUR",)]
+    # The report and the warehouse say so: no file found, the earlier rows kept.
+    assert report.files_in_landing == 0
+    assert report.note == "no files found, 1 row from earlier loads kept"
+    assert table(con, "select files_in_landing from raw._sources where source = 'fx'") == [(0,)]
+
+
+def test_a_source_never_delivered_says_no_files_found(tmp_path: Path, con):
+    report = load_source(con, FX, tmp_path / "empty-landing", now=T1)
+    assert (report.files, report.note) == ([], "no files found")
+
+
+def test_a_source_whose_every_record_is_quarantined_fails_and_writes_nothing(tmp_path: Path, con):
+    landing = tmp_path / "landing"
+    # Every rate is a unit mistake: not a few bad records but a bad input; quarantining all
+    # of it would leave a source that silently delivered nothing.
+    write_rates(
+        landing, "a.csv", "date,currency,usd_per_unit\n2024-02-01,EUR,-1\n2024-03-01,EUR,0\n"
+    )
+    with pytest.raises(SourceError) as caught:
+        load_source(con, FX, landing, now=T1)
+    assert str(caught.value) == (
+        "fx: fx/a.csv, line 2: every record of the source is quarantined (2 in 1 file(s)), "
+        "e.g. usd_per_unit is not a positive number: -1"
+    )
+    assert table(con, "select count(*) from raw._quarantine") == [(0,)]
+    assert table(con, "select count(*) from raw._ingest_log") == [(0,)]
+    # With one good record beside them, the bad ones are quarantined and the rest loads.
+    write_rates(
+        landing, "a.csv", "date,currency,usd_per_unit\n2024-02-01,EUR,-1\n2024-03-01,EUR,1.2\n"
+    )
+    report = load_source(con, FX, landing, now=T1)
+    assert (report.rows_loaded, report.rows_quarantined) == (1, 1)
+    # A later file that is all bad, beside the rows the source holds, is quarantined.
+    write_rates(landing, "b.csv", "date,currency,usd_per_unit\n2024-04-01,GBP,x\n")
+    report = load_source(con, FX, landing, now=T2)
+    assert (report.rows_loaded, report.rows_quarantined) == (0, 1)

@@ -64,3 +64,38 @@ def test_duplicate_rates_within_one_file_fail_but_restatements_across_files_pass
 def test_every_raw_table_has_a_suite():
     tables = {table.name for source in SOURCES for table in source.tables}
     assert tables - set(SUITES) == set()
+
+
+def test_times_outside_the_plausible_window_fail_the_suite_like_the_connectors_gate():
+    """A row written into raw past the connectors (by hand, by an old loader) still meets
+    the window: 2000-01-01 .. a year after today, ten years for a contract's end."""
+    today = pd.Timestamp.today().normalize()
+    deals = pd.DataFrame(
+        {
+            "deal_id": ["1", "2", "3"],
+            "stage_id": ["closedwon"] * 3,
+            "_file": ["crm/deals/p.json"] * 3,
+            "currency": ["USD"] * 3,
+            "amount": [1200.0] * 3,
+            "forecast_probability": [1.0] * 3,
+            "close_date": pd.to_datetime(["2024-01-01", "1970-01-01", "2024-01-01"]),
+            "create_date": pd.to_datetime(["2023-12-01"] * 3),
+            "contract_start_date": pd.to_datetime(["2024-01-01"] * 3),
+            # A five-year agreement is a promise, not a mistake; a century typo is.
+            "contract_end_date": [
+                today + pd.DateOffset(years=5),
+                pd.NaT,
+                pd.Timestamp("2124-12-31"),
+            ],
+            "created_at": pd.to_datetime(["2023-12-01T00:00:00Z"] * 3, utc=True),
+            "updated_at": pd.to_datetime(
+                ["2024-01-01T00:00:00Z"] * 2 + ["2099-01-01T00:00:00Z"], utc=True
+            ),
+        }
+    )
+    result = validate_table("hubspot_deals", deals)
+    assert [(f.column, f.detail) for f in result.failures] == [
+        ("close_date", "1 unexpected rows, e.g. ['1970-01-01 00:00:00']"),
+        ("updated_at", "1 unexpected rows, e.g. ['2099-01-01 00:00:00+00:00']"),
+        ("contract_end_date", "1 unexpected rows, e.g. ['2124-12-31 00:00:00']"),
+    ]

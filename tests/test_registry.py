@@ -85,7 +85,7 @@ def test_registry_yields_partners_clusters_and_hubs(tmp_path: Path):
         (
             ("partner: openscapes", "partner: open-scapes"),
             "cluster '2i2c-shared', hub 'openscapes', field partner",
-            "unknown partner 'open-scapes'",
+            "unknown partner 'open-scapes': no partner in 'partners' has this id",
         ),
         (
             ("launched_on: 2024-02-01", "launched_on: someday"),
@@ -107,6 +107,30 @@ def test_registry_yields_partners_clusters_and_hubs(tmp_path: Path):
             ("- id: openscapes", "- id: nasa-veda"),
             "partner 'nasa-veda'",
             "partner id 'nasa-veda' is listed twice",
+        ),
+        # Two clusters claiming one cloud account: both clusters and the field are named.
+        (
+            (
+                "provider: gcp\n    account: two-eye-two-see",
+                "provider: aws\n    account: 123456789012",
+            ),
+            "cluster '2i2c-shared', field account",
+            "aws account '123456789012' is also the account of cluster 'nasa-veda'",
+        ),
+        # Project ids do not differ by case: TWO-EYE-TWO-SEE is the shared cluster's project.
+        (
+            (
+                'provider: aws\n    account: "123456789012"',
+                "provider: gcp\n    account: TWO-EYE-TWO-SEE",
+            ),
+            "cluster '2i2c-shared', field account",
+            "gcp account 'two-eye-two-see' is also the account of cluster 'nasa-veda'",
+        ),
+        # Two partners with one HubSpot company: its deals would belong to both.
+        (
+            ("hubspot_company_id: 5002", "hubspot_company_id: '5001'"),
+            "partner 'openscapes', field hubspot_company_id",
+            "HubSpot company '5001' is also the company of partner 'nasa-veda'",
         ),
     ],
 )

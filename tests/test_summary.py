@@ -17,15 +17,26 @@ def make_warehouse(path: Path) -> None:
             ('aws_cur', 'cloud_costs/aws/x/m-Manifest.json', 'manifest', null),
             ('fx', 'fx/rates.csv', 'loaded', null)
         ) as t(source_name, landing_file, status, reason)""")
+        # invoices: the folder was empty this time, the rows of earlier loads were kept;
+        # azure_costs: never had a file.
         con.execute("""create table marts.fct_source_loads as select * from (values
-            ('fx', 2, 216, 0, false, 840.0),
-            ('hubspot', 6, 128, 3, true, 48.0)
-        ) as t(source, files, rows_loaded, rows_quarantined, is_stale, expected_cadence_hours)""")
+            ('azure_costs', 0, 0, 0, false, 840.0, 0),
+            ('fx', 2, 216, 0, false, 840.0, 2),
+            ('hubspot', 6, 128, 3, true, 48.0, 6),
+            ('invoices', 3, 1105, 0, false, 840.0, 0)
+        ) as t(source, files, rows_loaded, rows_quarantined, is_stale, expected_cadence_hours,
+               files_in_landing)""")
+        # Usage is not covered at all in October, cost only in part: their metrics are null.
         con.execute("""create table marts.fct_headline_metrics as select * from (values
-            (10, 'partners running', 27.0, 'partners', date '2026-10-01'),
-            (40, 'MRR', 37111.76, 'USD', date '2026-10-01'),
-            (60, 'MRC/MRR ratio', 0.3533, 'ratio', date '2026-10-01')
-        ) as t(sort_order, metric, value, unit, as_of)""")
+            (10, 'partners running', 27.0, 'partners', date '2026-10-01', 'complete', null),
+            (30, 'daily active users, last month', null, 'users/day', date '2026-10-01',
+             'none', 'no Prometheus data for cluster(s) a, b'),
+            (35, 'MRC', 420.5, 'USD', date '2026-10-01', 'partial',
+             'no cloud bill for cluster(s) c'),
+            (40, 'MRR', 37111.76, 'USD', date '2026-10-01', 'complete', null),
+            (60, 'MRC/MRR ratio', null, 'ratio', date '2026-10-01', 'partial',
+             'no cloud bill for cluster(s) c')
+        ) as t(sort_order, metric, value, unit, as_of, coverage, coverage_note)""")
         con.execute("""create table marts.fct_cloud_costs_monthly as select * from (values
             (date '2026-10-01', 'aws', 100.0), (date '2026-10-01', 'aws', 20.5),
             (date '2026-10-01', 'gcp', 300.0), (date '2026-09-01', 'gcp', 999.0)
@@ -59,7 +70,20 @@ def test_summary_shows_sources_staleness_metrics_costs_and_warnings(tmp_path: Pa
     assert "Manifest" not in text
     assert f"Headline metrics (as of {date(2026, 10, 1)}):" in text
     assert "  MRR                                        37,112 USD" in text
-    assert "  MRC/MRR ratio                                0.35 ratio" in text
+    assert "  MRC/MRR ratio                                   - ratio" in text
+    assert "  daily active users, last month                  - users/day" in text
+    assert (
+        "Not covered in 2026-10-01 (shown as -, never as 0):\n"
+        "  daily active users, last month: none coverage: no Prometheus data for cluster(s) a, b\n"
+        "  MRC, MRC/MRR ratio: partial coverage: no cloud bill for cluster(s) c\n"
+    ) in text
+    assert (
+        "  invoices           3 files      1,105 rows      0 quarantined"
+        "  no files found, 1,105 rows from earlier loads kept\n"
+    ) in text
+    assert (
+        "  azure_costs        0 files          0 rows      0 quarantined  no files found\n"
+    ) in text
     # September is not last month; aws is 100 + 20.5, shown without cents from 100 up.
     assert "  gcp                     300\n  aws                     120\n" in text
     assert "  ocean                           300         300          0       -" in text

@@ -1,5 +1,6 @@
-{#- The day the marts describe: `--vars '{as_of: 2026-11-26}'` pins it (tests, restatements),
-    otherwise today. Status columns ("running", "due in 90 days") are relative to it. -#}
+{#- The day the marts describe: `--vars '{as_of: 2026-11-26}'` pins it (`partner-metrics build
+    --as-of`, tests, restatements), otherwise today. Status columns ("running", "due in 90
+    days") are relative to it. -#}
 {% macro as_of_date() -%}
     {%- if var('as_of', none) -%}
         cast('{{ var("as_of") }}' as date)
@@ -16,4 +17,14 @@
     {%- else -%}
         current_timestamp
     {%- endif -%}
+{%- endmacro %}
+
+{#- The as-of month: the last calendar month that is complete at the end of the as-of day
+    (first day of that month). As of 2026-11-15 it is October 2026; as of 2026-11-30 it is
+    November 2026, since the day ends the month. Monthly marts end with it: the month in
+    progress would show half a month of cost and usage beside a full month of MRR. -#}
+{% macro as_of_month() -%}
+    cast({{ dbt.dateadd(
+        'month', -1, dbt.date_trunc('month', dbt.dateadd('day', 1, as_of_date()))
+    ) }} as date)
 {%- endmacro %}

@@ -1,10 +1,40 @@
-{#- One row per calendar month from the month of `start_date` to the month of `end_date`
-    (both inclusive), built with DuckDB's range(): dbt packages cannot be installed here. -#}
+{#- One row per calendar month (`month_start`, its first day) from the month of `start_date`
+    to the month of `end_date`, both inclusive; no rows when either is null or the end comes
+    first. dbt packages cannot be installed here, so this stands in for dbt_utils.date_spine;
+    each engine gets its own SQL through adapter.dispatch. -#}
 {% macro month_spine(start_date, end_date) -%}
+    {{ return(adapter.dispatch('month_spine')(start_date, end_date)) }}
+{%- endmacro %}
+
+{#- DuckDB: range() over months. -#}
+{% macro duckdb__month_spine(start_date, end_date) -%}
     select cast(month_start as date) as month_start
     from range(
         date_trunc('month', {{ start_date }}),
         date_trunc('month', {{ end_date }}) + interval 1 month,
         interval 1 month
     ) as months (month_start)
+{%- endmacro %}
+
+{#- Any engine: month offsets 0..9999 (over 800 years) from the cross product of four digit
+    tables, kept while they do not pass the end month. -#}
+{% macro default__month_spine(start_date, end_date) -%}
+    {%- set digits -%}
+        (select 0 as d union all select 1 union all select 2 union all select 3
+        union all select 4 union all select 5 union all select 6 union all select 7
+        union all select 8 union all select 9)
+    {%- endset -%}
+    select month_start
+    from (
+        select cast({{ dbt.dateadd(
+            'month',
+            'ones.d + 10 * tens.d + 100 * hundreds.d + 1000 * thousands.d',
+            dbt.date_trunc('month', start_date)
+        ) }} as date) as month_start
+        from {{ digits }} as ones
+        cross join {{ digits }} as tens
+        cross join {{ digits }} as hundreds
+        cross join {{ digits }} as thousands
+    ) as offsets
+    where month_start <= cast({{ dbt.date_trunc('month', end_date) }} as date)
 {%- endmacro %}

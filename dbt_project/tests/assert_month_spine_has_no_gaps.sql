@@ -1,6 +1,8 @@
 -- Catches a month spine with a hole or a duplicate: every month between the first and the
 -- last must appear exactly once, or monthly marts silently skip a month (a month with no
--- usage, cost or revenue must still show as zero, not vanish). Returns the offending months.
+-- usage, cost or revenue must still show, as null or zero, not vanish). Returns the
+-- offending months.
+{{ config(meta={'dagster': {'ref': {'name': 'int_month_spine'}}}, store_failures_as='view') }}
 with spine as (
     select month_start from {{ ref('int_month_spine') }}
 ),
@@ -27,6 +29,8 @@ counted as (
 
 select
     month_start,
-    occurrences
+    occurrences,
+    'month ' || cast(month_start as {{ dbt.type_string() }}) || ' is on the spine '
+    || cast(occurrences as {{ dbt.type_string() }}) || ' times, not once' as problem
 from counted
 where occurrences != 1

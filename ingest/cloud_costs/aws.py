@@ -49,6 +49,7 @@ from ingest.tabular import (
     matches,
     not_empty,
     one_of,
+    plausible_time,
     quote,
     read_csv_strings,
     split_rows,
@@ -234,6 +235,7 @@ def parse_cur(path: Path) -> Parsed:
         *(not_empty(c) for c in REQUIRED),
         *(finite(c) for c in NUMBERS),
         *(timestamp_check(c) for c in TIMESTAMPS),
+        plausible_time("line_item_usage_start_date", timestamp_sql("line_item_usage_start_date")),
         one_of("line_item_line_item_type", LINE_ITEM_TYPES),
         matches("line_item_currency_code", "[A-Za-z]{3}", "an ISO 4217 code"),
         Check(

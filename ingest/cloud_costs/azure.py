@@ -37,6 +37,7 @@ from ingest.tabular import (
     literal,
     matches,
     not_empty,
+    plausible_time,
     quote,
     read_csv_strings,
     split_rows,
@@ -155,6 +156,7 @@ def parse_export(path: Path) -> Parsed:
         *(not_empty(c) for c in REQUIRED),
         *(finite(c) for c in NUMBERS),
         *(_date_check(c) for c in DATES),
+        plausible_time("date", date_sql("date")),
         matches("billing_currency", "[A-Za-z]{3}", "an ISO 4217 code"),
     ]
     select = {}

@@ -1,17 +1,19 @@
--- Grain: one row per calendar month, from the first to the last month any fact has data for,
--- with no gaps, so months without activity still appear (as zero) in the marts.
-with usage_days as (
+-- Grain: one row per calendar month from the first month with any fact to the as-of month
+-- (macro as_of_month()), without gaps. The end is the as-of month, not the latest data row:
+-- a contract counts in every month up to its end date whether or not later data arrived.
+with as_of as (
+    select {{ as_of_month() }} as as_of_month
+),
+
+usage_days as (
     select sample_date as activity_date from {{ ref('stg_prometheus__samples') }}
 ),
 
--- Revenue: contract starts and invoice service periods before the as-of month (complete
--- months only, like usage).
+-- Revenue: contract starts and invoice service periods.
 revenue_days as (
     select contract_start_date as activity_date from {{ ref('stg_hubspot__deals') }}
-    where contract_start_date < date_trunc('month', {{ as_of_date() }})
     union all
     select coalesce(service_period_start, invoice_date) from {{ ref('stg_invoices__lines') }}
-    where coalesce(service_period_start, invoice_date) < date_trunc('month', {{ as_of_date() }})
 ),
 
 -- Cloud costs: the charge periods of every provider's current bill files (staging, so a
@@ -27,25 +29,30 @@ cost_days as (
     select cast(charge_period_start as date) from {{ ref('stg_focus__costs') }}
 ),
 
-activity as (
-    select
-        min(activity_date) as first_date,
-        max(activity_date) as last_date
-    from (
-        select activity_date from usage_days
-        union all
-        select activity_date from revenue_days
-        union all
-        select activity_date from cost_days
-    )
+facts as (
+    select activity_date from usage_days
+    union all
+    select activity_date from revenue_days
+    union all
+    select activity_date from cost_days
+),
+
+-- Facts after the as-of month (a planned contract start, the month in progress) do not
+-- start the spine.
+first_fact as (
+    select min(facts.activity_date) as first_date
+    from facts
+    cross join as_of
+    where facts.activity_date < {{ dbt.dateadd('month', 1, 'as_of.as_of_month') }}
 ),
 
 spine as (
-    {{ month_spine('(select first_date from activity)', '(select last_date from activity)') }}
+    {{ month_spine('(select first_date from first_fact)', '(select as_of_month from as_of)') }}
 )
 
 select
     month_start,
-    cast(month_start + interval 1 month - interval 1 day as date) as month_end
+    cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, 'month_start')) }} as date)
+        as month_end
 from spine
 where month_start is not null

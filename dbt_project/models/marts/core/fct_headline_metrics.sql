@@ -1,8 +1,13 @@
--- Grain: one row per headline metric, for the last complete month of the spine (the
--- metric snapshot leadership reads). Each metric's definition is in its `definition` column
--- and, in full, in the docs of the mart it comes from.
+-- Grain: one row per headline metric, for the as-of month (the last month of the spine;
+-- the metric snapshot leadership reads). Each metric's definition is in its `definition`
+-- column and, in full, in the docs of the mart it comes from. A metric whose source does not
+-- cover the month is null, with its coverage and what is missing in coverage_note.
 with months as (
     select * from {{ ref('int_month_spine') }}
+),
+
+month_coverage as (
+    select * from {{ ref('int_coverage__months') }}
 ),
 
 partners as (
@@ -15,10 +20,6 @@ hubs as (
 
 hub_usage as (
     select * from {{ ref('fct_hub_usage_monthly') }}
-),
-
-mrc as (
-    select * from {{ ref('fct_mrc_monthly') }}
 ),
 
 mrr as (
@@ -37,8 +38,19 @@ renewals as (
     select * from {{ ref('fct_renewals') }}
 ),
 
-last_month as (
+as_of_month as (
     select max(month_start) as month_start from months
+),
+
+last_month as (
+    select
+        as_of_month.month_start,
+        month_coverage.cost_coverage,
+        month_coverage.usage_coverage,
+        month_coverage.cost_gaps,
+        month_coverage.usage_gaps
+    from as_of_month
+    inner join month_coverage on as_of_month.month_start = month_coverage.month
 ),
 
 metrics as (
@@ -47,6 +59,8 @@ metrics as (
         'partners running' as metric,
         cast(count(*) filter (where is_running) as double) as value,
         'partners' as unit,
+        'complete' as coverage,
+        cast(null as {{ dbt.type_string() }}) as coverage_note,
         'Partners with at least one hub running on the as-of date (dim_partners).' as definition
     from partners
 
@@ -57,6 +71,8 @@ metrics as (
         'hubs running' as metric,
         cast(count(*) filter (where is_running) as double) as value,
         'hubs' as unit,
+        'complete' as coverage,
+        cast(null as {{ dbt.type_string() }}) as coverage_note,
         'Hubs launched and not retired on the as-of date (dim_hubs).' as definition
     from hubs
 
@@ -65,24 +81,32 @@ metrics as (
     select
         30 as sort_order,
         'daily active users, last month' as metric,
-        coalesce(sum(hub_usage.avg_daily_active_users), 0) as value,
+        case
+            when max(last_month.usage_coverage) <> 'none'
+                then coalesce(sum(hub_usage.avg_daily_active_users), 0)
+        end as value,
         'users/day' as unit,
+        max(last_month.usage_coverage) as coverage,
+        max(last_month.usage_gaps) as coverage_note,
         'Sum over hubs of the mean daily active users in the last month '
         || '(fct_hub_usage_monthly).' as definition
-    from hub_usage
-    inner join last_month on hub_usage.month = last_month.month_start
+    from last_month
+    left join hub_usage on last_month.month_start = hub_usage.month
 
     union all
 
     select
         35 as sort_order,
         'MRC' as metric,
-        coalesce(sum(mrc.mrc_usd), 0) as value,
+        max(sustainability.mrc_usd) as value,
         'USD' as unit,
+        max(last_month.cost_coverage) as coverage,
+        max(last_month.cost_gaps) as coverage_note,
         'Monthly recurring cost in the last month: cloud cost allocated to partners, '
-        || 'effective cost in USD (fct_mrc_monthly).' as definition
-    from mrc
-    inner join last_month on mrc.month = last_month.month_start
+        || 'effective cost in USD (fct_mrc_monthly, summed in '
+        || 'fct_sustainability_monthly).' as definition
+    from last_month
+    left join sustainability on last_month.month_start = sustainability.month
 
     union all
 
@@ -91,6 +115,8 @@ metrics as (
         'MRR' as metric,
         coalesce(sum(mrr.mrr_usd), 0) as value,
         'USD' as unit,
+        'complete' as coverage,
+        cast(null as {{ dbt.type_string() }}) as coverage_note,
         'Monthly recurring revenue in the last month: contracts active on its last day, '
         || 'amount / term months (fct_mrr_monthly).' as definition
     from mrr
@@ -103,6 +129,8 @@ metrics as (
         'ARR' as metric,
         coalesce(sum(mrr.arr_usd), 0) as value,
         'USD' as unit,
+        'complete' as coverage,
+        cast(null as {{ dbt.type_string() }}) as coverage_note,
         '12 x MRR (fct_mrr_monthly).' as definition
     from mrr
     inner join last_month on mrr.month = last_month.month_start
@@ -114,10 +142,12 @@ metrics as (
         'MRC/MRR ratio' as metric,
         max(sustainability.mrc_to_mrr_ratio) as value,
         'ratio' as unit,
+        max(last_month.cost_coverage) as coverage,
+        max(last_month.cost_gaps) as coverage_note,
         'Monthly recurring cloud cost / MRR in the last month '
         || '(fct_sustainability_monthly).' as definition
-    from sustainability
-    inner join last_month on sustainability.month = last_month.month_start
+    from last_month
+    left join sustainability on last_month.month_start = sustainability.month
 
     union all
 
@@ -126,6 +156,8 @@ metrics as (
         'NRR, 12 months' as metric,
         max(retention.nrr_12m) as value,
         'ratio' as unit,
+        'complete' as coverage,
+        cast(null as {{ dbt.type_string() }}) as coverage_note,
         'MRR now of the partners paying 12 months earlier / their MRR then '
         || '(fct_retention_monthly).' as definition
     from retention
@@ -138,6 +170,8 @@ metrics as (
         'renewals due in 90 days' as metric,
         cast(count(*) as double) as value,
         'contracts' as unit,
+        'complete' as coverage,
+        cast(null as {{ dbt.type_string() }}) as coverage_note,
         'Contracts ending 0-90 days after the as-of date and not yet renewed '
         || '(fct_renewals).' as definition
     from renewals
@@ -150,6 +184,8 @@ metrics as (
         'ARR up for renewal in 90 days' as metric,
         coalesce(sum(renewals.arr_usd), 0) as value,
         'USD' as unit,
+        'complete' as coverage,
+        cast(null as {{ dbt.type_string() }}) as coverage_note,
         'ARR of the contracts due for renewal in 90 days (fct_renewals).' as definition
     from renewals
     where renewals.is_due_in_90_days
@@ -160,6 +196,8 @@ select
     metrics.metric,
     metrics.value,
     metrics.unit,
+    metrics.coverage,
+    metrics.coverage_note,
     last_month.month_start as as_of,
     metrics.definition
 from metrics

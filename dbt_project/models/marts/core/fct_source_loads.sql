@@ -34,6 +34,7 @@ select
     sources.source_name as source,
     sources.source_group,
     sources.expected_cadence_hours,
+    sources.files_in_landing,
     loads.last_loaded_at,
     coalesce(loads.files, 0) as files,
     coalesce(loads.rows_loaded, 0) as rows_loaded,

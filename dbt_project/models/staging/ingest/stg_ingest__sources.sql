@@ -8,7 +8,8 @@ renamed as (
         source as source_name,
         source_group,
         description,
-        expected_cadence_hours
+        expected_cadence_hours,
+        files_in_landing
     from source
 )
 

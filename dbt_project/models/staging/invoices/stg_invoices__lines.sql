@@ -11,7 +11,7 @@ keyed as (
         md5(concat_ws(
             '|', invoice_number, customer, hubspot_deal_id, invoice_date, due_date,
             paid_date, gl_account, description, service_period_start, service_period_end,
-            amount, currency
+            amount, currency, credit_note_for
         )) as invoice_line_key,
         invoice_number,
         customer,
@@ -31,6 +31,7 @@ keyed as (
         service_period_end,
         amount,
         currency,
+        credit_note_for,
         _file as landed_file,
         _record as landed_record,
         _loaded_at
@@ -52,6 +53,7 @@ select
     service_period_end,
     amount,
     currency,
+    credit_note_for,
     landed_file,
     landed_record,
     first_value(landed_file) over (
