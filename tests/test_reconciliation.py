@@ -18,6 +18,9 @@ from tests.conftest import BuiltWarehouse
 from warehouse.connection import connect_read_only
 
 CLOUD = ("gcp_billing", "aws_cur", "azure_costs", "focus")
+# Raw tables whose rows are parts of another table's record (a GCP line's credits), not
+# records of the landing file.
+PARTS_OF_RECORDS = {"gcp_billing_credits"}
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +94,7 @@ def test_landing_records_counted_from_the_files_are_all_in_raw_or_quarantine(
                 source.name: sum(
                     con.execute(f"select count(*) from raw.{table.name}").fetchone()[0]
                     for table in source.tables
+                    if table.name not in PARTS_OF_RECORDS
                 )
                 + con.execute(
                     "select count(*) from raw._quarantine where source = ?", [source.name]
