@@ -5,7 +5,9 @@ folder), the raw tables it fills, and a pure `parse` function from one file to r
 module does the rest the same way for all of them:
 
 - each file is recorded in ``raw._ingest_log`` (path, sha256, size, loaded_at, counts);
-- a file already loaded with the same sha256 is skipped; a changed file replaces its rows;
+- a file already loaded with the same sha256 is skipped; a changed file replaces its rows
+  (for a source whose parse also depends on settings, such as a hash key, the logged sha256
+  covers the file and those settings, so changed settings re-load the files);
 - rows that fail validation go to ``raw._quarantine`` with the reason and the raw record;
 - a file that cannot be parsed at all raises `SourceError` naming source, file and line,
   before anything is written;
@@ -97,6 +99,15 @@ class PullError(RuntimeError):
         self.status = status
 
 
+@dataclass
+class PullReport:
+    """What a live pull landed, and what it could not fetch while the rest went on."""
+
+    files: list[Path]
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class RawTable:
     """A raw table a source fills: its columns (name -> DuckDB type) and what it holds."""
@@ -129,6 +140,8 @@ class Source:
     # Fetches fresh files from a live API into the landing folder before the load, when the
     # source's credentials are configured; does nothing otherwise. Raises PullError.
     pull: Callable[[Path], object] | None = None
+    # Settings outside the file that decide what its parse yields (landing -> a digest).
+    settings_fingerprint: Callable[[Path], str] | None = None
 
     def files(self, landing: Path) -> list[Path]:
         found = {p for pattern in self.patterns for p in landing.glob(pattern) if p.is_file()}
@@ -242,9 +255,12 @@ def load_source(
     )
     reports: list[FileReport] = []
     pending: list[tuple[str, str, int, Parsed, FileReport]] = []
+    settings = source.settings_fingerprint(landing) if source.settings_fingerprint else None
     for path in source.files(landing):
         relative = path.relative_to(landing).as_posix()
         sha = file_sha256(path)
+        if settings:
+            sha = hashlib.sha256(f"{sha} {settings}".encode()).hexdigest()
         if known.get(relative) == sha:
             reports.append(FileReport(relative, "unchanged", 0, 0))
             continue
