@@ -86,12 +86,20 @@ class Grafana:
             if isinstance(item, dict) and item.get("type") == "prometheus" and item.get("uid")
         }
 
-    def query_range(self, uid: str, query: str, start: int, end: int, step: int) -> dict:
+    def query_range(
+        self,
+        uid: str,
+        query: str,
+        start: int,
+        end: int,
+        step: int,
+        max_points: int = MAX_POINTS_PER_SERIES,
+    ) -> dict:
         """One query_range response for start..end, asked in chunks and joined."""
         path = f"/api/datasources/proxy/uid/{uid}/api/v1/query_range"
         joined: dict[str, dict[str, Any]] = {}
         warnings: list[str] = []
-        for first, last in chunks(start, end, step):
+        for first, last in chunks(start, end, step, max_points):
             params = {"query": query, "start": first, "end": last, "step": step}
             body = self.client.get_json(path, params)
             request = self.client.describe(path, params)
@@ -127,6 +135,7 @@ def pull_usage(
     *,
     now: datetime | None = None,
     months: int = 2,
+    max_points: int = MAX_POINTS_PER_SERIES,
     max_seconds: float = 1800,
     max_retries: int = 5,
     backoff: float = 1.0,
@@ -165,6 +174,7 @@ def pull_usage(
                     _aligned(start, STEP_SECONDS[series]),
                     _aligned(end, STEP_SECONDS[series]),
                     STEP_SECONDS[series],
+                    max_points,
                 )
                 for month, start, end in month_ranges(now, months)
                 for series, query in SERIES.items()

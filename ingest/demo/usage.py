@@ -11,6 +11,8 @@ The world's quirks that the pipeline must handle:
 - the first hub of `OLD_METRICS_CLUSTER` runs a JupyterHub that reports the old metric
   names (`jupyterhub_daily_active_users`, `jupyterhub_monthly_active_users`);
 - `GAP_CLUSTER` has a week without any sample (its Prometheus was down);
+- the first staging hub falls quiet for the last two months: only the health check starts
+  a server there, so it is dormant;
 - per-user series (`user_servers`) cover only the last `PER_USER_MONTHS` months, as far as
   the operator's Prometheus keeps data; usage fees are invoiced for those months.
 """
@@ -125,6 +127,9 @@ def simulate(world: World) -> Usage:
         (gap_start, gap_start + timedelta(days=GAP_DAYS)),
         world.months[max(len(world.months) - PER_USER_MONTHS, 0)],
     )
+    staging = [h for h in world.hubs if h.is_staging]
+    quiet_hub = staging[0] if staging else None
+    quiet_from = world.months[-2] if len(world.months) > 1 else world.months[-1]
     for cluster in world.clusters:
         for hub in cluster.hubs:
             pool = pools[cluster.name, hub.partner_id]
@@ -136,6 +141,8 @@ def simulate(world: World) -> Usage:
                 if not is_live(hub, day):
                     continue
                 wanted = daily_active_users(hub, day, rng)
+                if hub is quiet_hub and day >= quiet_from:
+                    wanted = 0
                 people = set(rng.choices(pool, cum_weights=cumulative, k=wanted))
                 people.add(HEALTH_CHECK)
                 if rng.random() < 0.04:
