@@ -66,7 +66,6 @@ class BudgetRetry(Retry):
         if wait > 0:
             self.sleeper(wait)
 
-
     def _last_failure(self) -> str | None:
         """What the attempt being retried ran into, as errors name it."""
         if not self.history:

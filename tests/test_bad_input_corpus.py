@@ -25,11 +25,21 @@ SOURCE_OF_FOLDER = {
     "azure": "azure_costs",
 }
 
+
+def usage_file(case: Path) -> str:
+    """`usage/<case>[__<series>].json` lands in a folder of its own under a registry cluster
+    (so no baseline file is replaced), as that series; `unknown_cluster` under a cluster the
+    registry does not list."""
+    name, _, series = case.stem.partition("__")
+    cluster = "not-in-registry" if name == "unknown_cluster" else "2i2c-aws-us"
+    return f"usage/{cluster}/{name}/{series or 'daily_active_users'}.json"
+
+
 # Where a corpus file lands, by corpus folder.
 LANDED_AT = {
     "registry": lambda case: "registry/clusters.yaml",
     "fx": lambda case: f"fx/{case.name}",
-    "usage": lambda case: f"usage/{case.stem}/daily_active_users.json",
+    "usage": usage_file,
     "hubspot": lambda case: f"crm/deals/{case.name}",
     "invoices": lambda case: f"invoices/{case.name}",
     **{

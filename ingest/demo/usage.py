@@ -11,8 +11,8 @@ The world's quirks that the pipeline must handle:
 - the first hub of `OLD_METRICS_CLUSTER` runs a JupyterHub that reports the old metric
   names (`jupyterhub_daily_active_users`, `jupyterhub_monthly_active_users`);
 - `GAP_CLUSTER` has a week without any sample (its Prometheus was down);
-- the first staging hub falls quiet for the last two months: only the health check starts
-  a server there, so it is dormant;
+- the first staging hub still live at the end falls quiet for the last two months: only
+  the health check starts a server there, so it is dormant;
 - per-user series (`user_servers`) cover only the last `PER_USER_MONTHS` months, as far as
   the operator's Prometheus keeps data; usage fees are invoiced for those months.
 """
@@ -127,7 +127,7 @@ def simulate(world: World) -> Usage:
         (gap_start, gap_start + timedelta(days=GAP_DAYS)),
         world.months[max(len(world.months) - PER_USER_MONTHS, 0)],
     )
-    staging = [h for h in world.hubs if h.is_staging]
+    staging = [h for h in world.hubs if h.is_staging and (h.retired_on or world.end) >= world.end]
     quiet_hub = staging[0] if staging else None
     quiet_from = world.months[-2] if len(world.months) > 1 else world.months[-1]
     for cluster in world.clusters:
