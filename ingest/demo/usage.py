@@ -229,7 +229,7 @@ def write_usage(usage: Usage, landing: Path) -> list[Path]:
                         (*ns, ("annotation_hub_jupyter_org_username", user)), []
                     )
                     values.append([_at(day, hour), "1"])
-                    if rng.random() < 0.3:  # a longer session: seen at the next step too
+                    if rng.random() < 0.1:  # a longer session: seen at the next step too
                         values.append([_at(day, hour + 1), "1"])
         # The cluster's own services request memory too: not a hub, never counted as one.
         support = files["memory_requests_bytes"].setdefault((("namespace", "support"),), [])
