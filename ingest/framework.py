@@ -13,6 +13,9 @@ module does the rest the same way for all of them:
 - a source that knows how its provider delivers files says which delivery each file belongs
   to (`Delivery`); the log keeps it, refreshed on every run, for staging to keep only the
   newest delivery of each billing scope;
+- for a source whose parse also depends on settings outside the file (a hash key, a list of
+  exclusions), the logged sha256 covers the file and those settings, so changed settings
+  re-load the files;
 - rows that fail validation go to ``raw._quarantine`` with the reason and the raw record;
 - a file that cannot be parsed at all raises `SourceError` naming source, file and line,
   before anything is written;
@@ -126,6 +129,15 @@ class PullError(RuntimeError):
         self.status = status
 
 
+@dataclass
+class PullReport:
+    """What a live pull landed, and what it could not fetch while the rest went on."""
+
+    files: list[Path]
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class RawTable:
     """A raw table a source fills: its columns (name -> DuckDB type) and what it holds."""
@@ -192,6 +204,8 @@ class Source:
     deliveries: DeliveryRule | None = None
     # Bump when parsing changes what a file yields: every file is then parsed again.
     version: int = 1
+    # Settings outside the file that decide what its parse yields (landing -> a digest).
+    settings_fingerprint: Callable[[Path], str] | None = None
 
     def files(self, landing: Path) -> list[Path]:
         """The data files: matching `patterns`, and not a manifest or an ignored file."""
@@ -428,9 +442,12 @@ def load_source(
     reports: list[FileReport] = []
     pending: list[tuple[LogEntry, Parsed]] = []
     refreshed: list[LogEntry] = []  # unchanged files whose delivery or role changed
+    settings = source.settings_fingerprint(landing) if source.settings_fingerprint else None
     for path in inventory.data:
         relative = path.relative_to(landing).as_posix()
         sha = file_sha256(path)
+        if settings:
+            sha = hashlib.sha256(f"{sha} {settings}".encode()).hexdigest()
         delivery = deliveries[path]
         previous = known.get(relative)
         if previous and previous[:3] == (sha, LOADED, version):

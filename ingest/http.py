@@ -33,8 +33,9 @@ SECRET_PARAMS = frozenset({"key", "api_key", "access_token", "token"})
 class TimeBudgetExceededError(Exception):
     """A retry would wait past the pull's deadline."""
 
-    def __init__(self, wait: float):
-        super().__init__(f"a retry would wait {wait:g} s")
+    def __init__(self, wait: float, cause: str | None = None):
+        why = f"{cause}; " if cause else ""
+        super().__init__(f"{why}a retry would wait {wait:g} s")
         self.wait = wait
 
 
@@ -61,9 +62,18 @@ class BudgetRetry(Retry):
         if wait is None:
             wait = self.get_backoff_time()
         if self.clock() + wait > self.deadline:
-            raise TimeBudgetExceededError(wait)
+            raise TimeBudgetExceededError(wait, self._last_failure())
         if wait > 0:
             self.sleeper(wait)
+
+    def _last_failure(self) -> str | None:
+        """What the attempt being retried ran into, as errors name it."""
+        if not self.history:
+            return None
+        last = self.history[-1]
+        if last.error is not None:
+            return f"connection failed ({type(last.error).__name__})"
+        return f"answered {last.status}" if last.status else None
 
 
 class ApiClient:
@@ -171,3 +181,37 @@ def _server_message(response: requests.Response) -> str:
             if isinstance(body.get(key), str) and body[key]:
                 return f": {body[key]}"
     return f": {str(body)[:200]}"
+
+
+class TimeBudget:
+    """A pull's deadline, for a client library that retries by itself: its backoff waits go
+    through `sleep`, which refuses a wait that would end past the deadline."""
+
+    def __init__(
+        self,
+        max_seconds: float,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.max_seconds = max_seconds
+        self.deadline = clock() + max_seconds
+        self._sleep, self._clock = sleep, clock
+
+    def remaining(self) -> float:
+        return self.deadline - self._clock()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > self.remaining():
+            raise TimeBudgetExceededError(seconds)
+        self._sleep(seconds)
+
+
+def execute_google(request: Any, budget: TimeBudget, num_retries: int) -> Any:
+    """Run a google-api-python-client request with the library's own documented retry,
+    `execute(num_retries=...)` (429, 5xx and connection errors, exponential backoff with
+    jitter), its waits bounded by `budget`. The client sleeps through the request's `_sleep`
+    attribute (the hook its own test suite uses); it does not read `Retry-After`."""
+    if budget.remaining() <= 0:
+        raise TimeBudgetExceededError(0)
+    request._sleep = budget.sleep
+    return request.execute(num_retries=num_retries)

@@ -6,15 +6,15 @@ and writes the responses, unchanged, where `ingest.hubspot` reads landed files:
 (`GET /crm/v3/objects/deals?properties=...&associations=companies`, cursor paging with
 `paging.next.after`). So a live pull and a landed export go through one parser.
 
-Rate limits (429) wait for `Retry-After`; 5xx and connection errors are retried with
-exponential backoff; the whole pull has a time budget. Any failure raises `HubSpotError`
-naming the request (never the token) and the status, and leaves the landing folder as it
-was: pages are written to a scratch folder and swapped in only when every page arrived.
+HTTP follows the project's one policy (`ingest.http.ApiClient`): rate limits (429) wait for
+`Retry-After`; 5xx and connection errors are retried with exponential backoff; the whole
+pull has a time budget. Any failure raises `HubSpotError` naming the request (never the
+token) and the status, and leaves the landing folder as it was: pages are written to a
+scratch folder and swapped in only when every page arrived.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -23,16 +23,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
-
-import requests
 
 from ingest.framework import PullError
+from ingest.http import ApiClient
 from ingest.hubspot import DEAL_PROPERTIES, STAGE_HISTORY_PREFIXES
+from ingest.secrets import read_secret, redact
 
 API = "https://api.hubapi.com"
 TOKEN_ENV = "HUBSPOT_PRIVATE_APP_TOKEN"
-RETRY_STATUSES = {429, 500, 502, 503, 504}
 
 
 class HubSpotError(PullError):
@@ -42,89 +40,20 @@ class HubSpotError(PullError):
         super().__init__(f"HubSpot {request}: {problem}", request, status)
 
 
-class _Client:
-    def __init__(
-        self,
-        base_url: str,
-        token: str,
-        *,
-        max_seconds: float,
-        max_retries: int,
-        backoff: float,
-        sleep: Callable[[float], None],
-        clock: Callable[[], float],
-    ):
-        self.base_url = base_url.rstrip("/")
-        self.session = requests.Session()
-        self.session.headers.update(
-            {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        )
-        self.deadline = clock() + max_seconds
-        self.max_seconds = max_seconds
-        self.max_retries = max_retries
-        self.backoff = backoff
-        self.sleep = sleep
-        self.clock = clock
+class _Client(ApiClient):
+    """The project's HTTP policy (ingest.http), failing with HubSpotError."""
 
-    def _wait(self, request: str, seconds: float, why: str) -> None:
-        if self.clock() + seconds > self.deadline:
-            raise HubSpotError(
-                request,
-                f"{why}; giving up: the pull's time budget of "
-                f"{self.max_seconds:g} s would be exceeded",
+    def error(self, request: str, problem: str, status: int | None = None) -> HubSpotError:
+        return HubSpotError(redact(request), redact(problem), status)
+
+    def get_page(self, path: str, params: dict[str, Any]) -> dict:
+        """A CRM answer: a JSON object with a `results` array."""
+        body = self.get_json(path, params)
+        if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+            raise self.error(
+                self.describe(path, params), "answered 200 without a 'results' array", 200
             )
-        self.sleep(seconds)
-
-    def get_json(self, path: str, params: dict[str, Any]) -> dict:
-        url = f"{self.base_url}{path}"
-        request = f"GET {url}?{urlencode(params)}" if params else f"GET {url}"
-        for attempt in range(self.max_retries + 1):
-            remaining = self.deadline - self.clock()
-            if remaining <= 0:
-                raise HubSpotError(request, f"time budget of {self.max_seconds:g} s exhausted")
-            try:
-                response = self.session.get(url, params=params, timeout=min(30.0, remaining))
-            except requests.RequestException as error:
-                why = f"connection failed ({type(error).__name__})"
-                if attempt == self.max_retries:
-                    raise HubSpotError(request, f"{why} after {attempt + 1} attempts") from None
-                self._wait(request, self.backoff * 2**attempt, why)
-                continue
-            status = response.status_code
-            if status in RETRY_STATUSES:
-                why = f"answered {status}"
-                if attempt == self.max_retries:
-                    raise HubSpotError(request, f"{why} after {attempt + 1} attempts", status)
-                wait = self.backoff * 2**attempt
-                if status == 429:
-                    with contextlib.suppress(ValueError):
-                        wait = float(response.headers.get("Retry-After", wait))
-                self._wait(request, wait, why)
-                continue
-            if status != 200:
-                detail = _message(response)
-                raise HubSpotError(request, f"answered {status}{detail}", status)
-            try:
-                body = response.json()
-            except ValueError:
-                raise HubSpotError(
-                    request,
-                    f"answered 200 with a body that is not JSON: {response.text[:120]!r}",
-                    status,
-                ) from None
-            if not isinstance(body, dict) or not isinstance(body.get("results"), list):
-                raise HubSpotError(request, "answered 200 without a 'results' array", status)
-            return body
-        raise AssertionError("unreachable")
-
-
-def _message(response: requests.Response) -> str:
-    """HubSpot's own error message, if the body has one (it never contains the token)."""
-    try:
-        message = response.json().get("message")
-    except (ValueError, AttributeError):
-        return ""
-    return f": {message}" if message else ""
+        return body
 
 
 def pull_deals(
@@ -140,12 +69,13 @@ def pull_deals(
     clock: Callable[[], float] = time.monotonic,
 ) -> list[Path]:
     """Write the pipelines file and every deal page under `landing/crm`; return the files."""
-    token = os.environ.get(token_env)
+    token = read_secret(token_env)
     if not token:
         raise HubSpotError("pull", f"environment variable {token_env} is not set")
     client = _Client(
+        "HubSpot",
         base_url,
-        token,
+        headers={"Authorization": f"Bearer {token}"},
         max_seconds=max_seconds,
         max_retries=max_retries,
         backoff=backoff,
@@ -156,7 +86,7 @@ def pull_deals(
     crm.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".pull-", dir=crm))
     try:
-        pipelines = client.get_json("/crm/v3/pipelines/deals", {})
+        pipelines = client.get_page("/crm/v3/pipelines/deals", {})
         (scratch / "pipelines.json").write_text(json.dumps(pipelines), encoding="utf-8")
         params: dict[str, Any] = {
             "limit": page_size,
@@ -168,7 +98,7 @@ def pull_deals(
         after: str | None = None
         cursors_seen: set[str] = set()
         while True:
-            page = client.get_json(
+            page = client.get_page(
                 "/crm/v3/objects/deals", {**params, **({"after": after} if after else {})}
             )
             path = scratch / f"page-{len(pages) + 1:04d}.json"

@@ -1,29 +1,59 @@
 """Hub usage from Prometheus: `query_range` responses saved as `usage/<cluster>/<series>.json`.
 
 The file is the HTTP API's JSON exactly (`{"status":"success","data":{"resultType":"matrix",
-"result":[{"metric":{...},"values":[[<unix time>,"<value>"],...]}]}}`); the folder names the
-cluster (also its Prometheus datasource) and the file stem names the series, one of
-`SERIES`. An error response fails the file with Prometheus' own errorType and error; a
-sample that is not a finite number is quarantined.
+"result":[{"metric":{...},"values":[[<unix time>,"<value>"],...]}]}}`). The first folder
+under `usage/` names the cluster (also its Prometheus datasource and a cluster of the
+registry); a live pull files each month in a folder of its own,
+`usage/<cluster>/<YYYY-MM>/<series>.json`. The file stem names the series, one of `SERIES`.
+
+- An error response, an instant query (`resultType` not `matrix`), an unknown series or a
+  cluster folder the registry does not list fails the file, naming it.
+- A sample that is not a finite number, a timestamp outside 2000 .. a year after the load
+  (milliseconds read as seconds), or a series without the labels its query must give
+  (`namespace`; `period` of `active_users`; the username of `user_servers`) is quarantined.
+- Every series is kept: `active_users` holds one per namespace and period, `user_servers`
+  one per namespace and user. Samples may be sub-daily; staging takes each day's maximum.
+- Usernames are matched against the exclusions of `registry/usage.yaml` and replaced by a
+  keyed hash (`ingest.usage_settings`) before any row is built; `labels` keeps the rest.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from functools import lru_cache
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import yaml
 
 from ingest.framework import RECORD_COLUMN, Parsed, ParseError, RawTable, Source
-from ingest.tabular import castable, finite, literal, not_empty, split_rows
+from ingest.tabular import Check, castable, finite, literal, not_empty, plausible_time, split_rows
+from ingest.usage_settings import read_settings, settings_fingerprint, username_hasher
 
 # Series the pipeline understands: file stem -> the PromQL that produced it.
 SERIES = {
+    "active_users": "max(jupyterhub_active_users) by (namespace, period)",
     "daily_active_users": 'max(jupyterhub_active_users{period="24h"}) by (namespace)',
+    # Hubs on JupyterHub releases before the `period` label.
+    "jupyterhub_daily_active_users": "max(jupyterhub_daily_active_users) by (namespace)",
+    "jupyterhub_monthly_active_users": "max(jupyterhub_monthly_active_users) by (namespace)",
+    "running_servers": "max(jupyterhub_running_servers) by (namespace)",
     "memory_requests_bytes": (
         'sum(kube_pod_container_resource_requests{resource="memory"}) by (namespace)'
     ),
+    "user_servers": (
+        "max by (namespace, annotation_hub_jupyter_org_username) "
+        '(kube_pod_annotations{pod=~"jupyter-.*"})'
+    ),
 }
+USER_SERIES = "user_servers"
+USERNAME_LABEL = "annotation_hub_jupyter_org_username"
+# Labels that carry a username in the operator's other per-user queries (label_replace).
+USERNAME_LABELS = (USERNAME_LABEL, "username")
+PERIODS = ("24h", "7d", "30d")
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present
 
 SAMPLES = RawTable(
     "prometheus_samples",
@@ -31,11 +61,15 @@ SAMPLES = RawTable(
         "cluster": "varchar",
         "series": "varchar",
         "namespace": "varchar",
+        "period": "varchar",
+        "user_hash": "varchar",
+        "user_is_excluded": "boolean",
         "labels": "json",
         "sampled_at": "timestamptz",
         "value": "double",
     },
-    "Samples of Prometheus range queries, one row per series, label set and timestamp.",
+    "Samples of Prometheus range queries, one row per series, label set and timestamp; "
+    "usernames are a keyed hash.",
 )
 
 _READ = """
@@ -43,13 +77,115 @@ select status, data, "errorType", error
 from read_json(?, format = 'auto', records = true, maximum_object_size = 1073741824,
                columns = {status: 'VARCHAR', data: 'JSON', errorType: 'VARCHAR', error: 'VARCHAR'})
 """
+# Seconds since 1970, clamped so a millisecond or microsecond time still converts (to a date
+# the plausibility check refuses) instead of overflowing the timestamp type.
+_SAMPLE_TIME = "to_timestamp(least(greatest(try_cast(trim(sampled_at) as double), 0), 1e11))"
+
+
+def registry_clusters(landing: Path) -> set[str]:
+    """Cluster names of the landing folder's registry (validated by its own connector)."""
+    path = landing / "registry" / "clusters.yaml"
+    if not path.exists():
+        raise ParseError("no registry/clusters.yaml to check the cluster folder against")
+    stat = path.stat()
+    return set(_cluster_names(str(path), stat.st_mtime_ns, stat.st_size))
+
+
+@lru_cache(maxsize=8)
+def _cluster_names(path: str, mtime_ns: int, size: int) -> frozenset[str]:
+    """Read once per version of the file: a load parses dozens of usage files against it."""
+    try:
+        document = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_YAML_LOADER) or {}
+    except yaml.YAMLError as error:
+        raise ParseError(f"registry/clusters.yaml is not valid YAML: {error}") from error
+    clusters = document.get("clusters") if isinstance(document, dict) else None
+    return frozenset(c.get("name") for c in clusters or [] if isinstance(c, dict))
+
+
+def landing_of(path: Path) -> tuple[Path, str]:
+    """The landing folder and the cluster of `usage/<cluster>/[<month>/]<series>.json`."""
+    parts = path.parts
+    if "usage" not in parts[:-2]:
+        raise ParseError("not under a usage/<cluster>/ folder")
+    index = len(parts) - 1 - parts[::-1].index("usage")
+    return Path(*parts[:index]), parts[index + 1]
+
+
+def _series_labels(metrics: list[tuple[int, str]], series: str, landing: Path) -> pa.Table:
+    """Per series: namespace, period, keyed username hash, exclusion, the other labels and
+    the problem with its labels, if any. Usernames go no further than this function."""
+    settings = hasher = None
+    rows = []
+    for index, text in metrics:
+        labels = json.loads(text) if text else {}
+        labels = labels if isinstance(labels, dict) else {}
+        username = next((labels[k] for k in USERNAME_LABELS if labels.get(k)), None)
+        kept = {k: v for k, v in labels.items() if k not in USERNAME_LABELS}
+        problem, user_hash, excluded = None, None, None
+        if not labels.get("namespace"):
+            problem = "namespace label is missing"
+        elif series == "active_users" and labels.get("period") not in PERIODS:
+            problem = f"period label is not one of {', '.join(PERIODS)}: {labels.get('period')}"
+        elif series == USER_SERIES and not username:
+            problem = f"{USERNAME_LABEL} label is missing or empty"
+        if username:
+            if hasher is None:
+                settings = read_settings(landing)
+                hasher = username_hasher(settings)
+                if hasher is None:
+                    raise ParseError(
+                        "holds usernames but no key to hash them: set "
+                        "PARTNER_METRICS_USERNAME_KEY or PARTNER_METRICS_USERNAME_KEY_FILE"
+                    )
+            excluded = settings.is_excluded(username)  # before hashing: names, not hashes
+            user_hash = hasher(username)
+        rows.append(
+            {
+                "i": index,
+                "namespace": labels.get("namespace"),
+                "period": labels.get("period") if series == "active_users" else None,
+                "user_hash": user_hash,
+                "user_is_excluded": excluded,
+                "labels": json.dumps(kept, sort_keys=True),
+                "label_problem": problem,
+            }
+        )
+    return pa.Table.from_pylist(
+        rows,
+        schema=pa.schema(
+            [
+                ("i", pa.int64()),
+                ("namespace", pa.string()),
+                ("period", pa.string()),
+                ("user_hash", pa.string()),
+                ("user_is_excluded", pa.bool_()),
+                ("labels", pa.string()),
+                ("label_problem", pa.string()),
+            ]
+        ),
+    )
 
 
 def parse_query_range(path: Path) -> Parsed:
-    cluster, series = path.parent.name, path.stem
+    series = path.stem
     if series not in SERIES:
         raise ParseError(f"unknown series {series!r}; expected one of {', '.join(sorted(SERIES))}")
-    con = duckdb.connect()
+    landing, cluster = landing_of(path)
+    with _scratch_database().cursor() as con:
+        return _parse(con, path, landing, cluster, series)
+
+
+@lru_cache(maxsize=1)
+def _scratch_database() -> duckdb.DuckDBPyConnection:
+    """One in-memory database per process. Each parse works in a cursor of its own (its own
+    connection: temp tables and registrations are its own), which opens 50 times faster than
+    a new database; a landing folder has several files per cluster."""
+    return duckdb.connect()
+
+
+def _parse(
+    con: duckdb.DuckDBPyConnection, path: Path, landing: Path, cluster: str, series: str
+) -> Parsed:
     try:
         documents = con.execute(_READ, [str(path)]).fetchall()
     except duckdb.Error as error:
@@ -63,36 +199,56 @@ def parse_query_range(path: Path) -> Parsed:
     [(result_type,)] = con.execute("select data->>'resultType' from doc").fetchall()
     if result_type != "matrix":
         raise ParseError(f"resultType is {result_type!r}, expected 'matrix' (a range query)")
+    known = registry_clusters(landing)
+    if cluster not in known:
+        raise ParseError(
+            f"unknown cluster folder {cluster!r}: not a cluster of registry/clusters.yaml "
+            f"({', '.join(sorted(known)) or 'none listed'})"
+        )
 
+    con.execute(
+        """
+        create temp table series as
+        select unnest(from_json(data->'result', '["json"]')) as s,
+               generate_subscripts(from_json(data->'result', '["json"]'), 1) as i
+        from doc
+        """
+    )
+    metrics = con.execute("select i, (s->'metric')::varchar from series order by i").fetchall()
+    con.register("series_labels", _series_labels(metrics, series, landing))
     samples = con.sql(
         f"""
-        with series as (
-            select unnest(from_json(data->'result', '["json"]')) as s,
-                   generate_subscripts(from_json(data->'result', '["json"]'), 1) as i
-            from doc
-        ),
-        samples as (
-            select i, s->'metric' as metric,
-                   unnest(from_json(s->'values', '["json"]')) as v,
+        with samples as (
+            select i, unnest(from_json(s->'values', '["json"]')) as v,
                    generate_subscripts(from_json(s->'values', '["json"]'), 1) as j
             from series
         )
         select {literal(cluster)} as cluster, {literal(series)} as series,
-               metric->>'namespace' as namespace, metric::varchar as labels,
-               v->>0 as sampled_at, v->>1 as value,
-               'result[' || (i - 1) || '] values[' || (j - 1) || ']' as {RECORD_COLUMN},
-               i * 1000000000 + j as _ordinal
+               l.namespace, l.period, l.user_hash, l.user_is_excluded, l.labels,
+               l.label_problem, v->>0 as sampled_at, v->>1 as value,
+               'result[' || (samples.i - 1) || '] values[' || (j - 1) || ']' as {RECORD_COLUMN},
+               samples.i * 1000000000 + j as _ordinal
         from samples
+        join series_labels as l on samples.i = l.i
         """
     )
     valid, rejected = split_rows(
         con,
         samples,
-        [castable("sampled_at", "DOUBLE"), not_empty("value"), finite("value")],
+        [
+            Check("label_problem is not null", "label_problem"),
+            castable("sampled_at", "DOUBLE"),
+            plausible_time("sampled_at", _SAMPLE_TIME),
+            not_empty("value"),
+            finite("value"),
+        ],
         {
             "cluster": "cluster",
             "series": "series",
             "namespace": "namespace",
+            "period": "period",
+            "user_hash": "user_hash",
+            "user_is_excluded": "user_is_excluded",
             "labels": "labels::json",
             "sampled_at": "to_timestamp(sampled_at::double)",
             "value": "value::double",
@@ -101,12 +257,20 @@ def parse_query_range(path: Path) -> Parsed:
     return Parsed(tables={SAMPLES.name: valid}, rejected=rejected)
 
 
+def _pull(landing: Path):
+    from ingest.grafana_client import pull_if_configured
+
+    return pull_if_configured(landing)
+
+
 SOURCE = Source(
     name="prometheus",
     group="usage",
     description="Hub usage: Prometheus query_range responses (usage/<cluster>/<series>.json).",
-    patterns=("usage/*/*.json",),
+    patterns=("usage/*/*.json", "usage/*/*/*.json"),
     tables=(SAMPLES,),
     cadence=timedelta(days=2),
     parse=parse_query_range,
+    pull=_pull,
+    settings_fingerprint=settings_fingerprint,
 )

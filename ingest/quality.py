@@ -24,7 +24,7 @@ from ingest.cloud_costs.aws import LINE_ITEM_TYPES
 from ingest.cloud_costs.focus import CHARGE_CATEGORIES
 from ingest.cloud_costs.gcp import COST_TYPES
 from ingest.invoices import GL_ACCOUNTS
-from ingest.prometheus import SERIES
+from ingest.prometheus import PERIODS, SERIES
 from ingest.tabular import EARLIEST_PLAUSIBLE, LONGEST_TERM_YEARS
 
 Expectation = tuple[str, Mapping[str, Any]]
@@ -103,9 +103,18 @@ SUITES: dict[str, list[Expectation]] = {
         _in_set("series", SERIES),
         # Users and bytes are never negative; a petabyte of memory requests is a unit error.
         ("ExpectColumnValuesToBeBetween", {"column": "value", "min_value": 0, "max_value": 1e15}),
-        _unique_together("cluster", "series", "namespace", "sampled_at", "_file"),
         _plausible_time("sampled_at"),
+        _in_set("period", PERIODS),
+        # Per-user series: one per namespace and user, several per namespace.
+        _unique_together(
+            "cluster", "series", "namespace", "period", "user_hash", "sampled_at", "_file"
+        ),
     ],
+    "usage_fee_tiers": [
+        *_not_null("tier", "usd_per_user"),
+        ("ExpectColumnValuesToBeBetween", {"column": "usd_per_user", "min_value": 0}),
+    ],
+    "usage_settings": [*_not_null("excluded_usernames")],
     "hubspot_deals": [
         *_not_null("deal_id", "stage_id"),
         _unique_together("deal_id", "_file"),

@@ -5,10 +5,12 @@ from the discovery document shipped with the library (`static_discovery=True`, n
 downloaded), and writes the response unchanged to `invoices/<name>.json`, which
 `ingest.invoices` parses like any landed file.
 
-The OAuth access token comes from an environment variable. 429 waits for `Retry-After`, 5xx
-is retried with exponential backoff, within a time budget; any failure raises `SheetsError`
-naming the request (never the token) and the status, and the landed file is replaced only
-after a complete, valid response.
+The OAuth access token comes from an environment variable. 429, 5xx and connection errors
+are retried by the library's own `execute(num_retries=...)` (exponential backoff with jitter,
+as Google's API guides recommend; it does not read `Retry-After`), its waits bounded by the
+pull's time budget (`ingest.http.execute_google`); any failure raises `SheetsError` naming
+the request (never the token) and the status, and the landed file is replaced only after a
+complete, valid response.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from ingest.framework import PullError
+from ingest.http import TimeBudget, TimeBudgetExceededError, execute_google
+from ingest.secrets import read_secret
 
 TOKEN_ENV = "GOOGLE_SHEETS_ACCESS_TOKEN"
 API_ENDPOINT = "https://sheets.googleapis.com/"
@@ -58,15 +62,13 @@ def pull_sheet(
     token_env: str = TOKEN_ENV,
     max_seconds: float = 300,
     max_retries: int = 5,
-    backoff: float = 1.0,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> Path:
     """Write the range's values.get response to `landing/invoices/<name>.json`."""
-    token = os.environ.get(token_env)
+    token = read_secret(token_env)
     if not token:
         raise SheetsError("pull", f"environment variable {token_env} is not set")
-    deadline = clock() + max_seconds
     # An authorised httplib2 client with a socket timeout, so no request can hang the pull.
     http = google_auth_httplib2.AuthorizedHttp(
         Credentials(token=token), http=httplib2.Http(timeout=min(60.0, max_seconds))
@@ -85,41 +87,23 @@ def pull_sheet(
         .get(spreadsheetId=spreadsheet_id, range=sheet_range, majorDimension="ROWS")
     )
     described = _describe(request.uri)
-    body = None
-    for attempt in range(max_retries + 1):
-        if clock() >= deadline:
-            raise SheetsError(described, f"time budget of {max_seconds:g} s exhausted")
-        try:
-            body = request.execute(num_retries=0)
-            break
-        except HttpError as error:
-            status = error.resp.status
-            if status not in RETRY_STATUSES:
-                raise SheetsError(
-                    described, f"answered {status}: {_reason(error)}", status
-                ) from None
-            if attempt == max_retries:
-                raise SheetsError(
-                    described, f"answered {status} after {attempt + 1} attempts", status
-                ) from None
-            wait = backoff * 2**attempt
-            if status == 429:
-                with contextlib.suppress(TypeError, ValueError):
-                    wait = float(error.resp.get("retry-after", wait))
-            if clock() + wait > deadline:
-                raise SheetsError(
-                    described,
-                    f"answered {status}; giving up: the time budget "
-                    f"of {max_seconds:g} s would be exceeded",
-                    status,
-                ) from None
-            sleep(wait)
-        except (httplib2.HttpLib2Error, OSError) as error:
-            if attempt == max_retries:
-                raise SheetsError(
-                    described, f"connection failed ({type(error).__name__})"
-                ) from None
-            sleep(backoff * 2**attempt)
+    try:
+        body = execute_google(request, TimeBudget(max_seconds, sleep, clock), max_retries)
+    except HttpError as error:
+        status = error.resp.status
+        if status in RETRY_STATUSES:
+            problem = f"answered {status} after {max_retries + 1} attempts"
+        else:
+            problem = f"answered {status}: {_reason(error)}"
+        raise SheetsError(described, problem, status) from None
+    except TimeBudgetExceededError as error:
+        raise SheetsError(
+            described, f"{error}; giving up: the time budget of {max_seconds:g} s would be exceeded"
+        ) from None
+    except (httplib2.HttpLib2Error, OSError) as error:
+        raise SheetsError(
+            described, f"connection failed ({type(error).__name__}) after retries"
+        ) from None
     if isinstance(body, str | bytes):  # the client hands back a body it cannot decode
         raise SheetsError(
             described, f"answered 200 with a body that is not JSON: {body[:120]!r}", 200

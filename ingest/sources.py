@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ingest import fx, hubspot, invoices, prometheus, registry
+from ingest import fx, hubspot, invoices, prometheus, registry, usage_settings
 from ingest.cloud_costs import aws as cloud_aws
 from ingest.cloud_costs import azure as cloud_azure
 from ingest.cloud_costs import focus as cloud_focus
@@ -12,6 +12,7 @@ from ingest.framework import Source
 SOURCES: tuple[Source, ...] = (
     registry.SOURCE,
     fx.SOURCE,
+    usage_settings.SOURCE,
     prometheus.SOURCE,
     hubspot.SOURCE,
     invoices.SOURCE,

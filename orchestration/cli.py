@@ -11,6 +11,7 @@ import argparse
 import os
 import shutil
 import sys
+import textwrap
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -221,6 +222,7 @@ def summary(
             "order by mrc_usd desc, partner_id limit 8",
             [as_of],
         ).fetchall()
+        usage = usage_summary(con, as_of)
     lines = ["", "Sources (files, rows loaded, rows quarantined):"]
     lines += [
         f"  {name:<14} {files:>5} files {rows:>10,} rows {quarantined:>6,} quarantined"
@@ -254,6 +256,7 @@ def summary(
         f"{'-' if ratio is None else f'{ratio:.2f}':>7}"
         for partner, mrc, paid, mrr, ratio in by_partner
     ]
+    lines += usage
     size_mb = warehouse.stat().st_size / 1e6
     lines += [
         "",
@@ -275,6 +278,60 @@ def _no_files_note(rows_kept: int) -> str:
     rows = f"{rows_kept:,} row{'' if rows_kept == 1 else 's'}"
     kept = f", {rows} from earlier loads kept" if rows_kept else ""
     return f"  no files found{kept}"
+
+
+def usage_summary(con, month) -> list[str]:
+    """A few lines on `month`: billable MAU by cluster (and its gaps), the usage-fee gap, and
+    cost per MAU of the partners with the most MRR."""
+    clusters = con.execute(
+        "select cluster, billable_users, coverage from marts.fct_cluster_mau_monthly "
+        "where month = ? and has_data order by billable_users desc, cluster",
+        [month],
+    ).fetchall()
+    expected, invoiced, gap, under, partners = con.execute(
+        "select sum(expected_usage_fee_usd), sum(invoiced_4223_usd), sum(gap_usd), "
+        "count(*) filter (where gap_usd > 0), count(*) "
+        "from marts.fct_usage_fee_recovery_monthly where month = ? and billable_mau is not null",
+        [month],
+    ).fetchone()
+    top = con.execute(
+        "select partner_id, cost_per_mau_usd from marts.fct_partner_unit_economics_monthly "
+        "where month = ? and mrr_usd > 0 order by mrr_usd desc, partner_id limit 5",
+        [month],
+    ).fetchall()
+    if not clusters:
+        return ["", f"Usage, {month:%Y-%m}: no per-user data"]
+    total = sum(users for _, users, _ in clusters)
+    lines = [
+        "",
+        f"Usage, {month:%Y-%m}: {total:,} billable MAU (people with a server, once per cluster)",
+        _fit("  by cluster: ", [f"{name} {users:,}" for name, users, _ in clusters]),
+    ]
+    gaps = [f"{name} {coverage:.0%} of days" for name, _, coverage in clusters if coverage < 1]
+    if gaps:
+        lines.append(_fit("  incomplete: ", gaps))
+    lines.append(
+        f"  usage fees (USD): expected {_number(expected)}, invoiced {_number(invoiced)}, "
+        f"gap {_number(gap)}; {under} of {partners} partners under-invoiced"
+    )
+    lines += textwrap.wrap(
+        ", ".join(f"{partner} {_number(cost)}" for partner, cost in top),
+        width=100,
+        initial_indent="  cost per MAU (USD) of the 5 partners with most MRR: ",
+        subsequent_indent="    ",
+        break_on_hyphens=False,
+    )
+    return lines
+
+
+def _fit(prefix: str, items: Sequence[str], width: int = 100) -> str:
+    """`prefix` and as many comma-separated `items` as fit in `width`, then "+N more"."""
+    for shown in range(len(items), 0, -1):
+        more = f", +{len(items) - shown} more" if shown < len(items) else ""
+        line = prefix + ", ".join(items[:shown]) + more
+        if len(line) <= width:
+            return line
+    return f"{prefix}{len(items)} items"
 
 
 def query(warehouse: Path, sql: str) -> str:

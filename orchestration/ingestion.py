@@ -12,7 +12,7 @@ from dagster import (
 )
 from dagster_duckdb import DuckDBResource
 
-from ingest.framework import RAW_SCHEMA, PullError, Source, SourceError, load_source
+from ingest.framework import RAW_SCHEMA, PullError, PullReport, Source, SourceError, load_source
 from ingest.sources import SOURCES
 from orchestration.resources import WarehouseLockResource
 from orchestration.settings import Settings
@@ -46,9 +46,10 @@ def build_ingest_asset(source: Source) -> AssetsDefinition:
         settings: Settings,
         warehouse_lock: WarehouseLockResource,  # held for the whole run
     ):
+        pulled = None
         if source.pull is not None:
             try:
-                source.pull(settings.landing_root)
+                pulled = source.pull(settings.landing_root)
             except PullError as error:
                 raise Failure(
                     description=f"{source.name}: {error}",
@@ -71,6 +72,10 @@ def build_ingest_asset(source: Source) -> AssetsDefinition:
                         "problem": error.problem,
                     },
                 ) from error
+        # A pull that went on past some failures (a cluster it could not query) lists them.
+        pull_notes = pulled.problems + pulled.warnings if isinstance(pulled, PullReport) else []
+        for note in pull_notes:
+            context.log.warning(f"{source.name} pull: {note}")
         statuses = [
             f"{f.status}: {f.file}" + (f" ({f.reason})" if f.reason else "") for f in report.files
         ]
@@ -88,6 +93,11 @@ def build_ingest_asset(source: Source) -> AssetsDefinition:
                     "rows_loaded_this_run": report.rows_loaded,
                     "rows_quarantined_this_run": report.rows_quarantined,
                     "files": MetadataValue.md("\n".join(f"- {s}" for s in statuses) or "none"),
+                    **(
+                        {"pull_problems": MetadataValue.md("\n".join(f"- {n}" for n in pull_notes))}
+                        if pull_notes
+                        else {}
+                    ),
                 },
             )
 

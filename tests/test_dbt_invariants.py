@@ -25,11 +25,16 @@ SINGULAR = (
     "assert_revenue_deals_have_fx_rate",
     "assert_revenue_invoice_lines_have_fx_rate",
 )
-WARNINGS = ("assert_revenue_no_rejected_deals", "assert_revenue_no_rejected_invoice_lines")
+WARNINGS = (
+    "assert_revenue_no_rejected_deals",
+    "assert_revenue_no_rejected_invoice_lines",
+    "assert_usage_namespaces_are_registry_hubs",
+)
 # (generic test, model, column) guarding the coverage convention and finite ratios.
 GENERIC = (
     ("null_unless", "fct_sustainability_monthly", "mrc_usd"),
     ("finite", "fct_sustainability_monthly", "mrc_to_mrr_ratio"),
+    ("finite", "fct_partner_unit_economics_monthly", "cost_per_mau_usd"),
 )
 
 
@@ -87,6 +92,16 @@ def make_warehouse(path: Path, broken: bool) -> None:
              'complete', cast(null as double), 0.0)
             ) as t(month, mrc_coverage, mrc_usd, mrc_to_mrr_ratio, invoice_coverage,
                    recoverable_cost_usd, invoiced_recovery_usd)""")
+        # Broken: a cost per MAU divided by zero, and a namespace the registry lacks.
+        cost_per_mau = "'infinity'" if broken else "2.5"
+        con.execute(f"""create table marts.fct_partner_unit_economics_monthly as
+            select date '2024-01-01' as month,
+                   cast({cost_per_mau} as double) as cost_per_mau_usd,
+                   cast(null as double) as revenue_per_mau_usd, 0.4 as cost_share_of_revenue""")
+        unknown = "true" if broken else "false"
+        con.execute(f"""create table marts.fct_hub_usage_daily as
+            select date '2024-01-01' as date, 'c' as cluster, 'x' as hub,
+            {unknown} as is_unknown_hub""")
 
 
 def dbt_test(warehouse: Path, tmp_path: Path) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ingest.demo import generate
 from ingest.demo.world import build_world
+from ingest.prometheus import SERIES
 
 
 def digest(folder: Path) -> dict[str, str]:
@@ -47,8 +48,8 @@ def test_landing_layout_matches_the_contract(tmp_path: Path):
     world = generate(tmp_path, seed=1, months=3, partners=4, as_of=date(2026, 2, 1))
     files = digest(tmp_path)
     assert "registry/clusters.yaml" in files
+    assert "registry/usage.yaml" in files
     assert "fx/rates.csv" in files
-    for cluster in world.clusters:
-        if cluster.hubs:
-            assert f"usage/{cluster.name}/daily_active_users.json" in files
-            assert f"usage/{cluster.name}/memory_requests_bytes.json" in files
+    for cluster in world.clusters:  # every series for every cluster, even one without hubs
+        for series in SERIES:
+            assert f"usage/{cluster.name}/{series}.json" in files

@@ -1,49 +1,94 @@
-"""Prometheus query_range files: samples in, NaN quarantined, error responses named."""
+"""Prometheus query_range files: every series, per-user data hashed, bad input named."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import pytest
+import yaml
 
-from ingest.framework import ParseError
-from ingest.prometheus import parse_query_range
+from ingest.framework import ParseError, load_source
+from ingest.prometheus import SERIES, SOURCE, parse_query_range
+from ingest.usage_settings import DEMO_KEY, KEY_ENV, KEY_FILE_ENV
+
+CLUSTER = "2i2c-shared"
+KEY = "usage-test-key-0123456789"
 
 
-def write(tmp_path: Path, body: object, series: str = "daily_active_users") -> Path:
-    path = tmp_path / "usage" / "2i2c-shared" / f"{series}.json"
+@pytest.fixture(autouse=True)
+def no_key_configured(monkeypatch):
+    """Each test says which key it uses; none leaks in from the environment."""
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    monkeypatch.delenv(KEY_FILE_ENV, raising=False)
+
+
+def landing(tmp_path: Path, usage: dict | None = None) -> Path:
+    """A landing folder whose registry lists the cluster the tests write under."""
+    registry = {
+        "partners": [{"id": "p1", "name": "P1"}],
+        "clusters": [
+            {
+                "name": CLUSTER,
+                "provider": "gcp",
+                "account": "proj",
+                "paid_by_us": True,
+                "hubs": [{"name": "prod", "partner": "p1", "launched_on": "2024-01-01"}],
+            }
+        ],
+    }
+    (tmp_path / "registry").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "registry" / "clusters.yaml").write_text(yaml.safe_dump(registry))
+    if usage is not None:
+        (tmp_path / "registry" / "usage.yaml").write_text(yaml.safe_dump(usage))
+    return tmp_path
+
+
+def write(
+    folder: Path, body: object, series: str = "daily_active_users", cluster: str = CLUSTER
+) -> Path:
+    path = folder / "usage" / cluster / f"{series}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(body if isinstance(body, str) else json.dumps(body), encoding="utf-8")
     return path
 
 
+def matrix(*series: tuple[dict, list]) -> dict:
+    return {
+        "status": "success",
+        "data": {
+            "resultType": "matrix",
+            "result": [{"metric": m, "values": v} for m, v in series],
+        },
+    }
+
+
+def rows(path: Path) -> list[dict]:
+    return parse_query_range(path).tables["prometheus_samples"].to_pylist()
+
+
 MATRIX = {
-    "status": "success",
-    "data": {
-        "resultType": "matrix",
-        "result": [
-            {
-                "metric": {"namespace": "staging"},
-                "values": [[1704067200, "3"], [1704153600, "NaN"]],
-            },
-            {"metric": {"namespace": "prod", "pod": "x"}, "values": [[1704067200.5, "10.5"]]},
-        ],
-    },
+    **matrix(
+        ({"namespace": "staging"}, [[1704067200, "3"], [1704153600, "NaN"]]),
+        ({"namespace": "prod", "pod": "x"}, [[1704067200.5, "10.5"]]),
+    ),
     "warnings": ["query touched many series"],
 }
 
 
 def test_samples_carry_cluster_series_namespace_time_and_value(tmp_path: Path):
-    parsed = parse_query_range(write(tmp_path, MATRIX))
-    rows = parsed.tables["prometheus_samples"].to_pylist()
+    parsed = parse_query_range(write(landing(tmp_path), MATRIX))
+    found = parsed.tables["prometheus_samples"].to_pylist()
     assert [
         (r["cluster"], r["series"], r["namespace"], r["sampled_at"], r["value"], r["_record"])
-        for r in rows
+        for r in found
     ] == [
         (
-            "2i2c-shared",
+            CLUSTER,
             "daily_active_users",
             "staging",
             datetime(2024, 1, 1, tzinfo=UTC),
@@ -51,7 +96,7 @@ def test_samples_carry_cluster_series_namespace_time_and_value(tmp_path: Path):
             "result[0] values[0]",
         ),
         (
-            "2i2c-shared",
+            CLUSTER,
             "daily_active_users",
             "prod",
             datetime(2024, 1, 1, 0, 0, 0, 500000, tzinfo=UTC),
@@ -59,7 +104,7 @@ def test_samples_carry_cluster_series_namespace_time_and_value(tmp_path: Path):
             "result[1] values[0]",
         ),
     ]
-    assert json.loads(rows[1]["labels"]) == {"namespace": "prod", "pod": "x"}
+    assert json.loads(found[1]["labels"]) == {"namespace": "prod", "pod": "x"}
     assert parsed.rejected.to_pylist()[0]["record"] == "result[0] values[1]"
     assert parsed.rejected.to_pylist()[0]["reason"] == "value is not a finite number: NaN"
 
@@ -79,20 +124,186 @@ def test_samples_carry_cluster_series_namespace_time_and_value(tmp_path: Path):
 )
 def test_error_and_instant_responses_fail_the_file(tmp_path: Path, body, problem):
     with pytest.raises(ParseError) as failure:
-        parse_query_range(write(tmp_path, body))
+        parse_query_range(write(landing(tmp_path), body))
     assert failure.value.problem == problem
 
 
 def test_an_html_error_page_is_not_taken_for_data(tmp_path: Path):
     with pytest.raises(ParseError) as failure:
-        parse_query_range(write(tmp_path, "<html><body>502 Bad Gateway</body></html>"))
+        parse_query_range(write(landing(tmp_path), "<html><body>502 Bad Gateway</body></html>"))
     assert failure.value.problem.startswith("not a Prometheus JSON response: ")
     assert "Malformed JSON" in failure.value.problem
 
 
 def test_an_unknown_series_name_is_refused(tmp_path: Path):
     with pytest.raises(ParseError) as failure:
-        parse_query_range(write(tmp_path, MATRIX, series="cpu"))
+        parse_query_range(write(landing(tmp_path), MATRIX, series="cpu"))
     assert failure.value.problem == (
-        "unknown series 'cpu'; expected one of daily_active_users, memory_requests_bytes"
+        "unknown series 'cpu'; expected one of " + ", ".join(sorted(SERIES))
     )
+
+
+def test_a_cluster_folder_the_registry_does_not_list_is_refused(tmp_path: Path):
+    with pytest.raises(ParseError) as failure:
+        parse_query_range(write(landing(tmp_path), MATRIX, cluster="2i2c-shraed"))
+    assert failure.value.problem == (
+        f"unknown cluster folder '2i2c-shraed': not a cluster of registry/clusters.yaml ({CLUSTER})"
+    )
+
+
+def test_a_monthly_pull_folder_keeps_the_cluster_of_the_first_folder(tmp_path: Path):
+    path = landing(tmp_path) / "usage" / CLUSTER / "2024-01" / "running_servers.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(matrix(({"namespace": "prod"}, [[1704067200, "2"]]))))
+    assert [(r["cluster"], r["series"], r["value"]) for r in rows(path)] == [
+        (CLUSTER, "running_servers", 2.0)
+    ]
+
+
+def test_active_users_keeps_each_period_and_quarantines_a_series_without_its_labels(
+    tmp_path: Path,
+):
+    body = matrix(
+        ({"namespace": "prod", "period": "24h"}, [[1704067200, "3"]]),
+        ({"namespace": "prod", "period": "7d"}, [[1704067200, "9"]]),
+        ({"namespace": "prod", "period": "30d"}, [[1704067200, "20"]]),
+        ({"namespace": "prod", "period": "1h"}, [[1704067200, "1"]]),
+        ({"period": "24h"}, [[1704067200, "4"]]),
+    )
+    parsed = parse_query_range(write(landing(tmp_path), body, series="active_users"))
+    valid = parsed.tables["prometheus_samples"].to_pylist()
+    assert [(r["namespace"], r["period"], r["value"]) for r in valid] == [
+        ("prod", "24h", 3.0),
+        ("prod", "7d", 9.0),
+        ("prod", "30d", 20.0),
+    ]
+    assert [(r["record"], r["reason"]) for r in parsed.rejected.to_pylist()] == [
+        ("result[3] values[0]", "period label is not one of 24h, 7d, 30d: 1h"),
+        ("result[4] values[0]", "namespace label is missing"),
+    ]
+
+
+def test_a_timestamp_in_milliseconds_is_quarantined_not_read_as_a_far_future_year(
+    tmp_path: Path,
+):
+    body = matrix(({"namespace": "prod"}, [[1704067200, "3"], [1704067200000, "4"]]))
+    parsed = parse_query_range(write(landing(tmp_path), body))
+    assert [r["value"] for r in parsed.tables["prometheus_samples"].to_pylist()] == [3.0]
+    assert [(r["record"], r["reason"]) for r in parsed.rejected.to_pylist()] == [
+        (
+            "result[0] values[1]",
+            "sampled_at is outside 2000-01-01 .. a year after the load day: 1704067200000",
+        )
+    ]
+
+
+USERS = matrix(
+    (
+        {"namespace": "prod", "annotation_hub_jupyter_org_username": "ada.lovelace"},
+        [[1704067200, "1"], [1704070800, "1"], [1704074400, "NaN"]],
+    ),
+    (
+        {"namespace": "staging", "annotation_hub_jupyter_org_username": "ada.lovelace"},
+        [[1704067200, "1"]],
+    ),
+    (
+        {"namespace": "prod", "annotation_hub_jupyter_org_username": "Staff.Member"},
+        [[1704067200, "1"]],
+    ),
+    (
+        {"namespace": "prod", "annotation_hub_jupyter_org_username": "deployment-service-check"},
+        [[1704067200, "1"]],
+    ),
+    ({"namespace": "prod", "annotation_hub_jupyter_org_username": ""}, [[1704067200, "1"]]),
+)
+
+
+def expected_hash(key: bytes, username: str) -> str:
+    """HMAC-SHA256 as the standard library computes it, the first 128 bits in hex."""
+    return hmac.new(key, username.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def test_usernames_are_hashed_and_exclusions_matched_on_the_name_before(
+    tmp_path: Path, monkeypatch
+):
+    monkeypatch.setenv(KEY_ENV, KEY)
+    folder = landing(tmp_path, {"excluded_usernames": ["staff.member"]})
+    path = write(folder, USERS, series="user_servers")
+    parsed = parse_query_range(path)
+    valid = parsed.tables["prometheus_samples"].to_pylist()
+    ada, staff, check = (
+        expected_hash(KEY.encode(), name)
+        for name in ("ada.lovelace", "Staff.Member", "deployment-service-check")
+    )
+    # Several series per namespace are several users; the same person on two hubs has one
+    # hash; staff matches its listed name ignoring case; the health check is always out.
+    assert [(r["namespace"], r["user_hash"], r["user_is_excluded"]) for r in valid] == [
+        ("prod", ada, False),
+        ("prod", ada, False),
+        ("staging", ada, False),
+        ("prod", staff, True),
+        ("prod", check, True),
+    ]
+    assert all(json.loads(r["labels"]) == {"namespace": r["namespace"]} for r in valid)
+    assert [(r["record"], r["reason"]) for r in parsed.rejected.to_pylist()] == [
+        ("result[0] values[2]", "value is not a finite number: NaN"),
+        (
+            "result[4] values[0]",
+            "annotation_hub_jupyter_org_username label is missing or empty",
+        ),
+    ]
+    everything = json.dumps(valid, default=str) + json.dumps(parsed.rejected.to_pylist())
+    for name in ("ada.lovelace", "Staff.Member", "deployment-service-check"):
+        assert name not in everything
+
+
+def test_usernames_without_a_key_fail_the_file_and_only_the_demo_may_use_the_demo_key(
+    tmp_path: Path,
+):
+    path = write(landing(tmp_path), USERS, series="user_servers")
+    with pytest.raises(ParseError) as failure:
+        parse_query_range(path)
+    assert failure.value.problem == (
+        "holds usernames but no key to hash them: set PARTNER_METRICS_USERNAME_KEY or "
+        "PARTNER_METRICS_USERNAME_KEY_FILE"
+    )
+    landing(tmp_path, {"username_hash_key": "demo"})
+    assert rows(path)[0]["user_hash"] == expected_hash(DEMO_KEY, "ada.lovelace")
+
+
+def test_a_key_file_must_live_outside_the_repository(tmp_path: Path, monkeypatch):
+    path = write(landing(tmp_path), USERS, series="user_servers")
+    inside = Path(__file__).resolve().parent / "fixtures" / "username.key"
+    monkeypatch.setenv(KEY_FILE_ENV, str(inside))
+    with pytest.raises(ParseError, match="names a file inside the repository"):
+        parse_query_range(path)
+    outside = tmp_path / "secrets" / "username.key"
+    outside.parent.mkdir()
+    outside.write_text(KEY + "\n")
+    monkeypatch.setenv(KEY_FILE_ENV, str(outside))
+    assert rows(path)[0]["user_hash"] == expected_hash(KEY.encode(), "ada.lovelace")
+
+
+def test_changed_exclusions_reload_the_usage_files_they_apply_to(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv(KEY_ENV, KEY)
+    folder = landing(tmp_path, {"excluded_usernames": []})
+    write(folder, USERS, series="user_servers")
+    con = duckdb.connect()
+
+    def excluded() -> int:
+        return con.execute(
+            "select count(distinct user_hash) from raw.prometheus_samples where user_is_excluded"
+        ).fetchone()[0]
+
+    load_source(con, SOURCE, folder)
+    assert excluded() == 1  # the health check only
+    assert [f.status for f in load_source(con, SOURCE, folder).files] == ["unchanged"]
+    landing(tmp_path, {"excluded_usernames": ["STAFF.MEMBER"]})
+    assert [f.status for f in load_source(con, SOURCE, folder).files] == ["replaced"]
+    assert excluded() == 2
+    monkeypatch.setenv(KEY_ENV, KEY + "-rotated")  # a new key: every hash is recomputed
+    assert [f.status for f in load_source(con, SOURCE, folder).files] == ["replaced"]
+    [(hashes,)] = con.execute(
+        "select list(distinct user_hash order by user_hash) from raw.prometheus_samples"
+    ).fetchall()
+    assert expected_hash((KEY + "-rotated").encode(), "ada.lovelace") in hashes

@@ -8,6 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
+import yaml
 from pytest_httpserver import HTTPServer
 
 from tests.conftest import BuiltWarehouse, run_cli
@@ -38,6 +39,21 @@ def serve_crm_and_sheet(httpserver: HTTPServer, landing: Path) -> None:
     httpserver.expect_request(
         re.compile(r"^/v4/spreadsheets/finance-sheet/values/.*"), headers=authorized
     ).respond_with_json(sheet)
+
+
+def serve_grafana(httpserver: HTTPServer, landing: Path) -> None:
+    """Grafana with a Prometheus datasource per registry cluster, answering empty ranges."""
+    registry = yaml.safe_load((landing / "registry" / "clusters.yaml").read_text())
+    authorized = {"Authorization": f"Bearer {TOKEN}"}
+    httpserver.expect_request("/api/datasources", headers=authorized).respond_with_json(
+        [
+            {"uid": f"uid-{c['name']}", "name": c["name"], "type": "prometheus"}
+            for c in registry["clusters"]
+        ]
+    )
+    httpserver.expect_request(
+        re.compile(r"^/api/datasources/proxy/uid/[^/]+/api/v1/query_range$"), headers=authorized
+    ).respond_with_json({"status": "success", "data": {"resultType": "matrix", "result": []}})
 
 
 def pull_env(
@@ -81,11 +97,18 @@ def test_a_build_that_pulls_with_tokens_leaves_no_trace_of_them(
     landing = tmp_path / "landing"
     shutil.copytree(built_warehouse.landing, landing)
     serve_crm_and_sheet(httpserver, landing)
-    env = pull_env(cli_env, httpserver, tmp_path)
+    serve_grafana(httpserver, landing)
+    env = pull_env(cli_env, httpserver, tmp_path) | {
+        "GRAFANA_URL": httpserver.url_for("/").rstrip("/"),
+        "GRAFANA_TOKEN": TOKEN,
+        "PARTNER_METRICS_USERNAME_KEY": TOKEN,  # the key that hashes usernames: a secret too
+    }
 
     result = build(landing, tmp_path, env)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert len(httpserver.log) == 3, "both APIs were really called, with the token"
+    paths = [request.path for request, _ in httpserver.log]
+    assert paths.count("/api/datasources") == 1, "Grafana was really called, with the token"
+    assert len([p for p in paths if not p.startswith("/api/")]) == 3, "HubSpot and Sheets too"
     assert TOKEN not in result.stdout + result.stderr
     assert leaks(tmp_path) == []
 

@@ -46,6 +46,28 @@ def make_warehouse(path: Path) -> None:
             (date '2026-10-01', 'ocean', 300.0, 300.0, 0.0, null),
             (date '2026-10-01', 'river', 120.5, 0.0, 1000.0, 0.1205)
         ) as t(month, partner_id, mrc_usd, paid_by_us_mrc_usd, mrr_usd, mrc_to_mrr_ratio)""")
+        make_usage_marts(con)
+
+
+def make_usage_marts(con) -> None:
+    """October: cluster uk has a 4-day gap; two partners were covered, one under-invoiced."""
+    con.execute("""create table marts.fct_cluster_mau_monthly as select * from (values
+        (date '2026-10-01', 'aws-us', 1200, true, 1.0),
+        (date '2026-10-01', 'uk', 300, true, 0.8709677419354839),
+        (date '2026-10-01', 'old', null, false, 0.0),
+        (date '2026-09-01', 'aws-us', 999, true, 1.0)
+    ) as t(month, cluster, billable_users, has_data, coverage)""")
+    con.execute("""create table marts.fct_usage_fee_recovery_monthly as select * from (values
+        (date '2026-10-01', 'ocean', 40, 325.0, 300.0, 25.0),
+        (date '2026-10-01', 'river', 10, 100.0, 100.0, 0.0),
+        (date '2026-10-01', 'lake', null, null, 50.0, null)
+    ) as t(month, partner_id, billable_mau, expected_usage_fee_usd, invoiced_4223_usd,
+           gap_usd)""")
+    con.execute("""create table marts.fct_partner_unit_economics_monthly as select * from (values
+        (date '2026-10-01', 'river', 1000.0, 2.5),
+        (date '2026-10-01', 'ocean', 0.0, 7.5),
+        (date '2026-10-01', 'lake', 200.0, null)
+    ) as t(month, partner_id, mrr_usd, cost_per_mau_usd)""")
 
 
 def test_summary_shows_sources_staleness_metrics_costs_and_warnings(tmp_path: Path):
@@ -92,3 +114,19 @@ def test_summary_shows_sources_staleness_metrics_costs_and_warnings(tmp_path: Pa
         "Warnings (1; the build went on):\n  check source_is_fresh on marts/fct_source_loads failed"
     ) in text
     assert text.endswith("Built in 12 s.")
+
+
+def test_summary_shows_billable_mau_the_fee_gap_and_cost_per_mau(tmp_path: Path):
+    warehouse = tmp_path / "w.duckdb"
+    make_warehouse(warehouse)
+    text = summary(warehouse, tmp_path / "snapshots")
+    # 1,200 + 300 billable; 'old' has no per-user data; uk has 27 of 31 days (87%).
+    # Fees of the covered partners: expected 325 + 100, invoiced 300 + 100, gap 25 + 0.
+    # Cost per MAU of the partners with MRR, most first: river, then lake (no MAU: -).
+    assert (
+        "Usage, 2026-10: 1,500 billable MAU (people with a server, once per cluster)\n"
+        "  by cluster: aws-us 1,200, uk 300\n"
+        "  incomplete: uk 87% of days\n"
+        "  usage fees (USD): expected 425, invoiced 400, gap 25; 1 of 2 partners under-invoiced\n"
+        "  cost per MAU (USD) of the 5 partners with most MRR: river 2.50, lake -\n"
+    ) in text

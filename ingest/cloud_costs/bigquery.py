@@ -2,10 +2,12 @@
 
 Runs the BigQuery REST API's `jobs.query` with a named parameter (`invoice.month =
 @invoice_month`), waits for the job, then pages through `jobs.getQueryResults` with
-`pageToken`. Transient errors (429, 5xx) are retried by google-api-python-client's
-`execute(num_retries=...)` with exponential backoff. Rows arrive in BigQuery's `f`/`v` shape
-and are turned back into the export's nested records, so the file written is exactly what
-exporting the table to newline-delimited JSON gives, and `ingest.cloud_costs.gcp` parses it.
+`pageToken`. Transient errors (429, 5xx, connection errors) are retried by
+google-api-python-client's `execute(num_retries=...)` with exponential backoff, its waits
+bounded by the pull's time budget (`ingest.http.execute_google`). Rows arrive in BigQuery's
+`f`/`v` shape and are turned back into the export's nested records, so the file written is
+exactly what exporting the table to newline-delimited JSON gives, and
+`ingest.cloud_costs.gcp` parses it.
 
 The file goes to `<landing>/cloud_costs/gcp/<table>/<YYYYMM>.jsonl`, written to a temporary
 name and renamed, so a failed fetch never leaves half a month in landing; fetching a month
@@ -27,14 +29,20 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ingest.http import TimeBudget, TimeBudgetExceededError, execute_google
+
 CREDENTIALS_ENV = "PARTNER_METRICS_GCP_CREDENTIALS"
 SCOPES = ("https://www.googleapis.com/auth/bigquery.readonly",)
 _TABLE = re.compile(r"^[a-z][a-z0-9-]{4,61}[a-z0-9]\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+$")
 _MONTH = re.compile(r"^[0-9]{4}(0[1-9]|1[0-2])$")
+PULL_SECONDS = 1800  # the time budget of one pull (both invoice months)
+REQUEST_TIMEOUT_SECONDS = 120  # a socket timeout, so no request can hang the pull
 
 
 def service_from_credentials(credentials_file: Path | None = None, api_endpoint: str | None = None):
     """A BigQuery v2 client authorised by a service-account key file."""
+    import google_auth_httplib2
+    import httplib2
     from google.oauth2 import service_account
     from googleapiclient.discovery import build
 
@@ -43,11 +51,14 @@ def service_from_credentials(credentials_file: Path | None = None, api_endpoint:
         raise RuntimeError(f"set {CREDENTIALS_ENV} to the service-account key file")
     credentials = service_account.Credentials.from_service_account_file(str(path), scopes=SCOPES)
     options = {"api_endpoint": api_endpoint} if api_endpoint else None
+    http = google_auth_httplib2.AuthorizedHttp(
+        credentials, http=httplib2.Http(timeout=REQUEST_TIMEOUT_SECONDS)
+    )
     return build(
         "bigquery",
         "v2",
         static_discovery=True,
-        credentials=credentials,
+        http=http,
         client_options=options,
         cache_discovery=False,
     )
@@ -103,10 +114,12 @@ def fetch_month(
     page_size: int = 10000,
     num_retries: int = 5,
     timeout_ms: int = 60000,
+    budget: TimeBudget | None = None,
 ) -> Iterator[dict]:
     """Every export row of `invoice_month` (YYYYMM), page by page."""
     if not _MONTH.match(invoice_month):
         raise ValueError(f"invoice month must be YYYYMM: {invoice_month!r}")
+    budget = budget or TimeBudget(PULL_SECONDS)
     jobs = service.jobs()
     body = {
         "query": month_query(table),
@@ -123,7 +136,7 @@ def fetch_month(
         "timeoutMs": timeout_ms,
         "formatOptions": {"useInt64Timestamp": True},
     }
-    response = jobs.query(projectId=project, body=body).execute(num_retries=num_retries)
+    response = execute_google(jobs.query(projectId=project, body=body), budget, num_retries)
     job = response["jobReference"]
 
     def results(token: str | None = None) -> dict:
@@ -136,7 +149,7 @@ def fetch_month(
             timeoutMs=timeout_ms,
             formatOptions_useInt64Timestamp=True,
         )
-        return request.execute(num_retries=num_retries)
+        return execute_google(request, budget, num_retries)
 
     while not response.get("jobComplete"):
         response = results()
@@ -192,14 +205,21 @@ def pull_if_configured(landing: Path, today: date | None = None) -> list[Path] |
         return None
     service = service_from_credentials(api_endpoint=os.environ.get(ENDPOINT_ENV))
     project = table.split(".", 1)[0]
+    budget = TimeBudget(PULL_SECONDS)
     landed = []
     for month in recent_invoice_months(today or datetime.now(UTC).date()):
         try:
-            landed.append(land_month(service, project, table, month, landing))
+            landed.append(land_month(service, project, table, month, landing, budget=budget))
         except HttpError as error:
             raise PullError(
                 f"BigQuery {error.uri}: answered {error.status_code} for invoice month {month}",
                 str(error.uri),
                 error.status_code,
+            ) from None
+        except TimeBudgetExceededError as error:
+            raise PullError(
+                f"BigQuery pull of invoice month {month}: {error}; giving up: the time budget "
+                f"of {PULL_SECONDS} s would be exceeded",
+                f"invoice month {month}",
             ) from None
     return landed

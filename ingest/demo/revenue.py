@@ -7,8 +7,8 @@ they close, some upsells are lost, renewals coming up are open deals in a custom
 pipeline, and a prospect not (yet) in the registry has an open deal. Invoices bill the
 contracts monthly or quarterly (GL 4221), recover the cloud costs of clusters we pay for
 (4222) monthly in arrears at about what the hubs cost, and add onboarding (4224) and usage
-(4223) fees; past years are CSV exports and the current year is the finance Google Sheet (a
-Sheets v4 values.get response).
+(4223, on the month's billable users) fees; past years are CSV exports and the current year
+is the finance Google Sheet (a Sheets v4 values.get response).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+from ingest.demo.usage import usage_fee_usd
 from ingest.demo.world import CURRENCIES, SEASON, Partner, World, _add_months
 from ingest.invoices import COLUMNS as INVOICE_COLUMNS
 
@@ -423,7 +424,12 @@ def _estimated_cloud_cost(world: World, partner_id: str, month: date) -> float:
     return total
 
 
-def build_invoice_lines(world: World, contracts: list[Deal], rng: random.Random) -> list[Line]:
+def build_invoice_lines(
+    world: World,
+    contracts: list[Deal],
+    rng: random.Random,
+    billable_mau: dict[tuple[str, date], int],
+) -> list[Line]:
     partners = {p.hubspot_company_id: p for p in world.partners}
     monthly = {p.id: rng.random() < 0.4 for p in world.partners}
     lines: list[Line] = []
@@ -505,22 +511,36 @@ def build_invoice_lines(world: World, contracts: list[Deal], rng: random.Random)
                     paid(issued),
                 )
             )
-    # Usage fees over the included quota, now and then.
-    for line in list(lines):
-        if line.gl_account == "4221" and rng.random() < 0.05:
-            lines.append(
-                Line(
-                    "",
-                    line.partner,
-                    line.deal_id,
-                    line.invoice_date,
-                    "4223",
-                    "Usage above quota",
-                    line.period,
-                    _local(rng.choice([300, 500, 800]), line.partner.currency),
-                    line.paid,
-                )
+    # Usage fees (GL 4223) monthly in arrears on the month's billable MAU, by the fee
+    # schedule; a few partners have a negotiated discount and now and then a month is
+    # forgotten: the usage-fee gap.
+    by_id = {p.id: p for p in world.partners}
+    discounted = {p.id for p in world.partners if rng.random() < 0.2}
+    for (partner_id, month), users in sorted(billable_mau.items()):
+        partner = by_id[partner_id]
+        issued = _add_months(month, 1) + timedelta(days=6)
+        month_end = _add_months(month, 1) - timedelta(days=1)
+        covering = [
+            d
+            for d in by_company.get(partner.hubspot_company_id, [])
+            if d.start <= month_end and d.end >= month
+        ]
+        if not users or not covering or issued >= world.as_of or rng.random() < 0.1:
+            continue
+        usd = usage_fee_usd(users) * (0.8 if partner_id in discounted else 1.0)
+        lines.append(
+            Line(
+                "",
+                partner,
+                covering[0].id,
+                issued,
+                "4223",
+                f"Usage fees {month:%b %Y}: {users} users",
+                (month, month_end),
+                _local(usd, partner.currency),
+                paid(issued),
             )
+        )
     lines.sort(key=lambda line: (line.invoice_date, line.partner.id, line.gl_account))
     numbers: dict[tuple[date, str], str] = {}
     for line in lines:
@@ -571,8 +591,11 @@ def write_earlier_fx_rates(world: World, contracts: list[Deal], landing: Path) -
     return path
 
 
-def write_revenue(world: World, landing: Path) -> list[Path]:
-    """HubSpot pages and pipelines, invoice CSVs per past year, the current year's Sheet."""
+def write_revenue(
+    world: World, landing: Path, billable_mau: dict[tuple[str, date], int]
+) -> list[Path]:
+    """HubSpot pages and pipelines, invoice CSVs per past year, the current year's Sheet;
+    usage fees on `billable_mau` ((partner, month) -> users)."""
     rng = random.Random(world.seed + SEED_OFFSET)
     deals, contracts = build_deals(world, rng)
     deals.sort(key=lambda d: int(d.id))
@@ -590,7 +613,7 @@ def write_revenue(world: World, landing: Path) -> list[Path]:
         )
         written.append(path)
 
-    lines = build_invoice_lines(world, contracts, rng)
+    lines = build_invoice_lines(world, contracts, rng, billable_mau)
     folder = landing / "invoices"
     folder.mkdir(parents=True, exist_ok=True)
     this_year = world.as_of.year

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import csv
-import json
 import random
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import yaml
 
 from ingest.demo.cloud_costs import write_cloud_costs
 from ingest.demo.revenue import write_revenue
-from ingest.demo.world import CURRENCIES, World, daily_active_users, is_live
-
-GIB = 1024**3
+from ingest.demo.usage import simulate as simulate_usage
+from ingest.demo.usage import write_settings as write_usage_settings
+from ingest.demo.usage import write_usage
+from ingest.demo.world import CURRENCIES, World
 
 
 def write_registry(world: World, landing: Path) -> Path:
@@ -65,54 +64,12 @@ def write_fx_rates(world: World, landing: Path) -> Path:
     return path
 
 
-def _days(world: World) -> list[date]:
-    count = (world.end - world.start).days
-    return [world.start + timedelta(days=i) for i in range(count)]
-
-
-def _unix(day: date) -> float:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
-
-
-def write_usage(world: World, landing: Path) -> list[Path]:
-    """One Prometheus query_range response per cluster and series, one sample a day."""
-    rng = random.Random(world.seed + 2)
-    days = _days(world)
-    written = []
-    for cluster in world.clusters:
-        users: dict[str, list[list]] = {}
-        memory: dict[str, list[list]] = {}
-        for hub in cluster.hubs:
-            for day in days:
-                if not is_live(hub, day):
-                    continue
-                active = daily_active_users(hub, day, rng)
-                stamp = _unix(day)
-                users.setdefault(hub.name, []).append([stamp, str(active)])
-                requested = (1 + active * rng.uniform(1.5, 2.5)) * GIB
-                memory.setdefault(hub.name, []).append([stamp, f"{requested:.0f}"])
-        for series, samples in (("daily_active_users", users), ("memory_requests_bytes", memory)):
-            body = {
-                "status": "success",
-                "data": {
-                    "resultType": "matrix",
-                    "result": [
-                        {"metric": {"namespace": namespace}, "values": values}
-                        for namespace, values in samples.items()
-                    ],
-                },
-            }
-            path = landing / "usage" / cluster.name / f"{series}.json"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(body, separators=(",", ":")), encoding="utf-8")
-            written.append(path)
-    return written
-
-
 def write_landing(world: World, landing: Path) -> None:
     """Every source the pipeline reads, under one landing folder."""
     write_registry(world, landing)
     write_fx_rates(world, landing)
-    write_usage(world, landing)
-    write_revenue(world, landing)
+    usage = simulate_usage(world)
+    write_usage_settings(landing)
+    write_usage(usage, landing)
+    write_revenue(world, landing, usage.billable_mau())
     write_cloud_costs(world, landing)

@@ -20,6 +20,7 @@ from werkzeug import Response
 from ingest.cloud_costs import bigquery
 from ingest.cloud_costs.gcp import parse_export
 from ingest.framework import PullError
+from ingest.http import TimeBudget
 
 PROJECT = "billing-proj"
 TABLE = "billing-proj.billing.gcp_billing_export_v1_01A2B3_C4D5E6_F7A8B9"
@@ -161,7 +162,13 @@ def test_two_pages_and_a_transient_503_land_one_month(
     monkeypatch.setenv(bigquery.CREDENTIALS_ENV, str(key_file))
     service = bigquery.service_from_credentials(api_endpoint=httpserver.url_for("/bigquery/v2/"))
     landing = tmp_path / "landing"
-    path = bigquery.land_month(service, PROJECT, TABLE, "202403", landing, page_size=2)
+    waits: list[float] = []  # the library's backoff goes through the pull's budget
+    budget = TimeBudget(60, sleep=waits.append)
+    path = bigquery.land_month(
+        service, PROJECT, TABLE, "202403", landing, page_size=2, budget=budget
+    )
+    [wait] = waits  # one retry after the 503: a random wait of up to 2 s
+    assert 0 <= wait <= 2
 
     assert path == (
         landing

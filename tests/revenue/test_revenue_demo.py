@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from ingest.demo.revenue import write_revenue
+from ingest.demo.usage import simulate as simulate_usage
 from ingest.demo.world import build_world
 from ingest.hubspot import parse_crm_file
 from ingest.invoices import parse_invoice_file
@@ -17,7 +18,7 @@ WORLD = {"seed": 7, "months": 12, "partners": 12, "as_of": date(2026, 11, 15)}
 
 def _write(folder: Path) -> tuple[list[Path], object]:
     world = build_world(**WORLD)
-    return write_revenue(world, folder), world
+    return write_revenue(world, folder, simulate_usage(world).billable_mau()), world
 
 
 def test_demo_is_deterministic(tmp_path):
@@ -67,7 +68,7 @@ def test_demo_files_parse_without_quarantine_and_cover_the_cases(tmp_path):
     assert [d["company_id"] for d in deals if d["company_id"] not in companies] == ["9001"]
 
     gl = Counter(line["gl_account"] for line in lines)
-    assert gl["4221"] > 0 and gl["4222"] > 0
+    assert gl["4221"] > 0 and gl["4222"] > 0 and gl["4223"] > 0
     deal_ids = {d["deal_id"] for d in deals}
     assert {line["hubspot_deal_id"] for line in lines} <= deal_ids
 

@@ -129,8 +129,9 @@ def test_hubspot_pull_retries_5xx_with_backoff(httpserver, tmp_path, tokens):
     httpserver.expect_ordered_request(DEALS).respond_with_json(_page("page-0003.json"))
     waits = Waits()
     _pull(httpserver, tmp_path, waits)
-    # backoff 0.5 s, doubling per attempt
-    assert waits.slept == [0.5, 1.0]
+    # The shared policy (urllib3): the first retry at once, then 0.5 s x 2^(n-1): 1.0 s.
+    assert waits.slept == [1.0]
+    assert len(httpserver.log) == 4
 
 
 def test_hubspot_persistent_5xx_fails_naming_request_and_keeps_landed_pages(
@@ -146,10 +147,12 @@ def test_hubspot_persistent_5xx_fails_naming_request_and_keeps_landed_pages(
         _pull(httpserver, tmp_path, waits, max_retries=2)
     message = str(error.value)
     assert error.value.status == 500
-    assert "answered 500 after 3 attempts" in message
+    assert message.endswith("answered 500 after retries: oops")
     assert f"GET {httpserver.url_for(DEALS)}?limit=100" in message
     assert TOKEN not in message
-    assert waits.slept == [0.5, 1.0]
+    # 1 try + 2 retries of the deals page: at once, then 1.0 s.
+    assert len([r for r, _ in httpserver.log if r.path == DEALS]) == 3
+    assert waits.slept == [1.0]
     assert old.read_text() == '{"results": []}'
     assert sorted(p.name for p in (tmp_path / "crm").iterdir()) == ["deals"]
 
@@ -207,7 +210,6 @@ def _sheet(httpserver, landing: Path, waits: Waits, **kwargs) -> Path:
         "sheet-123",
         "Invoices!A1:L",
         api_endpoint=httpserver.url_for("/"),
-        backoff=0.5,
         sleep=waits.sleep,
         clock=waits.clock,
         **kwargs,
@@ -228,7 +230,9 @@ def test_sheets_pull_lands_the_values_response(httpserver, tmp_path, tokens):
     assert [r["invoice_number"] for r in lines] == ["INV-101", "INV-102"]
 
 
-def test_sheets_pull_honours_retry_after_on_429(httpserver, tmp_path, tokens):
+def test_sheets_429_is_retried_by_the_librarys_own_backoff(httpserver, tmp_path, tokens):
+    """google-api-python-client retries with `execute(num_retries=...)`: a random wait of up
+    to 2^n seconds before retry n (it does not read Retry-After)."""
     httpserver.expect_ordered_request(SHEET_PATH).respond_with_json(
         {"error": {"code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED"}},
         status=429,
@@ -239,7 +243,9 @@ def test_sheets_pull_honours_retry_after_on_429(httpserver, tmp_path, tokens):
     )
     waits = Waits()
     _sheet(httpserver, tmp_path, waits)
-    assert waits.slept == [3.0]
+    assert len(httpserver.log) == 2
+    [wait] = waits.slept
+    assert 0 <= wait <= 2
 
 
 def test_sheets_5xx_retried_then_fails_naming_request_and_keeps_landed_file(
@@ -259,8 +265,25 @@ def test_sheets_5xx_retried_then_fails_naming_request_and_keeps_landed_file(
     assert "answered 503 after 3 attempts" in message
     assert "GET http://127.0.0.1:" in message and "/v4/spreadsheets/sheet-123/values/" in message
     assert TOKEN not in message
-    assert waits.slept == [0.5, 1.0]
+    assert len(httpserver.log) == 3
+    # Before retry 1 up to 2 s, before retry 2 up to 4 s.
+    assert len(waits.slept) == 2
+    assert 0 <= waits.slept[0] <= 2 and 0 <= waits.slept[1] <= 4
     assert landed.read_text() == '{"range": "old"}'
+
+
+def test_sheets_retry_past_the_time_budget_gives_up_without_waiting(httpserver, tmp_path, tokens):
+    waits = Waits()
+
+    def slow_503(request):
+        waits.now += 90  # the answer took 90 s of a 60 s budget
+        return Response('{"error": {"code": 503}}', status=503, content_type="application/json")
+
+    httpserver.expect_request(SHEET_PATH).respond_with_handler(slow_503)
+    with pytest.raises(SheetsError, match="the time budget of 60 s would be exceeded"):
+        _sheet(httpserver, tmp_path, waits, max_seconds=60)
+    assert waits.slept == []
+    assert len(httpserver.log) == 1
 
 
 def test_sheets_bad_json_fails_with_the_request(httpserver, tmp_path, tokens):
@@ -363,6 +386,6 @@ def test_hubspot_server_that_never_answers_times_out_within_the_budget(
             tmp_path, base_url=httpserver.url_for("/").rstrip("/"), max_seconds=0.3, backoff=0.05
         )
     assert str(failure.value).endswith(
-        "/crm/v3/pipelines/deals: connection failed (ReadTimeout); giving up: "
-        "the pull's time budget of 0.3 s would be exceeded"
+        "/crm/v3/pipelines/deals: connection failed (ReadTimeoutError); a retry would wait "
+        "0 s; giving up: the pull's time budget of 0.3 s would be exceeded"
     )

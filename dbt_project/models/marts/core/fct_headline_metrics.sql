@@ -38,6 +38,10 @@ renewals as (
     select * from {{ ref('fct_renewals') }}
 ),
 
+cluster_mau as (
+    select * from {{ ref('fct_cluster_mau_monthly') }}
+),
+
 as_of_month as (
     select max(month_start) as month_start from months
 ),
@@ -51,6 +55,33 @@ last_month as (
         month_coverage.usage_gaps
     from as_of_month
     inner join month_coverage on as_of_month.month_start = month_coverage.month
+),
+
+-- Customer concentration: each partner's rank by MRR in the last month.
+last_month_mrr as (
+    select
+        mrr.partner_id,
+        sum(mrr.mrr_usd) as mrr_usd
+    from mrr
+    inner join last_month on mrr.month = last_month.month_start
+    group by mrr.partner_id
+),
+
+mrr_ranked as (
+    select
+        partner_id,
+        mrr_usd,
+        row_number() over (order by mrr_usd desc, partner_id asc) as mrr_rank
+    from last_month_mrr
+),
+
+mrr_concentration as (
+    select
+        max(case when mrr_rank = 1 then mrr_usd end) / nullif(sum(mrr_usd), 0)
+            as top_partner_share,
+        sum(case when mrr_rank <= 5 then mrr_usd else 0 end) / nullif(sum(mrr_usd), 0)
+            as top_5_partners_share
+    from mrr_ranked
 ),
 
 metrics as (
@@ -96,6 +127,21 @@ metrics as (
     union all
 
     select
+        32 as sort_order,
+        'billable MAU, last month' as metric,
+        cast(sum(cluster_mau.billable_users) as double) as value,
+        'users' as unit,
+        max(last_month.usage_coverage) as coverage,
+        max(last_month.usage_gaps) as coverage_note,
+        'People who started a server in the last month, once per cluster across its hubs, '
+        || 'without the health check and staff; null without per-user data '
+        || '(fct_cluster_mau_monthly).' as definition
+    from last_month
+    left join cluster_mau on last_month.month_start = cluster_mau.month
+
+    union all
+
+    select
         35 as sort_order,
         'MRC' as metric,
         max(sustainability.mrc_usd) as value,
@@ -121,6 +167,32 @@ metrics as (
         || 'amount / term months (fct_mrr_monthly).' as definition
     from mrr
     inner join last_month on mrr.month = last_month.month_start
+
+    union all
+
+    select
+        44 as sort_order,
+        'top partner share of MRR' as metric,
+        max(mrr_concentration.top_partner_share) as value,
+        'ratio' as unit,
+        'complete' as coverage,
+        cast(null as {{ dbt.type_string() }}) as coverage_note,
+        'MRR of the partner with the most MRR / all MRR, last month: customer '
+        || 'concentration (fct_mrr_monthly).' as definition
+    from mrr_concentration
+
+    union all
+
+    select
+        45 as sort_order,
+        'top 5 partners share of MRR' as metric,
+        max(mrr_concentration.top_5_partners_share) as value,
+        'ratio' as unit,
+        'complete' as coverage,
+        cast(null as {{ dbt.type_string() }}) as coverage_note,
+        'MRR of the five partners with the most MRR / all MRR, last month '
+        || '(fct_mrr_monthly).' as definition
+    from mrr_concentration
 
     union all
 

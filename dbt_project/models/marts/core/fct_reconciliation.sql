@@ -49,6 +49,14 @@ stages as (
     {{ reconciliation_rows('prometheus', 3, 'raw', source('prometheus', 'samples')) }}
     union all
     {{ reconciliation_rows(
+        'usage_settings', 3, 'raw: fee tiers', source('usage_settings', 'fee_tiers')
+    ) }}
+    union all
+    {{ reconciliation_rows(
+        'usage_settings', 3, 'raw: settings', source('usage_settings', 'settings')
+    ) }}
+    union all
+    {{ reconciliation_rows(
         'gcp_billing',
         3,
         'raw: cost + credits',

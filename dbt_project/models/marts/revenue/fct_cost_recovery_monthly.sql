@@ -21,39 +21,8 @@ lines as (
     select * from {{ ref('int_revenue__invoice_lines') }}
 ),
 
-recovery_lines as (
-    select
-        partner_id,
-        amount_usd,
-        coalesce(service_period_start, cast(date_trunc('month', invoice_date) as date))
-            as period_start,
-        coalesce(
-            service_period_end,
-            cast(date_trunc('month', invoice_date) + interval 1 month - interval 1 day as date)
-        ) as period_end
-    from lines
-    where gl_account = '4222' and rejection_reason is null
-),
-
 invoiced as (
-    select
-        months.month_start as month,
-        recovery_lines.partner_id,
-        sum(
-            recovery_lines.amount_usd
-            * (datediff(
-                'day',
-                greatest(recovery_lines.period_start, months.month_start),
-                least(recovery_lines.period_end, months.month_end)
-            ) + 1)
-            / (datediff('day', recovery_lines.period_start, recovery_lines.period_end) + 1)
-        ) as invoiced_recovery_usd
-    from recovery_lines
-    inner join months
-        on
-            recovery_lines.period_end >= months.month_start
-            and recovery_lines.period_start <= months.month_end
-    group by months.month_start, recovery_lines.partner_id
+    {{ invoiced_by_service_month('lines', 'months', '4222') }}
 ),
 
 recoverable as (
@@ -73,7 +42,7 @@ joined as (
         coalesce(recoverable.partner_id, invoiced.partner_id) as partner_id,
         recoverable.cost_coverage,
         recoverable.recoverable_cost_usd,
-        invoiced.invoiced_recovery_usd
+        invoiced.invoiced_usd as invoiced_recovery_usd
     from recoverable
     full outer join invoiced
         on

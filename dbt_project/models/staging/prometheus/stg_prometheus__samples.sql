@@ -1,7 +1,10 @@
--- Grain: one row per (cluster, series, namespace, sample_date). Samples are daily; when a
--- restated file repeats a day, the file loaded last wins.
+-- Grain: one row per (cluster, series, namespace, period, sample_date) of the per-hub series
+-- (everything but the per-user user_servers). A range query may step more often than daily:
+-- the day's value is its highest sample (a gauge's daily peak, not its last reading), and a
+-- day repeated in several files (a restated month) gives the same maximum.
 with source as (
     select * from {{ source('prometheus', 'samples') }}
+    where series <> 'user_servers'
 ),
 
 renamed as (
@@ -9,27 +12,29 @@ renamed as (
         cluster,
         series,
         namespace,
-        sampled_at,
-        cast(timezone('UTC', sampled_at) as date) as sample_date,
-        value,
-        _loaded_at,
-        _file
-    from source
-),
-
-latest as (
-    select
-        cluster,
-        series,
-        namespace,
-        sampled_at,
-        sample_date,
+        period,
+        case
+            when series in ('daily_active_users', 'jupyterhub_daily_active_users') then 'dau'
+            when series = 'active_users' and period = '24h' then 'dau'
+            when series = 'active_users' and period = '7d' then 'wau'
+            when series = 'active_users' and period = '30d' then 'mau'
+            when series = 'jupyterhub_monthly_active_users' then 'mau'
+            when series = 'running_servers' then 'running_servers'
+            when series = 'memory_requests_bytes' then 'memory_requested_bytes'
+        end as measure,
+        {{ utc_date('sampled_at') }} as sample_date,
         value
-    from renamed
-    qualify row_number() over (
-        partition by cluster, series, namespace, sample_date
-        order by _loaded_at desc, _file desc, sampled_at desc
-    ) = 1
+    from source
 )
 
-select * from latest
+select
+    cluster,
+    series,
+    namespace,
+    period,
+    measure,
+    sample_date,
+    max(value) as value,
+    count(*) as samples
+from renamed
+group by cluster, series, namespace, period, measure, sample_date
