@@ -249,6 +249,10 @@ def describe_expectation(expectation: Expectation) -> str:
             years = high.year - date.today().year
             ahead = "a year" if years == 1 else f"{years} years"
             return f"{column} from {low:%Y-%m-%d} to {ahead} after today"
+        if high is None:
+            return f"{column} at least {low:g}"
+        if low is None:
+            return f"{column} at most {high:g}"
         return f"{column} between {low:g} and {high:g}"
     raise ValueError(f"no words for expectation {kind}")
 

@@ -43,6 +43,10 @@ GENERIC_TEST_DESCRIPTIONS = {
         "{model}.{column} is a number or null, never Infinity or NaN; fails with the rows "
         "where a division or an overflow escaped."
     ),
+    "expression_is_true": (
+        "{expression} holds on every row of {model}; fails with the rows where it does not "
+        "(a count that does not add up)."
+    ),
     "null_unless": (
         "{model}.{column} is null unless {condition}; fails with rows that show a number "
         "for data the sources do not cover (missing must never read as 0)."

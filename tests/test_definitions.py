@@ -78,6 +78,7 @@ def test_every_dbt_test_is_an_asset_check_so_none_is_logged_as_an_observation():
         "assert_revenue_deals_have_fx_rate": "intermediate/int_revenue__deals",
         "assert_revenue_invoice_lines_have_fx_rate": "intermediate/int_revenue__invoice_lines",
         "assert_revenue_no_rejected_deals": "intermediate/int_revenue__rejected_deals",
+        "assert_usage_namespaces_are_registry_hubs": "marts/fct_hub_usage_daily",
         "assert_revenue_no_rejected_invoice_lines": (
             "intermediate/int_revenue__rejected_invoice_lines"
         ),
