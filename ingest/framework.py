@@ -10,7 +10,9 @@ module does the rest the same way for all of them:
 - a file that cannot be parsed at all raises `SourceError` naming source, file and line,
   before anything is written;
 - all writes of one source happen in one DuckDB transaction, so a failure leaves the
-  warehouse as it was.
+  warehouse as it was;
+- a source's restricted tables (free text that may name people) go to a database file of
+  their own beside the warehouse, which the analysts' read-only connection never opens.
 """
 
 from __future__ import annotations
@@ -129,6 +131,13 @@ class Source:
     # Fetches fresh files from a live API into the landing folder before the load, when the
     # source's credentials are configured; does nothing otherwise. Raises PullError.
     pull: Callable[[Path], object] | None = None
+    # Tables written to the restricted database (warehouse.paths.restricted_path), not to
+    # `raw`: the parser fills them like any other table, analysts never see them.
+    restricted_tables: tuple[RawTable, ...] = ()
+    # Landing files (relative paths, also matched by `patterns`) that every parse reads, such
+    # as a mapping of question titles: when one changes, every file of the source is parsed
+    # again, since its rows may change although its own bytes did not.
+    config_files: tuple[str, ...] = ()
 
     def files(self, landing: Path) -> list[Path]:
         found = {p for pattern in self.patterns for p in landing.glob(pattern) if p.is_file()}
@@ -217,7 +226,10 @@ def _parse_file(source: Source, path: Path, relative: str) -> Parsed:
         raise SourceError(source.name, relative, error.problem, error.where) from error
     except (duckdb.Error, UnicodeDecodeError, OSError) as error:
         raise SourceError(source.name, relative, f"cannot be read: {error}") from error
-    expected = {table.name: {*table.columns, RECORD_COLUMN} for table in source.tables}
+    expected = {
+        table.name: {*table.columns, RECORD_COLUMN}
+        for table in (*source.tables, *source.restricted_tables)
+    }
     for name, rows in parsed.tables.items():
         if name not in expected or set(rows.column_names) != expected[name]:
             raise SourceError(
@@ -242,17 +254,21 @@ def load_source(
     )
     reports: list[FileReport] = []
     pending: list[tuple[str, str, int, Parsed, FileReport]] = []
-    for path in source.files(landing):
-        relative = path.relative_to(landing).as_posix()
-        sha = file_sha256(path)
-        if known.get(relative) == sha:
+    shas = {
+        path.relative_to(landing).as_posix(): file_sha256(path) for path in source.files(landing)
+    }
+    config_changed = any(known.get(name) != shas.get(name) for name in source.config_files)
+    raw_tables = {table.name for table in source.tables}
+    for relative, sha in shas.items():
+        path = landing / relative
+        if known.get(relative) == sha and not config_changed:
             reports.append(FileReport(relative, "unchanged", 0, 0))
             continue
         parsed = _parse_file(source, path, relative)
         report = FileReport(
             relative,
             "replaced" if relative in known else "loaded",
-            sum(t.num_rows for t in parsed.tables.values()),
+            sum(t.num_rows for name, t in parsed.tables.items() if name in raw_tables),
             parsed.rejected.num_rows,
         )
         reports.append(report)
@@ -337,3 +353,64 @@ def _write(
     except BaseException:
         con.execute("rollback")
         raise
+    if source.restricted_tables:
+        _write_restricted(con, source, pending, removed, now)
+
+
+RESTRICTED_CATALOG = "restricted"
+
+
+def _write_restricted(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    pending: Sequence[tuple[str, str, int, Parsed, FileReport]],
+    removed: Sequence[str],
+    now: datetime,
+) -> None:
+    """Mirror the files' rows of the restricted tables into the restricted database.
+
+    DuckDB writes one database per transaction, so this commits right after the raw tables.
+    A run that fails later leaves these rows ahead of the warehouse, which then does not know
+    the files: the next run parses them again and replaces exactly the same rows.
+    """
+    from warehouse.paths import restricted_path
+
+    [(main_file,)] = con.execute(
+        "select path from duckdb_databases() where database_name = current_database()"
+    ).fetchall()
+    target = str(restricted_path(Path(main_file))) if main_file else ":memory:"
+    created = target != ":memory:" and not Path(target).exists()
+    con.execute(f"attach if not exists '{target}' as {RESTRICTED_CATALOG}")
+    if created:
+        Path(target).chmod(0o600)
+    try:
+        con.execute("begin transaction")
+        try:
+            for table in source.restricted_tables:
+                name = f"{RESTRICTED_CATALOG}.{table.name}"
+                columns = {
+                    **table.columns,
+                    RECORD_COLUMN: "varchar",
+                    "_file": "varchar",
+                    "_loaded_at": "timestamptz",
+                }
+                ddl = ", ".join(f'"{column}" {type_}' for column, type_ in columns.items())
+                con.execute(f"create table if not exists {name} ({ddl})")
+                for relative in [*removed, *(p[0] for p in pending)]:
+                    con.execute(f"delete from {name} where _file = ?", [relative])
+                for relative, _, _, parsed, _ in pending:
+                    rows = parsed.tables.get(table.name)
+                    if rows is not None and rows.num_rows:
+                        con.register("_incoming", rows)
+                        con.execute(
+                            f"insert into {name} by name "
+                            "select *, ? as _file, ? as _loaded_at from _incoming",
+                            [relative, now],
+                        )
+                        con.unregister("_incoming")
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+    finally:
+        con.execute(f"detach {RESTRICTED_CATALOG}")
