@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from ingest.demo.cloud_costs import write_cloud_costs
+from ingest.demo.community import freshdesk_company_id, write_community
 from ingest.demo.revenue import write_revenue
 from ingest.demo.world import CURRENCIES, World, daily_active_users, is_live
 
@@ -20,7 +21,12 @@ GIB = 1024**3
 def write_registry(world: World, landing: Path) -> Path:
     document = {
         "partners": [
-            {"id": p.id, "name": p.name, "hubspot_company_id": p.hubspot_company_id}
+            {
+                "id": p.id,
+                "name": p.name,
+                "hubspot_company_id": p.hubspot_company_id,
+                "freshdesk_company_id": freshdesk_company_id(p),
+            }
             for p in world.partners
         ],
         "clusters": [
@@ -116,3 +122,4 @@ def write_landing(world: World, landing: Path) -> None:
     write_usage(world, landing)
     write_revenue(world, landing)
     write_cloud_costs(world, landing)
+    write_community(world, landing)

@@ -246,3 +246,38 @@ def test_a_missing_questions_yaml_fails_the_load_naming_it(tmp_path):
         pytest.raises(SourceError, match=r"surveys/r.csv: surveys/questions.yaml is missing"),
     ):
         load_source(con, SOURCE, root)
+
+
+def test_the_responses_sheet_is_pulled_with_unformatted_values(httpserver, tmp_path, monkeypatch):
+    """SURVEYS_SPREADSHEET_ID set: the Sheets client asks for numbers as numbers and dates as
+    the sheet shows them, lands surveys/form-responses.json, and the parser reads it."""
+    from ingest.surveys import pull_if_configured
+
+    token = "ya29.sheets-test-token"
+    monkeypatch.setenv("GOOGLE_SHEETS_ACCESS_TOKEN", token)
+    monkeypatch.setenv("GOOGLE_SHEETS_API_URL", httpserver.url_for("/"))
+    monkeypatch.delenv("SURVEYS_SPREADSHEET_ID", raising=False)
+    assert pull_if_configured(tmp_path) is None
+    monkeypatch.setenv("SURVEYS_SPREADSHEET_ID", "form-sheet-1")
+    body = {
+        "range": "'Form Responses 1'!A1:E2",
+        "majorDimension": "ROWS",
+        "values": [
+            ["Timestamp", "Email Address", RECOMMEND, SATISFIED, COMMUNITY],
+            ["1/15/2024 10:00:00", "a@example.org", 9, 4, "alpha"],
+        ],
+    }
+    httpserver.expect_request(
+        "/v4/spreadsheets/form-sheet-1/values/Form Responses 1",
+        query_string={
+            "majorDimension": "ROWS",
+            "valueRenderOption": "UNFORMATTED_VALUE",
+            "dateTimeRenderOption": "FORMATTED_STRING",
+            "alt": "json",
+        },
+        headers={"Authorization": f"Bearer {token}"},
+    ).respond_with_json(body)
+    landing(tmp_path, {})
+    path = pull_if_configured(tmp_path)
+    assert path == tmp_path / "surveys" / "form-responses.json"
+    assert [(r["recommend"], r["community"]) for r in responses(path)] == [(9, "alpha")]

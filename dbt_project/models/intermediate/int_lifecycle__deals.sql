@@ -1,15 +1,18 @@
--- Grain: one row per HubSpot deal that is not archived, with its lifecycle milestones:
--- created, qualified (first entry into a stage after its pipeline's first one, other than
--- closed lost), proposal, closed won, closed lost (from the stage history; null for a deal
--- without one, such as a UI-export row), and for a partner's first won deal the partner's
--- first hub launch. A renewal is a deal of a partner that already had a contract (another
--- contract closed on or before the deal was created): renewals are their own cohort.
+-- Grain: one row per HubSpot deal that is not archived and was created by the as-of day,
+-- with its lifecycle milestones: created, qualified (first entry into a stage after its
+-- pipeline's first one, other than closed lost), proposal, closed won, closed lost (from the
+-- stage history; null for a deal without one, such as a UI-export row), and for a partner's
+-- first won deal the partner's first hub launch. A renewal is a deal of a partner that
+-- already had a contract (another contract closed on or before the deal was created):
+-- renewals are their own cohort.
 with deals as (
     select * from {{ ref('int_revenue__deals') }}
 ),
 
+-- A deal dated after the as-of day (an expected renewal entered ahead) is not a lead yet.
 landed_deals as (
     select * from {{ ref('stg_hubspot__deals') }}
+    where created_at is null or {{ utc_date('created_at') }} <= {{ as_of_date() }}
 ),
 
 history as (
