@@ -23,6 +23,7 @@ SOURCE_OF_FOLDER = {
     "gcp": "gcp_billing",
     "aws": "aws_cur",
     "azure": "azure_costs",
+    "support": "freshdesk",
 }
 
 # Where a corpus file lands, by corpus folder.
@@ -32,6 +33,8 @@ LANDED_AT = {
     "usage": lambda case: f"usage/{case.stem}/daily_active_users.json",
     "hubspot": lambda case: f"crm/deals/{case.name}",
     "invoices": lambda case: f"invoices/{case.name}",
+    "surveys": lambda case: f"surveys/{case.name}",
+    "support": lambda case: f"support/tickets/{case.name}",
     **{
         provider: (lambda case, provider=provider: f"cloud_costs/{provider}/{case.name}")
         for provider in ("gcp", "aws", "azure", "focus")

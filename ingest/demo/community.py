@@ -164,20 +164,18 @@ def _iso(moment: datetime) -> str:
 
 def _as_of_month_end(ticket: dict, month_end: datetime) -> dict:
     """The ticket as a pull at `month_end` saw it: later responses and resolutions unknown."""
-    seen = dict(ticket, stats=dict(ticket["stats"]))
-    for key in ("first_responded_at", "resolved_at", "closed_at"):
-        value = seen["stats"][key]
-        if value and value >= _iso(month_end):
-            seen["stats"][key] = None
-    seen["status"] = 5 if seen["stats"]["closed_at"] else 4 if seen["stats"]["resolved_at"] else 2
-    latest = max(
-        [seen["created_at"], *(v for k, v in seen["stats"].items() if v and k != "closed_at")]
-    )
-    seen["updated_at"] = latest
+    stats = {
+        key: value if value and value < _iso(month_end) else None
+        for key, value in ticket["stats"].items()
+    }
+    seen = dict(ticket, stats=stats)
+    seen["status"] = 5 if stats["closed_at"] else 4 if stats["resolved_at"] else 2
+    seen["updated_at"] = max([ticket["created_at"], *(v for v in stats.values() if v)])
     return seen
 
 
 def write_support(world: World, landing: Path) -> list[Path]:
+    """Monthly Freshdesk pulls of tickets (with stats) and satisfaction ratings."""
     rng = random.Random(world.seed + SEED_OFFSET + 1)
     hubs = _prod_hubs(world)
     partners = {p.id: p for p in world.partners}

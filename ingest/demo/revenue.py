@@ -316,11 +316,32 @@ LEADS_SEED_OFFSET = 45
 
 
 def build_leads(world: World, rng: random.Random) -> list[Deal]:
-    """Discovery leads that went nowhere: most partners had a first conversation months
-    before they signed, closed lost from the pipeline's first stage (never qualified), so the
-    lead qualification ratio is not simply 1. Ids sort after every other deal's."""
+    """Discovery leads: most partners had a first conversation months before they signed
+    that went nowhere, closed lost from the pipeline's first stage (never qualified), so the
+    lead qualification ratio is not simply 1; and the newest running partner has just asked
+    about a workshop add-on, a lead still open at the first stage. Ids sort after every
+    other deal's."""
     leads: list[Deal] = []
     next_id = 32_000_000_000
+    running = [p for p in world.partners if p.started_on < world.as_of and not p.churned_on]
+    if running:
+        newest = max(running, key=lambda p: (p.started_on, p.id))
+        created = world.as_of - timedelta(days=rng.randint(3, 20))
+        next_id += rng.randint(1, 9_000)
+        leads.append(
+            Deal(
+                str(next_id),
+                newest.hubspot_company_id,
+                f"{newest.name} - Workshop add-on",
+                "default",
+                "appointmentscheduled",
+                0.0,
+                "USD",
+                created,
+                world.as_of + timedelta(days=45),
+                history=[("appointmentscheduled", created)],
+            )
+        )
     for partner in world.partners:
         for _ in range(rng.choice([0, 1, 1, 2])):
             created = partner.started_on - timedelta(days=rng.randint(150, 420))
