@@ -281,3 +281,31 @@ def test_the_responses_sheet_is_pulled_with_unformatted_values(httpserver, tmp_p
     path = pull_if_configured(tmp_path)
     assert path == tmp_path / "surveys" / "form-responses.json"
     assert [(r["recommend"], r["community"]) for r in responses(path)] == [(9, "alpha")]
+
+
+def test_comments_in_the_restricted_database_mirror_the_landing_folder(tmp_path):
+    """A changed export replaces its comments, a removed one takes them away; the warehouse
+    itself never holds them."""
+    from warehouse.paths import restricted_path
+
+    root = tmp_path / "landing"
+    row = '1/15/2024 10:00:00,a@example.org,9,4,alpha,"{}"\n'
+    folder = landing(root, {"a.csv": HEADER + row.format("first"), "b.csv": HEADER})
+    warehouse = tmp_path / "w.duckdb"
+
+    def comments() -> list[tuple]:
+        with duckdb.connect(str(restricted_path(warehouse)), read_only=True) as con:
+            return con.execute("select _file, comment from survey_comments order by 1").fetchall()
+
+    with duckdb.connect(str(warehouse)) as con:
+        load_source(con, SOURCE, root)
+        assert comments() == [("surveys/a.csv", "first")]
+        (folder / "a.csv").write_text(HEADER + row.format("second"), encoding="utf-8")
+        load_source(con, SOURCE, root)
+        assert comments() == [("surveys/a.csv", "second")]
+        (folder / "b.csv").write_text(HEADER + row.format("third"), encoding="utf-8")
+        (folder / "a.csv").unlink()
+        load_source(con, SOURCE, root)
+        assert comments() == [("surveys/b.csv", "third")]
+        tables = {t for (t,) in con.execute("select table_name from duckdb_tables()").fetchall()}
+    assert "survey_comments" not in tables
