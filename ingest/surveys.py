@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -238,7 +239,13 @@ def _submitted_at(column: str, questions: Questions) -> str:
     )
 
 
-def _parse_responses(con: duckdb.DuckDBPyConnection, path: Path, header: list[str], read) -> Parsed:
+def _parse_responses(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    header: list[str],
+    read: Callable[..., duckdb.DuckDBPyRelation],
+) -> Parsed:
+    """Responses of one export (`read` is the CSV or the Sheets reader of `ingest.tabular`)."""
     questions = read_questions(path.parent / QUESTIONS_FILE)
     if TIMESTAMP not in header:
         raise ParseError(f"missing required column(s): {TIMESTAMP}", "header")
