@@ -20,7 +20,9 @@ module does the rest the same way for all of them:
 - a file that cannot be parsed at all raises `SourceError` naming source, file and line,
   before anything is written;
 - all writes of one source happen in one DuckDB transaction, so a failure leaves the
-  warehouse as it was.
+  warehouse as it was;
+- a source's restricted tables (free text that may name people) go to a database file of
+  their own beside the warehouse, which the analysts' read-only connection never opens.
 """
 
 from __future__ import annotations
@@ -206,6 +208,9 @@ class Source:
     version: int = 1
     # Settings outside the file that decide what its parse yields (landing -> a digest).
     settings_fingerprint: Callable[[Path], str] | None = None
+    # Tables written to the restricted database (warehouse.paths.restricted_path), not to
+    # `raw`: the parser fills them like any other table, analysts never see them.
+    restricted_tables: tuple[RawTable, ...] = ()
 
     def files(self, landing: Path) -> list[Path]:
         """The data files: matching `patterns`, and not a manifest or an ignored file."""
@@ -370,7 +375,10 @@ def _parse_file(source: Source, path: Path, relative: str) -> Parsed:
         raise SourceError(source.name, relative, error.problem, error.where) from error
     except (duckdb.Error, UnicodeDecodeError, OSError) as error:
         raise SourceError(source.name, relative, f"cannot be read: {error}") from error
-    expected = {table.name: {*table.columns, RECORD_COLUMN} for table in source.tables}
+    expected = {
+        table.name: {*table.columns, RECORD_COLUMN}
+        for table in (*source.tables, *source.restricted_tables)
+    }
     for name, rows in parsed.tables.items():
         if name not in expected or set(rows.column_names) != expected[name]:
             raise SourceError(
@@ -442,6 +450,7 @@ def load_source(
     reports: list[FileReport] = []
     pending: list[tuple[LogEntry, Parsed]] = []
     refreshed: list[LogEntry] = []  # unchanged files whose delivery or role changed
+    raw_tables = {table.name for table in source.tables}
     settings = source.settings_fingerprint(landing) if source.settings_fingerprint else None
     for path in inventory.data:
         relative = path.relative_to(landing).as_posix()
@@ -469,7 +478,7 @@ def load_source(
         report = FileReport(
             relative,
             "replaced" if previous and previous[1] == LOADED else "loaded",
-            sum(t.num_rows for t in parsed.tables.values()),
+            sum(t.num_rows for name, t in parsed.tables.items() if name in raw_tables),
             parsed.rejected.num_rows,
         )
         reports.append(report)
@@ -606,6 +615,8 @@ def _write(
     except BaseException:
         con.execute("rollback")
         raise
+    if source.restricted_tables:
+        _write_restricted(con, source, pending, removed, now)
 
 
 def _delete_file(
@@ -641,3 +652,62 @@ def _log(
             version if entry.status == LOADED else None,
         ],
     )
+
+
+RESTRICTED_CATALOG = "restricted"
+
+
+def _write_restricted(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    pending: Sequence[tuple[LogEntry, Parsed]],
+    removed: Sequence[str],
+    now: datetime,
+) -> None:
+    """Mirror the files' rows of the restricted tables into the restricted database.
+
+    DuckDB writes one database per transaction, so this commits right after the raw tables.
+    A run that fails later leaves these rows ahead of the warehouse, which then does not know
+    the files: the next run parses them again and replaces exactly the same rows.
+    """
+    from warehouse.paths import restricted_path
+
+    [(main_file,)] = con.execute(
+        "select path from duckdb_databases() where database_name = current_database()"
+    ).fetchall()
+    target = str(restricted_path(Path(main_file))) if main_file else ":memory:"
+    created = target != ":memory:" and not Path(target).exists()
+    con.execute(f"attach if not exists '{target}' as {RESTRICTED_CATALOG}")
+    if created:
+        Path(target).chmod(0o600)
+    try:
+        con.execute("begin transaction")
+        try:
+            for table in source.restricted_tables:
+                name = f"{RESTRICTED_CATALOG}.{table.name}"
+                columns = {
+                    **table.columns,
+                    RECORD_COLUMN: "varchar",
+                    "_file": "varchar",
+                    "_loaded_at": "timestamptz",
+                }
+                ddl = ", ".join(f'"{column}" {type_}' for column, type_ in columns.items())
+                con.execute(f"create table if not exists {name} ({ddl})")
+                for relative in [*removed, *(entry.file for entry, _ in pending)]:
+                    con.execute(f"delete from {name} where _file = ?", [relative])
+                for entry, parsed in pending:
+                    rows = parsed.tables.get(table.name)
+                    if rows is not None and rows.num_rows:
+                        con.register("_incoming", rows)
+                        con.execute(
+                            f"insert into {name} by name "
+                            "select *, ? as _file, ? as _loaded_at from _incoming",
+                            [entry.file, now],
+                        )
+                        con.unregister("_incoming")
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+    finally:
+        con.execute(f"detach {RESTRICTED_CATALOG}")

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.framework import RECORD_COLUMN, Parsed, ParseError, RawTable, Source
+from ingest.framework import Parsed, RawTable, Source
 from ingest.tabular import (
     LONGEST_TERM_YEARS,
     Check,
@@ -39,6 +39,7 @@ from ingest.tabular import (
     plausible_time,
     quote,
     read_csv_strings,
+    read_sheet_values,
     split_rows,
     unique,
 )
@@ -177,60 +178,7 @@ def parse_invoice_csv(path: Path) -> Parsed:
 def parse_sheet_values(path: Path) -> Parsed:
     """A `values.get` response: first row is the header, later rows are ragged strings."""
     con = duckdb.connect()
-    try:
-        [(body,)] = con.execute("select json(content) from read_text(?)", [str(path)]).fetchall()
-    except duckdb.Error as error:
-        raise ParseError(f"not a Sheets values response: {str(error).strip()}") from error
-    [(kind, major, values_kind, sheet_range)] = con.execute(
-        "select json_type(j), j->>'majorDimension', json_type(j, '$.values'), j->>'range' "
-        "from (select ?::json as j)",
-        [body],
-    ).fetchall()
-    if kind != "OBJECT":
-        raise ParseError(f"not a Sheets values response: expected a JSON object, found {kind}")
-    if major not in (None, "ROWS"):
-        raise ParseError(f"majorDimension is {major!r}; expected 'ROWS'")
-    if values_kind is None:
-        raise ParseError("the sheet range is empty: no header row", f"range {sheet_range}")
-    if values_kind != "ARRAY":
-        raise ParseError(f"'values' is {values_kind}, expected an array of rows")
-    con.execute(
-        "create temp table cells as "
-        "select unnest(from_json(j->'values', '[[\"varchar\"]]')) as cells, "
-        "generate_subscripts(from_json(j->'values', '[[\"varchar\"]]'), 1) as n "
-        "from (select ?::json as j)",
-        [body],
-    )
-    first_row = _first_row(sheet_range)
-    header_rows = con.execute("select cells from cells where n = 1").fetchall()
-    header = [h.strip() for h in (header_rows[0][0] or [])] if header_rows else []
-    where = f"row {first_row} (header)"
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise ParseError(f"missing required column(s): {', '.join(missing)}", where)
-    duplicated = sorted({h for h in header if h and header.count(h) > 1})
-    if duplicated:
-        raise ParseError(f"column(s) repeated in header: {', '.join(duplicated)}", where)
-    # List indexing past the end of a ragged row gives null, which is what an omitted cell is.
-    wanted = [
-        f"cells[{header.index(c) + 1}] as {quote(c)}"
-        if c in header
-        else f"null::varchar as {quote(c)}"
-        for c in (*COLUMNS, CREDIT_NOTE_FOR)
-    ]
-    rows = con.sql(
-        f"select {', '.join(wanted)}, n as _ordinal, "
-        f"'row ' || (n + {first_row - 1}) as {RECORD_COLUMN} "
-        "from cells where n > 1 and len(list_filter(cells, lambda c: trim(c) <> '')) > 0"
-    )
-    return _split(con, rows)
-
-
-def _first_row(sheet_range: str | None) -> int:
-    """The sheet row of the first value: 'Invoices!A3:L9' -> 3 (1 when not given)."""
-    cells = (sheet_range or "").rsplit("!", 1)[-1].split(":")[0]
-    digits = "".join(ch for ch in cells if ch.isdigit())
-    return int(digits) if digits else 1
+    return _split(con, read_sheet_values(con, path, required=REQUIRED, optional=OPTIONAL))
 
 
 def parse_invoice_file(path: Path) -> Parsed:

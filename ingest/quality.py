@@ -23,6 +23,7 @@ import pandas as pd
 from ingest.cloud_costs.aws import LINE_ITEM_TYPES
 from ingest.cloud_costs.focus import CHARGE_CATEGORIES
 from ingest.cloud_costs.gcp import COST_TYPES
+from ingest.freshdesk import RATINGS
 from ingest.invoices import GL_ACCOUNTS
 from ingest.prometheus import PERIODS, SERIES
 from ingest.tabular import EARLIEST_PLAUSIBLE, LONGEST_TERM_YEARS
@@ -144,6 +145,33 @@ SUITES: dict[str, list[Expectation]] = {
             "ExpectColumnValuesToBeBetween",
             {"column": "probability", "min_value": 0, "max_value": 1},
         ),
+    ],
+    "survey_settings": [
+        *_not_null("locale", "timezone", "min_responses"),
+        ("ExpectColumnValuesToBeBetween", {"column": "min_responses", "min_value": 1}),
+    ],
+    "survey_responses": [
+        *_not_null("response_id", "submitted_at", "community"),
+        _unique_together("response_id", "_file"),
+        ("ExpectColumnValuesToBeBetween", {"column": "recommend", "min_value": 0, "max_value": 10}),
+        (
+            "ExpectColumnValuesToBeBetween",
+            {"column": "satisfaction", "min_value": 1, "max_value": 5},
+        ),
+        # A keyed hash, never an address: 64 hex digits.
+        (
+            "ExpectColumnValuesToMatchRegex",
+            {"column": "respondent_key", "regex": r"^[0-9a-f]{64}$"},
+        ),
+    ],
+    "freshdesk_tickets": [
+        *_not_null("ticket_id", "created_at"),
+        _unique_together("ticket_id", "_file"),
+    ],
+    "freshdesk_satisfaction_ratings": [
+        *_not_null("rating_id", "ticket_id", "rating", "created_at"),
+        _unique_together("rating_id", "_file"),
+        _in_set("rating", RATINGS),
     ],
     "invoice_lines": [
         *_not_null("invoice_number", "invoice_date", "gl_account", "amount", "currency"),

@@ -28,8 +28,9 @@ class Partner(_Strict):
     id: PartnerId = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     name: str = Field(min_length=1)
     hubspot_company_id: str | None = None
+    freshdesk_company_id: str | None = None  # support tickets are linked through it
 
-    @field_validator("hubspot_company_id", mode="before")
+    @field_validator("hubspot_company_id", "freshdesk_company_id", mode="before")
     @classmethod
     def _id_as_text(cls, value: object) -> object:
         return str(value) if isinstance(value, int) else value
@@ -63,7 +64,12 @@ class Registry(_Strict):
 
 PARTNERS = RawTable(
     "registry_partners",
-    {"partner_id": "varchar", "name": "varchar", "hubspot_company_id": "varchar"},
+    {
+        "partner_id": "varchar",
+        "name": "varchar",
+        "hubspot_company_id": "varchar",
+        "freshdesk_company_id": "varchar",
+    },
     "Partners (communities) as listed in the cluster registry.",
 )
 CLUSTERS = RawTable(
@@ -188,6 +194,7 @@ def parse_registry(path: Path) -> Parsed:
             "partner_id": p.id,
             "name": p.name,
             "hubspot_company_id": p.hubspot_company_id,
+            "freshdesk_company_id": p.freshdesk_company_id,
             RECORD_COLUMN: f"partner {p.id}",
         }
         for p in registry.partners

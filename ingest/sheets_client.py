@@ -1,9 +1,10 @@
-"""Live pull of the finance Google Sheet (invoice lines) into the landing folder.
+"""Live pulls of Google Sheets into the landing folder: the finance sheet (invoice lines) and
+the responses sheet of the survey form.
 
 `pull_sheet` calls Sheets v4 `spreadsheets.values.get` with google-api-python-client, built
 from the discovery document shipped with the library (`static_discovery=True`, nothing is
-downloaded), and writes the response unchanged to `invoices/<name>.json`, which
-`ingest.invoices` parses like any landed file.
+downloaded), and writes the response unchanged to `<folder>/<name>.json` (`invoices/` or
+`surveys/`), which the source's connector parses like any landed file.
 
 The OAuth access token comes from an environment variable. 429, 5xx and connection errors
 are retried by the library's own `execute(num_retries=...)` (exponential backoff with jitter,
@@ -57,7 +58,10 @@ def pull_sheet(
     spreadsheet_id: str,
     sheet_range: str = "Invoices!A1:L",
     *,
+    folder: str = "invoices",
     name: str = "finance-sheet",
+    value_render_option: str | None = None,
+    date_time_render_option: str | None = None,
     api_endpoint: str = API_ENDPOINT,
     token_env: str = TOKEN_ENV,
     max_seconds: float = 300,
@@ -65,7 +69,12 @@ def pull_sheet(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> Path:
-    """Write the range's values.get response to `landing/invoices/<name>.json`."""
+    """Write the range's values.get response to `landing/<folder>/<name>.json`.
+
+    `value_render_option` and `date_time_render_option` are the API's own (e.g.
+    UNFORMATTED_VALUE and FORMATTED_STRING: numbers as numbers, dates as the sheet shows them);
+    None leaves the API's default, formatted strings.
+    """
     token = read_secret(token_env)
     if not token:
         raise SheetsError("pull", f"environment variable {token_env} is not set")
@@ -81,10 +90,18 @@ def pull_sheet(
         client_options={"api_endpoint": api_endpoint},
         cache_discovery=False,
     )
+    options = {
+        key: value
+        for key, value in (
+            ("valueRenderOption", value_render_option),
+            ("dateTimeRenderOption", date_time_render_option),
+        )
+        if value
+    }
     request = (
         service.spreadsheets()
         .values()
-        .get(spreadsheetId=spreadsheet_id, range=sheet_range, majorDimension="ROWS")
+        .get(spreadsheetId=spreadsheet_id, range=sheet_range, majorDimension="ROWS", **options)
     )
     described = _describe(request.uri)
     try:
@@ -110,10 +127,10 @@ def pull_sheet(
         )
     if not isinstance(body, dict) or "range" not in body:
         raise SheetsError(described, "answered without a 'range': not a values.get response")
-    folder = landing / "invoices"
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{name}.json"
-    partial = folder / f".{name}.json.partial"
+    target_folder = landing / folder
+    target_folder.mkdir(parents=True, exist_ok=True)
+    target = target_folder / f"{name}.json"
+    partial = target_folder / f".{name}.json.partial"
     partial.write_text(json.dumps(body, indent=1), encoding="utf-8")
     os.replace(partial, target)
     return target
@@ -130,16 +147,25 @@ RANGE_ENV = "INVOICES_SHEET_RANGE"
 ENDPOINT_ENV = "GOOGLE_SHEETS_API_URL"
 
 
-def pull_if_configured(landing: Path, **kwargs) -> Path | None:
-    """Pull when both the token and INVOICES_SPREADSHEET_ID are set (range from
-    INVOICES_SHEET_RANGE, API address from GOOGLE_SHEETS_API_URL); otherwise return None."""
-    spreadsheet = os.environ.get(SPREADSHEET_ENV)
+def pull_if_configured(
+    landing: Path,
+    *,
+    spreadsheet_env: str = SPREADSHEET_ENV,
+    range_env: str = RANGE_ENV,
+    default_range: str = "Invoices!A1:L",
+    **kwargs,
+) -> Path | None:
+    """Pull when both the token and the spreadsheet id (`spreadsheet_env`, by default
+    INVOICES_SPREADSHEET_ID) are set, the range from `range_env` (else `default_range`), the
+    API address from GOOGLE_SHEETS_API_URL; otherwise return None. `kwargs` go to
+    `pull_sheet` (folder, name, render options)."""
+    spreadsheet = os.environ.get(spreadsheet_env)
     if not (spreadsheet and os.environ.get(kwargs.get("token_env", TOKEN_ENV))):
         return None
     return pull_sheet(
         landing,
         spreadsheet,
-        os.environ.get(RANGE_ENV, "Invoices!A1:L"),
+        os.environ.get(range_env, default_range),
         api_endpoint=os.environ.get(ENDPOINT_ENV, API_ENDPOINT),
         **kwargs,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ingest import fx, hubspot, invoices, prometheus, registry, usage_settings
+from ingest import freshdesk, fx, hubspot, invoices, prometheus, registry, surveys, usage_settings
 from ingest.cloud_costs import aws as cloud_aws
 from ingest.cloud_costs import azure as cloud_azure
 from ingest.cloud_costs import focus as cloud_focus
@@ -20,4 +20,6 @@ SOURCES: tuple[Source, ...] = (
     cloud_aws.SOURCE,
     cloud_azure.SOURCE,
     cloud_focus.SOURCE,
+    surveys.SOURCE,
+    freshdesk.SOURCE,
 )

@@ -286,6 +286,84 @@ def _locate_unreadable_line(path: Path, width: int) -> str | None:
     return None
 
 
+def _sheet_cells(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[list[str], int]:
+    """Load a Sheets v4 `values.get` response into temp table `_sheet_cells(cells, n)`, one
+    list of strings per sheet row (numbers of UNFORMATTED_VALUE become their text); return
+    the header (the first row) and the sheet row it is on."""
+    try:
+        [(body,)] = con.execute("select json(content) from read_text(?)", [str(path)]).fetchall()
+    except duckdb.Error as error:
+        raise ParseError(f"not a Sheets values response: {str(error).strip()}") from error
+    [(kind, major, values_kind, sheet_range)] = con.execute(
+        "select json_type(j), j->>'majorDimension', json_type(j, '$.values'), j->>'range' "
+        "from (select ?::json as j)",
+        [body],
+    ).fetchall()
+    if kind != "OBJECT":
+        raise ParseError(f"not a Sheets values response: expected a JSON object, found {kind}")
+    if major not in (None, "ROWS"):
+        raise ParseError(f"majorDimension is {major!r}; expected 'ROWS'")
+    if values_kind is None:
+        raise ParseError("the sheet range is empty: no header row", f"range {sheet_range}")
+    if values_kind != "ARRAY":
+        raise ParseError(f"'values' is {values_kind}, expected an array of rows")
+    con.execute(
+        "create or replace temp table _sheet_cells as "
+        "select unnest(from_json(j->'values', '[[\"varchar\"]]')) as cells, "
+        "generate_subscripts(from_json(j->'values', '[[\"varchar\"]]'), 1) as n "
+        "from (select ?::json as j)",
+        [body],
+    )
+    header_rows = con.execute("select cells from _sheet_cells where n = 1").fetchall()
+    header = [(h or "").strip() for h in (header_rows[0][0] or [])] if header_rows else []
+    return header, _first_row(sheet_range)
+
+
+def _first_row(sheet_range: str | None) -> int:
+    """The sheet row of the first value: 'Invoices!A3:L9' -> 3 (1 when not given)."""
+    cells = (sheet_range or "").rsplit("!", 1)[-1].split(":")[0]
+    digits = "".join(ch for ch in cells if ch.isdigit())
+    return int(digits) if digits else 1
+
+
+def sheet_header(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
+    """The header row of a Sheets `values.get` response (like `csv_header` for a CSV)."""
+    return _sheet_cells(con, path)[0]
+
+
+def read_sheet_values(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    required: Sequence[str],
+    optional: Sequence[str] = (),
+) -> duckdb.DuckDBPyRelation:
+    """A Sheets v4 `values.get` response read like `read_csv_strings`: the wanted columns as
+    strings, `_record` ('row N' of the sheet) and `_ordinal`. Trailing empty cells and rows
+    are omitted by the API, so rows are ragged: a cell past a row's end reads as null, and a
+    row with nothing in it is skipped."""
+    header, first_row = _sheet_cells(con, path)
+    where = f"row {first_row} (header)"
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise ParseError(f"missing required column(s): {', '.join(missing)}", where)
+    duplicated = sorted({h for h in header if h and header.count(h) > 1})
+    if duplicated:
+        raise ParseError(f"column(s) repeated in header: {', '.join(duplicated)}", where)
+    # List indexing past the end of a ragged row gives null, which is what an omitted cell is.
+    wanted = [
+        f"cells[{header.index(c) + 1}] as {quote(c)}"
+        if c in header
+        else f"null::varchar as {quote(c)}"
+        for c in [*required, *optional]
+    ]
+    return con.sql(
+        f"select {', '.join(wanted)}, n as _ordinal, "
+        f"'row ' || (n + {first_row - 1}) as {RECORD_COLUMN} "
+        "from _sheet_cells "
+        "where n > 1 and len(list_filter(cells, lambda c: trim(c) <> '')) > 0"
+    )
+
+
 def _read_error(error: duckdb.Error) -> ParseError:
     message = str(error)
     match = _LINE.search(message)

@@ -223,6 +223,7 @@ def summary(
             [as_of],
         ).fetchall()
         usage = usage_summary(con, as_of)
+        community = community_summary(con)
     lines = ["", "Sources (files, rows loaded, rows quarantined):"]
     lines += [
         f"  {name:<14} {files:>5} files {rows:>10,} rows {quarantined:>6,} quarantined"
@@ -257,6 +258,7 @@ def summary(
         for partner, mrc, paid, mrr, ratio in by_partner
     ]
     lines += usage
+    lines += community
     size_mb = warehouse.stat().st_size / 1e6
     lines += [
         "",
@@ -332,6 +334,52 @@ def _fit(prefix: str, items: Sequence[str], width: int = 100) -> str:
         if len(line) <= width:
             return line
     return f"{prefix}{len(items)} items"
+
+
+def community_summary(con) -> list[str]:
+    """Community success in three lines: the latest quarter's NPS and CSAT, the latest
+    month's support times and CSAT, and the median days from lead to a running hub."""
+    survey = con.execute(
+        "select n.quarter, n.nps, n.responses, c.csat, c.responses, n.min_responses "
+        "from marts.fct_nps_quarterly as n left join marts.fct_csat_quarterly as c "
+        "on n.quarter = c.quarter and c.partner_id is null "
+        "where n.partner_id is null order by n.quarter desc limit 1"
+    ).fetchone()
+    support = con.execute(
+        "select month, first_response_hours_median, first_response_hours_p80, "
+        "resolution_hours_median, resolution_hours_p80, support_csat, ratings "
+        "from marts.fct_support_monthly where partner_id is null order by month desc limit 1"
+    ).fetchone()
+    [(lead_days, deals)] = con.execute(
+        "select median(days_created_to_closed_won + days_closed_won_to_hub_launched), "
+        "count(days_closed_won_to_hub_launched) from marts.fct_lead_lifecycle"
+    ).fetchall()
+
+    def hours(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1f} h"
+
+    def share(value: float | None) -> str:
+        return "-" if value is None else f"{value:.0%}"
+
+    lines = ["", "Community (all partners):"]
+    if survey:
+        quarter, nps, answers, csat, csat_answers, minimum = survey
+        score = f"{nps:.0f}" if nps is not None else f"- (under {minimum} answers)"
+        lines.append(
+            f"  Survey {quarter.year} Q{(quarter.month - 1) // 3 + 1}: NPS {score} from "
+            f"{answers} answers; CSAT {share(csat)} from {csat_answers or 0}"
+        )
+    if support:
+        month, fr, fr80, res, res80, csat, ratings = support
+        lines.append(
+            f"  Support {month:%Y-%m}, median (p80): first response {hours(fr)} ({hours(fr80)}), "
+            f"resolution {hours(res)} ({hours(res80)}); CSAT {share(csat)} of {ratings} ratings"
+        )
+    if deals:
+        lines.append(
+            f"  Lead to hub launch: {lead_days:.0f} days median ({deals} partners' first won deals)"
+        )
+    return lines if len(lines) > 2 else []
 
 
 def query(warehouse: Path, sql: str) -> str:

@@ -41,6 +41,40 @@ def cli_env(dagster_home: Path) -> dict[str, str]:
     return {**os.environ, "DAGSTER_HOME": str(dagster_home)}
 
 
+def run_dbt(
+    args: list[str], warehouse: Path, work: Path, as_of: str
+) -> subprocess.CompletedProcess[str]:
+    """The project's dbt on `warehouse`, with its own target and log folders under `work` and
+    the marts' as-of day pinned."""
+    from warehouse.paths import DBT_PROJECT_DIR
+
+    env = {
+        **os.environ,
+        "PARTNER_METRICS_WAREHOUSE": str(warehouse),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        "DO_NOT_TRACK": "1",
+    }
+    return subprocess.run(
+        [
+            str(Path(sys.executable).with_name("dbt")),
+            *args,
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(work / "target"),
+            "--log-path",
+            str(work / "logs"),
+            "--vars",
+            f"{{as_of: {as_of}}}",
+        ],
+        cwd=DBT_PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
 def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*CLI, *args], env=env, capture_output=True, text=True, timeout=600, cwd=PROJECT_ROOT

@@ -23,6 +23,7 @@ SOURCE_OF_FOLDER = {
     "gcp": "gcp_billing",
     "aws": "aws_cur",
     "azure": "azure_costs",
+    "support": "freshdesk",
 }
 
 
@@ -42,6 +43,8 @@ LANDED_AT = {
     "usage": usage_file,
     "hubspot": lambda case: f"crm/deals/{case.name}",
     "invoices": lambda case: f"invoices/{case.name}",
+    "surveys": lambda case: f"surveys/{case.name}",
+    "support": lambda case: f"support/tickets/{case.name}",
     **{
         provider: (lambda case, provider=provider: f"cloud_costs/{provider}/{case.name}")
         for provider in ("gcp", "aws", "azure", "focus")

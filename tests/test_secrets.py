@@ -3,6 +3,7 @@ log, not the warehouse, not the landing folder, on success and on failure."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shutil
@@ -39,6 +40,11 @@ def serve_crm_and_sheet(httpserver: HTTPServer, landing: Path) -> None:
     httpserver.expect_request(
         re.compile(r"^/v4/spreadsheets/finance-sheet/values/.*"), headers=authorized
     ).respond_with_json(sheet)
+    # Freshdesk: the token is the API key, sent as the basic-auth user.
+    basic = {"Authorization": "Basic " + base64.b64encode(f"{TOKEN}:X".encode()).decode()}
+    tickets = json.loads(max((landing / "support" / "tickets").glob("*.json")).read_text())
+    for path, body in (("/api/v2/tickets", tickets), ("/api/v2/surveys/satisfaction_ratings", [])):
+        httpserver.expect_request(path, headers=basic).respond_with_json(body)
 
 
 def serve_grafana(httpserver: HTTPServer, landing: Path) -> None:
@@ -57,7 +63,11 @@ def serve_grafana(httpserver: HTTPServer, landing: Path) -> None:
 
 
 def pull_env(
-    cli_env: dict[str, str], httpserver: HTTPServer, tmp_path: Path, sheets: bool = True
+    cli_env: dict[str, str],
+    httpserver: HTTPServer,
+    tmp_path: Path,
+    sheets: bool = True,
+    freshdesk: bool = True,
 ) -> dict[str, str]:
     base = httpserver.url_for("/")
     env = {
@@ -72,6 +82,8 @@ def pull_env(
             "INVOICES_SPREADSHEET_ID": "finance-sheet",
             "GOOGLE_SHEETS_API_URL": base,
         }
+    if freshdesk:
+        env |= {"FRESHDESK_API_KEY": TOKEN, "FRESHDESK_API_URL": base.rstrip("/")}
     return env
 
 
@@ -109,6 +121,7 @@ def test_a_build_that_pulls_with_tokens_leaves_no_trace_of_them(
     paths = [request.path for request, _ in httpserver.log]
     assert paths.count("/api/datasources") == 1, "Grafana was really called, with the token"
     assert len([p for p in paths if not p.startswith("/api/")]) == 3, "HubSpot and Sheets too"
+    assert len([p for p in paths if p.startswith("/api/v2/")]) == 2, "and Freshdesk"
     assert TOKEN not in result.stdout + result.stderr
     assert leaks(tmp_path) == []
 
@@ -121,7 +134,7 @@ def test_a_failed_pull_names_request_and_status_but_not_the_token(
     httpserver.expect_request("/crm/v3/pipelines/deals").respond_with_json(
         {"status": "error", "message": "This oauth-token is invalid"}, status=401
     )
-    env = pull_env(cli_env, httpserver, tmp_path, sheets=False)
+    env = pull_env(cli_env, httpserver, tmp_path, sheets=False, freshdesk=False)
 
     result = build(landing, tmp_path, env)
     assert result.returncode == 1

@@ -46,6 +46,25 @@ def make_warehouse(path: Path) -> None:
             (date '2026-10-01', 'ocean', 300.0, 300.0, 0.0, null),
             (date '2026-10-01', 'river', 120.5, 0.0, 1000.0, 0.1205)
         ) as t(month, partner_id, mrc_usd, paid_by_us_mrc_usd, mrr_usd, mrc_to_mrr_ratio)""")
+        # The latest survey quarter had too few answers for a score; its CSAT row has none.
+        con.execute("""create table marts.fct_nps_quarterly as select * from (values
+            (date '2026-04-01', null, 12, 25.0, 5), (date '2026-07-01', null, 3, null, 5),
+            (date '2026-07-01', 'ocean', 3, null, 5)
+        ) as t(quarter, partner_id, responses, nps, min_responses)""")
+        con.execute("""create table marts.fct_csat_quarterly as select * from (values
+            (date '2026-04-01', null, 12, 0.75), (date '2026-07-01', 'ocean', 2, null)
+        ) as t(quarter, partner_id, responses, csat)""")
+        con.execute("""create table marts.fct_support_monthly as select * from (values
+            (date '2026-09-01', null, 3.0, 5.0, 20.0, 30.0, 0.5, 4),
+            (date '2026-10-01', null, 2.25, 6.08, 24.0, 43.1, 0.8, 10),
+            (date '2026-10-01', 'ocean', 1.0, 1.0, 2.0, 2.0, 1.0, 1)
+        ) as t(month, partner_id, first_response_hours_median, first_response_hours_p80,
+               resolution_hours_median, resolution_hours_p80, support_csat, ratings)""")
+        # Lead to hub launch: 30 + 10 = 40 and 50 + 20 = 70 days, median 55; the renewal
+        # without a hub launch does not count.
+        con.execute("""create table marts.fct_lead_lifecycle as select * from (values
+            (30, 10), (50, 20), (100, null)
+        ) as t(days_created_to_closed_won, days_closed_won_to_hub_launched)""")
         make_usage_marts(con)
 
 
@@ -110,6 +129,13 @@ def test_summary_shows_sources_staleness_metrics_costs_and_warnings(tmp_path: Pa
     assert "  gcp                     300\n  aws                     120\n" in text
     assert "  ocean                           300         300          0       -" in text
     assert "  river                           120           0      1,000    0.12" in text
+    assert (
+        "Community (all partners):\n"
+        "  Survey 2026 Q3: NPS - (under 5 answers) from 3 answers; CSAT - from 0\n"
+        "  Support 2026-10, median (p80): first response 2.2 h (6.1 h), resolution 24.0 h "
+        "(43.1 h); CSAT 80% of 10 ratings\n"
+        "  Lead to hub launch: 55 days median (2 partners' first won deals)\n"
+    ) in text
     assert (
         "Warnings (1; the build went on):\n  check source_is_fresh on marts/fct_source_loads failed"
     ) in text

@@ -30,6 +30,16 @@ def warehouse_path() -> Path:
     return _from_env(WAREHOUSE_ENV, DATA_DIR / "warehouse.duckdb")
 
 
+def restricted_path(warehouse: Path) -> Path:
+    """The restricted database beside a warehouse (`data/warehouse.duckdb` ->
+    `data/warehouse.restricted.duckdb`): free text that may name people (survey comments,
+    support feedback) lives there, outside the file analysts open. A build's working copy
+    (`<warehouse>.building`, see orchestration.cli.build) shares its warehouse's."""
+    name = warehouse.name.removesuffix(".building")
+    stem = name.removesuffix(".duckdb")
+    return warehouse.with_name(f"{stem}.restricted.duckdb")
+
+
 def landing_path() -> Path:
     """The landing folder every connector reads (default ``data/landing``)."""
     return _from_env(LANDING_ENV, DATA_DIR / "landing")

@@ -313,6 +313,58 @@ def build_deals(world: World, rng: random.Random) -> tuple[list[Deal], list[Deal
     return book.deals, contracts
 
 
+LEADS_SEED_OFFSET = 45
+
+
+def build_leads(world: World, rng: random.Random) -> list[Deal]:
+    """Discovery leads: most partners had a first conversation months before they signed
+    that went nowhere, closed lost from the pipeline's first stage (never qualified), so the
+    lead qualification ratio is not simply 1; and the newest running partner has just asked
+    about a workshop add-on, a lead still open at the first stage. Ids sort after every
+    other deal's."""
+    leads: list[Deal] = []
+    next_id = 32_000_000_000
+    running = [p for p in world.partners if p.started_on < world.as_of and not p.churned_on]
+    if running:
+        newest = max(running, key=lambda p: (p.started_on, p.id))
+        created = world.as_of - timedelta(days=rng.randint(3, 20))
+        next_id += rng.randint(1, 9_000)
+        leads.append(
+            Deal(
+                str(next_id),
+                newest.hubspot_company_id,
+                f"{newest.name} - Workshop add-on",
+                "default",
+                "appointmentscheduled",
+                0.0,
+                "USD",
+                created,
+                world.as_of + timedelta(days=45),
+                history=[("appointmentscheduled", created)],
+            )
+        )
+    for partner in world.partners:
+        for _ in range(rng.choice([0, 1, 1, 2])):
+            created = partner.started_on - timedelta(days=rng.randint(150, 420))
+            closed = created + timedelta(days=rng.randint(10, 45))
+            next_id += rng.randint(1, 9_000)
+            leads.append(
+                Deal(
+                    str(next_id),
+                    partner.hubspot_company_id,
+                    f"{partner.name} - Discovery call",
+                    "default",
+                    "closedlost",
+                    0.0,  # no amount was discussed yet; USD, the portal currency
+                    "USD",
+                    created,
+                    closed,
+                    history=[("appointmentscheduled", created), ("closedlost", closed)],
+                )
+            )
+    return leads
+
+
 def _page(deals: list[Deal], index: int, more: bool, rng: random.Random) -> dict:
     results = []
     for deal in deals:
@@ -606,11 +658,15 @@ def write_revenue(
     pipelines.write_text(json.dumps(pipelines_document(), indent=1), encoding="utf-8")
     written.append(pipelines)
     pages = [deals[i : i + PAGE_SIZE] for i in range(0, len(deals), PAGE_SIZE)]
-    for index, chunk in enumerate(pages):
+    # Leads have a random stream of their own, so adding them changes no other deal or line.
+    lead_rng = random.Random(world.seed + LEADS_SEED_OFFSET)
+    leads = build_leads(world, lead_rng)
+    lead_pages = [leads[i : i + PAGE_SIZE] for i in range(0, len(leads), PAGE_SIZE)]
+    for index, chunk in enumerate(pages + lead_pages):
         path = crm / "deals" / f"page-{index + 1:04d}.json"
-        path.write_text(
-            json.dumps(_page(chunk, index, index + 1 < len(pages), rng)), encoding="utf-8"
-        )
+        page_rng = rng if index < len(pages) else lead_rng
+        more = index + 1 < len(pages) + len(lead_pages)
+        path.write_text(json.dumps(_page(chunk, index, more, page_rng)), encoding="utf-8")
         written.append(path)
 
     lines = build_invoice_lines(world, contracts, rng, billable_mau)

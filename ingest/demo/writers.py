@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from ingest.demo.cloud_costs import write_cloud_costs
+from ingest.demo.community import freshdesk_company_id, write_community
 from ingest.demo.revenue import write_revenue
 from ingest.demo.usage import simulate as simulate_usage
 from ingest.demo.usage import write_settings as write_usage_settings
@@ -19,7 +20,12 @@ from ingest.demo.world import CURRENCIES, World
 def write_registry(world: World, landing: Path) -> Path:
     document = {
         "partners": [
-            {"id": p.id, "name": p.name, "hubspot_company_id": p.hubspot_company_id}
+            {
+                "id": p.id,
+                "name": p.name,
+                "hubspot_company_id": p.hubspot_company_id,
+                "freshdesk_company_id": freshdesk_company_id(p),
+            }
             for p in world.partners
         ],
         "clusters": [
@@ -73,3 +79,4 @@ def write_landing(world: World, landing: Path) -> None:
     write_usage(usage, landing)
     write_revenue(world, landing, usage.billable_mau())
     write_cloud_costs(world, landing)
+    write_community(world, landing)

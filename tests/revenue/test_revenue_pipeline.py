@@ -20,10 +20,8 @@ before the as-of date: contracts still count up to their end and churn after it.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -32,41 +30,16 @@ import pytest
 
 from ingest.framework import load_source
 from ingest.sources import SOURCES
-from warehouse.paths import DBT_PROJECT_DIR
+from tests.conftest import run_dbt
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "revenue"
 AS_OF = "2025-03-10"
-DBT = str(Path(sys.executable).with_name("dbt"))
 
 
 def _dbt(
     args: list[str], warehouse: Path, work: Path, as_of: str = AS_OF
 ) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "PARTNER_METRICS_WAREHOUSE": str(warehouse),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-        "DO_NOT_TRACK": "1",
-    }
-    return subprocess.run(
-        [
-            DBT,
-            *args,
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(work / "target"),
-            "--log-path",
-            str(work / "logs"),
-            "--vars",
-            f"{{as_of: {as_of}}}",
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return run_dbt(args, warehouse, work, as_of)
 
 
 def _build(work: Path, as_of: str) -> Path:

@@ -235,6 +235,24 @@ stages as (
         "'USD'",
         'rejection_reason is null'
     ) }}
+    union all
+    {{ reconciliation_rows('surveys', 3, 'raw: settings', source('surveys', 'settings')) }}
+    union all
+    {{ reconciliation_rows('surveys', 3, 'raw: responses', source('surveys', 'responses')) }}
+    union all
+    {{ reconciliation_rows(
+        'surveys', 4, 'staging: each response once', ref('stg_surveys__responses')
+    ) }}
+    union all
+    {{ reconciliation_rows('freshdesk', 3, 'raw: tickets', source('freshdesk', 'tickets')) }}
+    union all
+    {{ reconciliation_rows(
+        'freshdesk', 3, 'raw: ratings', source('freshdesk', 'satisfaction_ratings')
+    ) }}
+    union all
+    {{ reconciliation_rows(
+        'freshdesk', 4, 'staging: latest version of each ticket', ref('stg_freshdesk__tickets')
+    ) }}
 )
 
 select * from landing

@@ -1,0 +1,37 @@
+-- Grain: one row per Freshdesk ticket created up to the as-of day, with its partner (the
+-- registry partner whose freshdesk_company_id is the ticket's company) and its first-response
+-- and resolution times in hours. rejection_reason says why a ticket cannot be attributed;
+-- such tickets stay here and are listed in int_support__rejected_records.
+with tickets as (
+    select * from {{ ref('stg_freshdesk__tickets') }}
+    where {{ utc_date('created_at') }} <= {{ as_of_date() }}
+),
+
+partners as (
+    select * from {{ ref('stg_registry__partners') }}
+)
+
+select
+    tickets.ticket_id,
+    tickets.company_id,
+    partners.partner_id,
+    tickets.status_name,
+    tickets.priority,
+    tickets.created_at,
+    tickets.first_responded_at,
+    tickets.resolved_at,
+    {{ dbt.datediff(
+        'tickets.created_at', 'tickets.first_responded_at', 'second'
+    ) }} / 3600.0 as first_response_hours,
+    {{ dbt.datediff(
+        'tickets.created_at', 'tickets.resolved_at', 'second'
+    ) }} / 3600.0 as resolution_hours,
+    case
+        when tickets.company_id is null then 'ticket has no company'
+        when partners.partner_id is null
+            then
+                'company ' || tickets.company_id
+                || ' is not a partner''s freshdesk_company_id in the registry'
+    end as rejection_reason
+from tickets
+left join partners on tickets.company_id = partners.freshdesk_company_id

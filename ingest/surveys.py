@@ -1,0 +1,450 @@
+"""Community surveys: Google Forms responses (NPS, satisfaction), as CSV exports or the sheet.
+
+Landing layout (`<landing>/surveys/`):
+
+- `questions.yaml`: which form questions mean what, and how the forms write time::
+
+      locale: en_US          # the form owner's locale: 1/15/2024 10:23:45 (en_US, month first)
+                             # or 15/01/2024 10:23:45 (en_GB, fr_FR, ... day first)
+      timezone: UTC          # the spreadsheet's time zone, in which timestamps are written
+      min_responses: 5       # below this many responses a score is null (the count is shown)
+      questions:             # exact question titles (column headers) -> what they measure
+        "How likely are you to recommend 2i2c to a colleague?": recommend    # 0-10
+        "How satisfied are you with your hub?": satisfaction                 # 1-5
+        "Which community or hub are you part of?": community  # partner id, name or hub URL
+        "Anything else you would like to tell us?": comment   # free text, restricted
+
+  Several titles may map to the same meaning (a question reworded between forms).
+- `*.csv`: a form's responses as Google Forms or Sheets export them: `Timestamp`, `Email
+  Address` when the form collects e-mails, then one column per question titled by it.
+- `*.json`: the responses sheet through Sheets v4 `values.get` with
+  `valueRenderOption=UNFORMATTED_VALUE` (scores as numbers) and
+  `dateTimeRenderOption=FORMATTED_STRING` (timestamps as the sheet shows them, in its locale);
+  `ingest.sheets_client` pulls it.
+
+Privacy: e-mail addresses and free text never enter `raw`. A respondent is a keyed hash
+(HMAC-SHA256 with the key in PARTNER_METRICS_RESPONDENT_KEY) of the lower-cased address;
+comments go to the restricted database (`survey_comments`), which analysts never open;
+columns not named in questions.yaml (a name, a phone number) are not read at all; a
+quarantined response is recorded without its e-mail or comment.
+
+Bad values are quarantined with the reason: a timestamp that is not a date-time in the
+locale, a score outside its scale, no community, no score at all, the same submission twice
+in a file. Whether the community is a registry partner is checked in dbt
+(`int_surveys__rejected_responses`), where the registry is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import duckdb
+import pyarrow as pa
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ingest.framework import RECORD_COLUMN, Parsed, ParseError, RawTable, Source
+from ingest.secrets import read_secret
+from ingest.tabular import (
+    Check,
+    csv_header,
+    literal,
+    not_empty,
+    plausible_time,
+    quote,
+    read_csv_strings,
+    read_sheet_values,
+    sheet_header,
+    split_rows,
+    unique,
+)
+
+QUESTIONS_FILE = "questions.yaml"
+RESPONDENT_KEY_ENV = "PARTNER_METRICS_RESPONDENT_KEY"
+TIMESTAMP = "Timestamp"
+# The column Google Forms adds when it collects respondents' e-mail addresses.
+EMAIL_ADDRESS = "Email Address"
+
+# How Google Sheets writes a date-time in the spreadsheet's locale (its default
+# "date time" format). Google Forms exports use the same.
+LOCALE_FORMATS = {
+    "en_US": ("%m/%d/%Y %H:%M:%S", "M/D/YYYY H:MM:SS"),
+    "en_GB": ("%d/%m/%Y %H:%M:%S", "D/M/YYYY H:MM:SS"),
+    "en_AU": ("%d/%m/%Y %H:%M:%S", "D/M/YYYY H:MM:SS"),
+    "en_IE": ("%d/%m/%Y %H:%M:%S", "D/M/YYYY H:MM:SS"),
+    "en_IN": ("%d/%m/%Y %H:%M:%S", "D/M/YYYY H:MM:SS"),
+    "en_NZ": ("%d/%m/%Y %H:%M:%S", "D/M/YYYY H:MM:SS"),
+    "es_ES": ("%d/%m/%Y %H:%M:%S", "D/M/YYYY H:MM:SS"),
+    "fr_FR": ("%d/%m/%Y %H:%M:%S", "D/M/YYYY H:MM:SS"),
+    "it_IT": ("%d/%m/%Y %H:%M:%S", "D/M/YYYY H:MM:SS"),
+    "pt_BR": ("%d/%m/%Y %H:%M:%S", "D/M/YYYY H:MM:SS"),
+    "de_DE": ("%d.%m.%Y %H:%M:%S", "D.M.YYYY H:MM:SS"),
+    "nl_NL": ("%d-%m-%Y %H:%M:%S", "D-M-YYYY H:MM:SS"),
+    "en_CA": ("%Y-%m-%d %H:%M:%S", "YYYY-MM-DD H:MM:SS"),
+    "ja_JP": ("%Y/%m/%d %H:%M:%S", "YYYY/MM/DD H:MM:SS"),
+}
+
+Role = Literal["recommend", "satisfaction", "community", "comment", "email"]
+SCALES = {"recommend": (0, 10), "satisfaction": (1, 5)}
+
+
+class Questions(BaseModel):
+    """surveys/questions.yaml, validated strictly."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    locale: str = "en_US"
+    timezone: str = "UTC"
+    min_responses: int = Field(default=5, ge=1)
+    questions: dict[str, Role] = Field(min_length=1)
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        if value not in LOCALE_FORMATS:
+            raise ValueError(f"unknown locale {value!r}; known: {', '.join(LOCALE_FORMATS)}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r} (an IANA name)") from error
+        return value
+
+    @field_validator("questions")
+    @classmethod
+    def _measures_something(cls, value: dict[str, Role]) -> dict[str, Role]:
+        roles = set(value.values())
+        if "community" not in roles:
+            raise ValueError("no question is mapped to community")
+        if not roles & set(SCALES):
+            raise ValueError("no question is mapped to recommend or satisfaction")
+        return {title.strip(): role for title, role in value.items()}
+
+    def titles(self, role: str) -> list[str]:
+        return [title for title, mapped in self.questions.items() if mapped == role]
+
+
+SETTINGS = RawTable(
+    "survey_settings",
+    {"locale": "varchar", "timezone": "varchar", "min_responses": "integer"},
+    "How the survey forms are read (surveys/questions.yaml): locale, time zone, minimum "
+    "responses for a score.",
+)
+RESPONSES = RawTable(
+    "survey_responses",
+    {
+        "response_id": "varchar",
+        "submitted_at": "timestamptz",
+        "respondent_key": "varchar",
+        "community": "varchar",
+        "recommend": "integer",
+        "satisfaction": "integer",
+    },
+    "Survey form responses, one row per submission: when, who (a keyed hash, never the "
+    "address), which community, the 0-10 recommend and 1-5 satisfaction scores.",
+)
+COMMENTS = RawTable(
+    "survey_comments",
+    {"response_id": "varchar", "question": "varchar", "comment": "varchar"},
+    "Free-text answers of survey responses; restricted database only.",
+)
+
+
+def read_questions(path: Path) -> Questions:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise ParseError(
+            f"surveys/{QUESTIONS_FILE} is missing: it says which column is which question"
+        ) from error
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        raise ParseError(
+            f"{QUESTIONS_FILE} is not valid YAML: {getattr(error, 'problem', error)}",
+            f"line {mark.line + 1}" if mark else None,
+        ) from error
+    try:
+        return Questions.model_validate(document)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(map(str, first["loc"])) or "top level"
+        raise ParseError(f"{QUESTIONS_FILE}, field {field}: {first['msg']}") from error
+
+
+def parse_questions(path: Path) -> Parsed:
+    questions = read_questions(path)
+    row = {
+        "locale": questions.locale,
+        "timezone": questions.timezone,
+        "min_responses": questions.min_responses,
+        RECORD_COLUMN: QUESTIONS_FILE,
+    }
+    schema = pa.schema(
+        [
+            ("locale", pa.string()),
+            ("timezone", pa.string()),
+            ("min_responses", pa.int32()),
+            (RECORD_COLUMN, pa.string()),
+        ]
+    )
+    return Parsed(tables={SETTINGS.name: pa.Table.from_pylist([row], schema=schema)})
+
+
+def respondent_key(email: str | None, key: str) -> str | None:
+    """HMAC-SHA256 of the trimmed, lower-cased address: the same person gets the same key in
+    every export, and nobody without the key can tell whose it is (a plain hash of a known
+    address could be recomputed)."""
+    address = (email or "").strip().lower()
+    if not address:
+        return None
+    return hmac.new(key.encode(), address.encode(), hashlib.sha256).hexdigest()
+
+
+def _column_of(header: list[str], questions: Questions, role: str) -> str | None:
+    present = [title for title in questions.titles(role) if title in header]
+    if role == "email" and EMAIL_ADDRESS in header:
+        present.insert(0, EMAIL_ADDRESS)
+    if len(present) > 1:
+        raise ParseError(f"several columns mean {role}: {', '.join(present)}", "header")
+    return present[0] if present else None
+
+
+def _submitted_at(column: str, questions: Questions) -> str:
+    """The Timestamp cell as a UTC instant: the locale's format in the form's time zone, or
+    the unambiguous `2024/01/15 3:27:46 PM GMT-5` of a form's own CSV download."""
+    fmt = LOCALE_FORMATS[questions.locale][0]
+    col = f"trim({quote(column)})"
+    with_offset = (
+        f"try_strptime(regexp_extract({col}, '^(.*) GMT[+-][0-9:]+$', 1), '%Y/%m/%d %I:%M:%S %p')"
+    )
+    offset = (
+        f"(case when regexp_extract({col}, 'GMT([+-])', 1) = '-' then -1 else 1 end) * ("
+        f"60 * try_cast(regexp_extract({col}, 'GMT[+-]([0-9]+)', 1) as integer) "
+        f"+ coalesce(try_cast(regexp_extract({col}, 'GMT[+-][0-9]+:([0-9]+)$', 1) "
+        "as integer), 0))"
+    )
+    return (
+        f"coalesce(timezone({literal(questions.timezone)}, try_strptime({col}, {literal(fmt)})), "
+        f"timezone('UTC', {with_offset} - to_minutes({offset})))"
+    )
+
+
+def _parse_responses(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    header: list[str],
+    read: Callable[..., duckdb.DuckDBPyRelation],
+) -> Parsed:
+    """Responses of one export (`read` is the CSV or the Sheets reader of `ingest.tabular`)."""
+    questions = read_questions(path.parent / QUESTIONS_FILE)
+    if TIMESTAMP not in header:
+        raise ParseError(f"missing required column(s): {TIMESTAMP}", "header")
+    columns = {role: _column_of(header, questions, role) for role in (*SCALES, "community")}
+    if columns["community"] is None:
+        raise ParseError(
+            "no column for community; questions.yaml names: "
+            + ", ".join(repr(t) for t in questions.titles("community")),
+            "header",
+        )
+    if not any(columns[role] for role in SCALES):
+        raise ParseError(
+            "no column for recommend or satisfaction; questions.yaml names: "
+            + ", ".join(repr(t) for role in SCALES for t in questions.titles(role)),
+            "header",
+        )
+    email = _column_of(header, questions, "email")
+    comments = [title for title in questions.titles("comment") if title in header]
+    wanted = [c for c in (*columns.values(), email, *comments) if c]
+    rows = read(con, path, required=[TIMESTAMP], optional=wanted)
+
+    key = read_secret(RESPONDENT_KEY_ENV)
+    if email:
+        [(addresses,)] = rows.aggregate(f"count(nullif(trim({quote(email)}), ''))").fetchall()
+        if addresses and not key:
+            raise ParseError(
+                f"the responses have e-mail addresses ({email!r}) and they are never stored: "
+                f"set {RESPONDENT_KEY_ENV} (a long random secret, kept the same from run to "
+                "run) to key the respondents"
+            )
+    con.create_function(
+        "respondent_key",
+        lambda address: respondent_key(address, key or ""),
+        ["VARCHAR"],
+        "VARCHAR",
+        null_handling="special",
+        side_effects=False,
+    )
+
+    def answer(role: str) -> str:
+        return quote(columns[role]) if columns[role] else "null::varchar"
+
+    # E-mail and comments stay out of the checked rows, so a quarantined response is recorded
+    # without them.
+    checked = rows.select(
+        f"{quote(TIMESTAMP)}, "
+        f"{f'respondent_key({quote(email)})' if email else 'null::varchar'} as respondent_key, "
+        f"{answer('community')} as community, {answer('recommend')} as recommend, "
+        f"{answer('satisfaction')} as satisfaction, {RECORD_COLUMN}, _ordinal"
+    )
+    submitted = _submitted_at(TIMESTAMP, questions)
+    checks = [
+        not_empty(TIMESTAMP),
+        Check(
+            f"trim({quote(TIMESTAMP)}) <> '' and {submitted} is null",
+            literal(
+                f"Timestamp is not a date-time in {questions.locale} "
+                f"({LOCALE_FORMATS[questions.locale][1]}): "
+            )
+            + f" || {quote(TIMESTAMP)}",
+        ),
+        plausible_time(TIMESTAMP, submitted),
+        *(_on_scale(role) for role in SCALES),
+        not_empty("community"),
+        Check(
+            "nullif(trim(recommend), '') is null and nullif(trim(satisfaction), '') is null",
+            literal("no answer to recommend or satisfaction"),
+        ),
+    ]
+    duplicate = unique((TIMESTAMP, "respondent_key", "community", "recommend", "satisfaction"))
+    first = duplicate.reason.split(" || ", 1)[1]
+    checks.append(
+        Check(duplicate.fails, literal("duplicate submission, first at ") + " || " + first)
+    )
+    identity = (
+        f"sha256(concat_ws('|', cast({submitted} as varchar), coalesce(respondent_key, ''), "
+        "trim(community), coalesce(trim(recommend), ''), coalesce(trim(satisfaction), '')))"
+    )
+    valid, rejected = split_rows(
+        con,
+        checked,
+        checks,
+        {
+            "response_id": identity,
+            "submitted_at": submitted,
+            "respondent_key": "respondent_key",
+            "community": "trim(community)",
+            "recommend": "cast(nullif(trim(recommend), '') as integer)",
+            "satisfaction": "cast(nullif(trim(satisfaction), '') as integer)",
+        },
+    )
+    return Parsed(
+        tables={
+            RESPONSES.name: valid,
+            COMMENTS.name: _comments(con, rows, valid, comments),
+        },
+        rejected=rejected,
+    )
+
+
+def _on_scale(role: str) -> Check:
+    low, high = SCALES[role]
+    col = quote(role)
+    return Check(
+        f"nullif(trim({col}), '') is not null and not (regexp_full_match(trim({col}), '[0-9]+') "
+        f"and cast(trim({col}) as integer) between {low} and {high})",
+        f"{literal(f'{role} is not a whole number from {low} to {high}: ')} || {col}",
+    )
+
+
+def _comments(
+    con: duckdb.DuckDBPyConnection,
+    rows: duckdb.DuckDBPyRelation,
+    valid: pa.Table,
+    titles: list[str],
+) -> pa.Table:
+    """The free-text answers of the loaded responses, one row per non-empty answer."""
+    schema = pa.schema(
+        [
+            ("response_id", pa.string()),
+            ("question", pa.string()),
+            ("comment", pa.string()),
+            (RECORD_COLUMN, pa.string()),
+        ]
+    )
+    if not titles:
+        return schema.empty_table()
+    answers = " union all ".join(
+        f"select {RECORD_COLUMN}, {literal(title)} as question, {quote(title)} as comment "
+        "from _rows"
+        for title in titles
+    )
+    con.register("_rows", rows.fetch_arrow_table())
+    con.register("_valid", valid)
+    try:
+        return (
+            con.sql(
+                f"select _valid.response_id, answers.question, trim(answers.comment) as comment, "
+                f"answers.{RECORD_COLUMN} from ({answers}) as answers "
+                f"inner join _valid on answers.{RECORD_COLUMN} = _valid.{RECORD_COLUMN} "
+                "where nullif(trim(answers.comment), '') is not null "
+                f"order by _valid.{RECORD_COLUMN}, answers.question"
+            )
+            .fetch_arrow_table()
+            .cast(schema)
+        )
+    finally:
+        con.unregister("_rows")
+        con.unregister("_valid")
+
+
+def parse_survey_file(path: Path) -> Parsed:
+    if path.name == QUESTIONS_FILE:
+        return parse_questions(path)
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    if path.suffix.lower() == ".json":
+        return _parse_responses(con, path, sheet_header(con, path), read_sheet_values)
+    return _parse_responses(con, path, csv_header(path), read_csv_strings)
+
+
+def pull_if_configured(landing: Path) -> object:
+    """The form's responses sheet (ingest.sheets_client), when SURVEYS_SPREADSHEET_ID and the
+    Sheets token are set: scores as numbers, timestamps as the sheet shows them."""
+    from ingest import sheets_client
+
+    return sheets_client.pull_if_configured(
+        landing,
+        spreadsheet_env="SURVEYS_SPREADSHEET_ID",
+        range_env="SURVEYS_SHEET_RANGE",
+        default_range="Form Responses 1",
+        folder="surveys",
+        name="form-responses",
+        value_render_option="UNFORMATTED_VALUE",
+        date_time_render_option="FORMATTED_STRING",
+    )
+
+
+def settings_fingerprint(landing: Path) -> str:
+    """What, besides a survey file's bytes, decides its rows: questions.yaml (titles, locale,
+    minimum) and the respondent key. The ingest log keys files by it, so a changed mapping or
+    key parses every export again rather than keeping rows read the old way."""
+    questions = landing / "surveys" / QUESTIONS_FILE
+    mapping = questions.read_bytes() if questions.exists() else b""
+    key = hashlib.sha256((read_secret(RESPONDENT_KEY_ENV) or "").encode()).hexdigest()
+    return hashlib.sha256(mapping + b"\x00" + key.encode()).hexdigest()
+
+
+SOURCE = Source(
+    name="surveys",
+    group="community",
+    description="Community survey responses (Google Forms): CSV exports (surveys/*.csv) and "
+    "the responses sheet as values.get JSON (surveys/*.json), read as surveys/questions.yaml "
+    "says.",
+    patterns=("surveys/*.csv", "surveys/*.json", f"surveys/{QUESTIONS_FILE}"),
+    tables=(SETTINGS, RESPONSES),
+    parse=parse_survey_file,
+    cadence=timedelta(days=120),
+    pull=pull_if_configured,
+    restricted_tables=(COMMENTS,),
+    settings_fingerprint=settings_fingerprint,
+)

@@ -1,0 +1,311 @@
+"""The survey connector: Google Forms exports and the responses sheet, read as questions.yaml
+says, with e-mail addresses keyed and free text kept out of `raw`."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingest.framework import ParseError, SourceError, load_source
+from ingest.surveys import SOURCE, parse_survey_file
+
+KEY = "survey-parser-test-key"
+RECOMMEND = "How likely are you to recommend us?"
+SATISFIED = "How satisfied are you?"
+COMMUNITY = "Your community"
+COMMENT = "Anything else?"
+HEADER = f"Timestamp,Email Address,{RECOMMEND},{SATISFIED},{COMMUNITY},{COMMENT}\n"
+
+
+def questions(locale: str = "en_US", timezone: str = "UTC", **extra: str) -> str:
+    mapping = {RECOMMEND: "recommend", SATISFIED: "satisfaction", COMMUNITY: "community"}
+    mapping |= {COMMENT: "comment", **extra}
+    body = "\n".join(f'  "{title}": {role}' for title, role in mapping.items())
+    return f"locale: {locale}\ntimezone: {timezone}\nquestions:\n{body}\n"
+
+
+def landing(tmp_path: Path, files: dict[str, str], **settings: str) -> Path:
+    folder = tmp_path / "surveys"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "questions.yaml").write_text(questions(**settings), encoding="utf-8")
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def respondent_key(monkeypatch):
+    monkeypatch.setenv("PARTNER_METRICS_RESPONDENT_KEY", KEY)
+
+
+def responses(path: Path) -> list[dict]:
+    return parse_survey_file(path).tables["survey_responses"].to_pylist()
+
+
+def test_month_first_and_day_first_locales(tmp_path):
+    """The same text is 5 January in en_US and 1 May in en_GB."""
+    row = "1/5/2024 9:03:45,a@example.org,9,4,alpha,\n"
+    us = landing(tmp_path / "us", {"r.csv": HEADER + row})
+    gb = landing(tmp_path / "gb", {"r.csv": HEADER + row}, locale="en_GB")
+    assert responses(us / "r.csv")[0]["submitted_at"] == datetime(2024, 1, 5, 9, 3, 45, tzinfo=UTC)
+    assert responses(gb / "r.csv")[0]["submitted_at"] == datetime(2024, 5, 1, 9, 3, 45, tzinfo=UTC)
+
+
+def test_timestamps_are_in_the_forms_time_zone(tmp_path):
+    """15 Jan 10:23:45 in New York (EST, UTC-5) is 15:23:45 UTC; a dotted German date too."""
+    ny = landing(
+        tmp_path / "ny",
+        {"r.csv": HEADER + "1/15/2024 10:23:45,,9,4,alpha,\n"},
+        timezone="America/New_York",
+    )
+    de = landing(
+        tmp_path / "de",
+        {"r.csv": HEADER + "15.1.2024 10:23:45,,9,4,alpha,\n"},
+        locale="de_DE",
+        timezone="Europe/Berlin",
+    )
+    assert responses(ny / "r.csv")[0]["submitted_at"] == datetime(
+        2024, 1, 15, 15, 23, 45, tzinfo=UTC
+    )
+    assert responses(de / "r.csv")[0]["submitted_at"] == datetime(
+        2024, 1, 15, 9, 23, 45, tzinfo=UTC
+    )
+
+
+def test_a_forms_download_with_its_gmt_offset_is_read_in_any_locale(tmp_path):
+    """2024/01/16 3:27:46 PM GMT-5 is 20:27:46 UTC; GMT+5:30 subtracts five and a half hours."""
+    folder = landing(
+        tmp_path,
+        {
+            "r.csv": HEADER
+            + "2024/01/16 3:27:46 PM GMT-5,,9,4,alpha,\n"
+            + "2024/01/16 3:27:46 AM GMT+5:30,,8,4,alpha,\n"
+        },
+        locale="en_GB",
+    )
+    assert [r["submitted_at"] for r in responses(folder / "r.csv")] == [
+        datetime(2024, 1, 16, 20, 27, 46, tzinfo=UTC),
+        datetime(2024, 1, 15, 21, 57, 46, tzinfo=UTC),
+    ]
+
+
+def test_emails_become_keyed_hashes_and_comments_leave_the_raw_rows(tmp_path):
+    folder = landing(
+        tmp_path,
+        {"r.csv": HEADER + '1/15/2024 10:00:00,Ada@Example.org ,10,5,alpha,"Thanks, Ada"\n'},
+    )
+    parsed = parse_survey_file(folder / "r.csv")
+    [row] = parsed.tables["survey_responses"].to_pylist()
+    assert "Ada" not in json.dumps(row, default=str)
+    assert len(row["respondent_key"]) == 64
+    [comment] = parsed.tables["survey_comments"].to_pylist()
+    assert (comment["response_id"], comment["question"], comment["comment"]) == (
+        row["response_id"],
+        COMMENT,
+        "Thanks, Ada",
+    )
+
+
+def test_emails_without_a_key_fail_naming_the_variable(tmp_path, monkeypatch):
+    monkeypatch.delenv("PARTNER_METRICS_RESPONDENT_KEY")
+    folder = landing(tmp_path, {"r.csv": HEADER + "1/15/2024 10:00:00,a@example.org,9,4,x,\n"})
+    with pytest.raises(ParseError, match="set PARTNER_METRICS_RESPONDENT_KEY"):
+        parse_survey_file(folder / "r.csv")
+    # An anonymous form (no addresses) needs no key.
+    anonymous = landing(tmp_path / "anon", {"r.csv": HEADER + "1/15/2024 10:00:00,,9,4,x,\n"})
+    assert responses(anonymous / "r.csv")[0]["respondent_key"] is None
+
+
+def test_every_bad_value_is_quarantined_with_its_reason_and_without_private_text(tmp_path):
+    folder = landing(
+        tmp_path,
+        {
+            "r.csv": HEADER
+            + "1/15/2024 10:00:00,a@example.org,9,4,alpha,private words\n"
+            + "1/15/2024 10:00:00,a@example.org,9,4,alpha,private words\n"
+            + "13/15/2024 10:00:00,b@example.org,9,4,alpha,\n"
+            + "1/16/2024 10:00:00,c@example.org,-1,0,alpha,\n"
+            + "1/16/2024 11:00:00,d@example.org,9.5,4,alpha,\n"
+            + "1/17/2024 10:00:00,e@example.org,,,alpha,\n"
+            + "1/18/2024 10:00:00,f@example.org,9,4,,\n"
+            + "1/18/1970 10:00:00,g@example.org,9,4,alpha,\n"
+        },
+    )
+    parsed = parse_survey_file(folder / "r.csv")
+    assert len(parsed.tables["survey_responses"]) == 1
+    rejected = {r["record"]: r["reason"] for r in parsed.rejected.to_pylist()}
+    assert rejected == {
+        "line 3": "duplicate submission, first at line 2",
+        "line 4": "Timestamp is not a date-time in en_US (M/D/YYYY H:MM:SS): 13/15/2024 10:00:00",
+        "line 5": "recommend is not a whole number from 0 to 10: -1; "
+        "satisfaction is not a whole number from 1 to 5: 0",
+        "line 6": "recommend is not a whole number from 0 to 10: 9.5",
+        "line 7": "no answer to recommend or satisfaction",
+        "line 8": "community is empty",
+        "line 9": "Timestamp is outside 2000-01-01 .. a year after the load day: "
+        "1/18/1970 10:00:00",
+    }
+    raw = " ".join(r["raw"] for r in parsed.rejected.to_pylist())
+    assert "@example.org" not in raw and "private words" not in raw
+
+
+def test_the_sheet_gives_numbers_and_formatted_timestamps(tmp_path):
+    """values.get with UNFORMATTED_VALUE: scores are JSON numbers, rows are ragged, an empty
+    row is skipped, and records are named by their sheet row."""
+    body = {
+        "range": "'Form Responses 1'!A1:F4",
+        "majorDimension": "ROWS",
+        "values": [
+            ["Timestamp", "Email Address", RECOMMEND, SATISFIED, COMMUNITY, COMMENT],
+            ["1/15/2024 10:00:00", "a@example.org", 10, 5, "alpha"],
+            [],
+            ["1/16/2024 10:00:00", "b@example.org", 11, 5, "beta", "too much"],
+        ],
+    }
+    folder = landing(tmp_path, {"sheet.json": json.dumps(body)})
+    parsed = parse_survey_file(folder / "sheet.json")
+    [row] = parsed.tables["survey_responses"].to_pylist()
+    assert (row["recommend"], row["satisfaction"], row["community"], row["_record"]) == (
+        10,
+        5,
+        "alpha",
+        "row 2",
+    )
+    assert [(r["record"], r["reason"]) for r in parsed.rejected.to_pylist()] == [
+        ("row 4", "recommend is not a whole number from 0 to 10: 11")
+    ]
+    assert parsed.tables["survey_comments"].num_rows == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            "Timestamp,Your community\n1/1/2024 1:00:00,alpha\n",
+            "no column for recommend or satisfaction",
+        ),
+        (f"Timestamp,{RECOMMEND}\n1/1/2024 1:00:00,9\n", "no column for community"),
+        (
+            f"When,{RECOMMEND},{COMMUNITY}\n1/1/2024 1:00:00,9,a\n",
+            "missing required column(s): Timestamp",
+        ),
+    ],
+)
+def test_a_file_without_the_columns_questions_yaml_names_fails(tmp_path, text, problem):
+    folder = landing(tmp_path, {"r.csv": text})
+    with pytest.raises(ParseError, match=problem.replace("(", r"\(").replace(")", r"\)")):
+        parse_survey_file(folder / "r.csv")
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "problem"),
+    [
+        ("locale: xx_XX\nquestions: {a: community, b: recommend}\n", "unknown locale 'xx_XX'"),
+        ("timezone: Mars/Olympus\nquestions: {a: community, b: recommend}\n", "unknown time zone"),
+        ("questions: {a: recommend}\n", "no question is mapped to community"),
+        ("questions: {a: community, b: opinion}\n", "field questions.b"),
+        ("min_responses: 0\nquestions: {a: community, b: recommend}\n", "field min_responses"),
+    ],
+)
+def test_questions_yaml_is_validated(tmp_path, yaml_text, problem):
+    path = tmp_path / "surveys" / "questions.yaml"
+    path.parent.mkdir()
+    path.write_text(yaml_text, encoding="utf-8")
+    with pytest.raises(ParseError, match=problem):
+        parse_survey_file(path)
+
+
+def test_changing_questions_yaml_parses_every_export_again(tmp_path):
+    """The exports' bytes did not change, but what they mean did: after the locale is
+    corrected, the same file loads other dates."""
+    root = tmp_path / "landing"
+    folder = landing(root, {"r.csv": HEADER + "1/5/2024 9:00:00,,9,4,alpha,\n"})
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        load_source(con, SOURCE, root)
+        first = con.execute("select submitted_at from raw.survey_responses").fetchall()
+        (folder / "questions.yaml").write_text(questions(locale="en_GB"), encoding="utf-8")
+        report = load_source(con, SOURCE, root)
+        second = con.execute("select submitted_at from raw.survey_responses").fetchall()
+    assert {f.file: f.status for f in report.files}["surveys/r.csv"] == "replaced"
+    assert [t.astimezone(UTC).date().isoformat() for (t,) in first + second] == [
+        "2024-01-05",
+        "2024-05-01",
+    ]
+
+
+def test_a_missing_questions_yaml_fails_the_load_naming_it(tmp_path):
+    root = tmp_path / "landing"
+    folder = landing(root, {"r.csv": HEADER + "1/5/2024 9:00:00,,9,4,alpha,\n"})
+    (folder / "questions.yaml").unlink()
+    with (
+        duckdb.connect(str(tmp_path / "w.duckdb")) as con,
+        pytest.raises(SourceError, match=r"surveys/r.csv: surveys/questions.yaml is missing"),
+    ):
+        load_source(con, SOURCE, root)
+
+
+def test_the_responses_sheet_is_pulled_with_unformatted_values(httpserver, tmp_path, monkeypatch):
+    """SURVEYS_SPREADSHEET_ID set: the Sheets client asks for numbers as numbers and dates as
+    the sheet shows them, lands surveys/form-responses.json, and the parser reads it."""
+    from ingest.surveys import pull_if_configured
+
+    token = "ya29.sheets-test-token"
+    monkeypatch.setenv("GOOGLE_SHEETS_ACCESS_TOKEN", token)
+    monkeypatch.setenv("GOOGLE_SHEETS_API_URL", httpserver.url_for("/"))
+    monkeypatch.delenv("SURVEYS_SPREADSHEET_ID", raising=False)
+    assert pull_if_configured(tmp_path) is None
+    monkeypatch.setenv("SURVEYS_SPREADSHEET_ID", "form-sheet-1")
+    body = {
+        "range": "'Form Responses 1'!A1:E2",
+        "majorDimension": "ROWS",
+        "values": [
+            ["Timestamp", "Email Address", RECOMMEND, SATISFIED, COMMUNITY],
+            ["1/15/2024 10:00:00", "a@example.org", 9, 4, "alpha"],
+        ],
+    }
+    httpserver.expect_request(
+        "/v4/spreadsheets/form-sheet-1/values/Form Responses 1",
+        query_string={
+            "majorDimension": "ROWS",
+            "valueRenderOption": "UNFORMATTED_VALUE",
+            "dateTimeRenderOption": "FORMATTED_STRING",
+            "alt": "json",
+        },
+        headers={"Authorization": f"Bearer {token}"},
+    ).respond_with_json(body)
+    landing(tmp_path, {})
+    path = pull_if_configured(tmp_path)
+    assert path == tmp_path / "surveys" / "form-responses.json"
+    assert [(r["recommend"], r["community"]) for r in responses(path)] == [(9, "alpha")]
+
+
+def test_comments_in_the_restricted_database_mirror_the_landing_folder(tmp_path):
+    """A changed export replaces its comments, a removed one takes them away; the warehouse
+    itself never holds them."""
+    from warehouse.paths import restricted_path
+
+    root = tmp_path / "landing"
+    row = '1/15/2024 10:00:00,a@example.org,9,4,alpha,"{}"\n'
+    folder = landing(root, {"a.csv": HEADER + row.format("first"), "b.csv": HEADER})
+    warehouse = tmp_path / "w.duckdb"
+
+    def comments() -> list[tuple]:
+        with duckdb.connect(str(restricted_path(warehouse)), read_only=True) as con:
+            return con.execute("select _file, comment from survey_comments order by 1").fetchall()
+
+    with duckdb.connect(str(warehouse)) as con:
+        load_source(con, SOURCE, root)
+        assert comments() == [("surveys/a.csv", "first")]
+        (folder / "a.csv").write_text(HEADER + row.format("second"), encoding="utf-8")
+        load_source(con, SOURCE, root)
+        assert comments() == [("surveys/a.csv", "second")]
+        (folder / "b.csv").write_text(HEADER + row.format("third"), encoding="utf-8")
+        (folder / "a.csv").unlink()
+        load_source(con, SOURCE, root)
+        assert comments() == [("surveys/b.csv", "third")]
+        tables = {t for (t,) in con.execute("select table_name from duckdb_tables()").fetchall()}
+    assert "survey_comments" not in tables
