@@ -29,6 +29,7 @@ import requests
 
 from ingest.framework import PullError
 from ingest.hubspot import DEAL_PROPERTIES, STAGE_HISTORY_PREFIXES
+from ingest.secrets import read_secret
 
 API = "https://api.hubapi.com"
 TOKEN_ENV = "HUBSPOT_PRIVATE_APP_TOKEN"
@@ -140,7 +141,7 @@ def pull_deals(
     clock: Callable[[], float] = time.monotonic,
 ) -> list[Path]:
     """Write the pipelines file and every deal page under `landing/crm`; return the files."""
-    token = os.environ.get(token_env)
+    token = read_secret(token_env)
     if not token:
         raise HubSpotError("pull", f"environment variable {token_env} is not set")
     client = _Client(

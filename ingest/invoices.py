@@ -88,6 +88,8 @@ LINES = RawTable(
         "currency": "varchar",
     },
     "Invoice lines (accounting CSV exports and the finance Google Sheet), one row per line.",
+    amount="amount",
+    currency="currency",
 )
 
 

@@ -109,4 +109,5 @@ SOURCE = Source(
     tables=(SAMPLES,),
     cadence=timedelta(days=2),
     parse=parse_query_range,
+    by_month=True,
 )

@@ -28,6 +28,7 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from ingest.framework import PullError
+from ingest.secrets import read_secret, redact
 
 TOKEN_ENV = "GOOGLE_SHEETS_ACCESS_TOKEN"
 API_ENDPOINT = "https://sheets.googleapis.com/"
@@ -38,7 +39,7 @@ class SheetsError(PullError):
     """A Sheets request that failed; the message names the request and the status."""
 
     def __init__(self, request: str, problem: str, status: int | None = None):
-        super().__init__(f"Google Sheets {request}: {problem}", request, status)
+        super().__init__(redact(f"Google Sheets {request}: {problem}"), request, status)
 
 
 def _describe(uri: str) -> str:
@@ -63,7 +64,7 @@ def pull_sheet(
     clock: Callable[[], float] = time.monotonic,
 ) -> Path:
     """Write the range's values.get response to `landing/invoices/<name>.json`."""
-    token = os.environ.get(token_env)
+    token = read_secret(token_env)
     if not token:
         raise SheetsError("pull", f"environment variable {token_env} is not set")
     deadline = clock() + max_seconds

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
-from orchestration.cli import summary
+from orchestration.summary import WIDTH, packed, summary
 from warehouse.connection import connect
 
 
@@ -32,28 +31,46 @@ def make_warehouse(path: Path) -> None:
         ) as t(month, partner_id, mrc_usd, paid_by_us_mrc_usd, mrr_usd, mrc_to_mrr_ratio)""")
 
 
-def test_summary_shows_sources_staleness_metrics_costs_and_warnings(tmp_path: Path):
+def test_summary_shows_sources_staleness_metrics_costs_warnings_and_where_things_are(
+    tmp_path: Path,
+):
     warehouse = tmp_path / "w.duckdb"
     make_warehouse(warehouse)
+    snapshot = tmp_path / "snapshots" / "2026-11-26"
     text = summary(
         warehouse,
-        tmp_path / "snapshots",
-        12.4,
+        snapshot,
         ["check source_is_fresh on marts/fct_source_loads failed"],
+        tmp_path / "build.log",
+        12.4,
     )
-    assert "  fx                 2 files        216 rows      0 quarantined\n" in text
+    # 2 + 6 files, 216 + 128 rows, 0 + 3 quarantined
+    assert text.startswith(
+        "Sources: 2, 8 files, 344 rows loaded, 3 quarantined "
+        "(rows per stage: partner-metrics reconcile)\n"
+        "  fx 216 · hubspot 128\n"
+        "  hubspot: 3 rows quarantined; STALE: no new file in 48 h\n\n"
+    )
+    assert "Headline metrics, 2026-10:\n" in text
+    assert "  MRR                                        37,112 USD\n" in text
+    assert "  MRC/MRR ratio                                0.35 ratio\n" in text
+    # September is not the headline month; aws is 100 + 20.5, shown without cents from 100 up.
+    assert "\nMRC by provider (USD): gcp 300 · aws 120\n" in text
+    assert "  ocean                           300         300          0       -\n" in text
+    assert "  river                           120           0      1,000    0.12\n" in text
     assert (
-        "  hubspot            6 files        128 rows      3 quarantined"
-        "  STALE: no new file in 48 h\n"
+        "Warnings (1; the build went on):\n"
+        "  check source_is_fresh on marts/fct_source_loads failed\n\n"
     ) in text
-    assert f"Headline metrics (as of {date(2026, 10, 1)}):" in text
-    assert "  MRR                                        37,112 USD" in text
-    assert "  MRC/MRR ratio                                0.35 ratio" in text
-    # September is not last month; aws is 100 + 20.5, shown without cents from 100 up.
-    assert "  gcp                     300\n  aws                     120\n" in text
-    assert "  ocean                           300         300          0       -" in text
-    assert "  river                           120           0      1,000    0.12" in text
-    assert (
-        "Warnings (1; the build went on):\n  check source_is_fresh on marts/fct_source_loads failed"
-    ) in text
-    assert text.endswith("Built in 12 s.")
+    assert "\nBuilt in 12 s.\nWarehouse  " in text
+    assert f"\nLog        {tmp_path / 'build.log'}\n" in text
+    assert text.endswith(f"\nSnapshot   {snapshot}")
+
+
+def test_long_lists_wrap_between_items_within_the_width():
+    items = [f"source_number_{i} {i * 1000:,}" for i in range(12)]
+    lines = packed(items, first="Rows: ")
+    assert len(lines) > 1
+    assert all(len(line) <= WIDTH for line in lines)
+    rejoined = " · ".join(line.removeprefix("Rows: ").strip() for line in lines)
+    assert rejoined.split(" · ") == items

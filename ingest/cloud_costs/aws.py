@@ -117,6 +117,8 @@ CUR = RawTable(
         "resource_tags": "json",
     },
     "AWS CUR 2.0 line items (legacy CUR renamed to CUR 2.0 columns), one row per line item.",
+    amount="line_item_unblended_cost",
+    currency="line_item_currency_code",
 )
 
 
@@ -204,4 +206,5 @@ SOURCE = Source(
     tables=(CUR,),
     cadence=timedelta(days=35),  # bills close monthly
     parse=parse_cur,
+    by_month=True,
 )

@@ -79,6 +79,8 @@ COSTS = RawTable(
     },
     "Azure Cost Management export rows (EA or MCA), one row per file line; dataset says "
     "whether the export is of actual or amortized cost.",
+    amount="case when dataset = 'actual' then cost_in_billing_currency end",
+    currency="billing_currency",
 )
 
 
@@ -156,4 +158,5 @@ SOURCE = Source(
     tables=(COSTS,),
     cadence=timedelta(days=35),  # bills close monthly
     parse=parse_export,
+    by_month=True,
 )

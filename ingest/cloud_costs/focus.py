@@ -114,6 +114,8 @@ COSTS = RawTable(
         "tags": "json",
     },
     "FOCUS 1.0-1.2 cost rows as the files give them, one row per file line.",
+    amount="billed_cost",
+    currency="billing_currency",
 )
 
 
@@ -211,4 +213,5 @@ SOURCE = Source(
     patterns=("cloud_costs/focus/**/*.csv", "cloud_costs/focus/**/*.parquet"),
     tables=(COSTS,),
     parse=parse_focus,
+    by_month=True,
 )

@@ -14,7 +14,8 @@ Net cost = `cost` + sum(`credits[].amount`) (credits are negative), as in Google
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -108,6 +109,8 @@ EXPORT = RawTable(
     },
     "GCP billing export rows (standard or detailed schema), one row per exported row; "
     "credits_amount is the sum of credits[].amount.",
+    amount="cost + credits_amount",
+    currency="currency",
 )
 
 
@@ -241,11 +244,12 @@ def parse_export(path: Path) -> Parsed:
     return Parsed(tables={EXPORT.name: valid}, rejected=rejected)
 
 
-def pull_if_configured(landing: Path) -> object:
-    """The live BigQuery pull (ingest.cloud_costs.bigquery), when its settings are set."""
+def pull_if_configured(landing: Path, months: Sequence[date] = ()) -> object:
+    """The live BigQuery pull (ingest.cloud_costs.bigquery) of `months` (default: the recent
+    invoice months), when its settings are set."""
     from ingest.cloud_costs import bigquery
 
-    return bigquery.pull_if_configured(landing)
+    return bigquery.pull_if_configured(landing, months=months)
 
 
 SOURCE = Source(
@@ -263,4 +267,5 @@ SOURCE = Source(
     cadence=timedelta(days=35),  # bills close monthly
     parse=parse_export,
     pull=pull_if_configured,
+    by_month=True,
 )
