@@ -89,9 +89,11 @@ def as_csv(result: QueryResult) -> str:
 
 def _json_value(column: str, value: Any) -> Any:
     value = rounded(column, value)
+    if isinstance(value, Decimal):
+        return float(value)
     if value is None or isinstance(value, bool | int | float | str):
         return value
-    return shown(column, value)  # dates, decimals, lists: as text
+    return shown(column, value)  # dates, times, lists: as text
 
 
 def as_json(result: QueryResult) -> str:
