@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -199,7 +200,8 @@ def _run_pipeline(
     from orchestration.partitions import window_tags
     from orchestration.schedules import PIPELINE_JOB
 
-    definitions = make_definitions(settings, loggers={"cli": run_logger(log, progress)})
+    errors: list[str] = []
+    definitions = make_definitions(settings, loggers={"cli": run_logger(log, progress, errors)})
     job = definitions.resolve_job_def(PIPELINE_JOB)
     with captured_output(log, progress):
         result = job.execute_in_process(
@@ -210,7 +212,7 @@ def _run_pipeline(
         )
     progress.finish()
     if not result.success:
-        raise BuildFailedError(_failure_report(result))
+        raise BuildFailedError(_failure_report(result, errors))
     snapshot = None
     for event in result.all_events:
         if event.is_step_materialization and event.step_key == "metric_snapshot":
@@ -232,8 +234,9 @@ def _check_line(evaluation) -> str:
     return redact(f"check {evaluation.check_name} on {asset} failed{reason}")
 
 
-def _failure_report(result) -> str:
-    """What failed, in words: failed steps with their reason, then failed blocking checks."""
+def _failure_report(result, errors: Sequence[str] = ()) -> str:
+    """What failed, in words: failed steps with their reason, failed blocking checks, then
+    the steps Dagster did not run because of them."""
     lines = []
     for event in result.all_events:
         if event.is_step_failure:
@@ -245,15 +248,37 @@ def _failure_report(result) -> str:
                 error = data.error
                 while error is not None and error.cause is not None:
                     error = error.cause
+                if error is not None and error.cls_name == "DagsterAssetCheckFailedError":
+                    continue  # the failed check has its own line
                 message = error.message.strip() if error else "unknown error"
             lines.append(redact(f"step {event.step_key} failed: {message}"))
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
             if not evaluation.passed and evaluation.severity.value == "ERROR":
                 lines.append(_check_line(evaluation))
+    lines += [_not_run_line(error) for error in errors]
     return "build failed; the warehouse was left as it was:\n  " + "\n  ".join(
         lines or ["a step failed (see the log)"]
     )
+
+
+NOT_EXECUTING = re.compile(
+    r"Dependencies for step (?P<step>\S+)(?: failed: \[(?P<failed>[^\]]*)\])?"
+    r"(?: were not executed: \[(?P<skipped>[^\]]*)\])?\. Not executing\."
+)
+
+
+def _not_run_line(message: str) -> str:
+    """Dagster's 'Dependencies for step X failed: [...]. Not executing.' in a few words."""
+    match = NOT_EXECUTING.fullmatch(message.strip())
+    if match is None:
+        return message
+    reasons = []
+    for group, verb in (("failed", "failed"), ("skipped", "did not run")):
+        if match[group]:
+            steps = dict.fromkeys(step.strip(" '") for step in match[group].split(","))
+            reasons.append(f"{', '.join(steps)} {verb}")
+    return f"step {match['step']} not run: {'; '.join(reasons)}"
 
 
 def reconcile(warehouse: Path) -> tuple[str, bool]:

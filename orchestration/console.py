@@ -103,7 +103,8 @@ class Stage:
 
     def detail(self) -> str:
         if self.failed:
-            return "failed"
+            failed_checks = f", {self.checks_failed} checks failed" if self.checks_failed else ""
+            return f"failed{failed_checks} (see below)"
         if self.name == "ingest":
             gates = self.checks_passed + self.checks_warned + self.checks_failed
             return f"{self.steps} sources, {gates} quality gates" + (
@@ -216,8 +217,9 @@ class Progress:
                 self.stage.dbt_node = (int(match[1]), int(match[2]))
 
 
-def run_logger(log: LogFile, progress: Progress) -> LoggerDefinition:
-    """A Dagster logger for a CLI run: every message to the log file, events to progress."""
+def run_logger(log: LogFile, progress: Progress, errors: list[str]) -> LoggerDefinition:
+    """A Dagster logger for a CLI run: every message to the log file, events to progress,
+    and errors that are no event (Dagster saying which steps it did not run) to `errors`."""
 
     class Handler(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
@@ -226,6 +228,8 @@ def run_logger(log: LogFile, progress: Progress) -> LoggerDefinition:
             event = meta.get("dagster_event")
             if event is not None:
                 progress.event(meta.get("step_key") or event.step_key, event)
+            elif record.levelno >= logging.ERROR:
+                errors.append(redact(str(meta.get("orig_message") or record.getMessage())))
 
     @logger(description="The CLI's run log: a file, and one progress line per stage.")
     def cli_run_logger(_init_context) -> logging.Logger:

@@ -11,6 +11,7 @@ model in well under a second.
 """
 
 import json
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -125,8 +126,11 @@ def partner_metrics_dbt(
     dbt_vars = json.dumps(settings.dbt_vars())
     invocation = dbt.cli(["build", "--vars", dbt_vars], context=context, raise_on_error=False)
     events = list(invocation.stream())  # dbt has exited: the warehouse is free to read
+    started = time.monotonic()
     with warehouse.get_connection() as con:
-        yield from described_events(con, events, invocation.manifest)
+        events = list(described_events(con, events, invocation.manifest))
+    context.log.info(f"row counts, columns and previews read in {time.monotonic() - started:.2f} s")
+    yield from events
     error = invocation.get_error()
     if error is not None:
         raise error

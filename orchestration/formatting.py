@@ -10,9 +10,11 @@ from decimal import Decimal
 from typing import Any
 
 # Money columns by the project's naming: `*_usd`, amounts, costs, MRR/MRC/ARR, revenue; not the
-# ratios, rates, shares and probabilities computed from them.
+# ratios, rates (usd_per_unit), shares and probabilities computed from them.
 _MONEY = re.compile(r"(^|_)(usd|amount|cost|mrr|mrc|arr|revenue)($|_)", re.IGNORECASE)
-_NOT_MONEY = re.compile(r"ratio|rate|share|probability|pct|percent|quantity", re.IGNORECASE)
+_NOT_MONEY = re.compile(
+    r"ratio|rate|share|probability|pct|percent|quantity|usd_per_", re.IGNORECASE
+)
 CENT = Decimal("0.01")
 
 

@@ -1,5 +1,8 @@
 """Great Expectations suites as blocking Dagster asset checks on the raw tables."""
 
+from collections.abc import Mapping
+from typing import Any
+
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
@@ -27,6 +30,38 @@ def rows_before_load(context: AssetCheckExecutionContext, key: AssetKey) -> int 
     return int(value.value) if value is not None else None
 
 
+def expectation_text(name: str, arguments: Mapping[str, Any]) -> str:
+    """One expectation of a suite in words."""
+    column = arguments.get("column")
+    if name == "ExpectColumnValuesToNotBeNull":
+        return f"{column} not null"
+    if name == "ExpectColumnValuesToBeUnique":
+        return f"{column} unique"
+    if name == "ExpectCompoundColumnsToBeUnique":
+        return f"({', '.join(arguments['column_list'])}) unique"
+    if name == "ExpectColumnValuesToBeInSet":
+        return f"{column} in {{{', '.join(map(str, arguments['value_set']))}}}"
+    if name == "ExpectColumnValuesToMatchRegex":
+        return f"{column} matches {arguments['regex']}"
+    if name == "ExpectColumnValuesToBeBetween":
+        low, high = arguments.get("min_value"), arguments.get("max_value")
+        if low is None or high is None:
+            return f"{column} at least {low}" if high is None else f"{column} at most {high}"
+        return f"{column} between {low:g} and {high:g}"
+    shown = ", ".join(f"{k}={v}" for k, v in arguments.items())
+    return f"{name}({shown})"
+
+
+def suite_description(table: str) -> str:
+    """What the suite of `table` checks, expectation by expectation."""
+    checks = "; ".join(expectation_text(name, args) for name, args in SUITES[table])
+    return (
+        f"Great Expectations suite for raw.{table} (ingest/quality.py): {checks}; and no drop "
+        f"of more than {MAX_ROW_DROP:.0%} of rows since the previous load. Blocking: the "
+        "models downstream do not run when it fails."
+    )
+
+
 def build_suite_check(table: str) -> AssetChecksDefinition:
     key = AssetKey([RAW_SCHEMA, table])
 
@@ -34,11 +69,7 @@ def build_suite_check(table: str) -> AssetChecksDefinition:
         asset=key,
         name="great_expectations_suite",
         blocking=True,
-        description=(
-            f"GX suite for raw.{table} (ingest/quality.py): keys, allowed values, ranges, and "
-            f"no drop of more than {MAX_ROW_DROP:.0%} of rows since the previous load. "
-            "Blocking: downstream models do not run when it fails."
-        ),
+        description=suite_description(table),
     )
     def suite_check(
         context: AssetCheckExecutionContext,

@@ -71,13 +71,14 @@ def sources(con: duckdb.DuckDBPyConnection, as_of: date | None) -> list[str]:
 
 
 def headline_metrics(con: duckdb.DuckDBPyConnection, as_of: date | None) -> list[str]:
+    """The headline metrics, then MRC by provider on one line."""
     metrics = con.execute(
         "select metric, value, unit from marts.fct_headline_metrics order by sort_order"
     ).fetchall()
     month = f"{as_of:%Y-%m}" if as_of else "-"
-    return [f"Headline metrics, {month}:"] + [
-        f"  {metric:<34} {number(value):>14} {unit}" for metric, value, unit in metrics
-    ]
+    lines = [f"Headline metrics, {month}:"]
+    lines += [f"  {metric:<34} {number(value):>14} {unit}" for metric, value, unit in metrics]
+    return lines + mrc_by_provider(con, as_of)
 
 
 def mrc_by_provider(con: duckdb.DuckDBPyConnection, as_of: date | None) -> list[str]:
@@ -89,7 +90,7 @@ def mrc_by_provider(con: duckdb.DuckDBPyConnection, as_of: date | None) -> list[
     if not rows:
         return []
     items = [f"{provider or 'unknown'} {number(cost)}" for provider, cost in rows]
-    return packed(items, first="MRC by provider (USD): ")
+    return packed(items, first="  MRC by provider (USD): ", indent="    ")
 
 
 def partners_by_mrc(con: duckdb.DuckDBPyConnection, as_of: date | None) -> list[str]:
@@ -113,7 +114,7 @@ def partners_by_mrc(con: duckdb.DuckDBPyConnection, as_of: date | None) -> list[
     return lines
 
 
-SECTIONS: list[Section] = [sources, headline_metrics, mrc_by_provider, partners_by_mrc]
+SECTIONS: list[Section] = [sources, headline_metrics, partners_by_mrc]
 
 
 def summary(
@@ -133,9 +134,9 @@ def summary(
         sections.append(
             [f"Warnings ({len(warnings)}; the build went on):", *(f"  {w}" for w in warnings)]
         )
-    where = [f"Built in {seconds:.0f} s."] if seconds is not None else []
-    where += [
-        f"Warehouse  {warehouse} ({warehouse.stat().st_size / 1e6:.1f} MB); "
+    built = f", built in {seconds:.0f} s" if seconds is not None else ""
+    where = [
+        f"Warehouse  {warehouse} ({warehouse.stat().st_size / 1e6:.1f} MB{built}); "
         'query it: partner-metrics query "select * from marts.fct_headline_metrics"'
     ]
     if log is not None:

@@ -138,7 +138,7 @@ def test_a_failing_great_expectations_suite_stops_the_models_downstream(
         "expect_column_values_to_be_between(usd_per_unit): 1 unexpected rows, e.g. [50000.0]"
     ) in result.stderr
     assert (
-        "Dependencies for step partner_metrics_dbt failed: "
-        "['raw__fx_rates_great_expectations_suite']. Not executing."
+        "step partner_metrics_dbt not run: raw__fx_rates_great_expectations_suite failed\n"
+        "  step metric_snapshot not run: partner_metrics_dbt did not run\n"
     ) in result.stderr
     assert contents(warehouse, ("raw", "marts")) == before

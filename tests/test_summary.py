@@ -55,14 +55,15 @@ def test_summary_shows_sources_staleness_metrics_costs_warnings_and_where_things
     assert "  MRR                                        37,112 USD\n" in text
     assert "  MRC/MRR ratio                                0.35 ratio\n" in text
     # September is not the headline month; aws is 100 + 20.5, shown without cents from 100 up.
-    assert "\nMRC by provider (USD): gcp 300 · aws 120\n" in text
+    assert "  MRC/MRR ratio                                0.35 ratio\n  MRC by provider" in text
+    assert "\n  MRC by provider (USD): gcp 300 · aws 120\n" in text
     assert "  ocean                           300         300          0       -\n" in text
     assert "  river                           120           0      1,000    0.12\n" in text
     assert (
         "Warnings (1; the build went on):\n"
         "  check source_is_fresh on marts/fct_source_loads failed\n\n"
     ) in text
-    assert "\nBuilt in 12 s.\nWarehouse  " in text
+    assert f"\nWarehouse  {warehouse} (" in text and "MB, built in 12 s); query it" in text
     assert f"\nLog        {tmp_path / 'build.log'}\n" in text
     assert text.endswith(f"\nSnapshot   {snapshot}")
 
