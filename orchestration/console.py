@@ -103,7 +103,10 @@ class Stage:
 
     def detail(self) -> str:
         if self.failed:
-            failed_checks = f", {self.checks_failed} checks failed" if self.checks_failed else ""
+            plural = "s" if self.checks_failed != 1 else ""
+            failed_checks = (
+                f", {self.checks_failed} check{plural} failed" if self.checks_failed else ""
+            )
             return f"failed{failed_checks} (see below)"
         if self.name == "ingest":
             gates = self.checks_passed + self.checks_warned + self.checks_failed
