@@ -3,8 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-# Offline and quiet: no library phones home.
-export DAGSTER_HOME := $(CURDIR)/.dagster_home
+# Offline and quiet: no library phones home. (Each warehouse has its own Dagster instance
+# beside it, e.g. data/warehouse.dagster/; the CLI finds it, no DAGSTER_HOME needed.)
 export DAGSTER_DISABLE_TELEMETRY := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export GX_ANALYTICS_ENABLED := false
@@ -14,7 +14,7 @@ export UV_COMPILE_BYTECODE := 1
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/tests -type f 2>/dev/null) dbt_project/dbt_project.yml
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: install demo test ui lint bench clean
+.PHONY: install demo test ui docs lint bench clean
 
 install: $(VENV)/.installed $(MANIFEST)
 
@@ -38,8 +38,14 @@ demo: install
 test: install
 	$(BIN)/pytest
 
+# The Dagster UI over data/warehouse.duckdb and its instance (data/warehouse.dagster).
 ui: install
-	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -m orchestration.definitions
+	$(BIN)/partner-metrics ui
+
+# dbt's documentation of every model and column, generated against the warehouse and served
+# on http://127.0.0.1:8080 (offline: dbt's tracking is off in dbt_project.yml).
+docs: install
+	$(BIN)/partner-metrics docs
 
 lint: install
 	$(BIN)/ruff check .

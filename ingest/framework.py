@@ -147,6 +147,10 @@ class RawTable:
     name: str
     columns: Mapping[str, str]
     description: str
+    # For the Dagster UI: SQL over the raw columns giving the money a row carries, and the
+    # column naming its currency; each load shows the table's total per currency.
+    amount: str | None = None
+    currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -194,7 +198,12 @@ class Source:
     cadence: timedelta | None = None
     # Fetches fresh files from a live API into the landing folder before the load, when the
     # source's credentials are configured; does nothing otherwise. Raises PullError.
-    pull: Callable[[Path], object] | None = None
+    # Called as `pull(landing)`, or for a `by_month` source `pull(landing, months)` with the
+    # first day of each month the run refreshes.
+    pull: Callable[..., object] | None = None
+    # Its facts belong to calendar months (bills, usage): the Dagster asset is partitioned by
+    # month, so a month can be fetched again and reloaded (orchestration/partitions.py).
+    by_month: bool = False
     # Folders (under landing) whose every file must be recognised: a file there that matches
     # none of `patterns`, `manifests` or `ignored` is logged as skipped, with the reason.
     folders: tuple[str, ...] = ()

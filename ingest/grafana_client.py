@@ -25,8 +25,8 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -55,16 +55,20 @@ def chunks(start: int, end: int, step: int, max_points: int = MAX_POINTS_PER_SER
         moment = stop + step
 
 
-def month_ranges(now: datetime, months: int = 2) -> Iterator[tuple[str, datetime, datetime]]:
-    """("YYYY-MM", first moment, last moment pulled) of the last `months` months up to now."""
-    first = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    for back in range(months - 1, -1, -1):
-        index = first.year * 12 + first.month - 1 - back
-        start = first.replace(year=index // 12, month=index % 12 + 1)
-        following = start.replace(year=(index + 1) // 12, month=(index + 1) % 12 + 1) - timedelta(
-            seconds=1
-        )
-        yield f"{start:%Y-%m}", start, min(following, now)
+def month_ranges(
+    now: datetime, months: Sequence[date] | None = None
+) -> Iterator[tuple[str, datetime, datetime]]:
+    """("YYYY-MM", first moment, last moment pulled) of each month of `months` (first days;
+    default the previous and the current month), up to now; a month after now is skipped."""
+    if months is None:
+        current = now.date().replace(day=1)
+        months = [(current - timedelta(days=1)).replace(day=1), current]
+    for month in months:
+        start = datetime(month.year, month.month, 1, tzinfo=UTC)
+        if start > now:
+            continue
+        following = (start + timedelta(days=32)).replace(day=1)
+        yield f"{start:%Y-%m}", start, min(following - timedelta(seconds=1), now)
 
 
 class Grafana:
@@ -134,7 +138,7 @@ def pull_usage(
     token: str,
     *,
     now: datetime | None = None,
-    months: int = 2,
+    months: Sequence[date] | None = None,
     max_points: int = MAX_POINTS_PER_SERIES,
     max_seconds: float = 1800,
     max_retries: int = 5,
@@ -142,7 +146,8 @@ def pull_usage(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> PullReport:
-    """Pull every registry cluster's series for the last `months` months into `landing`."""
+    """Pull every registry cluster's series for `months` (first days; default the previous and
+    the current month) into `landing`."""
     client = ApiClient(
         "Grafana",
         base_url,
@@ -231,10 +236,12 @@ def _write_cluster(landing: Path, cluster: str, answers: dict[tuple[str, str], d
     return written
 
 
-def pull_if_configured(landing: Path, **kwargs: Any) -> PullReport | None:
-    """Pull when GRAFANA_URL and GRAFANA_TOKEN are set; otherwise do nothing (None)."""
+def pull_if_configured(
+    landing: Path, months: Sequence[date] | None = None, **kwargs: Any
+) -> PullReport | None:
+    """Pull `months` when GRAFANA_URL and GRAFANA_TOKEN are set; otherwise do nothing (None)."""
     url = os.environ.get(URL_ENV)
     token = read_secret(TOKEN_ENV)
     if not (url and token):
         return None
-    return pull_usage(landing, url, token, **kwargs)
+    return pull_usage(landing, url, token, months=months or None, **kwargs)

@@ -89,6 +89,8 @@ DEALS = RawTable(
         "archived": "boolean",
     },
     "HubSpot deals, one row per deal per landed page (CRM v3 objects API).",
+    amount="amount",
+    currency="currency",
 )
 
 STAGES = RawTable(

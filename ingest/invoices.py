@@ -98,6 +98,8 @@ LINES = RawTable(
         CREDIT_NOTE_FOR: "varchar",
     },
     "Invoice lines (accounting CSV exports and the finance Google Sheet), one row per line.",
+    amount="amount",
+    currency="currency",
 )
 
 

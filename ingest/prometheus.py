@@ -20,7 +20,8 @@ registry); a live pull files each month in a folder of its own,
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -257,10 +258,10 @@ def _parse(
     return Parsed(tables={SAMPLES.name: valid}, rejected=rejected)
 
 
-def _pull(landing: Path):
+def _pull(landing: Path, months: Sequence[date] = ()):
     from ingest.grafana_client import pull_if_configured
 
-    return pull_if_configured(landing)
+    return pull_if_configured(landing, months)
 
 
 SOURCE = Source(
@@ -273,4 +274,5 @@ SOURCE = Source(
     parse=parse_query_range,
     pull=_pull,
     settings_fingerprint=settings_fingerprint,
+    by_month=True,
 )

@@ -32,7 +32,7 @@ from googleapiclient.errors import HttpError
 
 from ingest.framework import PullError
 from ingest.http import TimeBudget, TimeBudgetExceededError, execute_google
-from ingest.secrets import read_secret
+from ingest.secrets import read_secret, redact
 
 TOKEN_ENV = "GOOGLE_SHEETS_ACCESS_TOKEN"
 API_ENDPOINT = "https://sheets.googleapis.com/"
@@ -43,7 +43,7 @@ class SheetsError(PullError):
     """A Sheets request that failed; the message names the request and the status."""
 
     def __init__(self, request: str, problem: str, status: int | None = None):
-        super().__init__(f"Google Sheets {request}: {problem}", request, status)
+        super().__init__(redact(f"Google Sheets {request}: {problem}"), request, status)
 
 
 def _describe(uri: str) -> str:

@@ -1,36 +1,49 @@
-"""`partner-metrics`: generate demo data, build the warehouse, print what it holds.
+"""`partner-metrics`: generate demo data, build the warehouse, query it, serve the UI.
 
-`build` materialises the same Dagster assets the UI shows, in-process, recorded in the same
-Dagster instance. It builds into a copy of the warehouse and swaps the copy in only when
-every step and every blocking check passed, so a failed build leaves the warehouse as it was.
+`build` runs the Dagster job `partner_metrics_pipeline` in-process, recorded in the
+warehouse's own Dagster instance (orchestration/instance.py) with the tags `source: cli`,
+`landing` and `warehouse`. It builds into a copy of the warehouse and swaps the copy in only
+when every step and every blocking check passed, so a failed build leaves the warehouse as it
+was. The terminal shows one line per stage and a summary; everything else goes to the run's
+log file (`--verbose` streams it too). Every error message passes through the secret
+redactor.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import shutil
+import subprocess
 import sys
-import textwrap
 import time
+import traceback
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
-from warehouse.paths import DATA_DIR, PROJECT_ROOT, snapshots_path
+from ingest.secrets import redact
+from warehouse.paths import DATA_DIR, DBT_PROJECT_DIR, landing_path, snapshots_path, warehouse_path
 
 if TYPE_CHECKING:
+    from dagster import DagsterInstance, PartitionKeyRange
+
+    from orchestration.console import LogFile, Progress
+    from orchestration.instance import DeadRun
     from orchestration.settings import Settings
 
+# Telemetry off for every library, for libraries that read only the environment. The Dagster
+# instance (orchestration/dagster.yaml) and dbt (dbt_project.yml) also say so in their files.
 QUIET_ENV = {
     "DAGSTER_DISABLE_TELEMETRY": "1",
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
     "GX_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
 }
-DAGSTER_HOME = PROJECT_ROOT / ".dagster_home"
 
 
 class BuildFailedError(RuntimeError):
@@ -38,19 +51,15 @@ class BuildFailedError(RuntimeError):
 
 
 def quiet_environment() -> None:
-    """Telemetry off for every library, and a Dagster instance with telemetry disabled."""
+    """Telemetry defaults for this process and the processes it starts (dbt)."""
     for name, value in QUIET_ENV.items():
         os.environ.setdefault(name, value)
-    os.environ.setdefault("DAGSTER_HOME", str(DAGSTER_HOME))
 
 
 def ensure_dbt_manifest() -> None:
     """dagster-dbt reads target/manifest.json when the definitions load: parse it when it is
     missing or older than any model, macro, test or project file, as `make` does."""
-    import subprocess
-
     from orchestration.resources import dbt_executable
-    from warehouse.paths import DBT_PROJECT_DIR
 
     manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
     inputs = [DBT_PROJECT_DIR / "dbt_project.yml"] + [
@@ -72,9 +81,12 @@ def ensure_dbt_manifest() -> None:
 @dataclass
 class BuildResult:
     warehouse: Path
-    snapshots: Path
+    snapshot: Path | None
     seconds: float
-    warnings: list[str]
+    log: Path
+    run_id: str
+    warnings: list[str] = field(default_factory=list)
+    dead_runs: list[DeadRun] = field(default_factory=list)
 
 
 def _remove_database(path: Path) -> None:
@@ -97,74 +109,134 @@ def build(
     snapshots: Path | None = None,
     verbose: bool = False,
     as_of: date | None = None,
+    months: PartitionKeyRange | None = None,
+    out: TextIO | None = None,
 ) -> BuildResult:
-    """Ingest every source under `landing`, run dbt and the checks, publish a snapshot."""
+    """Ingest every source under `landing`, run dbt and the checks, publish a snapshot.
+
+    `months` are the monthly partitions whose live data the run fetches again (default: the
+    previous and the current month of the as-of day). Progress lines go to `out`.
+    """
+    from orchestration.console import LogFile, Progress, is_terminal, log_path
+    from orchestration.instance import fail_dead_runs, instance_dir, open_instance
+    from orchestration.partitions import clamp, recent_window
     from orchestration.settings import Settings
     from warehouse.connection import build_lock, connect
 
+    out = out or sys.stdout
     quiet_environment()
-    ensure_dbt_manifest()
     landing, warehouse = landing.resolve(), warehouse.resolve()
     snapshots = (snapshots or snapshots_path()).resolve()
     if not landing.is_dir():
         raise BuildFailedError(f"landing folder {landing} does not exist")
+    window = clamp(months or recent_window(as_of or date.today()))
     started = time.monotonic()
-    with build_lock(warehouse):
-        staging = warehouse.with_name(warehouse.name + ".building")
-        _copy_database(warehouse, staging)
-        settings = Settings(
-            landing=str(landing),
-            warehouse=str(staging),
-            snapshots=str(snapshots),
-            as_of=as_of.isoformat() if as_of else None,
-        )
-        try:
-            warnings = _materialize_all(settings, verbose)
-            with connect(staging) as con:
-                con.execute("checkpoint")
-        except BaseException:
-            _remove_database(staging)
-            raise
-        Path(str(warehouse) + ".wal").unlink(missing_ok=True)
-        os.replace(staging, warehouse)
-    return BuildResult(warehouse, snapshots, time.monotonic() - started, warnings)
-
-
-def _materialize_all(settings: Settings, verbose: bool) -> list[str]:
-    """Run every asset and check; return the failed warning-severity checks."""
-    from dagster import DagsterInstance, materialize
-
-    from orchestration.definitions import defs
-    from orchestration.resources import build_resources
-
-    result = materialize(
-        [*defs.assets, *defs.asset_checks],
-        resources=build_resources(settings),
-        instance=DagsterInstance.get(),
-        raise_on_error=False,
-        run_config={
-            "loggers": {"console": {"config": {"log_level": "DEBUG" if verbose else "WARNING"}}}
-        },
+    dead: list[DeadRun] = []
+    log = LogFile(log_path(instance_dir(warehouse)), verbose, terminal=sys.stderr)
+    log.line(f"partner-metrics build: landing {landing}, warehouse {warehouse}")
+    try:
+        with Progress(out, live=is_terminal(out) and not verbose) as progress:
+            # Until the first step starts: dbt parse if models changed, definitions, instance.
+            progress.begin("prepare", "dbt manifest, definitions, Dagster instance")
+            ensure_dbt_manifest()
+            with build_lock(warehouse), open_instance(warehouse) as instance:
+                for run in fail_dead_runs(instance, holding_lock=True):
+                    dead.append(run)
+                    log.line(str(run))
+                    progress.line("cleanup", f"run {run.run_id[:8]} of a killed process failed", 0)
+                staging = warehouse.with_name(warehouse.name + ".building")
+                _copy_database(warehouse, staging)
+                settings = Settings(
+                    landing=str(landing),
+                    warehouse=str(staging),
+                    snapshots=str(snapshots),
+                    as_of=as_of.isoformat() if as_of else None,
+                )
+                tags = {"source": "cli", "landing": str(landing), "warehouse": str(warehouse)}
+                try:
+                    result = _run_pipeline(settings, instance, tags, window, log, progress)
+                    with connect(staging) as con:
+                        con.execute("checkpoint")
+                except BaseException:
+                    _remove_database(staging)
+                    raise
+                Path(str(warehouse) + ".wal").unlink(missing_ok=True)
+                os.replace(staging, warehouse)
+    except BuildFailedError as error:
+        log.line(str(error))
+        raise BuildFailedError(f"{error}\nLog: {log.path}") from None
+    finally:
+        log.close()
+    return BuildResult(
+        warehouse,
+        result.snapshot,
+        time.monotonic() - started,
+        log.path,
+        result.run_id,
+        result.warnings,
+        dead,
     )
+
+
+@dataclass
+class PipelineRun:
+    run_id: str
+    snapshot: Path | None
+    warnings: list[str]
+
+
+def _run_pipeline(
+    settings: Settings,
+    instance: DagsterInstance,
+    tags: dict[str, str],
+    window: PartitionKeyRange,
+    log: LogFile,
+    progress: Progress,
+) -> PipelineRun:
+    """Run the pipeline job; return its warnings or raise BuildFailedError with its failures."""
+    from orchestration.console import captured_output, run_logger
+    from orchestration.definitions import make_definitions
+    from orchestration.instance import PROCESS_TAG, this_process
+    from orchestration.partitions import window_tags
+    from orchestration.schedules import PIPELINE_JOB
+
+    errors: list[str] = []
+    definitions = make_definitions(settings, loggers={"cli": run_logger(log, progress, errors)})
+    job = definitions.resolve_job_def(PIPELINE_JOB)
+    with captured_output(log, progress):
+        result = job.execute_in_process(
+            instance=instance,
+            tags={**tags, **window_tags(window), PROCESS_TAG: this_process()},
+            run_config={"loggers": {"cli": {}}},
+            raise_on_error=False,
+        )
+    progress.finish()
     if not result.success:
-        raise BuildFailedError(_failure_report(result))
-    return [
+        raise BuildFailedError(_failure_report(result, errors))
+    snapshot = None
+    for event in result.all_events:
+        if event.is_step_materialization and event.step_key == "metric_snapshot":
+            folder = event.event_specific_data.materialization.metadata.get("folder")
+            snapshot = Path(str(folder.value)) if folder is not None else None
+    warnings = [
         _check_line(event.event_specific_data)
         for event in result.all_events
         if event.event_type_value == "ASSET_CHECK_EVALUATION"
         and not event.event_specific_data.passed
         and event.event_specific_data.severity.value == "WARN"
     ]
+    return PipelineRun(result.run_id, snapshot, warnings)
 
 
 def _check_line(evaluation) -> str:
     asset = "/".join(evaluation.asset_key.path)
     reason = f": {evaluation.description}" if evaluation.description else ""
-    return f"check {evaluation.check_name} on {asset} failed{reason}"
+    return redact(f"check {evaluation.check_name} on {asset} failed{reason}")
 
 
-def _failure_report(result) -> str:
-    """What failed, in words: failed steps with their reason, then failed blocking checks."""
+def _failure_report(result, errors: Sequence[str] = ()) -> str:
+    """What failed, in words: failed steps with their reason, failed blocking checks, then
+    the steps Dagster did not run because of them."""
     lines = []
     for event in result.all_events:
         if event.is_step_failure:
@@ -176,234 +248,126 @@ def _failure_report(result) -> str:
                 error = data.error
                 while error is not None and error.cause is not None:
                     error = error.cause
+                if error is not None and error.cls_name == "DagsterAssetCheckFailedError":
+                    continue  # the failed check has its own line
                 message = error.message.strip() if error else "unknown error"
-            lines.append(f"step {event.step_key} failed: {message}")
+            lines.append(redact(f"step {event.step_key} failed: {message}"))
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
             if not evaluation.passed and evaluation.severity.value == "ERROR":
                 lines.append(_check_line(evaluation))
+    lines += [_not_run_line(error) for error in errors]
     return "build failed; the warehouse was left as it was:\n  " + "\n  ".join(
-        lines or ["a step failed (see the Dagster run log)"]
+        lines or ["a step failed (see the log)"]
     )
 
 
-def summary(
-    warehouse: Path,
-    snapshots: Path,
-    seconds: float | None = None,
-    warnings: Sequence[str] = (),
-) -> str:
-    """The short text `make demo` prints: sources, headline metrics, where things are."""
-    from warehouse.connection import connect_read_only
-
-    with connect_read_only(warehouse) as con:
-        sources = con.execute(
-            "select source, files, rows_loaded, rows_quarantined, is_stale, "
-            "expected_cadence_hours, files_in_landing = 0 "
-            "from marts.fct_source_loads order by source"
-        ).fetchall()
-        metrics = con.execute(
-            "select metric, value, unit, as_of, coverage, coverage_note "
-            "from marts.fct_headline_metrics order by sort_order"
-        ).fetchall()
-        as_of = metrics[0][3] if metrics else None
-        skipped = con.execute(
-            "select source_name, landing_file, reason from staging.stg_ingest__files "
-            "where status = 'skipped' order by source_name, landing_file"
-        ).fetchall()
-        by_provider = con.execute(
-            "select provider, sum(effective_cost_usd) from marts.fct_cloud_costs_monthly "
-            "where month = ? group by provider order by 2 desc",
-            [as_of],
-        ).fetchall()
-        by_partner = con.execute(
-            "select partner_id, mrc_usd, paid_by_us_mrc_usd, mrr_usd, mrc_to_mrr_ratio "
-            "from marts.fct_partner_sustainability_monthly where month = ? "
-            "order by mrc_usd desc, partner_id limit 8",
-            [as_of],
-        ).fetchall()
-        usage = usage_summary(con, as_of)
-        community = community_summary(con)
-    lines = ["", "Sources (files, rows loaded, rows quarantined):"]
-    lines += [
-        f"  {name:<14} {files:>5} files {rows:>10,} rows {quarantined:>6,} quarantined"
-        + (f"  STALE: no new file in {cadence:.0f} h" if stale else "")
-        + (_no_files_note(rows) if none_found else "")
-        for name, files, rows, quarantined, stale, cadence, none_found in sources
-    ]
-    if skipped:
-        lines += ["", f"Skipped files ({len(skipped)}; not read, nothing of them is counted):"]
-        lines += [f"  {name:<14} {file}: {reason}" for name, file, reason in skipped]
-    lines += ["", f"Headline metrics (as of {as_of or '-'}):"]
-    lines += [f"  {m:<34} {_number(v):>14} {u}" for m, v, u, *_ in metrics]
-    gaps: dict[str, list[str]] = {}
-    for metric, _, _, _, coverage, note in metrics:
-        if coverage != "complete":
-            gaps.setdefault(f"{coverage} coverage: {note}", []).append(metric)
-    if gaps:
-        lines += ["", f"Not covered in {as_of} (shown as -, never as 0):"]
-        lines += [f"  {', '.join(names)}: {gap}" for gap, names in gaps.items()]
-    lines += ["", f"MRC by provider, {as_of} (USD):"]
-    lines += [
-        f"  {provider or 'unknown':<14} {_number(cost):>12}" for provider, cost in by_provider
-    ]
-    lines += [
-        "",
-        f"Partners by MRC, {as_of} (USD; ratio = MRC / MRR):",
-        f"  {'partner':<24} {'MRC':>10} {'paid by us':>11} {'MRR':>10} {'ratio':>7}",
-    ]
-    lines += [
-        f"  {partner:<24} {_number(mrc):>10} {_number(paid):>11} {_number(mrr):>10} "
-        f"{'-' if ratio is None else f'{ratio:.2f}':>7}"
-        for partner, mrc, paid, mrr, ratio in by_partner
-    ]
-    lines += usage
-    lines += community
-    size_mb = warehouse.stat().st_size / 1e6
-    lines += [
-        "",
-        f"Warehouse: {warehouse} ({size_mb:.1f} MB); query it with "
-        f'`partner-metrics query "select * from marts.fct_headline_metrics"`',
-        f"Snapshots: {snapshots}",
-        "Reconciliation (rows and money of every source at each stage): "
-        "`partner-metrics reconcile`",
-    ]
-    if warnings:
-        lines += ["", f"Warnings ({len(warnings)}; the build went on):"]
-        lines += [f"  {warning}" for warning in warnings]
-    if seconds is not None:
-        lines.append(f"Built in {seconds:.0f} s.")
-    return "\n".join(lines)
+NOT_EXECUTING = re.compile(
+    r"Dependencies for step (?P<step>\S+)(?: failed: \[(?P<failed>[^\]]*)\])?"
+    r"(?: were not executed: \[(?P<skipped>[^\]]*)\])?\. Not executing\."
+)
 
 
-def _no_files_note(rows_kept: int) -> str:
-    rows = f"{rows_kept:,} row{'' if rows_kept == 1 else 's'}"
-    kept = f", {rows} from earlier loads kept" if rows_kept else ""
-    return f"  no files found{kept}"
+def _not_run_line(message: str) -> str:
+    """Dagster's 'Dependencies for step X failed: [...]. Not executing.' in a few words."""
+    match = NOT_EXECUTING.fullmatch(message.strip())
+    if match is None:
+        return message
+    reasons = []
+    for group, verb in (("failed", "failed"), ("skipped", "did not run")):
+        if match[group]:
+            steps = dict.fromkeys(step.strip(" '") for step in match[group].split(","))
+            reasons.append(f"{', '.join(steps)} {verb}")
+    return f"step {match['step']} not run: {'; '.join(reasons)}"
 
 
-def usage_summary(con, month) -> list[str]:
-    """A few lines on `month`: billable MAU by cluster (and its gaps), the usage-fee gap, and
-    cost per MAU of the partners with the most MRR."""
-    clusters = con.execute(
-        "select cluster, billable_users, coverage from marts.fct_cluster_mau_monthly "
-        "where month = ? and has_data order by billable_users desc, cluster",
-        [month],
-    ).fetchall()
-    expected, invoiced, gap, under, partners = con.execute(
-        "select sum(expected_usage_fee_usd), sum(invoiced_4223_usd), sum(gap_usd), "
-        "count(*) filter (where gap_usd > 0), count(*) "
-        "from marts.fct_usage_fee_recovery_monthly where month = ? and billable_mau is not null",
-        [month],
-    ).fetchone()
-    top = con.execute(
-        "select partner_id, cost_per_mau_usd from marts.fct_partner_unit_economics_monthly "
-        "where month = ? and mrr_usd > 0 order by mrr_usd desc, partner_id limit 5",
-        [month],
-    ).fetchall()
-    if not clusters:
-        return ["", f"Usage, {month:%Y-%m}: no per-user data"]
-    total = sum(users for _, users, _ in clusters)
-    lines = [
-        "",
-        f"Usage, {month:%Y-%m}: {total:,} billable MAU (people with a server, once per cluster)",
-        _fit("  by cluster: ", [f"{name} {users:,}" for name, users, _ in clusters]),
-    ]
-    gaps = [f"{name} {coverage:.0%} of days" for name, _, coverage in clusters if coverage < 1]
-    if gaps:
-        lines.append(_fit("  incomplete: ", gaps))
-    lines.append(
-        f"  usage fees (USD): expected {_number(expected)}, invoiced {_number(invoiced)}, "
-        f"gap {_number(gap)}; {under} of {partners} partners under-invoiced"
+def reconcile(warehouse: Path) -> tuple[str, bool]:
+    """The verdict per source (marts.fct_reconciliation_verdicts) after the stages table;
+    and whether every source is explained."""
+    from orchestration.query import as_table, run_query
+    from warehouse.snapshots import RECONCILIATION_SQL
+
+    stages = as_table(run_query(warehouse, RECONCILIATION_SQL, limit=0))
+    verdicts = run_query(
+        warehouse,
+        "select source, verdict, records_read, rows_raw, rows_quarantined, rows_restated, "
+        "unexplained_reason from marts.fct_reconciliation_verdicts order by source",
+        limit=0,
     )
-    lines += textwrap.wrap(
-        ", ".join(f"{partner} {_number(cost)}" for partner, cost in top),
-        width=100,
-        initial_indent="  cost per MAU (USD) of the 5 partners with most MRR: ",
-        subsequent_indent="    ",
-        break_on_hyphens=False,
+    lines = [stages, "", "Verdict per source:"]
+    for source, verdict, read, raw, quarantined, restated, reason in verdicts.rows:
+        if verdict == "unexplained difference":
+            detail = reason
+        elif source == "cloud costs, all":
+            detail = "staging = normalised per currency; normalised = marts in USD"
+        else:
+            detail = f"{read:,} records read = {raw:,} in raw + {quarantined:,} quarantined"
+            if restated:
+                detail += f"; {restated:,} rows of earlier deliveries replaced in staging"
+        lines.append(f"  {source:<18} {verdict:<23} {detail}")
+    explained = all(row[1] != "unexplained difference" for row in verdicts.rows)
+    return "\n".join(lines), explained
+
+
+def ui(warehouse: Path, landing: Path, snapshots: Path, host: str, port: int) -> int:
+    """Serve the Dagster UI over this warehouse's own instance (replaces this process)."""
+    from orchestration.instance import fail_dead_runs, open_instance, prepare_instance_dir
+    from warehouse.connection import WarehouseBusyError, build_lock
+
+    warehouse, landing, snapshots = warehouse.resolve(), landing.resolve(), snapshots.resolve()
+    ensure_dbt_manifest()
+    home = prepare_instance_dir(warehouse)
+    with open_instance(warehouse) as instance:
+        try:
+            with build_lock(warehouse):
+                dead = fail_dead_runs(instance, holding_lock=True)
+        except WarehouseBusyError:  # a build is running: only runs of dead processes
+            dead = fail_dead_runs(instance, holding_lock=False)
+    for run in dead:
+        print(f"partner-metrics: {run}")
+    dagster = Path(sys.executable).with_name("dagster")
+    env = {
+        **os.environ,
+        **QUIET_ENV,
+        "DAGSTER_HOME": str(home),
+        "PARTNER_METRICS_WAREHOUSE": str(warehouse),
+        "PARTNER_METRICS_LANDING": str(landing),
+        "PARTNER_METRICS_SNAPSHOTS": str(snapshots),
+    }
+    args = [str(dagster), "dev", "-h", host, "-p", str(port), "-m", "orchestration.definitions"]
+    print(f"Dagster UI on http://{host}:{port} (instance {home})", flush=True)
+    os.execve(args[0], args, env)
+    return 0  # not reached
+
+
+def docs(warehouse: Path, port: int) -> int:
+    """Generate dbt's docs against the warehouse and serve them on 127.0.0.1 (offline)."""
+    from orchestration.resources import dbt_executable
+    from orchestration.settings import Settings
+
+    dbt_vars = Settings(
+        landing=str(landing_path()), warehouse=str(warehouse.resolve()), snapshots=""
+    ).dbt_vars()
+    common = ["--profiles-dir", str(DBT_PROJECT_DIR), "--vars", json.dumps(dbt_vars)]
+    env = {**os.environ, **QUIET_ENV}
+    subprocess.run(
+        [dbt_executable(), "docs", "generate", *common, "--quiet"],
+        cwd=DBT_PROJECT_DIR,
+        env=env,
+        check=True,
     )
-    return lines
+    args = [dbt_executable(), "docs", "serve", *common, "--host", "127.0.0.1"]
+    args += ["--port", str(port), "--no-browser"]
+    print(f"dbt docs on http://127.0.0.1:{port}", flush=True)
+    os.chdir(DBT_PROJECT_DIR)
+    os.execve(args[0], args, env)
+    return 0  # not reached
 
 
-def _fit(prefix: str, items: Sequence[str], width: int = 100) -> str:
-    """`prefix` and as many comma-separated `items` as fit in `width`, then "+N more"."""
-    for shown in range(len(items), 0, -1):
-        more = f", +{len(items) - shown} more" if shown < len(items) else ""
-        line = prefix + ", ".join(items[:shown]) + more
-        if len(line) <= width:
-            return line
-    return f"{prefix}{len(items)} items"
+def _parser() -> argparse.ArgumentParser:
+    from orchestration.partitions import parse_window
+    from orchestration.query import DEFAULT_LIMIT, FORMATS
 
-
-def community_summary(con) -> list[str]:
-    """Community success in three lines: the latest quarter's NPS and CSAT, the latest
-    month's support times and CSAT, and the median days from lead to a running hub."""
-    survey = con.execute(
-        "select n.quarter, n.nps, n.responses, c.csat, c.responses, n.min_responses "
-        "from marts.fct_nps_quarterly as n left join marts.fct_csat_quarterly as c "
-        "on n.quarter = c.quarter and c.partner_id is null "
-        "where n.partner_id is null order by n.quarter desc limit 1"
-    ).fetchone()
-    support = con.execute(
-        "select month, first_response_hours_median, first_response_hours_p80, "
-        "resolution_hours_median, resolution_hours_p80, support_csat, ratings "
-        "from marts.fct_support_monthly where partner_id is null order by month desc limit 1"
-    ).fetchone()
-    [(lead_days, deals)] = con.execute(
-        "select median(days_created_to_closed_won + days_closed_won_to_hub_launched), "
-        "count(days_closed_won_to_hub_launched) from marts.fct_lead_lifecycle"
-    ).fetchall()
-
-    def hours(value: float | None) -> str:
-        return "-" if value is None else f"{value:.1f} h"
-
-    def share(value: float | None) -> str:
-        return "-" if value is None else f"{value:.0%}"
-
-    lines = ["", "Community (all partners):"]
-    if survey:
-        quarter, nps, answers, csat, csat_answers, minimum = survey
-        score = f"{nps:.0f}" if nps is not None else f"- (under {minimum} answers)"
-        lines.append(
-            f"  Survey {quarter.year} Q{(quarter.month - 1) // 3 + 1}: NPS {score} from "
-            f"{answers} answers; CSAT {share(csat)} from {csat_answers or 0}"
-        )
-    if support:
-        month, fr, fr80, res, res80, csat, ratings = support
-        lines.append(
-            f"  Support {month:%Y-%m}, median (p80): first response {hours(fr)} ({hours(fr80)}), "
-            f"resolution {hours(res)} ({hours(res80)}); CSAT {share(csat)} of {ratings} ratings"
-        )
-    if deals:
-        lines.append(
-            f"  Lead to hub launch: {lead_days:.0f} days median ({deals} partners' first won deals)"
-        )
-    return lines if len(lines) > 2 else []
-
-
-def query(warehouse: Path, sql: str) -> str:
-    """Run one read-only statement and format the result as a text table."""
-    from warehouse.connection import connect_read_only
-
-    with connect_read_only(warehouse) as con:
-        cursor = con.execute(sql)
-        header = [column[0] for column in cursor.description]
-        rows = cursor.fetchall()
-    cells = [header, *[["" if v is None else str(v) for v in row] for row in rows]]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines) + f"\n({len(rows)} rows)"
-
-
-def _number(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:,.2f}"
-
-
-def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="partner-metrics", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -424,8 +388,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="where to publish the snapshot (default data/snapshots)",
     )
+    build_cmd.add_argument(
+        "--months",
+        type=parse_window,
+        default=None,
+        metavar="YYYY-MM[:YYYY-MM]",
+        help="fetch these months again from the live sources (default: the previous and the "
+        "current month)",
+    )
     for command in (demo, build_cmd):
-        command.add_argument("--verbose", action="store_true", help="show every Dagster event")
+        command.add_argument(
+            "--verbose", action="store_true", help="stream the log (Dagster and dbt) too"
+        )
         command.add_argument(
             "--as-of",
             type=date.fromisoformat,
@@ -435,11 +409,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     query_cmd = commands.add_parser("query", help="run read-only SQL against the warehouse")
     query_cmd.add_argument("sql")
-    reconcile_cmd = commands.add_parser(
-        "reconcile", help="print rows and money of every source at each stage"
+    query_cmd.add_argument(
+        "--limit",
+        type=int,
+        default=DEFAULT_LIMIT,
+        help=f"at most this many rows (default {DEFAULT_LIMIT}; 0 for all)",
     )
-    for command in (query_cmd, reconcile_cmd):
-        command.add_argument("--warehouse", type=Path, default=DATA_DIR / "warehouse.duckdb")
+    query_cmd.add_argument("--format", choices=FORMATS, default="table")
+    reconcile_cmd = commands.add_parser(
+        "reconcile", help="rows and money of every source at each stage, and a verdict"
+    )
+    ui_cmd = commands.add_parser("ui", help="serve the Dagster UI over a warehouse")
+    ui_cmd.add_argument("--landing", type=Path, default=None)
+    ui_cmd.add_argument("--snapshots", type=Path, default=None)
+    ui_cmd.add_argument("--host", default="127.0.0.1")
+    ui_cmd.add_argument("--port", type=int, default=3000)
+    docs_cmd = commands.add_parser("docs", help="generate and serve dbt's docs (offline)")
+    docs_cmd.add_argument("--port", type=int, default=8080)
+    for command in (query_cmd, reconcile_cmd, ui_cmd, docs_cmd):
+        command.add_argument("--warehouse", type=Path, default=None)
 
     generate = commands.add_parser("generate", help="write demo landing data only")
     generate.add_argument("--out", type=Path, required=True)
@@ -452,34 +440,80 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="the day the data ends (default today)",
     )
+    return parser
 
-    args = parser.parse_args(argv)
+
+def _generate(out: Path, progress_out: TextIO, **options) -> str:
+    from ingest.demo import generate as generate_landing
+    from orchestration.console import Progress
+
+    started = time.monotonic()
+    world = generate_landing(out, **options)
+    description = (
+        f"{len(world.partners)} partners, {len(world.hubs)} hubs, {len(world.months)} months"
+    )
+    Progress(progress_out, live=False).line("generate", description, time.monotonic() - started)
+    return description
+
+
+def _print(text: str, stream: TextIO | None = None) -> None:
+    """Print, and on a closed pipe (`... | head`) stop quietly."""
+    stream = stream or sys.stdout
+    try:
+        stream.write(text + "\n")
+        stream.flush()
+    except BrokenPipeError:
+        # Python would report the closed pipe again when it flushes at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+        raise
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     quiet_environment()
     import duckdb
 
+    from orchestration.summary import summary
     from warehouse.connection import WarehouseBusyError
 
+    warehouse = getattr(args, "warehouse", None) or warehouse_path()
     try:
         if args.command == "generate":
-            from ingest.demo import generate as generate_landing
-
-            world = generate_landing(
+            _generate(
                 args.out,
+                sys.stdout,
                 seed=args.seed,
                 months=args.months,
                 partners=args.partners,
                 as_of=args.as_of,
             )
-            print(
-                f"wrote {len(world.partners)} partners, {len(world.hubs)} hubs, "
-                f"{len(world.months)} months to {args.out}"
-            )
             return 0
-        if args.command == "demo":
-            from ingest.demo import generate as generate_landing
+        if args.command == "query":
+            from orchestration.query import formatted, left_out_note, run_query
 
+            result = run_query(warehouse, args.sql, args.limit)
+            _print(formatted(result, args.format))
+            note = left_out_note(result)
+            if note and args.format != "table":
+                _print(note, sys.stderr)
+            return 0
+        if args.command == "reconcile":
+            text, explained = reconcile(warehouse)
+            _print(text)
+            return 0 if explained else 1
+        if args.command == "ui":
+            return ui(
+                warehouse,
+                args.landing or landing_path(),
+                args.snapshots or snapshots_path(),
+                args.host,
+                args.port,
+            )
+        if args.command == "docs":
+            return docs(warehouse, args.port)
+        if args.command == "demo":
             landing = args.out / "landing"
-            generate_landing(landing, as_of=args.as_of)
+            _generate(landing, sys.stdout, as_of=args.as_of)
             result = build(
                 landing,
                 args.out / "warehouse.duckdb",
@@ -487,22 +521,34 @@ def main(argv: Sequence[str] | None = None) -> int:
                 verbose=args.verbose,
                 as_of=args.as_of,
             )
-        elif args.command == "query":
-            print(query(args.warehouse, args.sql))
-            return 0
-        elif args.command == "reconcile":
-            from warehouse.snapshots import RECONCILIATION_SQL
-
-            print(query(args.warehouse, RECONCILIATION_SQL))
-            return 0
         else:
             result = build(
-                args.landing, args.warehouse, args.snapshots, verbose=args.verbose, as_of=args.as_of
+                args.landing,
+                args.warehouse,
+                args.snapshots,
+                verbose=args.verbose,
+                as_of=args.as_of,
+                months=args.months,
             )
-        print(summary(result.warehouse, result.snapshots, result.seconds, result.warnings))
+        _print(
+            "\n"
+            + summary(
+                result.warehouse, result.snapshot, result.warnings, result.log, result.seconds
+            )
+        )
         return 0
-    except (BuildFailedError, WarehouseBusyError, duckdb.Error) as error:
-        print(f"partner-metrics: {error}", file=sys.stderr)
+    except BrokenPipeError:
+        return 0
+    except (
+        BuildFailedError,
+        WarehouseBusyError,
+        duckdb.Error,
+        subprocess.CalledProcessError,
+    ) as error:
+        print(redact(f"partner-metrics: {error}"), file=sys.stderr)
+        return 1
+    except Exception:  # a bug: its traceback, redacted like everything else
+        print(redact(traceback.format_exc()), file=sys.stderr)
         return 1
 
 

@@ -1,21 +1,36 @@
 """The one Definitions object: `dagster dev` and the CLI load this module."""
 
-from dagster import Definitions, in_process_executor
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from dagster import Definitions, LoggerDefinition, in_process_executor
 
 from orchestration.dbt import partner_metrics_dbt
 from orchestration.ingestion import INGEST_ASSETS
 from orchestration.quality import SUITE_CHECKS
 from orchestration.resources import build_resources
+from orchestration.schedules import JOBS, SCHEDULES, SENSORS
 from orchestration.settings import Settings
-from orchestration.snapshots import landing_changed, metric_snapshot, monthly_pipeline, pipeline_job
+from orchestration.snapshots import metric_snapshot
 
-defs = Definitions(
-    assets=[*INGEST_ASSETS, partner_metrics_dbt, metric_snapshot],
-    asset_checks=SUITE_CHECKS,
-    jobs=[pipeline_job],
-    schedules=[monthly_pipeline],
-    sensors=[landing_changed],
-    resources=build_resources(Settings.from_environment()),
-    # DuckDB has one writer at a time: steps run one after another in one process.
-    executor=in_process_executor,
-)
+
+def make_definitions(
+    settings: Settings, loggers: Mapping[str, LoggerDefinition] | None = None
+) -> Definitions:
+    """Every asset, check, job, schedule and sensor, with resources made from `settings`
+    (the UI's come from the environment, a CLI run's from its arguments)."""
+    return Definitions(
+        assets=[*INGEST_ASSETS, partner_metrics_dbt, metric_snapshot],
+        asset_checks=SUITE_CHECKS,
+        jobs=JOBS,
+        schedules=SCHEDULES,
+        sensors=SENSORS,
+        resources=build_resources(settings),
+        loggers=loggers,
+        # DuckDB has one writer at a time: steps run one after another in one process.
+        executor=in_process_executor,
+    )
+
+
+defs = make_definitions(Settings.from_environment())

@@ -12,6 +12,7 @@ from dagster import ConfigurableResource, InitResourceContext
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
+from orchestration.instance import PROCESS_TAG, this_process
 from orchestration.settings import Settings
 from warehouse.connection import build_lock
 from warehouse.paths import DBT_PROJECT_DIR
@@ -21,7 +22,9 @@ class WarehouseLockResource(ConfigurableResource):
     """Holds the warehouse's build lock for a whole run (UI, schedule, sensor or CLI).
 
     A run fails at once with 'warehouse is busy' while another build holds it, instead of
-    two writers interleaving between DuckDB connections. Every asset requires it.
+    two writers interleaving between DuckDB connections. Every asset requires it. Holding
+    it, the run records its process, so a run whose process was killed can be told from a
+    run still working (orchestration/instance.py).
     """
 
     database: str
@@ -29,13 +32,17 @@ class WarehouseLockResource(ConfigurableResource):
     @contextmanager
     def yield_for_execution(self, context: InitResourceContext) -> Iterator[WarehouseLockResource]:
         with build_lock(Path(self.database)):
+            if context.instance is not None and context.run is not None:
+                context.instance.add_run_tags(context.run.run_id, {PROCESS_TAG: this_process()})
             yield self
 
 
 def dbt_executable() -> str:
-    """The venv's dbt, so runs work without an activated venv (dagster-dbt looks on PATH)."""
-    beside_python = Path(sys.executable).with_name("dbt")
-    return str(beside_python) if beside_python.exists() else shutil.which("dbt") or "dbt"
+    """The venv's `partner-metrics-dbt`: dbt that dies with the run that started it
+    (orchestration/dbt_process.py); found beside Python, so no activated venv is needed."""
+    name = "partner-metrics-dbt"
+    beside_python = Path(sys.executable).with_name(name)
+    return str(beside_python) if beside_python.exists() else shutil.which(name) or name
 
 
 def build_resources(settings: Settings) -> dict[str, object]:

@@ -1,22 +1,12 @@
-"""Scheduled metric snapshots, the monthly schedule and the landing-folder sensor."""
+"""The metric snapshot: every marts table frozen as Parquet, the copy leadership reads."""
 
-import hashlib
 from datetime import date
 
 from dagster import (
     AssetExecutionContext,
-    AssetSelection,
-    DefaultScheduleStatus,
-    DefaultSensorStatus,
     MaterializeResult,
     MetadataValue,
-    RunRequest,
-    SensorEvaluationContext,
-    SkipReason,
     asset,
-    define_asset_job,
-    schedule,
-    sensor,
 )
 from dagster_duckdb import DuckDBResource
 
@@ -65,36 +55,3 @@ def reconciliation_markdown(rows: list[tuple]) -> str:
             f"| {source} | {stage} | {relation} | {currency or ''} | {row_count:,} | {money} |"
         )
     return "\n".join(lines)
-
-
-pipeline_job = define_asset_job("partner_metrics_pipeline", selection=AssetSelection.all())
-
-
-@schedule(
-    job=pipeline_job,
-    cron_schedule="0 6 2 * *",
-    execution_timezone="UTC",
-    default_status=DefaultScheduleStatus.STOPPED,
-)
-def monthly_pipeline(context):
-    """On the 2nd of each month, after cloud bills for the month before have closed."""
-    return RunRequest(run_key=context.scheduled_execution_time.strftime("%Y-%m"))
-
-
-@sensor(job=pipeline_job, minimum_interval_seconds=300, default_status=DefaultSensorStatus.STOPPED)
-def landing_changed(context: SensorEvaluationContext, settings: Settings):
-    """Run the pipeline when a file in the landing folder is added, changed or removed."""
-    landing = settings.landing_root
-    if not landing.exists():
-        return SkipReason(f"landing folder {landing} does not exist")
-    fingerprint = hashlib.sha256()
-    for path in sorted(p for p in landing.rglob("*") if p.is_file()):
-        stat = path.stat()
-        fingerprint.update(
-            f"{path.relative_to(landing)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode()
-        )
-    digest = fingerprint.hexdigest()
-    if digest == context.cursor:
-        return SkipReason("landing folder unchanged")
-    context.update_cursor(digest)
-    return RunRequest(run_key=digest)

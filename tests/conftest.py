@@ -1,9 +1,8 @@
-"""Shared fixtures: quiet libraries, an isolated Dagster instance, one small built warehouse."""
+"""Shared fixtures: quiet libraries, the CLI's environment, one small built warehouse."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -29,16 +28,9 @@ def httpserver_listen_address() -> tuple[str, int]:
 
 
 @pytest.fixture(scope="session")
-def dagster_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A Dagster instance of the tests' own, configured like the project's."""
-    home = tmp_path_factory.mktemp("dagster_home")
-    shutil.copy(PROJECT_ROOT / ".dagster_home" / "dagster.yaml", home / "dagster.yaml")
-    return home
-
-
-@pytest.fixture(scope="session")
-def cli_env(dagster_home: Path) -> dict[str, str]:
-    return {**os.environ, "DAGSTER_HOME": str(dagster_home)}
+def cli_env() -> dict[str, str]:
+    """The CLI's environment. No DAGSTER_HOME: each warehouse has its instance beside it."""
+    return {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
 
 
 def run_dbt(

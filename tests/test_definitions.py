@@ -13,6 +13,8 @@ from ingest.quality import SUITES
 from ingest.sources import SOURCES
 from orchestration.dbt import DBT_PROJECT, TRANSLATOR, failing_rows_description
 from orchestration.definitions import defs
+from orchestration.instance import INSTANCE_TEMPLATE
+from orchestration.partitions import MONTHS
 from warehouse.paths import DBT_PROJECT_DIR, PROJECT_ROOT
 
 # Written by the ingestion framework itself for every source, read by dbt as sources.
@@ -50,6 +52,20 @@ def test_dbt_tests_are_asset_checks_and_marts_live_in_the_marts_schema():
     assert len(graph.asset_check_keys) >= 50
     marts = {key.path[1] for key in graph.materializable_asset_keys if key.path[0] == "marts"}
     assert {"dim_partners", "dim_hubs", "fct_hub_usage_monthly", "fct_headline_metrics"} <= marts
+
+
+def test_runs_execute_in_one_process_on_schedules_and_sensors_that_say_what_they_do():
+    for job in ("partner_metrics_pipeline", "refresh_warehouse"):
+        assert defs.resolve_job_def(job).executor_def.name == "in_process"
+        assert defs.resolve_job_def(job).description
+    assert defs.resolve_schedule_def("daily_refresh").cron_schedule == "0 5 * * *"
+    assert defs.resolve_schedule_def("monthly_close").cron_schedule == "0 6 6 * *"
+    assert defs.resolve_schedule_def("monthly_close").job_name == "partner_metrics_pipeline"
+    assert defs.resolve_sensor_def("landing_changed").job_name == "refresh_warehouse"
+    for name in ("daily_refresh", "monthly_close"):
+        assert defs.resolve_schedule_def(name).description
+    for name in ("landing_changed", "dead_runs"):
+        assert defs.resolve_sensor_def(name).description
 
 
 def test_every_dbt_test_is_an_asset_check_so_none_is_logged_as_an_observation():
@@ -97,7 +113,8 @@ def test_every_check_says_what_it_guards():
     # A generic test's description is filled from its arguments.
     assert described["relationships_fct_mrr_monthly_month__month_start__ref_int_month_spine_"] == (
         "Every fct_mrr_monthly.month exists in int_month_spine.month_start; fails with the "
-        "values that do not (an orphan that a join would drop or leave unattributed)."
+        "values that do not (an orphan that a join would drop or leave unattributed). "
+        "Blocking: the models after it do not run when it fails."
     )
 
 
@@ -119,15 +136,31 @@ def test_readme_data_quality_lists_every_check():
     assert [name for name in sorted(named | kinds | suites) if name not in section] == []
 
 
-def test_runs_execute_in_one_process_with_a_schedule_and_a_sensor():
-    job = defs.resolve_job_def("partner_metrics_pipeline")
-    assert job.executor_def.name == "in_process"
-    assert defs.resolve_schedule_def("monthly_pipeline").cron_schedule == "0 6 2 * *"
-    assert defs.resolve_sensor_def("landing_changed").job_name == "partner_metrics_pipeline"
+def test_cost_and_usage_assets_are_partitioned_by_month_and_the_rest_is_not():
+    graph = defs.resolve_asset_graph()
+    by_month = {
+        AssetKey([RAW_SCHEMA, table.name])
+        for source in SOURCES
+        if source.by_month
+        for table in source.tables
+    }
+    assert {key.path[1] for key in by_month} >= {
+        "gcp_billing_export",
+        "aws_cur",
+        "azure_costs",
+        "focus_costs",
+        "prometheus_samples",
+    }
+    for key in graph.materializable_asset_keys:
+        partitions = graph.get(key).partitions_def
+        if key in by_month:
+            assert partitions == MONTHS, key
+        else:
+            assert partitions is None, key
 
 
 def test_telemetry_is_off_in_the_projects_own_settings():
-    dagster_yaml = yaml.safe_load((PROJECT_ROOT / ".dagster_home" / "dagster.yaml").read_text())
+    dagster_yaml = yaml.safe_load(INSTANCE_TEMPLATE.read_text())
     assert dagster_yaml["telemetry"] == {"enabled": False}
     assert dagster_yaml["concurrency"]["runs"]["max_concurrent_runs"] == 1
     dbt_yaml = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())

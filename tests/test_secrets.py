@@ -1,5 +1,6 @@
-"""Secrets: API tokens reach the APIs and nothing else, not the output, not Dagster's event
-log, not the warehouse, not the landing folder, on success and on failure."""
+"""Secrets: API tokens reach the APIs and nothing else, not the output, not the log file, not
+Dagster's event log, not the warehouse, not the landing folder, on success and on failure,
+even when a server repeats the Authorization header in its error."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ import shutil
 from pathlib import Path
 
 import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from tests.conftest import BuiltWarehouse, run_cli
 
@@ -72,7 +76,6 @@ def pull_env(
     base = httpserver.url_for("/")
     env = {
         **cli_env,
-        "DAGSTER_HOME": str(shutil.copytree(cli_env["DAGSTER_HOME"], tmp_path / "dagster_home")),
         "HUBSPOT_PRIVATE_APP_TOKEN": TOKEN,
         "HUBSPOT_API_URL": base.rstrip("/"),
     }
@@ -88,6 +91,8 @@ def pull_env(
 
 
 def build(landing: Path, tmp_path: Path, env: dict[str, str]):
+    """A verbose build: the log is streamed to the terminal and kept in the warehouse's
+    instance folder (tmp_path/w.dagster), beside Dagster's event storage."""
     return run_cli(
         [
             "build",
@@ -142,3 +147,93 @@ def test_a_failed_pull_names_request_and_status_but_not_the_token(
     assert "/crm/v3/pipelines/deals: answered 401: This oauth-token is invalid" in result.stderr
     assert TOKEN not in result.stdout + result.stderr
     assert leaks(tmp_path) == []
+
+
+def echo_authorization(status: int, google: bool = False):
+    """A handler answering `status` with a body that repeats the request's Authorization
+    header, as some APIs (and many proxies) do."""
+
+    def handler(request: Request) -> Response:
+        echoed = (
+            f"invalid credentials in header Authorization: {request.headers.get('Authorization')}"
+        )
+        body = (
+            {"error": {"code": status, "message": echoed, "status": "PERMISSION_DENIED"}}
+            if google
+            else {"status": "error", "message": echoed}
+        )
+        return Response(json.dumps(body), status=status, content_type="application/json")
+
+    return handler
+
+
+def service_account_key(tmp_path: Path, token_uri: str) -> tuple[Path, str]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    path = tmp_path / "keys" / "service-account.json"
+    path.parent.mkdir()
+    path.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "billing-proj",
+                "private_key_id": "key-4f1d0c3e9a",
+                "private_key": pem,
+                "client_email": "reader@billing-proj.iam.gserviceaccount.com",
+                "client_id": "1",
+                "token_uri": token_uri,
+            }
+        )
+    )
+    return path, pem
+
+
+def test_servers_that_echo_the_token_in_their_errors_do_not_leak_it(
+    httpserver: HTTPServer, built_warehouse: BuiltWarehouse, cli_env, tmp_path: Path
+):
+    landing = tmp_path / "landing"
+    shutil.copytree(built_warehouse.landing, landing)
+    httpserver.expect_request("/crm/v3/pipelines/deals").respond_with_handler(
+        echo_authorization(401)
+    )
+    httpserver.expect_request(
+        re.compile(r"^/v4/spreadsheets/finance-sheet/values/.*")
+    ).respond_with_handler(echo_authorization(403, google=True))
+    # BigQuery: the access token is the token endpoint's answer, not a configured value.
+    httpserver.expect_request("/token", method="POST").respond_with_json(
+        {"access_token": TOKEN, "token_type": "Bearer", "expires_in": 3600}
+    )
+    httpserver.expect_request(re.compile("^/bigquery/v2/.*")).respond_with_handler(
+        echo_authorization(401, google=True)
+    )
+    key, pem = service_account_key(tmp_path, httpserver.url_for("/token"))
+    env = {
+        **pull_env(cli_env, httpserver, tmp_path),
+        "PARTNER_METRICS_GCP_CREDENTIALS": str(key),
+        "PARTNER_METRICS_GCP_BILLING_TABLE": "billing-proj.billing.gcp_billing_export_v1_0A",
+        "PARTNER_METRICS_BIGQUERY_API_URL": httpserver.url_for("/bigquery/v2/"),
+    }
+
+    result = build(landing, tmp_path, env)
+    assert result.returncode == 1
+    output = result.stdout + result.stderr
+    for step in ("ingest_hubspot", "ingest_invoices", "ingest_gcp_billing"):
+        assert f"step {step} failed" in result.stderr
+    # The servers did repeat the header; the redactor took the token out of what they said.
+    assert "header Authorization: Bearer [redacted]" in result.stderr
+    answered = [r.path for r, _ in httpserver.log]
+    assert {"/crm/v3/pipelines/deals", "/token"} <= set(answered)
+    assert any(path.startswith("/bigquery/v2/") for path in answered)
+    assert TOKEN not in output
+    private_key_body = pem.splitlines()[1]
+    assert private_key_body not in output
+    logs = list((tmp_path / "w.dagster" / "logs").glob("*.log"))
+    assert logs and "[redacted]" in logs[0].read_text()
+    assert leaks(tmp_path) == []
+    assert not [
+        p
+        for p in tmp_path.rglob("*")
+        if p.is_file() and p != key and private_key_body.encode() in p.read_bytes()
+    ]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
-from orchestration.cli import summary
+from orchestration.summary import WIDTH, packed, summary
 from warehouse.connection import connect
 
 
@@ -89,70 +88,85 @@ def make_usage_marts(con) -> None:
     ) as t(month, partner_id, mrr_usd, cost_per_mau_usd)""")
 
 
-def test_summary_shows_sources_staleness_metrics_costs_and_warnings(tmp_path: Path):
+def test_summary_shows_sources_staleness_metrics_costs_warnings_and_where_things_are(
+    tmp_path: Path,
+):
     warehouse = tmp_path / "w.duckdb"
     make_warehouse(warehouse)
+    snapshot = tmp_path / "snapshots" / "2026-11-26"
     text = summary(
         warehouse,
-        tmp_path / "snapshots",
-        12.4,
+        snapshot,
         ["check source_is_fresh on marts/fct_source_loads failed"],
+        tmp_path / "build.log",
+        12.4,
     )
-    assert "  fx                 2 files        216 rows      0 quarantined\n" in text
-    assert (
-        "  hubspot            6 files        128 rows      3 quarantined"
-        "  STALE: no new file in 48 h\n"
-    ) in text
+    # 0 + 2 + 6 + 3 files, 0 + 216 + 128 + 1,105 rows, 3 quarantined. invoices' folder was
+    # empty this time (its earlier rows kept), azure_costs never had a file.
+    assert text.startswith(
+        "Sources: 4, 11 files, 1,449 rows loaded, 3 quarantined "
+        "(rows per stage: partner-metrics reconcile)\n"
+        "  azure_costs 0 · fx 216 · hubspot 128 · invoices 1,105\n"
+        "  azure_costs: no files found\n"
+        "  hubspot: 3 rows quarantined; STALE: no new file in 48 h\n"
+        "  invoices: no files found, 1,105 rows from earlier loads kept\n\n"
+    )
     # An unread file is listed with the reason; manifests and loaded files are not.
     assert (
         "Skipped files (1; not read, nothing of them is counted):\n"
-        "  aws_cur        cloud_costs/aws/notes.txt: not a file aws_cur reads\n"
+        "  aws_cur: cloud_costs/aws/notes.txt: not a file aws_cur reads\n\n"
     ) in text
     assert "Manifest" not in text
-    assert f"Headline metrics (as of {date(2026, 10, 1)}):" in text
-    assert "  MRR                                        37,112 USD" in text
-    assert "  MRC/MRR ratio                                   - ratio" in text
-    assert "  daily active users, last month                  - users/day" in text
+    assert "Headline metrics, 2026-10:\n" in text
+    assert "  MRR                                        37,112 USD\n" in text
+    assert "  MRC/MRR ratio                                   - ratio\n" in text
+    assert "  daily active users, last month                  - users/day\n" in text
     assert (
-        "Not covered in 2026-10-01 (shown as -, never as 0):\n"
-        "  daily active users, last month: none coverage: no Prometheus data for cluster(s) a, b\n"
-        "  MRC, MRC/MRR ratio: partial coverage: no cloud bill for cluster(s) c\n"
+        "  Not covered in 2026-10 (shown as -, never as 0):\n"
+        "    daily active users, last month: none coverage: no Prometheus data for cluster(s) "
+        "a, b\n"
+        "    MRC, MRC/MRR ratio: partial coverage: no cloud bill for cluster(s) c\n"
     ) in text
-    assert (
-        "  invoices           3 files      1,105 rows      0 quarantined"
-        "  no files found, 1,105 rows from earlier loads kept\n"
-    ) in text
-    assert (
-        "  azure_costs        0 files          0 rows      0 quarantined  no files found\n"
-    ) in text
-    # September is not last month; aws is 100 + 20.5, shown without cents from 100 up.
-    assert "  gcp                     300\n  aws                     120\n" in text
-    assert "  ocean                           300         300          0       -" in text
-    assert "  river                           120           0      1,000    0.12" in text
+    # September is not the headline month; aws is 100 + 20.5, shown without cents from 100 up.
+    assert "\n  MRC by provider (USD): gcp 300 · aws 120\n" in text
+    assert "  ocean                           300         300          0       -\n" in text
+    assert "  river                           120           0      1,000    0.12\n" in text
     assert (
         "Community (all partners):\n"
         "  Survey 2026 Q3: NPS - (under 5 answers) from 3 answers; CSAT - from 0\n"
         "  Support 2026-10, median (p80): first response 2.2 h (6.1 h), resolution 24.0 h "
         "(43.1 h); CSAT 80% of 10 ratings\n"
-        "  Lead to hub launch: 55 days median (2 partners' first won deals)\n"
+        "  Lead to hub launch: 55 days median (2 partners' first won deals)\n\n"
     ) in text
     assert (
-        "Warnings (1; the build went on):\n  check source_is_fresh on marts/fct_source_loads failed"
+        "Warnings (1; the build went on):\n"
+        "  check source_is_fresh on marts/fct_source_loads failed\n\n"
     ) in text
-    assert text.endswith("Built in 12 s.")
+    assert f"\nWarehouse  {warehouse} (" in text and "MB, built in 12 s); query it" in text
+    assert f"\nLog        {tmp_path / 'build.log'}\n" in text
+    assert text.endswith(f"\nSnapshot   {snapshot}")
 
 
 def test_summary_shows_billable_mau_the_fee_gap_and_cost_per_mau(tmp_path: Path):
     warehouse = tmp_path / "w.duckdb"
     make_warehouse(warehouse)
-    text = summary(warehouse, tmp_path / "snapshots")
+    text = summary(warehouse)
     # 1,200 + 300 billable; 'old' has no per-user data; uk has 27 of 31 days (87%).
     # Fees of the covered partners: expected 325 + 100, invoiced 300 + 100, gap 25 + 0.
     # Cost per MAU of the partners with MRR, most first: river, then lake (no MAU: -).
     assert (
         "Usage, 2026-10: 1,500 billable MAU (people with a server, once per cluster)\n"
-        "  by cluster: aws-us 1,200, uk 300\n"
+        "  by cluster: aws-us 1,200 · uk 300\n"
         "  incomplete: uk 87% of days\n"
         "  usage fees (USD): expected 425, invoiced 400, gap 25; 1 of 2 partners under-invoiced\n"
-        "  cost per MAU (USD) of the 5 partners with most MRR: river 2.50, lake -\n"
+        "  cost per MAU (USD), 5 partners with most MRR: river 2.50 · lake -\n"
     ) in text
+
+
+def test_long_lists_wrap_between_items_within_the_width():
+    items = [f"source_number_{i} {i * 1000:,}" for i in range(12)]
+    lines = packed(items, first="Rows: ")
+    assert len(lines) > 1
+    assert all(len(line) <= WIDTH for line in lines)
+    rejoined = " · ".join(line.removeprefix("Rows: ").strip() for line in lines)
+    assert rejoined.split(" · ") == items

@@ -1,4 +1,6 @@
-"""`make ui`: the Dagster UI serves the asset graph and materialises every asset from it."""
+"""`make ui` (`partner-metrics ui`): the Dagster UI serves the asset graph over the
+warehouse's own instance and materialises every asset from it, also when a killed process
+left a run in progress in that instance."""
 
 from __future__ import annotations
 
@@ -13,10 +15,43 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import BuiltWarehouse
-from warehouse.paths import LANDING_ENV, PROJECT_ROOT, SNAPSHOTS_ENV, WAREHOUSE_ENV
+from orchestration.instance import open_instance
+from orchestration.partitions import RANGE_END_TAG, RANGE_START_TAG
+from tests.conftest import CLI, BuiltWarehouse
+from warehouse.paths import PROJECT_ROOT
 
-DAGSTER = Path(sys.executable).with_name("dagster")
+# A process that has a run in progress in the warehouse's instance, as a run worker would,
+# and is then killed: its run stays STARTED.
+HOLD_A_RUN = """
+import sys, time
+from pathlib import Path
+from dagster import DagsterRun, DagsterRunStatus
+from orchestration.instance import PROCESS_TAG, open_instance, this_process
+with open_instance(Path(sys.argv[1])) as instance:
+    run = DagsterRun(
+        job_name="refresh_warehouse",
+        status=DagsterRunStatus.STARTED,
+        tags={PROCESS_TAG: this_process()},
+    )
+    instance.add_run(run)
+print(run.run_id, flush=True)
+time.sleep(600)
+"""
+
+
+def dead_run(warehouse: Path, env: dict[str, str]) -> str:
+    """The id of a STARTED run whose process was killed with SIGKILL."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_A_RUN, str(warehouse)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    run_id = holder.stdout.readline().strip()
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait(timeout=30)
+    return run_id
 
 
 def free_port() -> int:
@@ -36,25 +71,23 @@ def graphql(url: str, query: str, variables: dict | None = None) -> dict:
 @pytest.fixture
 def dagster_ui(tmp_path: Path, built_warehouse: BuiltWarehouse, cli_env: dict[str, str]):
     port = free_port()
-    env = {
-        **cli_env,
-        WAREHOUSE_ENV: str(tmp_path / "ui.duckdb"),
-        LANDING_ENV: str(built_warehouse.landing),
-        SNAPSHOTS_ENV: str(tmp_path / "snapshots"),
-    }
+    warehouse = tmp_path / "ui.duckdb"
+    stuck = dead_run(warehouse, cli_env)
     server = subprocess.Popen(
         [
-            str(DAGSTER),
-            "dev",
-            "-h",
-            "127.0.0.1",
-            "-p",
+            *CLI,
+            "ui",
+            "--warehouse",
+            str(warehouse),
+            "--landing",
+            str(built_warehouse.landing),
+            "--snapshots",
+            str(tmp_path / "snapshots"),
+            "--port",
             str(port),
-            "-m",
-            "orchestration.definitions",
         ],
         cwd=PROJECT_ROOT,
-        env=env,
+        env=cli_env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -71,13 +104,16 @@ def dagster_ui(tmp_path: Path, built_warehouse: BuiltWarehouse, cli_env: dict[st
                 time.sleep(1)
         else:
             pytest.fail("dagster dev did not answer within 120 s")
-        yield url
+        yield url, warehouse, stuck
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)
 
 
-def test_the_ui_serves_the_graph_and_materialises_everything(dagster_ui: str, tmp_path: Path):
+def test_the_ui_serves_the_graph_and_materialises_everything(dagster_ui, tmp_path: Path):
+    dagster_ui, warehouse, stuck = dagster_ui
+    with open_instance(warehouse) as instance:
+        assert instance.get_run_by_id(stuck).status.value == "FAILURE", "failed at UI start"
     nodes = graphql(dagster_ui, "{ assetNodes { assetKey { path } } }")["assetNodes"]
     keys = {"/".join(node["assetKey"]["path"]) for node in nodes}
     assert {
@@ -104,7 +140,13 @@ def test_the_ui_serves_the_graph_and_materialises_everything(dagster_ui: str, tm
                     "repositoryLocationName": repository["location"]["name"],
                     "repositoryName": repository["name"],
                     "jobName": "partner_metrics_pipeline",
-                }
+                },
+                "executionMetadata": {
+                    "tags": [
+                        {"key": RANGE_START_TAG, "value": "2026-10"},
+                        {"key": RANGE_END_TAG, "value": "2026-11"},
+                    ]
+                },
             }
         },
     )["launchRun"]
@@ -119,5 +161,6 @@ def test_the_ui_serves_the_graph_and_materialises_everything(dagster_ui: str, tm
         if status in ("SUCCESS", "FAILURE", "CANCELED"):
             break
         time.sleep(2)
-    assert status == "SUCCESS"
-    assert (tmp_path / "ui.duckdb").exists()
+    assert status == "SUCCESS", "the run was not held back behind the dead one"
+    assert warehouse.exists()
+    assert (tmp_path / "ui.dagster" / "dagster.yaml").exists(), "the instance is the warehouse's"

@@ -152,6 +152,8 @@ CUR = RawTable(
     },
     "AWS CUR 2.0 line items (legacy CUR renamed to CUR 2.0 columns), one row per line item; "
     "_billing_account_id is the payer account, _billing_period the bill's month.",
+    amount="line_item_unblended_cost",
+    currency="line_item_currency_code",
 )
 ATHENA_TAGS = re.compile(r"^resource_tags_(user|aws)_(.+)$")
 
@@ -295,4 +297,5 @@ SOURCE = Source(
     ),
     deliveries=deliveries.aws,
     version=2,
+    by_month=True,
 )

@@ -94,6 +94,8 @@ COSTS = RawTable(
     "Azure Cost Management export rows (EA, MCA or Pay-As-You-Go), one row per file line; "
     "dataset says whether the export is of actual or amortized cost; _billing_account_id "
     "and _billing_period are the scope a delivery replaces.",
+    amount="case when dataset = 'actual' then cost_in_billing_currency end",
+    currency="billing_currency",
 )
 
 
@@ -203,4 +205,5 @@ SOURCE = Source(
     manifests=("cloud_costs/azure/**/manifest.json",),
     deliveries=deliveries.azure,
     version=2,
+    by_month=True,
 )

@@ -24,12 +24,13 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from ingest.http import TimeBudget, TimeBudgetExceededError, execute_google
+from ingest.secrets import remember
 
 CREDENTIALS_ENV = "PARTNER_METRICS_GCP_CREDENTIALS"
 SCOPES = ("https://www.googleapis.com/auth/bigquery.readonly",)
@@ -40,16 +41,28 @@ REQUEST_TIMEOUT_SECONDS = 120  # a socket timeout, so no request can hang the pu
 
 
 def service_from_credentials(credentials_file: Path | None = None, api_endpoint: str | None = None):
-    """A BigQuery v2 client authorised by a service-account key file."""
+    """A BigQuery v2 client authorised by a service-account key file.
+
+    The key's private key and every access token it is exchanged for are secrets the
+    redactor knows (ingest.secrets), so a server that echoes them is never quoted verbatim.
+    """
     import google_auth_httplib2
     import httplib2
     from google.oauth2 import service_account
     from googleapiclient.discovery import build
 
+    class RememberedCredentials(service_account.Credentials):
+        def refresh(self, request: Any) -> None:
+            super().refresh(request)
+            remember(self.token)
+
     path = credentials_file or os.environ.get(CREDENTIALS_ENV)
     if not path:
         raise RuntimeError(f"set {CREDENTIALS_ENV} to the service-account key file")
-    credentials = service_account.Credentials.from_service_account_file(str(path), scopes=SCOPES)
+    key = json.loads(Path(path).read_text(encoding="utf-8"))
+    remember(key.get("private_key"))
+    remember(key.get("private_key_id"))
+    credentials = RememberedCredentials.from_service_account_info(key, scopes=SCOPES)
     options = {"api_endpoint": api_endpoint} if api_endpoint else None
     http = google_auth_httplib2.AuthorizedHttp(
         credentials, http=httplib2.Http(timeout=REQUEST_TIMEOUT_SECONDS)
@@ -192,10 +205,12 @@ def recent_invoice_months(today: date) -> list[str]:
     return [previous.strftime("%Y%m"), today.strftime("%Y%m")]
 
 
-def pull_if_configured(landing: Path, today: date | None = None) -> list[Path] | None:
-    """Land the recent invoice months when PARTNER_METRICS_GCP_CREDENTIALS and
-    PARTNER_METRICS_GCP_BILLING_TABLE (project.dataset.table) are set; otherwise do nothing.
-    A failed request raises PullError naming it and its HTTP status."""
+def pull_if_configured(
+    landing: Path, months: Sequence[date] = (), today: date | None = None
+) -> list[Path] | None:
+    """Land `months` (default: the recent invoice months) when PARTNER_METRICS_GCP_CREDENTIALS
+    and PARTNER_METRICS_GCP_BILLING_TABLE (project.dataset.table) are set; otherwise do
+    nothing. A failed request raises PullError naming it and its HTTP status."""
     from googleapiclient.errors import HttpError
 
     from ingest.framework import PullError
@@ -207,7 +222,10 @@ def pull_if_configured(landing: Path, today: date | None = None) -> list[Path] |
     project = table.split(".", 1)[0]
     budget = TimeBudget(PULL_SECONDS)
     landed = []
-    for month in recent_invoice_months(today or datetime.now(UTC).date()):
+    invoice_months = [m.strftime("%Y%m") for m in months] or recent_invoice_months(
+        today or datetime.now(UTC).date()
+    )
+    for month in invoice_months:
         try:
             landed.append(land_month(service, project, table, month, landing, budget=budget))
         except HttpError as error:

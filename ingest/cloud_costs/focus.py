@@ -132,6 +132,8 @@ COSTS = RawTable(
     },
     "FOCUS 1.0-1.2 cost rows as the files give them, one row per file line; "
     "_billing_account_id and _billing_period are the scope a delivery replaces.",
+    amount="billed_cost",
+    currency="billing_currency",
 )
 
 
@@ -249,4 +251,5 @@ SOURCE = Source(
     folders=("cloud_costs/focus",),
     deliveries=deliveries.each_folder,
     version=2,
+    by_month=True,
 )

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -132,6 +133,8 @@ EXPORT = RawTable(
     "GCP billing export rows (standard or detailed schema), one row per exported row; "
     "credits_amount is the sum of credits[].amount; _billing_account_id and _billing_period "
     "(the invoice month) are the scope a delivery replaces.",
+    amount="cost + credits_amount",
+    currency="currency",
 )
 CREDITS = RawTable(
     "gcp_billing_credits",
@@ -352,11 +355,12 @@ def _credits(con: duckdb.DuckDBPyConnection, valid) -> object:
         con.unregister("_valid")
 
 
-def pull_if_configured(landing: Path) -> object:
-    """The live BigQuery pull (ingest.cloud_costs.bigquery), when its settings are set."""
+def pull_if_configured(landing: Path, months: Sequence[date] = ()) -> object:
+    """The live BigQuery pull (ingest.cloud_costs.bigquery) of `months` (default: the recent
+    invoice months), when its settings are set."""
     from ingest.cloud_costs import bigquery
 
-    return bigquery.pull_if_configured(landing)
+    return bigquery.pull_if_configured(landing, months=months)
 
 
 SOURCE = Source(
@@ -372,4 +376,5 @@ SOURCE = Source(
     folders=("cloud_costs/gcp",),
     deliveries=deliveries.each_folder,
     version=2,
+    by_month=True,
 )

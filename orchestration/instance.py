@@ -1,0 +1,133 @@
+"""The Dagster instance of a warehouse, and the runs that a killed process left behind.
+
+Each warehouse file has its own Dagster instance in a folder beside it
+(`data/warehouse.duckdb` -> `data/warehouse.dagster/`): run history, materialisations and
+check results describe that warehouse only, so a build into a scratch folder never becomes
+the UI's "latest materialisation" of the main warehouse. The CLI opens the instance from that
+folder explicitly; `partner-metrics ui` points `dagster dev` at the same folder.
+
+A process killed with SIGKILL cannot record that its run ended: the run stays STARTED, and
+since the instance runs one run at a time, every run launched afterwards would wait behind
+it. Every run records which process holds the warehouse lock (`PROCESS_TAG`); a run in
+progress whose process no longer exists is marked failed by `fail_dead_runs`, which the CLI
+calls when it takes the lock, `partner-metrics ui` when it starts, and the `dead_runs` sensor
+every minute while the UI is up.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+
+INSTANCE_TEMPLATE = Path(__file__).with_name("dagster.yaml")
+PROCESS_TAG = "partner_metrics/process"
+# A run with no process recorded yet may be starting: it is only declared dead once it is this
+# old and nobody holds the warehouse lock.
+STARTUP_GRACE_SECONDS = 120
+IN_PROGRESS = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
+
+
+def instance_dir(warehouse: Path) -> Path:
+    """`<folder>/<name>.dagster` beside the warehouse file `<folder>/<name>.duckdb`."""
+    warehouse = Path(warehouse)
+    return warehouse.with_name(warehouse.stem + ".dagster")
+
+
+def prepare_instance_dir(warehouse: Path) -> Path:
+    """Create the warehouse's instance folder with the project's dagster.yaml (telemetry off,
+    one run at a time); an edited template replaces the copy."""
+    folder = instance_dir(warehouse)
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "dagster.yaml"
+    template = INSTANCE_TEMPLATE.read_text(encoding="utf-8")
+    if not config.exists() or config.read_text(encoding="utf-8") != template:
+        config.write_text(template, encoding="utf-8")
+    return folder
+
+
+@contextmanager
+def open_instance(warehouse: Path) -> Iterator[DagsterInstance]:
+    """The warehouse's own Dagster instance, made from its folder (no DAGSTER_HOME needed)."""
+    instance = DagsterInstance.from_config(str(prepare_instance_dir(warehouse)))
+    try:
+        yield instance
+    finally:
+        instance.dispose()
+
+
+def _start_time(pid: int) -> str | None:
+    """When the process started (clock ticks since boot), to tell it from a later process
+    that reuses its id; None when there is no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return None
+    except OSError:  # no /proc (not Linux): fall back to "does the id exist"
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass
+        return "?"
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22, counted after the command name
+
+
+def this_process() -> str:
+    """`host:pid:start` of the calling process, the value of `PROCESS_TAG`."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_start_time(pid) or '?'}"
+
+
+def process_is_gone(identity: str) -> bool:
+    """True when the process named by `identity` (see `this_process`) has ended. A process on
+    another host cannot be checked, so it counts as alive."""
+    host, pid, started = identity.rsplit(":", 2)
+    if host != socket.gethostname():
+        return False
+    now = _start_time(int(pid))
+    if now is None:
+        return True
+    return "?" not in (started, now) and now != started
+
+
+@dataclass(frozen=True)
+class DeadRun:
+    run_id: str
+    job_name: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"run {self.run_id[:8]} ({self.job_name}) marked failed: {self.reason}"
+
+
+def fail_dead_runs(instance: DagsterInstance, *, holding_lock: bool) -> list[DeadRun]:
+    """Mark failed every run in progress whose process is gone; return them.
+
+    With `holding_lock` (the caller holds the warehouse's build lock, so no run can be
+    working on the warehouse), a run that never recorded its process is dead too once it is
+    older than the start-up grace period.
+    """
+    dead = []
+    for record in instance.get_run_records(filters=RunsFilter(statuses=IN_PROGRESS)):
+        run = record.dagster_run
+        identity = run.tags.get(PROCESS_TAG)
+        if identity is not None:
+            if not process_is_gone(identity):
+                continue
+            reason = f"its process {identity.rsplit(':', 2)[1]} ended without finishing it"
+        else:
+            age = time.time() - record.create_timestamp.timestamp()
+            if not (holding_lock and age > STARTUP_GRACE_SECONDS):
+                continue
+            reason = "it never took the warehouse lock and nothing is running it"
+        instance.report_run_failed(run, f"Marked failed by partner-metrics: {reason}.")
+        dead.append(DeadRun(run.run_id, run.job_name, reason))
+    return dead

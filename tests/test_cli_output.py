@@ -1,0 +1,166 @@
+"""What the CLI shows a person and what it records for the UI, on the session's built
+warehouse: a quiet build output, its log file, the run in the warehouse's own Dagster
+instance, `query` formats and limits, `reconcile` verdicts."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+from dagster import AssetKey, DagsterRunStatus
+
+from orchestration.instance import instance_dir, open_instance
+from tests.conftest import CLI, SMALL_WORLD, BuiltWarehouse, run_cli
+from warehouse.connection import connect
+from warehouse.paths import PROJECT_ROOT
+
+
+def query(built: BuiltWarehouse, env: dict[str, str], sql: str, *options: str):
+    return run_cli(["query", sql, "--warehouse", str(built.warehouse), *options], env)
+
+
+def test_the_build_prints_a_few_progress_lines_and_the_summary_and_logs_the_rest(
+    built_warehouse: BuiltWarehouse,
+):
+    lines = built_warehouse.stdout.splitlines()
+    assert len(lines) <= 40, built_warehouse.stdout
+    stages = [line.split()[0] for line in lines[:4]]
+    assert stages == ["prepare", "ingest", "dbt", "snapshot"]
+    assert all(line.rstrip().endswith(" s") for line in lines[:4])
+    # No Dagster event, warning block or dbt node line on the terminal.
+    for noise in ("dagster - ", "AssetObservation", " START ", "PASS in", "WARNING"):
+        assert noise not in built_warehouse.stdout
+    log = Path(next(line for line in lines if line.startswith("Log")).split(maxsplit=1)[1])
+    assert log.parent.parent == instance_dir(built_warehouse.warehouse)
+    text = log.read_text()
+    assert "RUN_SUCCESS" in text and " of " in text and "PASS" in text  # Dagster and dbt
+
+
+def test_a_cli_run_is_a_named_tagged_job_in_the_warehouses_own_instance(
+    built_warehouse: BuiltWarehouse,
+):
+    with open_instance(built_warehouse.warehouse) as instance:
+        (run,) = instance.get_runs()
+        assert run.job_name == "partner_metrics_pipeline"
+        assert run.status == DagsterRunStatus.SUCCESS
+        assert run.tags["source"] == "cli"
+        assert run.tags["landing"] == str(built_warehouse.landing)
+        assert run.tags["warehouse"] == str(built_warehouse.warehouse)
+
+
+def test_the_ui_shows_rows_columns_previews_and_money(built_warehouse: BuiltWarehouse):
+    with open_instance(built_warehouse.warehouse) as instance:
+
+        def latest(*path: str) -> dict:
+            record = instance.fetch_materializations(AssetKey(list(path)), limit=1).records[0]
+            return record.asset_materialization.metadata
+
+        partners = latest("marts", "dim_partners")
+        assert partners["dagster/row_count"].value == SMALL_WORLD["partners"]
+        columns = {c.name: c for c in partners["dagster/column_schema"].schema.columns}
+        assert columns["partner_id"].type and columns["partner_id"].description
+        preview = partners["preview"].value
+        assert preview.startswith("| partner_id |") and len(preview.splitlines()) == 2 + 5
+
+        with connect(built_warehouse.warehouse, read_only=True) as con:
+            (lines,) = con.execute("select count(*) from raw.invoice_lines").fetchone()
+            by_currency = con.execute(
+                "select currency, count(*), sum(amount) from raw.invoice_lines group by 1"
+            ).fetchall()
+        invoices = latest("raw", "invoice_lines")
+        assert invoices["dagster/row_count"].value == lines
+        money = invoices["money_total"].value
+        for currency, count, total in by_currency:
+            assert f"| {currency} | {count:,} | {total:,.2f} |" in money
+        assert invoices["preview"].value.startswith("| invoice_number |")
+
+
+def test_query_rounds_money_and_speaks_table_csv_and_json(
+    built_warehouse: BuiltWarehouse, cli_env: dict[str, str]
+):
+    sql = (
+        "select cast(37111.75999999999 as double) as mrr_usd, "
+        "cast(0.35331234567 as double) as ratio, cast(1.0876 as double) as usd_per_unit"
+    )
+    table = query(built_warehouse, cli_env, sql)
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.splitlines()[2].split() == ["37111.76", "0.353312", "1.0876"]
+    assert table.stdout.rstrip().endswith("(1 rows)")
+    as_csv = query(built_warehouse, cli_env, sql, "--format", "csv")
+    assert list(csv.reader(io.StringIO(as_csv.stdout))) == [
+        ["mrr_usd", "ratio", "usd_per_unit"],
+        ["37111.76", "0.353312", "1.0876"],
+    ]
+    as_json = query(built_warehouse, cli_env, sql, "--format", "json")
+    assert json.loads(as_json.stdout) == [
+        {"mrr_usd": 37111.76, "ratio": 0.353312, "usd_per_unit": 1.0876}
+    ]
+
+
+def test_query_shows_fifty_rows_and_says_how_many_more(
+    built_warehouse: BuiltWarehouse, cli_env: dict[str, str]
+):
+    sql = "select i from range(120) as t(i)"
+    table = query(built_warehouse, cli_env, sql)
+    assert len(table.stdout.splitlines()) == 2 + 50 + 1  # header, rule, rows, count
+    assert table.stdout.rstrip().endswith("(50 of 120 rows; 70 more (--limit 0 shows all))")
+    as_csv = query(built_warehouse, cli_env, sql, "--format", "csv", "--limit", "10")
+    assert len(as_csv.stdout.splitlines()) == 1 + 10
+    assert "10 rows shown, 110 more" in as_csv.stderr
+    everything = query(built_warehouse, cli_env, sql, "--format", "json", "--limit", "0")
+    assert len(json.loads(everything.stdout)) == 120 and everything.stderr == ""
+
+
+def test_query_into_a_closed_pipe_ends_quietly(
+    built_warehouse: BuiltWarehouse, cli_env: dict[str, str]
+):
+    """`partner-metrics query ... | head -1`: far more output than a pipe holds."""
+    reader = subprocess.Popen(
+        [
+            *CLI,
+            "query",
+            "select i, 'row ' || i as label from range(200000) as t(i)",
+            "--limit",
+            "0",
+            "--warehouse",
+            str(built_warehouse.warehouse),
+        ],
+        cwd=PROJECT_ROOT,
+        env=cli_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert reader.stdout.readline().split() == [b"i", b"label"]
+    reader.stdout.close()
+    assert reader.wait(timeout=120) == 0
+    assert reader.stderr.read() == b""
+
+
+def test_reconcile_ends_with_a_verdict_per_source(
+    built_warehouse: BuiltWarehouse, cli_env: dict[str, str], tmp_path: Path
+):
+    result = run_cli(["reconcile", "--warehouse", str(built_warehouse.warehouse)], cli_env)
+    assert result.returncode == 0, result.stderr
+    verdicts = result.stdout.split("Verdict per source:\n", 1)[1].splitlines()
+    sources = {line.split()[0] for line in verdicts}
+    assert {"registry", "fx", "prometheus", "hubspot", "invoices", "gcp_billing"} <= sources
+    assert all(any(v in line for v in ("balanced", "restated", "quarantined")) for line in verdicts)
+
+    tampered = tmp_path / "w.duckdb"
+    shutil.copy(built_warehouse.warehouse, tampered)
+    with connect(tampered) as con:
+        con.execute(
+            "update marts.fct_reconciliation_verdicts set verdict = 'unexplained difference', "
+            "unexplained_reason = 'landing records differ from raw rows + quarantined' "
+            "where source = 'fx'"
+        )
+    result = run_cli(["reconcile", "--warehouse", str(tampered)], cli_env)
+    assert result.returncode == 1
+    assert (
+        "fx                 unexplained difference  "
+        "landing records differ from raw rows + quarantined"
+    ) in result.stdout

@@ -1,0 +1,113 @@
+"""Process faults with real processes: a build killed with SIGKILL in the middle of dbt leaves
+no dbt process behind, and the run it left STARTED is marked failed when the next build
+starts, so nothing waits behind it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from dagster import DagsterRunStatus
+
+from orchestration.instance import PROCESS_TAG, open_instance
+from tests.conftest import CLI, BuiltWarehouse, run_cli
+from warehouse.paths import PROJECT_ROOT
+
+
+def process_table() -> dict[int, tuple[int, str, str]]:
+    """pid -> (parent pid, state, command line) of every process, from /proc."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:  # ended while we looked
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        table[int(entry.name)] = (int(fields[1]), fields[0], command)
+    return table
+
+
+def wait_for(condition, seconds: float, what: str):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"no {what} within {seconds:.0f} s")
+
+
+def alive(pid: int) -> bool:
+    """Running or stopped, not gone and not a zombie waiting to be reaped."""
+    entry = process_table().get(pid)
+    return entry is not None and entry[1] != "Z"
+
+
+def test_a_build_killed_during_dbt_leaves_no_orphan_and_its_run_is_failed_next_time(
+    built_warehouse: BuiltWarehouse, cli_env: dict[str, str], tmp_path: Path
+):
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(built_warehouse.warehouse, warehouse)
+    command = [
+        *CLI,
+        "build",
+        "--landing",
+        str(built_warehouse.landing),
+        "--warehouse",
+        str(warehouse),
+        "--snapshots",
+        str(tmp_path / "snapshots"),
+    ]
+    build = subprocess.Popen(
+        command,
+        env=cli_env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        dbt = wait_for(
+            lambda: [
+                pid
+                for pid, (parent, _, line) in process_table().items()
+                if parent == build.pid and "partner-metrics-dbt build" in line
+            ],
+            600,
+            "dbt child of the build",
+        )[0]
+        time.sleep(2)  # dbt is working on the warehouse copy
+        assert alive(dbt)
+        os.kill(build.pid, signal.SIGKILL)
+        assert build.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if build.poll() is None:
+            build.kill()
+    wait_for(lambda: not alive(dbt), 10, "end of the orphaned dbt process")
+
+    with open_instance(warehouse) as instance:
+        (run,) = instance.get_runs()
+        assert run.status == DagsterRunStatus.STARTED, "the killed build could not end its run"
+        assert run.tags["source"] == "cli" and PROCESS_TAG in run.tags
+
+    # The next build starts by failing the dead run. (This one stops early on a broken
+    # registry: what matters here is what it does first.)
+    landing = tmp_path / "landing"
+    shutil.copytree(built_warehouse.landing, landing)
+    registry = landing / "registry" / "clusters.yaml"
+    registry.write_text(registry.read_text().replace("provider: aws", "provider: amazon", 1))
+    result = run_cli(["build", "--landing", str(landing), "--warehouse", str(warehouse)], cli_env)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert f"cleanup   run {run.run_id[:8]} of a killed process failed" in result.stdout
+    with open_instance(warehouse) as instance:
+        dead = instance.get_run_by_id(run.run_id)
+        assert dead.status == DagsterRunStatus.FAILURE
+        failure = instance.all_logs(run.run_id)[-1]
+        assert "ended without finishing it" in failure.message
+        assert not [r for r in instance.get_runs() if r.status == DagsterRunStatus.STARTED]
