@@ -95,6 +95,11 @@ def test_every_dbt_test_is_an_asset_check_so_none_is_logged_as_an_observation():
         "assert_revenue_invoice_lines_have_fx_rate": "intermediate/int_revenue__invoice_lines",
         "assert_revenue_no_rejected_deals": "intermediate/int_revenue__rejected_deals",
         "assert_usage_namespaces_are_registry_hubs": "marts/fct_hub_usage_daily",
+        "assert_surveys_no_rejected_responses": "intermediate/int_surveys__rejected_responses",
+        "assert_support_no_rejected_records": "intermediate/int_support__rejected_records",
+        "assert_lifecycle_stage_history_in_order": (
+            "intermediate/int_lifecycle__rejected_stage_history"
+        ),
         "assert_revenue_no_rejected_invoice_lines": (
             "intermediate/int_revenue__rejected_invoice_lines"
         ),
