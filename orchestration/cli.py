@@ -156,6 +156,44 @@ def _materialize_all(settings: Settings, verbose: bool) -> list[str]:
     ]
 
 
+def snapshot(warehouse: Path, snapshots: Path, month: date) -> str:
+    """Publish the month's snapshot from `warehouse` as a Dagster run (shown in the UI); say
+    which version is current and whether it was written."""
+    from dagster import DagsterInstance, materialize
+
+    from orchestration.resources import build_resources
+    from orchestration.settings import Settings
+    from orchestration.snapshots import metric_snapshot
+
+    quiet_environment()
+    ensure_dbt_manifest()
+    defaults = Settings.from_environment()
+    settings = Settings(
+        landing=defaults.landing,
+        warehouse=str(warehouse.resolve()),
+        snapshots=str(snapshots.resolve()),
+        as_of=defaults.as_of,
+    )
+    result = materialize(
+        [metric_snapshot],
+        resources=build_resources(settings),
+        instance=DagsterInstance.get(),
+        raise_on_error=False,
+        run_config={
+            "ops": {"metric_snapshot": {"config": {"month": f"{month:%Y-%m}"}}},
+            # The failure report below says what went wrong, in one line.
+            "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
+        },
+    )
+    if not result.success:
+        raise BuildFailedError(_failure_report(result).replace("build failed", "snapshot failed"))
+    metadata = result.asset_materializations_for_node("metric_snapshot")[0].metadata
+    version, report = metadata["version"].value, metadata["report"].value
+    if metadata["written"].value:
+        return f"published {month:%Y-%m} v{version}: {report}"
+    return f"{month:%Y-%m} unchanged since v{version}, nothing written: {report}"
+
+
 def _check_line(evaluation) -> str:
     asset = "/".join(evaluation.asset_key.path)
     reason = f": {evaluation.description}" if evaluation.description else ""
@@ -194,6 +232,7 @@ def summary(
 ) -> str:
     """The short text `make demo` prints: sources, headline metrics, where things are."""
     from warehouse.connection import connect_read_only
+    from warehouse.snapshots import latest_report
 
     with connect_read_only(warehouse) as con:
         sources = con.execute(
@@ -238,11 +277,12 @@ def summary(
         for partner, mrc, paid, mrr, ratio in by_partner
     ]
     size_mb = warehouse.stat().st_size / 1e6
+    with connect_read_only(warehouse) as con:
+        report = latest_report(con, snapshots)
     lines += [
         "",
         f"Warehouse: {warehouse} ({size_mb:.1f} MB); query it with "
         f'`partner-metrics query "select * from marts.fct_headline_metrics"`',
-        f"Snapshots: {snapshots}",
         "Reconciliation (rows and money of every source at each stage): "
         "`partner-metrics reconcile`",
     ]
@@ -251,6 +291,11 @@ def summary(
         lines += [f"  {warning}" for warning in warnings]
     if seconds is not None:
         lines.append(f"Built in {seconds:.0f} s.")
+    lines.append(
+        f"Report of {as_of:%B %Y}: {report}"
+        if report
+        else f"No report of {as_of:%Y-%m} published yet in {snapshots}"
+    )
     return "\n".join(lines)
 
 
@@ -313,6 +358,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     for command in (query_cmd, reconcile_cmd):
         command.add_argument("--warehouse", type=Path, default=DATA_DIR / "warehouse.duckdb")
 
+    snapshot_cmd = commands.add_parser(
+        "snapshot", help="publish the monthly snapshot (metrics, report) of the warehouse's month"
+    )
+    snapshot_cmd.add_argument(
+        "--month",
+        type=lambda text: date.fromisoformat(text + "-01"),
+        required=True,
+        help="YYYY-MM, the month the warehouse describes",
+    )
+    snapshot_cmd.add_argument("--warehouse", type=Path, default=DATA_DIR / "warehouse.duckdb")
+    snapshot_cmd.add_argument("--snapshots", type=Path, default=None, help="default data/snapshots")
+
     generate = commands.add_parser("generate", help="write demo landing data only")
     generate.add_argument("--out", type=Path, required=True)
     generate.add_argument("--seed", type=int, default=42)
@@ -361,6 +418,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         elif args.command == "query":
             print(query(args.warehouse, args.sql))
+            return 0
+        elif args.command == "snapshot":
+            print(snapshot(args.warehouse, args.snapshots or snapshots_path(), args.month))
             return 0
         elif args.command == "reconcile":
             from warehouse.snapshots import RECONCILIATION_SQL

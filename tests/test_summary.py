@@ -56,4 +56,6 @@ def test_summary_shows_sources_staleness_metrics_costs_and_warnings(tmp_path: Pa
     assert (
         "Warnings (1; the build went on):\n  check source_is_fresh on marts/fct_source_loads failed"
     ) in text
-    assert text.endswith("Built in 12 s.")
+    assert text.endswith(
+        f"Built in 12 s.\nNo report of 2026-10 published yet in {tmp_path / 'snapshots'}"
+    )
