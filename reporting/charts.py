@@ -33,7 +33,13 @@ def style(figure: go.Figure, title: str, height: int = 360) -> go.Figure:
         hovermode="x unified",
     )
     figure.update_xaxes(showgrid=False, linecolor="#999")
-    figure.update_yaxes(gridcolor="#e5e5e5", zerolinecolor="#999")
+    figure.update_yaxes(gridcolor="#e5e5e5", zerolinecolor="#999", automargin=True)
+    return figure
+
+
+def by_month(figure: go.Figure) -> go.Figure:
+    """An x axis of months: one tick per month, named, not the days Plotly would pick."""
+    figure.update_xaxes(dtick="M1", tickformat="%b\n%Y")
     return figure
 
 

@@ -19,8 +19,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from reporting.charts import style
-from reporting.format import money
+from reporting.charts import by_month, style
+from reporting.format import money, number
 
 TREND_MONTHS = 12
 
@@ -82,7 +82,7 @@ class Reader:
                 "select count(*) from information_schema.tables "
                 "where table_schema = ? and table_name = ?",
                 [schema, name],
-            ).fetchone()[0]
+            ).fetchall()[0][0]
         )
 
     def columns(self, relation: str) -> set[str]:
@@ -142,8 +142,14 @@ def _sustainability(reader: Reader, month: date) -> Shown:
         secondary_y=True,
     )
     figure.update_yaxes(title_text="USD per month", tickformat=",.0f", secondary_y=False)
-    figure.update_yaxes(title_text="MRC / MRR", tickformat=".2f", secondary_y=True, showgrid=False)
-    return Shown(table, style(figure, "Monthly recurring cost and revenue"))
+    figure.update_yaxes(
+        title_text="MRC / MRR",
+        tickformat=".2f",
+        rangemode="tozero",
+        secondary_y=True,
+        showgrid=False,
+    )
+    return Shown(table, style(by_month(figure), "Monthly recurring cost and revenue"))
 
 
 SUSTAINABILITY = Section(
@@ -240,7 +246,7 @@ def _retention(reader: Reader, month: date) -> Shown:
     ]:
         figure.add_scatter(x=table["month"], y=table[column], name=name, mode="lines+markers")
     figure.update_yaxes(tickformat=".0%", rangemode="tozero")
-    return Shown(table, style(figure, "Revenue retention"))
+    return Shown(table, style(by_month(figure), "Revenue retention"))
 
 
 RETENTION = Section(
@@ -290,7 +296,10 @@ def _cost_recovery(reader: Reader, month: date) -> Shown:
         () if gap.empty else (f"Gap of all partners in {month:%B %Y}: {money(gap.iloc[0])} USD.",)
     )
     return Shown(
-        table, style(figure, "Cloud cost recovery: recoverable against invoiced"), notes, trend
+        table,
+        style(by_month(figure), "Cloud cost recovery: recoverable against invoiced"),
+        notes,
+        trend,
     )
 
 
@@ -325,7 +334,7 @@ def _mau_per_partner(reader: Reader, month: date) -> Shown:
             x=shown["mau"],
             y=shown["partner_id"],
             orientation="h",
-            texttemplate="%{x:,.0f}",
+            text=["no usage data" if pd.isna(mau) else number(mau) for mau in shown["mau"]],
             textposition="outside",
             name="MAU",
         )
@@ -383,7 +392,7 @@ def _usage_fee_recovery(reader: Reader, month: date) -> Shown:
     )
     return Shown(
         table,
-        style(figure, "Usage fees: expected from billable MAU against invoiced"),
+        style(by_month(figure), "Usage fees: expected from billable MAU against invoiced"),
         notes,
         trend,
     )

@@ -9,7 +9,10 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import os
+import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -17,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 from websockets.sync.client import ClientConnection, connect
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -30,11 +34,30 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
     "--hide-scrollbars",
+    "--window-size=1200,900",  # charts size themselves to the window when they draw
     # Nothing leaves the machine: every host name fails to resolve, so a page that needs the
     # network (a CDN script, a web font) shows it as a console error.
     "--host-resolver-rules=MAP * ~NOTFOUND",
     "--remote-debugging-port=0",
 ]
+
+
+def require_chromium() -> None:
+    """Tests that need the browser fail in CI without it (never skip silently), skip here."""
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+# A Plotly chart drew its data: a trace (bars, lines, funnel) or a heatmap's image.
+DRAWN_MARKS = "g.trace, g.hm image"
+# Every Plotly chart of the page has drawn.
+CHARTS_DRAWN = (
+    "[...document.querySelectorAll('.js-plotly-plot')]"
+    f".every(p => p.querySelector('{DRAWN_MARKS}'))"
+)
 
 
 @dataclass
@@ -76,6 +99,14 @@ class Page:
             raise RuntimeError(f"{expression[:60]}...: {result['exceptionDetails']}")
         return result["result"].get("value")
 
+    def wait_until(self, expression: str, timeout: float = 30) -> None:
+        """Poll a JavaScript condition until it is true (charts draw after the load event)."""
+        deadline = time.monotonic() + timeout
+        while not self.evaluate(expression):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"not true in {timeout} s: {expression.strip()[:80]}")
+            time.sleep(0.1)
+
     def screenshot(self, target: Path, width: int = 1200) -> None:
         """The whole page, `width` CSS pixels wide, as PNG."""
         height = self.evaluate("document.documentElement.scrollHeight")
@@ -113,11 +144,12 @@ class Page:
 @contextmanager
 def open_page(url: str, timeout: float = 60) -> Iterator[Page]:
     """Start Chromium with a fresh profile, open `url` and wait for its load event."""
-    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+    with tempfile.TemporaryDirectory(prefix="chromium-", ignore_cleanup_errors=True) as profile:
         process = subprocess.Popen(
             [str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: its helpers end with it
         )
         try:
             port, path = _devtools_address(Path(profile), process, timeout)
@@ -142,7 +174,7 @@ def open_page(url: str, timeout: float = 60) -> Iterator[Page]:
                 page.wait_for("Page.loadEventFired", timeout)
                 yield page
         finally:
-            process.terminate()
+            os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=30)
 
 
@@ -168,3 +200,12 @@ def _result(socket: ClientConnection, message_id: int) -> dict:
             if "error" in message:
                 raise RuntimeError(str(message["error"]))
             return message["result"]
+
+
+if __name__ == "__main__":
+    # python -m tests.browser REPORT.html OUT.png: the screenshot the README shows.
+    with open_page(Path(sys.argv[1]).resolve().as_uri()) as page:
+        page.wait_until(CHARTS_DRAWN)
+        page.screenshot(Path(sys.argv[2]))
+        if page.errors:
+            sys.exit("\n".join(page.errors))

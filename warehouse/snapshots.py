@@ -81,7 +81,7 @@ def published_versions(root: Path, month: date) -> list[int]:
 
 def headline_month(con: duckdb.DuckDBPyConnection) -> date:
     """The month the warehouse's headline metrics describe."""
-    row = con.execute(f"select max(as_of) from {MARTS_SCHEMA}.fct_headline_metrics").fetchone()
+    row = con.execute(f"select max(as_of) from {MARTS_SCHEMA}.fct_headline_metrics").fetchall()[0]
     if row is None or row[0] is None:
         raise SnapshotError("the warehouse has no headline metrics: build it first")
     return row[0]
@@ -135,7 +135,7 @@ def sync_published_table(con: duckdb.DuckDBPyConnection, root: Path) -> int:
         known = con.execute(
             f"select count(*) from {PUBLISHED_TABLE} where month = ? and version = ?",
             [month, version],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         if not known:
             con.execute(
                 f"insert into {PUBLISHED_TABLE} by name "
@@ -239,7 +239,7 @@ def publish(
 
     in_table = con.execute(
         f"select coalesce(max(version), 0) from {PUBLISHED_TABLE} where month = ?", [month]
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     version = max([in_table, *on_disk]) + 1
     published_at = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None, microsecond=0)
     git_commit = git_commit or code_version()
