@@ -104,3 +104,20 @@ def readable(frame: pd.DataFrame) -> pd.DataFrame:
         {column: [cell(column, value) for value in frame[column]] for column in frame.columns},
         index=range(len(frame)),
     )
+
+
+def show_tables_readably() -> None:
+    """In a notebook: every DataFrame a cell shows is shown as `readable` makes it (rounded,
+    a dash for missing), in the HTML and the plain-text output."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:
+        return
+    formatters = shell.display_formatter.formatters
+    formatters["text/html"].for_type(
+        pd.DataFrame, lambda frame: readable(frame).to_html(index=False, border=0)
+    )
+    formatters["text/plain"].for_type(
+        pd.DataFrame, lambda frame, printer, cycle: printer.text(readable(frame).to_string())
+    )

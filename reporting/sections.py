@@ -209,6 +209,11 @@ def _mrr_movements(reader: Reader, month: date) -> Shown:
             textposition="outside",
         )
     )
+    # Movements are small beside the MRR they move: show the band the levels lie in.
+    levels = table["mrr_usd"].iloc[:-1].cumsum()
+    low, high = min(levels.min(), table["mrr_usd"].iloc[-1]), levels.max()
+    if low > 0.5 * high:
+        figure.update_yaxes(range=[0.9 * low, 1.04 * high])
     figure.update_yaxes(title_text="USD per month", tickformat=",.0f")
     figure.update_layout(hovermode="closest", showlegend=False)
     return Shown(table, style(figure, f"MRR movements in {month:%B %Y}"))
@@ -578,7 +583,8 @@ def _coverage(reader: Reader, month: date) -> Shown:
             month,
         )
         notes += [
-            f"Check {row.test_name} on {row.model_name} warned: {row.failures:,} rows."
+            f"Check {row.test_name} on {row.model_name} warned: {row.failures:,} "
+            f"row{'' if row.failures == 1 else 's'}."
             for row in warned.itertuples()
         ] or ["No check warned in the build."]
     stale = table.loc[table["is_stale"], "source"].tolist()
