@@ -71,10 +71,8 @@ def headline_rows(report: Report) -> list[dict]:
 def change_text(unit: str, before, now) -> str:
     if is_missing(before) or is_missing(now):
         return MISSING
-    if unit == "ratio":
-        return f"{now - before:+.2f}"
-    if before == 0:
-        return f"{metric_value(unit, now - before)}" if now != before else "0"
+    if unit == "ratio" or before == 0:  # a ratio, or no base for a percentage: the difference
+        return signed(unit, now - before)
     return f"{(now - before) / abs(before) * 100:+.1f}%"
 
 

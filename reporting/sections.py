@@ -111,6 +111,14 @@ def next_month(month: date) -> date:
     return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
+def last_complete_quarter(month: date) -> date:
+    """The first day of the last quarter that has ended by the end of `month`: a quarter's
+    answers are final only then (a report for October shows July-September, not October)."""
+    following = next_month(month)
+    index = following.year * 4 + (following.month - 1) // 3 - 1
+    return date(index // 4, index % 4 * 3 + 1, 1)
+
+
 def run(section: Section, reader: Reader, month: date) -> SectionResult:
     missing = tuple(relation for relation in section.needs if not reader.has(relation))
     if missing:
@@ -432,11 +440,12 @@ def _satisfaction(reader: Reader, month: date) -> Shown:
         from (select * from marts.fct_nps_quarterly where partner_id is null) as nps
         full outer join (select * from marts.fct_csat_quarterly where partner_id is null) as csat
             on nps.quarter = csat.quarter
-        where coalesce(nps.quarter, csat.quarter) <= $month
+        where coalesce(nps.quarter, csat.quarter) <= $last_quarter
         order by quarter desc
         limit 8
         """,
         month,
+        last_quarter=last_complete_quarter(month),
     ).sort_values("quarter", ignore_index=True)
     labels = [f"{q.year} Q{(q.month - 1) // 3 + 1}" for q in pd.to_datetime(table["quarter"])]
     figure = make_subplots(specs=[[{"secondary_y": True}]])
@@ -462,9 +471,10 @@ SATISFACTION = Section(
     title="NPS and CSAT",
     needs=("marts.fct_nps_quarterly", "marts.fct_csat_quarterly"),
     about="Net Promoter Score (% promoters 9-10 minus % detractors 0-6, from -100 to 100) "
-    "and CSAT (share of satisfied answers, 4-5 of 5) from the partner surveys, per quarter, "
-    "all partners; a respondent counts once a quarter. Below the minimum number of "
-    "answers the score is not given. Definitions: fct_nps_quarterly, fct_csat_quarterly.",
+    "and CSAT (share of satisfied answers, 4-5 of 5) from the partner surveys, all partners, "
+    "for the last eight quarters ended by the month's end; a respondent counts once a "
+    "quarter. Below the minimum number of answers the score is not given. Definitions: "
+    "fct_nps_quarterly, fct_csat_quarterly.",
     show=_satisfaction,
 )
 

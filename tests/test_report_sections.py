@@ -3,7 +3,7 @@ sections whose marts other issues are building: the expected numbers are worked 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -23,6 +23,7 @@ from reporting.sections import (
     SUSTAINABILITY,
     USAGE_FEES,
     Reader,
+    last_complete_quarter,
     run,
 )
 from tests.report_marts import MONTH, make_report_marts
@@ -97,18 +98,32 @@ def test_usage_fee_recovery_sums_partners_per_month(con):
     assert result.notes == ("Gap of all partners in October 2026: 50.00 USD.",)
 
 
-def test_satisfaction_shows_the_last_8_quarters_overall_and_no_score_below_the_minimum(con):
+def test_satisfaction_shows_the_last_8_complete_quarters_and_no_score_below_the_minimum(con):
     result = shown(SATISFACTION, con)
-    # Quarters up to October 2026: Q4 2024 ... Q4 2026 is nine; the last eight from Q1 2025.
-    # January 2027 is after the report's month; the partner row (ocean) is not overall.
+    # By the end of October 2026 the last quarter that has ended is Q3 2026 (July): Q4 2026
+    # (from October) is still collecting answers, and January 2027 is later. Eight quarters
+    # back from Q3 2026: Q4 2024 to Q3 2026. The partner row (ocean) is not overall.
     assert [q.date().isoformat() for q in result.table["quarter"]] == [
-        "2025-01-01", "2025-04-01", "2025-07-01", "2025-10-01",
-        "2026-01-01", "2026-04-01", "2026-07-01", "2026-10-01",
+        "2024-10-01", "2025-01-01", "2025-04-01", "2025-07-01",
+        "2025-10-01", "2026-01-01", "2026-04-01", "2026-07-01",
     ]  # fmt: skip
-    second = result.table.iloc[1]
-    assert pd.isna(second["nps"]) and pd.isna(second["csat"]) and second["nps_responses"] == 3
+    few = result.table.iloc[2]  # Q2 2025: 3 answers, below the minimum of 5
+    assert pd.isna(few["nps"]) and pd.isna(few["csat"]) and few["nps_responses"] == 3
     assert set(result.table["nps"].dropna()) == {30.0}
     assert result.notes == ("No score where too few answered (2025 Q2); the counts are shown.",)
+
+
+@pytest.mark.parametrize(
+    ("month", "quarter"),
+    [
+        (date(2026, 10, 1), date(2026, 7, 1)),  # October: Q3 has ended, Q4 has not
+        (date(2026, 12, 1), date(2026, 10, 1)),  # December ends Q4
+        (date(2026, 9, 1), date(2026, 7, 1)),  # September ends Q3
+        (date(2027, 2, 1), date(2026, 10, 1)),  # February: Q4 of the year before
+    ],
+)
+def test_last_complete_quarter(month, quarter):
+    assert last_complete_quarter(month) == quarter
 
 
 def test_funnel_counts_new_partner_deals_reaching_each_milestone_by_the_month_end(con):
