@@ -41,10 +41,10 @@ def money(value) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
 
 
-def percent(value, signed: bool = False) -> str:
+def percent(value) -> str:
     if is_missing(value):
         return MISSING
-    return f"{value * 100:{'+' if signed else ''}.1f}%"
+    return f"{value * 100:.1f}%"
 
 
 def number(value) -> str:
