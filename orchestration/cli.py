@@ -216,8 +216,8 @@ def _run_pipeline(
     snapshot = None
     for event in result.all_events:
         if event.is_step_materialization and event.step_key == "metric_snapshot":
-            folder = event.event_specific_data.materialization.metadata.get("folder")
-            snapshot = Path(str(folder.value)) if folder is not None else None
+            report = event.event_specific_data.materialization.metadata.get("report")
+            snapshot = Path(str(report.value)) if report is not None else None
     warnings = [
         _check_line(event.event_specific_data)
         for event in result.all_events
@@ -226,6 +226,48 @@ def _run_pipeline(
         and event.event_specific_data.severity.value == "WARN"
     ]
     return PipelineRun(result.run_id, snapshot, warnings)
+
+
+def snapshot(warehouse: Path, snapshots: Path, month: date) -> str:
+    """Publish the month's snapshot from `warehouse` as a Dagster run (shown in the UI); say
+    which version is current and whether it was written."""
+    from dagster import materialize
+
+    from orchestration.instance import open_instance
+    from orchestration.resources import build_resources
+    from orchestration.settings import Settings
+    from orchestration.snapshots import metric_snapshot
+
+    quiet_environment()
+    ensure_dbt_manifest()
+    warehouse = warehouse.resolve()
+    defaults = Settings.from_environment()
+    settings = Settings(
+        landing=defaults.landing,
+        warehouse=str(warehouse),
+        snapshots=str(snapshots.resolve()),
+        as_of=defaults.as_of,
+    )
+    with open_instance(warehouse) as instance:
+        result = materialize(
+            [metric_snapshot],
+            resources=build_resources(settings),
+            instance=instance,
+            tags={"source": "cli", "warehouse": str(warehouse)},
+            raise_on_error=False,
+            run_config={
+                "ops": {"metric_snapshot": {"config": {"month": f"{month:%Y-%m}"}}},
+                # The failure report below says what went wrong, in one line.
+                "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
+            },
+        )
+    if not result.success:
+        raise BuildFailedError(_failure_report(result).replace("build failed", "snapshot failed"))
+    metadata = result.asset_materializations_for_node("metric_snapshot")[0].metadata
+    version, report = metadata["version"].value, metadata["report"].value
+    if metadata["written"].value:
+        return f"published {month:%Y-%m} v{version}: {report}"
+    return f"{month:%Y-%m} unchanged since v{version}, nothing written: {report}"
 
 
 def _check_line(evaluation) -> str:
@@ -429,6 +471,18 @@ def _parser() -> argparse.ArgumentParser:
     for command in (query_cmd, reconcile_cmd, ui_cmd, docs_cmd):
         command.add_argument("--warehouse", type=Path, default=None)
 
+    snapshot_cmd = commands.add_parser(
+        "snapshot", help="publish the monthly snapshot (metrics, report) of the warehouse's month"
+    )
+    snapshot_cmd.add_argument(
+        "--month",
+        type=lambda text: date.fromisoformat(text + "-01"),
+        required=True,
+        help="YYYY-MM, the month the warehouse describes",
+    )
+    snapshot_cmd.add_argument("--warehouse", type=Path, default=DATA_DIR / "warehouse.duckdb")
+    snapshot_cmd.add_argument("--snapshots", type=Path, default=None, help="default data/snapshots")
+
     generate = commands.add_parser("generate", help="write demo landing data only")
     generate.add_argument("--out", type=Path, required=True)
     generate.add_argument("--seed", type=int, default=42)
@@ -501,6 +555,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             text, explained = reconcile(warehouse)
             _print(text)
             return 0 if explained else 1
+        if args.command == "snapshot":
+            _print(snapshot(warehouse, args.snapshots or snapshots_path(), args.month))
+            return 0
         if args.command == "ui":
             return ui(
                 warehouse,

@@ -1,44 +1,73 @@
-"""The metric snapshot: every marts table frozen as Parquet, the copy leadership reads."""
+"""The monthly leadership snapshot asset (the monthly close schedule publishes it:
+orchestration/schedules.py)."""
 
 from datetime import date
 
 from dagster import (
     AssetExecutionContext,
+    Config,
+    Failure,
     MaterializeResult,
     MetadataValue,
     asset,
 )
 from dagster_duckdb import DuckDBResource
+from pydantic import Field
 
 from orchestration.dbt import partner_metrics_dbt
 from orchestration.resources import WarehouseLockResource
 from orchestration.settings import Settings
-from warehouse.snapshots import MARTS_SCHEMA, RECONCILIATION_SQL, export_snapshot
+from warehouse.snapshots import MARTS_SCHEMA, RECONCILIATION_SQL, SnapshotError, publish
 
-MART_KEYS = [key for key in partner_metrics_dbt.keys if key.path[0] == MARTS_SCHEMA]
+# Every mart but the view of published versions, which this asset itself feeds.
+MART_KEYS = [
+    key
+    for key in partner_metrics_dbt.keys
+    if key.path[0] == MARTS_SCHEMA and key.path[-1] != "metric_snapshots"
+]
+
+
+class SnapshotConfig(Config):
+    month: str | None = Field(
+        default=None,
+        description="YYYY-MM; must be the month the warehouse describes (default: that month, "
+        "the last closed month as of the run's as-of day).",
+    )
 
 
 @asset(
     deps=MART_KEYS,
     group_name="publish",
-    kinds={"parquet"},
+    kinds={"parquet", "html"},
 )
 def metric_snapshot(
     context: AssetExecutionContext,
+    config: SnapshotConfig,
     warehouse: DuckDBResource,
     settings: Settings,
     warehouse_lock: WarehouseLockResource,  # held for the whole run
 ):
-    """Every marts table as Parquet in `data/snapshots/<date>/`, the copy leadership reads."""
+    """The monthly leadership snapshot of the month the warehouse describes:
+    `<snapshots>/<YYYY-MM>/v<N>/` (metrics.parquet, report.html, report.md), immutable. A
+    re-run with the same numbers writes nothing; a restatement writes the next version."""
+    month = date.fromisoformat(config.month + "-01") if config.month else None
     with warehouse.get_connection() as con:
-        snapshot = export_snapshot(con, settings.snapshots_root, date.today())
+        try:
+            publication = publish(con, settings.snapshots_root, context.run_id, month=month)
+        except SnapshotError as error:
+            raise Failure(description=str(error)) from None
         reconciliation = con.execute(RECONCILIATION_SQL).fetchall()
-    context.log.info(f"snapshot written to {snapshot.folder}")
+    verb = "published" if publication.written else "unchanged, nothing written:"
+    context.log.info(
+        f"{publication.month:%Y-%m} v{publication.version} {verb} {publication.folder}"
+    )
     return MaterializeResult(
         metadata={
-            "folder": str(snapshot.folder),
+            "month": f"{publication.month:%Y-%m}",
+            "version": publication.version,
+            "written": publication.written,
+            "report": MetadataValue.path(str(publication.folder / "report.html")),
             "reconciliation": MetadataValue.md(reconciliation_markdown(reconciliation)),
-            **{f"rows.{t}": n for t, n in snapshot.tables.items()},
         }
     )
 

@@ -270,6 +270,6 @@ def summary(
     if log is not None:
         where.append(f"Log        {log}")
     if snapshot is not None:
-        where.append(f"Snapshot   {snapshot}")
+        where.append(f"Report     {snapshot}")
     sections.append(where)
     return "\n\n".join("\n".join(lines) for lines in sections)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -35,7 +34,13 @@ def copy_of(built: BuiltWarehouse, tmp_path: Path) -> Path:
     return target
 
 
-def build(landing: Path, warehouse: Path, env: dict[str, str], tmp_path: Path):
+def build(
+    landing: Path,
+    warehouse: Path,
+    env: dict[str, str],
+    tmp_path: Path,
+    snapshots: Path | None = None,
+):
     return run_cli(
         [
             "build",
@@ -44,12 +49,16 @@ def build(landing: Path, warehouse: Path, env: dict[str, str], tmp_path: Path):
             "--warehouse",
             str(warehouse),
             "--snapshots",
-            str(tmp_path / "snapshots"),
+            str(snapshots or tmp_path / "snapshots"),
             "--as-of",
             SMALL_WORLD["as_of"].isoformat(),
         ],
         env,
     )
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
 def test_build_prints_rows_per_source_and_headline_metrics(built_warehouse: BuiltWarehouse):
@@ -63,12 +72,15 @@ def test_build_prints_rows_per_source_and_headline_metrics(built_warehouse: Buil
     assert "Headline metrics, 2026-10:" in out
     assert "partners running" in out and "hubs running" in out
     assert f"Warehouse  {built_warehouse.warehouse}" in out
-    snapshot = (
-        built_warehouse.snapshots / sorted(p.name for p in built_warehouse.snapshots.iterdir())[-1]
-    )
-    assert out.rstrip().endswith(f"Snapshot   {snapshot}")
-    manifest = json.loads((snapshot / "manifest.json").read_text())
-    assert manifest["tables"]["dim_partners"] == SMALL_WORLD["partners"]
+    # As of 2026-11-15 the last closed month is October: its first version is the report.
+    report = built_warehouse.snapshots / "2026-10" / "v1" / "report.html"
+    assert out.rstrip().endswith(f"Report     {report}")
+    assert sorted(p.name for p in report.parent.iterdir()) == [
+        "manifest.json",
+        "metrics.parquet",
+        "report.html",
+        "report.md",
+    ]
 
 
 def test_a_build_prints_no_dagster_warning(built_warehouse: BuiltWarehouse):
@@ -104,12 +116,18 @@ def test_a_second_build_of_the_same_landing_changes_nothing(
     built_warehouse: BuiltWarehouse, cli_env: dict[str, str], tmp_path: Path
 ):
     warehouse = copy_of(built_warehouse, tmp_path)
-    every_table = ("raw", "intermediate", "marts")  # staging models are views over raw
-    before = contents(warehouse, every_table)
-    result = build(built_warehouse.landing, warehouse, cli_env, tmp_path)
+    snapshots = tmp_path / "snapshots"
+    shutil.copytree(built_warehouse.snapshots, snapshots)
+    # staging models are views over raw; published holds the snapshot versions
+    every_table = ("raw", "intermediate", "marts", "published")
+    before, published_before = contents(warehouse, every_table), files_of(snapshots)
+    result = build(built_warehouse.landing, warehouse, cli_env, tmp_path, snapshots)
     assert result.returncode == 0, result.stderr[-3000:]
     assert contents(warehouse, every_table) == before
     assert before["marts.dim_partners"], "the comparison is over real rows"
+    # The closed month's snapshot is not rewritten, and no new version appears.
+    assert files_of(snapshots) == published_before
+    assert len(before["published.metric_snapshots"]) == len(before["marts.fct_headline_metrics"])
 
 
 def test_a_broken_registry_fails_the_build_naming_it_and_keeps_the_warehouse(

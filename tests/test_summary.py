@@ -144,7 +144,7 @@ def test_summary_shows_sources_staleness_metrics_costs_warnings_and_where_things
     ) in text
     assert f"\nWarehouse  {warehouse} (" in text and "MB, built in 12 s); query it" in text
     assert f"\nLog        {tmp_path / 'build.log'}\n" in text
-    assert text.endswith(f"\nSnapshot   {snapshot}")
+    assert text.endswith(f"\nReport     {snapshot}")
 
 
 def test_summary_shows_billable_mau_the_fee_gap_and_cost_per_mau(tmp_path: Path):

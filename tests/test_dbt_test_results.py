@@ -1,0 +1,27 @@
+"""audit.dbt_test_results (dbt's on-run-end hook) records every data test of the build, and
+what warned there is what the build's Dagster run reported as warnings."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from tests.conftest import BuiltWarehouse
+from warehouse.connection import connect_read_only
+from warehouse.paths import DBT_PROJECT_DIR
+
+
+def test_the_warehouse_records_each_data_test_and_what_warned(built_warehouse: BuiltWarehouse):
+    manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    data_tests = {
+        node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "test"
+    }
+    with connect_read_only(built_warehouse.warehouse) as con:
+        recorded = con.execute("select test_name, status from audit.dbt_test_results").fetchall()
+    assert {name for name, _ in recorded} == data_tests
+    assert len(recorded) == len(data_tests)
+    # The CLI lists failed warning checks from Dagster's events: "check <name> on <asset> failed".
+    printed = set(re.findall(r"^  check (\w+) on \S+ failed", built_warehouse.stdout, re.M))
+    assert printed, "the small world has a deliberate warning"
+    assert {name for name, status in recorded if status == "warn"} == printed
+    assert {status for _, status in recorded} <= {"pass", "warn"}
