@@ -18,7 +18,8 @@ from warehouse.connection import connect_read_only
 
 Section = Callable[[duckdb.DuckDBPyConnection, date | None], list[str]]
 WIDTH = 96
-TOP_PARTNERS = 5
+TOP_PARTNERS = 3
+TOP_CLUSTERS = 4
 
 
 def number(value: float | None) -> str:
@@ -102,7 +103,8 @@ def headline_metrics(con: duckdb.DuckDBPyConnection, as_of: date | None) -> list
     ).fetchall()
     month = f"{as_of:%Y-%m}" if as_of else "-"
     lines = [f"Headline metrics, {month}:"]
-    lines += [f"  {metric:<34} {number(value):>14} {unit}" for metric, value, unit, *_ in metrics]
+    cells = [f"{metric:<30} {number(value):>9} {unit:<9}" for metric, value, unit, *_ in metrics]
+    lines += ["  " + "  ".join(cells[i : i + 2]).rstrip() for i in range(0, len(cells), 2)]
     gaps: dict[str, list[str]] = {}
     for metric, _, _, coverage, note in metrics:
         if coverage not in (None, "complete"):
@@ -135,8 +137,8 @@ def partners_by_mrc(con: duckdb.DuckDBPyConnection, as_of: date | None) -> list[
     if not rows:
         return []
     lines = [
-        f"Top {len(rows)} partners by MRC (USD; ratio = MRC / MRR):",
-        f"  {'partner':<24} {'MRC':>10} {'paid by us':>11} {'MRR':>10} {'ratio':>7}",
+        f"{f'Top {len(rows)} partners by MRC, USD':<26} {'MRC':>10} {'paid by us':>11} "
+        f"{'MRR':>10} {'MRC/MRR':>7}",
     ]
     lines += [
         f"  {partner:<24} {number(mrc):>10} {number(paid):>11} {number(mrr):>10} "
@@ -171,9 +173,9 @@ def usage(con: duckdb.DuckDBPyConnection, as_of: date | None) -> list[str]:
     lines = [
         f"Usage, {as_of:%Y-%m}: {total:,} billable MAU (people with a server, once per cluster)"
     ]
-    lines += packed(
-        [f"{name} {users:,}" for name, users, _ in clusters], first="  by cluster: ", indent="    "
-    )
+    shown = [f"{name} {users:,}" for name, users, _ in clusters[:TOP_CLUSTERS]]
+    more = f" (+{len(clusters) - TOP_CLUSTERS} more)" if len(clusters) > TOP_CLUSTERS else ""
+    lines.append("  by cluster: " + " · ".join(shown) + more)
     gaps = [f"{name} {coverage:.0%} of days" for name, _, coverage in clusters if coverage < 1]
     if gaps:
         lines += packed(gaps, first="  incomplete: ", indent="    ")
@@ -181,10 +183,9 @@ def usage(con: duckdb.DuckDBPyConnection, as_of: date | None) -> list[str]:
         f"  usage fees (USD): expected {number(expected)}, invoiced {number(invoiced)}, "
         f"gap {number(gap)}; {under} of {partners} partners under-invoiced"
     )
-    lines += packed(
-        [f"{partner} {number(cost)}" for partner, cost in top],
-        first=f"  cost per MAU (USD), {TOP_PARTNERS} partners with most MRR: ",
-        indent="    ",
+    lines.append(
+        f"  cost per MAU (USD), top {TOP_PARTNERS} by MRR: "
+        + " · ".join(f"{partner} {number(cost)}" for partner, cost in top)
     )
     return lines
 

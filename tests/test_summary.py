@@ -118,9 +118,14 @@ def test_summary_shows_sources_staleness_metrics_costs_warnings_and_where_things
     ) in text
     assert "Manifest" not in text
     assert "Headline metrics, 2026-10:\n" in text
-    assert "  MRR                                        37,112 USD\n" in text
-    assert "  MRC/MRR ratio                                   - ratio\n" in text
-    assert "  daily active users, last month                  - users/day\n" in text
+    # Two metrics a line, in sort order; a metric its sources do not cover reads '-'.
+    assert (
+        "  partners running                      27 partners   daily active users, last month "
+        "        - users/day\n"
+        "  MRC                                  420 USD        MRR                          "
+        "     37,112 USD\n"
+        "  MRC/MRR ratio                          - ratio\n"
+    ) in text
     assert (
         "  Not covered in 2026-10 (shown as -, never as 0):\n"
         "    daily active users, last month: none coverage: no Prometheus data for cluster(s) "
@@ -129,8 +134,11 @@ def test_summary_shows_sources_staleness_metrics_costs_warnings_and_where_things
     ) in text
     # September is not the headline month; aws is 100 + 20.5, shown without cents from 100 up.
     assert "\n  MRC by provider (USD): gcp 300 · aws 120\n" in text
-    assert "  ocean                           300         300          0       -\n" in text
-    assert "  river                           120           0      1,000    0.12\n" in text
+    assert (
+        "Top 2 partners by MRC, USD        MRC  paid by us        MRR MRC/MRR\n"
+        "  ocean                           300         300          0       -\n"
+        "  river                           120           0      1,000    0.12\n"
+    ) in text
     assert (
         "Community (all partners):\n"
         "  Survey 2026 Q3: NPS - (under 5 answers) from 3 answers; CSAT - from 0\n"
@@ -159,7 +167,7 @@ def test_summary_shows_billable_mau_the_fee_gap_and_cost_per_mau(tmp_path: Path)
         "  by cluster: aws-us 1,200 · uk 300\n"
         "  incomplete: uk 87% of days\n"
         "  usage fees (USD): expected 425, invoiced 400, gap 25; 1 of 2 partners under-invoiced\n"
-        "  cost per MAU (USD), 5 partners with most MRR: river 2.50 · lake -\n"
+        "  cost per MAU (USD), top 3 by MRR: river 2.50 · lake -\n"
     ) in text
 
 

@@ -1,17 +1,18 @@
 -- Grain: one row per source of fct_reconciliation (each connector, and 'cloud costs, all').
--- The verdict on the source's path from landing to the marts: balanced, restated (staging
--- keeps only the latest delivery, so earlier ones drop out), quarantined (records held back
--- with a reason) or unexplained difference (rows or money appear or vanish between stages).
+-- The verdict on the source's path from landing to the marts: balanced, restated (a cloud
+-- bill's earlier deliveries are superseded, or staging keeps only the latest version of a
+-- record), quarantined (records held back with a reason) or unexplained difference (rows or
+-- money appear or vanish between stages).
 with reconciliation as (
     select * from {{ ref('fct_reconciliation') }}
 ),
 
--- Sources whose staging model keeps only the latest delivery of a record (a re-exported
--- billing month, an amortized export of the same charges, a later version of a deal).
+-- Sources whose staging model keeps only the latest version of a record (a later version of
+-- a deal or a ticket, a survey response in several cumulative exports).
 restating_sources as (
     select restating.source_name
     from (
-        values ('gcp_billing'), ('aws_cur'), ('azure_costs'), ('focus'), ('hubspot')
+        values ('hubspot'), ('freshdesk'), ('surveys')
     ) as restating (source_name)
 ),
 
@@ -26,65 +27,85 @@ records as (
     group by source
 ),
 
-raw_money as (
+-- Money per source, currency and kind of stage.
+money as (
     select
         source,
         currency,
-        row_count,
-        amount
+        sum(case when stage_order = 3 then row_count end) as rows_raw,
+        sum(case when stage_order = 3 then amount end) as amount_raw,
+        sum(case when stage like 'superseded deliveries%' then row_count end) as rows_superseded,
+        sum(case when stage like 'superseded deliveries%' then amount end)
+            as amount_superseded,
+        sum(case when stage like 'current deliveries%' then row_count end) as rows_current,
+        sum(case when stage like 'current deliveries%' then amount end) as amount_current,
+        sum(case when stage like 'staging:%' then row_count end) as rows_staging,
+        sum(case when stage like 'staging:%' then amount end) as amount_staging,
+        max(case when stage like 'current deliveries%' then 1 else 0 end) as has_deliveries,
+        max(case when stage like 'staging:%' then 1 else 0 end) as has_staging
     from reconciliation
-    where stage_order = 3 and amount is not null
+    where amount is not null
+    group by source, currency
 ),
 
-staging_money as (
+-- A cloud bill: raw = superseded + current deliveries, in rows and money; staging holds the
+-- current deliveries' money (a GCP promotion credit becomes a row of its own, so rows may
+-- differ there, money may not).
+delivery_steps as (
     select
         source,
-        currency,
-        row_count,
-        amount
-    from reconciliation
-    where stage_order = 4 and amount is not null
-),
-
--- Raw against staging, per source and currency, for connectors with a staging stage.
-raw_to_staging as (
-    select
-        coalesce(raw_money.source, staging_money.source) as source,
-        coalesce(raw_money.row_count, 0) as rows_raw,
-        coalesce(staging_money.row_count, 0) as rows_staging,
-        coalesce(raw_money.amount, 0) as amount_raw,
-        coalesce(staging_money.amount, 0) as amount_staging
-    from raw_money
-    full outer join staging_money
-        on
-            raw_money.source = staging_money.source
-            and raw_money.currency = staging_money.currency
-    where coalesce(raw_money.source, staging_money.source) in (
-        select staged.source from staging_money as staged
-    )
-),
-
-staging_steps as (
-    select
-        raw_to_staging.source,
-        sum(raw_to_staging.rows_raw - raw_to_staging.rows_staging) as rows_dropped,
+        sum(coalesce(rows_superseded, 0)) as rows_restated,
         sum(
             case
-                when raw_to_staging.rows_staging > raw_to_staging.rows_raw then 1
                 when
-                    raw_to_staging.rows_staging < raw_to_staging.rows_raw
-                    and restating_sources.source_name is null
+                    coalesce(rows_raw, 0)
+                    != coalesce(rows_superseded, 0) + coalesce(rows_current, 0)
                     then 1
                 when
-                    raw_to_staging.rows_staging = raw_to_staging.rows_raw
-                    and abs(raw_to_staging.amount_raw - raw_to_staging.amount_staging) >= 0.01
+                    abs(
+                        coalesce(amount_raw, 0)
+                        - coalesce(amount_superseded, 0)
+                        - coalesce(amount_current, 0)
+                    ) >= 0.01
+                    then 1
+                when abs(coalesce(amount_current, 0) - coalesce(amount_staging, 0)) >= 0.01
                     then 1
                 else 0
             end
         ) as unexplained_currencies
-    from raw_to_staging
-    left join restating_sources on raw_to_staging.source = restating_sources.source_name
-    group by raw_to_staging.source
+    from money
+    where source in (select delivered.source from money as delivered where has_deliveries = 1)
+    group by source
+),
+
+-- Other connectors with a staging stage: raw against staging per currency.
+staging_steps as (
+    select
+        money.source,
+        sum(coalesce(money.rows_raw, 0) - coalesce(money.rows_staging, 0)) as rows_dropped,
+        sum(
+            case
+                when coalesce(money.rows_staging, 0) > coalesce(money.rows_raw, 0) then 1
+                when
+                    coalesce(money.rows_staging, 0) < coalesce(money.rows_raw, 0)
+                    and restating_sources.source_name is null
+                    then 1
+                when
+                    coalesce(money.rows_staging, 0) = coalesce(money.rows_raw, 0)
+                    and abs(coalesce(money.amount_raw, 0) - coalesce(money.amount_staging, 0))
+                    >= 0.01
+                    then 1
+                else 0
+            end
+        ) as unexplained_currencies
+    from money
+    left join restating_sources on money.source = restating_sources.source_name
+    where
+        money.source in (select staged.source from money as staged where has_staging = 1)
+        and money.source not in (
+            select delivered.source from money as delivered where has_deliveries = 1
+        )
+    group by money.source
 ),
 
 -- The cloud connectors merged: staging of every cloud source against the normalised model
@@ -92,17 +113,15 @@ staging_steps as (
 cloud_staging as (
     select
         currency,
-        sum(row_count) as row_count,
         sum(amount) as amount
     from reconciliation
-    where stage = 'staging: billed cost, restatements applied'
+    where stage = 'staging: billed cost of current deliveries'
     group by currency
 ),
 
 cloud_normalised as (
     select
         currency,
-        row_count,
         amount
     from reconciliation
     where source = 'cloud costs, all' and stage = 'normalised: billed cost'
@@ -125,9 +144,8 @@ cloud_steps as (
             full outer join cloud_normalised
                 on cloud_staging.currency = cloud_normalised.currency
             where
-                cloud_staging.row_count is null
-                or cloud_normalised.row_count is null
-                or cloud_staging.row_count != cloud_normalised.row_count
+                cloud_staging.amount is null
+                or cloud_normalised.amount is null
                 or abs(cloud_staging.amount - cloud_normalised.amount) >= 0.01
         )
         + (
@@ -142,18 +160,22 @@ verdicts as (
         records.records_read,
         records.rows_raw,
         records.rows_quarantined,
-        coalesce(staging_steps.rows_dropped, 0) as rows_restated,
+        coalesce(delivery_steps.rows_restated, staging_steps.rows_dropped, 0) as rows_restated,
         case
             when
                 records.has_landing = 1
                 and records.records_read != records.rows_raw + records.rows_quarantined
                 then 'landing records differ from raw rows + quarantined'
+            when coalesce(delivery_steps.unexplained_currencies, 0) > 0
+                then 'raw differs from superseded + current deliveries, or staging from the '
+                || 'current deliveries'
             when coalesce(staging_steps.unexplained_currencies, 0) > 0
                 then 'staging differs from raw beyond restatements'
             when coalesce(cloud_steps.unexplained_steps, 0) > 0
                 then 'normalised or mart money differs from the stage before'
         end as unexplained_reason
     from records
+    left join delivery_steps on records.source = delivery_steps.source
     left join staging_steps on records.source = staging_steps.source
     left join cloud_steps on records.source = cloud_steps.source
 )
