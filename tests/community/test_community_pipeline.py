@@ -24,7 +24,7 @@ from ingest.sources import SOURCES
 from tests.conftest import run_dbt
 from warehouse.connection import connect_read_only
 from warehouse.paths import restricted_path
-from warehouse.snapshots import export_snapshot
+from warehouse.snapshots import publish
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "community"
 AS_OF = "2025-03-31"
@@ -49,8 +49,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     assert "WARN 3 assert_support_no_rejected_records" in result.stdout
     assert "WARN 1 assert_lifecycle_stage_history_in_order" in result.stdout
     with duckdb.connect(str(warehouse)) as con:
-        snapshot = export_snapshot(con, work / "snapshots", date.fromisoformat(AS_OF))
-    return {"landing": landing, "warehouse": warehouse, "snapshot": snapshot.folder}
+        publication = publish(con, work / "snapshots", run_id="community-pipeline-test")
+    return {"landing": landing, "warehouse": warehouse, "snapshot": publication.folder}
 
 
 def rows(warehouse: Path, sql: str) -> list[tuple]:
@@ -325,9 +325,15 @@ def test_no_address_name_or_comment_reaches_the_warehouse_or_the_snapshot(built)
         ]
         assert any(r.startswith('"marts"') for r in relations)
         warehouse_text = text_of_every_table(con, relations)
+    # The published snapshot: its metrics table and the report, HTML and Markdown.
     parquet = sorted(built["snapshot"].glob("*.parquet"))
-    assert {p.stem for p in parquet} >= {"fct_nps_quarterly", "fct_support_monthly"}
-    snapshot_text = text_of_every_table(duckdb.connect(), [f"read_parquet('{p}')" for p in parquet])
+    assert [p.name for p in parquet] == ["metrics.parquet"]
+    snapshot_text = text_of_every_table(
+        duckdb.connect(), [f"read_parquet('{p}')" for p in parquet]
+    ) + "".join(
+        (built["snapshot"] / name).read_text(encoding="utf-8")
+        for name in ("report.html", "report.md")
+    )
     for secret in sorted(secrets):
         assert secret not in warehouse_text, secret
         assert secret not in snapshot_text, secret
