@@ -19,7 +19,6 @@ from warehouse.connection import connect_read_only
 Section = Callable[[duckdb.DuckDBPyConnection, date | None], list[str]]
 WIDTH = 96
 TOP_PARTNERS = 3
-TOP_CLUSTERS = 4
 
 
 def number(value: float | None) -> str:
@@ -39,6 +38,16 @@ def packed(items: Sequence[str], first: str = "  ", indent: str = "  ") -> list[
         line += f" · {item}" if filled else item
         filled = True
     return [*lines, line]
+
+
+def fitted(prefix: str, items: Sequence[str]) -> str:
+    """`prefix` and as many of `items` as fit in WIDTH, then how many more there are."""
+    for shown in range(len(items), 0, -1):
+        more = f" (+{len(items) - shown} more)" if shown < len(items) else ""
+        line = prefix + " · ".join(items[:shown]) + more
+        if len(line) <= WIDTH:
+            return line
+    return f"{prefix}{len(items)} items"
 
 
 def source_notes(
@@ -173,9 +182,7 @@ def usage(con: duckdb.DuckDBPyConnection, as_of: date | None) -> list[str]:
     lines = [
         f"Usage, {as_of:%Y-%m}: {total:,} billable MAU (people with a server, once per cluster)"
     ]
-    shown = [f"{name} {users:,}" for name, users, _ in clusters[:TOP_CLUSTERS]]
-    more = f" (+{len(clusters) - TOP_CLUSTERS} more)" if len(clusters) > TOP_CLUSTERS else ""
-    lines.append("  by cluster: " + " · ".join(shown) + more)
+    lines.append(fitted("  by cluster: ", [f"{name} {users:,}" for name, users, _ in clusters]))
     gaps = [f"{name} {coverage:.0%} of days" for name, _, coverage in clusters if coverage < 1]
     if gaps:
         lines += packed(gaps, first="  incomplete: ", indent="    ")
@@ -184,8 +191,10 @@ def usage(con: duckdb.DuckDBPyConnection, as_of: date | None) -> list[str]:
         f"gap {number(gap)}; {under} of {partners} partners under-invoiced"
     )
     lines.append(
-        f"  cost per MAU (USD), top {TOP_PARTNERS} by MRR: "
-        + " · ".join(f"{partner} {number(cost)}" for partner, cost in top)
+        fitted(
+            f"  cost per MAU (USD), top {TOP_PARTNERS} by MRR: ",
+            [f"{partner} {number(cost)}" for partner, cost in top],
+        )
     )
     return lines
 
@@ -226,8 +235,8 @@ def community(con: duckdb.DuckDBPyConnection, as_of: date | None) -> list[str]:
     if support:
         month, fr, fr80, res, res80, csat, ratings = support
         lines.append(
-            f"  Support {month:%Y-%m}, median (p80): first response {hours(fr)} ({hours(fr80)}), "
-            f"resolution {hours(res)} ({hours(res80)}); CSAT {share(csat)} of {ratings} ratings"
+            f"  Support {month:%Y-%m}: first response {hours(fr)} (p80 {hours(fr80)}), "
+            f"resolution {hours(res)} (p80 {hours(res80)}); CSAT {share(csat)} of {ratings}"
         )
     if deals:
         lines.append(

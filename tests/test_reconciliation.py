@@ -50,6 +50,8 @@ SHEET_ROWS = """
           from read_json_objects(?))
     where len(list_filter(cells, lambda c: trim(c) <> '')) > 0"""
 CSV_ROWS = "select count(*) from read_csv(?, header = true, all_varchar = true)"
+# A Freshdesk API v2 list response: one JSON array of tickets or ratings.
+JSON_ARRAY = "select json_array_length(content::json) from read_text(?)"
 JSON_LINES = "select count(*) from read_json_objects(?, format = 'newline_delimited')"
 PARQUET_ROWS = "select count(*) from read_parquet(?)"
 
@@ -60,13 +62,20 @@ def records_in(con: duckdb.DuckDBPyConnection, path: Path, relative: str) -> int
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
         clusters = document["clusters"]
         return len(document["partners"]) + len(clusters) + sum(len(c["hubs"]) for c in clusters)
-    if relative.startswith("usage/"):
+    if relative == "registry/usage.yaml":  # its settings, and one record per fee tier
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return 1 + len(document.get("usage_fee_tiers") or [])
+    if relative == "surveys/questions.yaml":  # one record: the survey's settings
+        return 1
+    if relative.startswith("support/"):
+        query = JSON_ARRAY
+    elif relative.startswith("usage/"):
         query = PROMETHEUS_SAMPLES
     elif relative == "crm/pipelines.json":
         query = HUBSPOT_STAGES
     elif relative.startswith("crm/deals/") and name.endswith(".json"):
         query = HUBSPOT_DEALS
-    elif relative.startswith("invoices/") and name.endswith(".json"):
+    elif relative.startswith(("invoices/", "surveys/")) and name.endswith(".json"):
         query = SHEET_ROWS
     elif name.endswith((".parquet", ".parquet.gz")):
         query = PARQUET_ROWS

@@ -211,7 +211,7 @@ def test_the_build_summary_shows_mau_fees_and_cost_per_mau(built_warehouse: Buil
     assert "billable MAU (people with a server, once per cluster)" in text
     assert "  by cluster: " in text
     assert "  usage fees (USD): expected " in text
-    assert "  cost per MAU (USD) of the 5 partners with most MRR: " in text
+    assert "  cost per MAU (USD), top 3 by MRR: " in text
 
 
 def test_summary_lines_are_compact(built_warehouse: BuiltWarehouse):

@@ -277,7 +277,7 @@ def test_an_unknown_file_is_skipped_in_the_log_and_the_summary(built):
         "select status, reason from raw._ingest_log where file = ?", [UNKNOWN_FILE]
     ).fetchall()
     assert (status, reason.split(" (")[0]) == ("skipped", "not a file aws_cur reads")
-    assert f"aws_cur        {UNKNOWN_FILE}: not a file aws_cur reads" in stdout
+    assert f"  aws_cur: {UNKNOWN_FILE}: not a file aws_cur reads" in stdout
     assert (landing / UNKNOWN_FILE).exists(), "raw input is never destroyed"
 
 

@@ -93,7 +93,7 @@ def test_make_demo_prints_the_community_lines(built_warehouse):
     start = lines.index("Community (all partners):")
     survey, support, lead = lines[start + 1 : start + 4]
     assert survey.startswith("  Survey 2026 Q3: NPS ")
-    assert support.startswith("  Support 2026-10, median (p80): first response ")
+    assert support.startswith("  Support 2026-10: first response ")
     assert lead.startswith("  Lead to hub launch: ") and "days median" in lead
 
 

@@ -134,7 +134,7 @@ metrics as (
         max(last_month.usage_coverage) as coverage,
         max(last_month.usage_gaps) as coverage_note,
         'People who started a server in the last month, once per cluster across its hubs, '
-        || 'without the health check and staff; null without per-user data '
+        || 'without the health check and staff; unknown (not 0) without per-user data '
         || '(fct_cluster_mau_monthly).' as definition
     from last_month
     left join cluster_mau on last_month.month_start = cluster_mau.month

@@ -48,34 +48,49 @@ money as (
     group by source, currency
 ),
 
+-- Sources with deliveries (the cloud bills), and other sources with a staging stage.
+delivery_sources as (
+    select distinct source from money
+    where has_deliveries = 1
+),
+
+staged_sources as (
+    select distinct money.source from money
+    where
+        money.has_staging = 1
+        and money.source not in (select delivered.source from delivery_sources as delivered)
+),
+
 -- A cloud bill: raw = superseded + current deliveries, in rows and money; staging holds the
 -- current deliveries' money (a GCP promotion credit becomes a row of its own, so rows may
 -- differ there, money may not).
 delivery_steps as (
     select
-        source,
-        sum(coalesce(rows_superseded, 0)) as rows_restated,
+        money.source,
+        sum(coalesce(money.rows_superseded, 0)) as rows_restated,
         sum(
             case
                 when
-                    coalesce(rows_raw, 0)
-                    != coalesce(rows_superseded, 0) + coalesce(rows_current, 0)
+                    coalesce(money.rows_raw, 0)
+                    != coalesce(money.rows_superseded, 0) + coalesce(money.rows_current, 0)
                     then 1
                 when
                     abs(
-                        coalesce(amount_raw, 0)
-                        - coalesce(amount_superseded, 0)
-                        - coalesce(amount_current, 0)
+                        coalesce(money.amount_raw, 0)
+                        - coalesce(money.amount_superseded, 0)
+                        - coalesce(money.amount_current, 0)
                     ) >= 0.01
                     then 1
-                when abs(coalesce(amount_current, 0) - coalesce(amount_staging, 0)) >= 0.01
+                when
+                    abs(coalesce(money.amount_current, 0) - coalesce(money.amount_staging, 0))
+                    >= 0.01
                     then 1
                 else 0
             end
         ) as unexplained_currencies
     from money
-    where source in (select delivered.source from money as delivered where has_deliveries = 1)
-    group by source
+    where money.source in (select delivered.source from delivery_sources as delivered)
+    group by money.source
 ),
 
 -- Other connectors with a staging stage: raw against staging per currency.
@@ -100,11 +115,7 @@ staging_steps as (
         ) as unexplained_currencies
     from money
     left join restating_sources on money.source = restating_sources.source_name
-    where
-        money.source in (select staged.source from money as staged where has_staging = 1)
-        and money.source not in (
-            select delivered.source from money as delivered where has_deliveries = 1
-        )
+    where money.source in (select staged.source from staged_sources as staged)
     group by money.source
 ),
 
@@ -167,8 +178,9 @@ verdicts as (
                 and records.records_read != records.rows_raw + records.rows_quarantined
                 then 'landing records differ from raw rows + quarantined'
             when coalesce(delivery_steps.unexplained_currencies, 0) > 0
-                then 'raw differs from superseded + current deliveries, or staging from the '
-                || 'current deliveries'
+                then
+                    'raw differs from superseded + current deliveries, or staging from the '
+                    || 'current deliveries'
             when coalesce(staging_steps.unexplained_currencies, 0) > 0
                 then 'staging differs from raw beyond restatements'
             when coalesce(cloud_steps.unexplained_steps, 0) > 0
