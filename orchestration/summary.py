@@ -201,7 +201,7 @@ def usage(con: duckdb.DuckDBPyConnection, as_of: date | None) -> list[str]:
 
 def community(con: duckdb.DuckDBPyConnection, as_of: date | None) -> list[str]:
     """The latest quarter's NPS and CSAT, the latest month's support times and CSAT, and the
-    median days from lead to a running hub."""
+    median days from lead to first value (and to a running hub)."""
     survey = con.execute(
         "select n.quarter, n.nps, n.responses, c.csat, c.responses, n.min_responses "
         "from marts.fct_nps_quarterly as n left join marts.fct_csat_quarterly as c "
@@ -213,8 +213,9 @@ def community(con: duckdb.DuckDBPyConnection, as_of: date | None) -> list[str]:
         "resolution_hours_median, resolution_hours_p80, support_csat, ratings "
         "from marts.fct_support_monthly where partner_id is null order by month desc limit 1"
     ).fetchone()
-    [(lead_days, deals)] = con.execute(
-        "select median(days_created_to_closed_won + days_closed_won_to_hub_launched), "
+    [(value_days, valued, launch_days, launched)] = con.execute(
+        "select median(days_created_to_first_value), count(days_created_to_first_value), "
+        "median(days_created_to_closed_won + days_closed_won_to_hub_launched), "
         "count(days_closed_won_to_hub_launched) from marts.fct_lead_lifecycle"
     ).fetchall()
 
@@ -238,9 +239,15 @@ def community(con: duckdb.DuckDBPyConnection, as_of: date | None) -> list[str]:
             f"  Support {month:%Y-%m}: first response {hours(fr)} (p80 {hours(fr80)}), "
             f"resolution {hours(res)} (p80 {hours(res80)}); CSAT {share(csat)} of {ratings}"
         )
-    if deals:
+    if valued:
         lines.append(
-            f"  Lead to hub launch: {lead_days:.0f} days median ({deals} partners' first won deals)"
+            f"  Lead to first value: {value_days:.0f} days median ({valued} first won deals); "
+            f"to hub launch: {launch_days:.0f} ({launched})"
+        )
+    elif launched:
+        lines.append(
+            f"  Lead to hub launch: {launch_days:.0f} days median ({launched} first won deals); "
+            "none at first value yet"
         )
     return lines if len(lines) > 1 else []
 

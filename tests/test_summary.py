@@ -59,11 +59,13 @@ def make_warehouse(path: Path) -> None:
             (date '2026-10-01', 'ocean', 1.0, 1.0, 2.0, 2.0, 1.0, 1)
         ) as t(month, partner_id, first_response_hours_median, first_response_hours_p80,
                resolution_hours_median, resolution_hours_p80, support_csat, ratings)""")
-        # Lead to hub launch: 30 + 10 = 40 and 50 + 20 = 70 days, median 55; the renewal
-        # without a hub launch does not count.
+        # Lead to first value: 52 and 40 days, median 46; the deal whose hub has not reached
+        # it yet does not count. Lead to hub launch: 30 + 10 = 40, 50 + 20 = 70 and
+        # 20 + 5 = 25 days, median 40; the renewal without a hub launch does not count.
         con.execute("""create table marts.fct_lead_lifecycle as select * from (values
-            (30, 10), (50, 20), (100, null)
-        ) as t(days_created_to_closed_won, days_closed_won_to_hub_launched)""")
+            (30, 10, 52), (50, 20, null), (20, 5, 40), (100, null, null)
+        ) as t(days_created_to_closed_won, days_closed_won_to_hub_launched,
+               days_created_to_first_value)""")
         make_usage_marts(con)
 
 
@@ -144,7 +146,7 @@ def test_summary_shows_sources_staleness_metrics_costs_warnings_and_where_things
         "  Survey 2026 Q3: NPS - (under 5 answers) from 3 answers; CSAT - from 0\n"
         "  Support 2026-10: first response 2.2 h (p80 6.1 h), resolution 24.0 h (p80 43.1 h); "
         "CSAT 80% of 10\n"
-        "  Lead to hub launch: 55 days median (2 partners' first won deals)\n\n"
+        "  Lead to first value: 46 days median (2 first won deals); to hub launch: 40 (3)\n\n"
     ) in text
     assert (
         "Warnings (1; the build went on):\n"
@@ -169,6 +171,17 @@ def test_summary_shows_billable_mau_the_fee_gap_and_cost_per_mau(tmp_path: Path)
         "  usage fees (USD): expected 425, invoiced 400, gap 25; 1 of 2 partners under-invoiced\n"
         "  cost per MAU (USD), top 3 by MRR: river 2.50 · lake -\n"
     ) in text
+
+
+def test_summary_says_when_no_hub_has_reached_first_value_yet(tmp_path: Path):
+    warehouse = tmp_path / "w.duckdb"
+    make_warehouse(warehouse)
+    with connect(warehouse) as con:
+        con.execute("update marts.fct_lead_lifecycle set days_created_to_first_value = null")
+    # Lead to hub launch as above: 40, 70 and 25 days, median 40.
+    assert (
+        "\n  Lead to hub launch: 40 days median (3 first won deals); none at first value yet\n"
+    ) in summary(warehouse)
 
 
 def test_long_lists_wrap_between_items_within_the_width():

@@ -88,13 +88,45 @@ def test_the_demo_lifecycle_has_lost_renewal_open_and_first_won_deals(built_ware
     assert never_qualified > 0  # discovery leads closed lost from the first stage
 
 
+def test_demo_first_values_come_from_the_first_launch_days_hubs_and_the_days_add_up(
+    built_warehouse,
+):
+    """Every first value is the earliest first value (fct_hub_first_value) of the hubs the
+    partner launched on the deal's hub_launched_on, and the whole days from creation to first value
+    equal the sum of the steps between (created -> won -> hub launch -> first value)."""
+    warehouse = built_warehouse.warehouse
+    deals = rows(
+        warehouse,
+        "select deal_id, partner_id, hub_launched_on, first_value_on, "
+        "days_created_to_closed_won, days_closed_won_to_hub_launched, "
+        "days_hub_launched_to_first_value, days_created_to_first_value "
+        "from marts.fct_lead_lifecycle where first_value_on is not null",
+    )
+    assert deals, "no demo deal reached first value"
+    hub_first_values = rows(
+        warehouse,
+        "select partner_id, launched_on, first_value_on from marts.fct_hub_first_value "
+        "where first_value_on is not null",
+    )
+    summed = 0
+    for deal, partner, launched, first_value, to_won, to_launch, to_value, total in deals:
+        launch_day = [f for p, day, f in hub_first_values if (p, day) == (partner, launched)]
+        assert first_value == min(launch_day), deal
+        assert to_value == (first_value - launched).days >= 0, deal
+        if None not in (to_won, to_launch):
+            assert total == to_won + to_launch + to_value, deal
+            summed += 1
+    assert summed > 0
+
+
 def test_make_demo_prints_the_community_lines(built_warehouse):
     lines = built_warehouse.stdout.splitlines()
     start = lines.index("Community (all partners):")
     survey, support, lead = lines[start + 1 : start + 4]
     assert survey.startswith("  Survey 2026 Q3: NPS ")
     assert support.startswith("  Support 2026-10: first response ")
-    assert lead.startswith("  Lead to hub launch: ") and "days median" in lead
+    assert lead.startswith("  Lead to first value: ") and "days median" in lead
+    assert "; to hub launch: " in lead
 
 
 def test_pulled_tickets_keep_their_latest_version(built_warehouse):

@@ -162,7 +162,8 @@ def test_lead_lifecycle_milestones_and_days(built):
     prospect outside the registry, open at the first stage. 106 gamma: its qualifiedtobuy
     row goes backwards and is left out, so it qualified on entering presentationscheduled
     on 5 Mar (4 days). 107 beta: qualified 25 Mar (5 days), won 15 Apr (26 days), beta's
-    hub launched 10 May (25 days)."""
+    hub launched 10 May (25 days). The landing has no usage series: no hub has reached first
+    value, so 101 and 107 have none and no sustained use; the other deals have no hub."""
     got = rows(
         built["warehouse"],
         "select deal_id, partner_id, is_renewal, cast(qualified_at as date), "
@@ -182,6 +183,16 @@ def test_lead_lifecycle_milestones_and_days(built):
         ("107", "beta", False, d(2024, 3, 25), d(2024, 3, 25), d(2024, 4, 15), None,
          d(2024, 5, 10), 5, 26, 25),
     ]  # fmt: skip
+    first_value = rows(
+        built["warehouse"],
+        "select deal_id, first_value_on, first_value_status, sustained_use_on, "
+        "days_hub_launched_to_first_value, days_created_to_first_value "
+        "from marts.fct_lead_lifecycle where hub_launched_on is not null order by deal_id",
+    )
+    assert first_value == [
+        ("101", None, "not reached", None, None, None),
+        ("107", None, "not reached", None, None, None),
+    ]
 
 
 def test_funnel_per_quarter_of_creation_and_cohort(built):
@@ -190,7 +201,8 @@ def test_funnel_per_quarter_of_creation_and_cohort(built):
     rate 2 / 3; hubs launched for 101 and 107.
     days to qualified [10, 9, 4, 5] -> sorted [4, 5, 9, 10]: median 7, p80 at 2.4:
     9 + 0.4 x 1 = 9.4. to won [36, 26]: median 31, p80 26 + 0.8 x 10 = 34. won to hub
-    [15, 25]: 20 and 23. 2025 Q1, renewal: 103 alone."""
+    [15, 25]: 20 and 23. 2025 Q1, renewal: 103 alone. No hub has reached first value (no
+    usage series in the landing): none counted, no days."""
     got = rows(
         built["warehouse"],
         "select quarter, cohort, deals_created, deals_qualified, lead_qualification_ratio, "
@@ -207,6 +219,12 @@ def test_funnel_per_quarter_of_creation_and_cohort(built):
         (date(2025, 1, 1), "renewal", 1, 1, 1.0, 0.15, 0, 1, 0, 0, 1.0, 0,
          46.0, 46.0, 46.0, 46.0, None, None),
     ]  # fmt: skip
+    assert rows(
+        built["warehouse"],
+        "select hubs_with_first_value, hubs_with_sustained_use, "
+        "days_hub_launched_to_first_value_median, days_created_to_first_value_p80 "
+        "from marts.fct_lifecycle_funnel_quarterly order by quarter, cohort",
+    ) == [(0, 0, None, None), (0, 0, None, None)]
 
 
 def test_stage_transitions_name_the_next_stage_and_days_in_stage(built):
