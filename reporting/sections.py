@@ -526,13 +526,18 @@ def _funnel(reader: Reader, month: date) -> Shown:
             "days_measured_from": [since for *_, since in stages],
         }
     )
-    figure = go.Figure(
-        go.Funnel(
-            y=table["stage"], x=table["deals"], textinfo="value+percent initial", name="deals"
-        )
-    )
-    figure.update_layout(hovermode="closest", showlegend=False)
     notes = []
+    figure = None
+    if created:
+        figure = go.Figure(
+            go.Funnel(
+                y=table["stage"], x=table["deals"], textinfo="value+percent initial", name="deals"
+            )
+        )
+        figure.update_layout(hovermode="closest", showlegend=False)
+        figure = style(figure, f"New-partner deals created in the 12 months to {month:%B %Y}")
+    else:
+        notes.append(f"No new-partner deal was created in the 12 months to {month:%B %Y}.")
     if "days_created_to_first_value" in available:
         to_value = reader.frame(
             """
@@ -549,11 +554,7 @@ def _funnel(reader: Reader, month: date) -> Shown:
     absent = [stage for stage, milestone, *_ in FUNNEL if milestone not in available]
     if absent:
         notes.append(f"Not available yet: {', '.join(absent)} (fct_lead_lifecycle lacks it).")
-    return Shown(
-        table,
-        style(figure, f"New-partner deals created in the 12 months to {month:%B %Y}"),
-        tuple(notes),
-    )
+    return Shown(table, figure, tuple(notes))
 
 
 FUNNEL_SECTION = Section(

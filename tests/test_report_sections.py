@@ -151,6 +151,15 @@ def test_funnel_counts_new_partner_deals_reaching_each_milestone_by_the_month_en
     assert result.notes == ("Median days from lead to first value: 94.",)
 
 
+def test_funnel_without_new_deals_in_the_window_says_so_instead_of_an_empty_chart(con):
+    # The report for April 2025 looks at deals created May 2024 - April 2025; the oldest deal,
+    # d7, was created in June 2025, so no new-partner deal is counted.
+    result = run(FUNNEL_SECTION, Reader(con), date(2025, 4, 1)).shown
+    assert result.figure is None
+    assert list(result.table["deals"]) == [0, 0, 0, 0, 0, 0]
+    assert result.notes == ("No new-partner deal was created in the 12 months to April 2025.",)
+
+
 def test_funnel_without_first_value_columns_says_that_stage_is_not_available(tmp_path: Path):
     with duckdb.connect(str(tmp_path / "m.duckdb")) as con:
         make_report_marts(con, with_first_value=False)
