@@ -36,7 +36,7 @@ demo: install
 	$(BIN)/partner-metrics demo
 
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --maxprocesses=4 --dist loadfile
 
 # The Dagster UI over data/warehouse.duckdb and its instance (data/warehouse.dagster).
 ui: install

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from orchestration.cli import QUIET_ENV
 from warehouse.paths import PROJECT_ROOT
@@ -73,13 +77,29 @@ def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess
     )
 
 
+@contextmanager
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Path]:
+    """A folder the first pytest-xdist worker to get here fills and the others reuse: `make
+    test` runs the files on two workers, and the small world needs building only once. The
+    folder is complete when its `done` marker exists."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # shared by the workers of this run
+    folder = root / name
+    with FileLock(str(folder) + ".lock"):
+        yield folder
+
+
 @pytest.fixture(scope="session")
 def small_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from ingest.demo import generate
 
-    landing = tmp_path_factory.mktemp("landing")
-    generate(landing, **SMALL_WORLD)
-    return landing
+    with built_once(tmp_path_factory, "small-landing") as landing:
+        if not (landing / "done").exists():
+            shutil.rmtree(landing, ignore_errors=True)
+            generate(landing / "files", **SMALL_WORLD)
+            (landing / "done").touch()
+    return landing / "files"
 
 
 @dataclass
@@ -95,23 +115,36 @@ class BuiltWarehouse:
 def built_warehouse(
     tmp_path_factory: pytest.TempPathFactory, small_landing: Path, cli_env: dict[str, str]
 ) -> BuiltWarehouse:
-    """The small landing folder built once by the real CLI into a temporary warehouse."""
-    out = tmp_path_factory.mktemp("built")
-    warehouse, snapshots = out / "warehouse.duckdb", out / "snapshots"
-    result = run_cli(
-        [
-            "build",
-            "--landing",
-            str(small_landing),
-            "--warehouse",
-            str(warehouse),
-            "--snapshots",
-            str(snapshots),
-            # The marts describe the world's as-of day, whatever day the tests run.
-            "--as-of",
-            SMALL_WORLD["as_of"].isoformat(),
-        ],
-        cli_env,
+    """The small landing folder built once by the real CLI into a temporary warehouse. Tests
+    read it; a test that builds again works on a copy."""
+    with built_once(tmp_path_factory, "small-built") as out:
+        warehouse, snapshots = out / "warehouse.duckdb", out / "snapshots"
+        if not (out / "done").exists():
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir()
+            result = run_cli(
+                [
+                    "build",
+                    "--landing",
+                    str(small_landing),
+                    "--warehouse",
+                    str(warehouse),
+                    "--snapshots",
+                    str(snapshots),
+                    # The marts describe the world's as-of day, whatever day the tests run.
+                    "--as-of",
+                    SMALL_WORLD["as_of"].isoformat(),
+                ],
+                cli_env,
+            )
+            assert result.returncode == 0, result.stderr[-3000:]
+            (out / "stdout").write_text(result.stdout)
+            (out / "stderr").write_text(result.stderr)
+            (out / "done").touch()
+    return BuiltWarehouse(
+        small_landing,
+        warehouse,
+        snapshots,
+        (out / "stdout").read_text(),
+        (out / "stderr").read_text(),
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return BuiltWarehouse(small_landing, warehouse, snapshots, result.stdout, result.stderr)

@@ -127,9 +127,12 @@ def build_world(
     names = rng.sample([f"{a} {b}" for a in FIRST_WORDS for b in SECOND_WORDS], partners)
     people: list[Partner] = []
     for index, name in enumerate(names):
-        # A third of partners were running before the window opened; the rest join over it.
+        # A third of partners were running before the window opened; the rest join over it,
+        # the last two within the last year, so the lead-to-partner funnel has a cohort.
         if index < partners // 3:
             started = _add_months(window[0], -rng.randint(1, 18))
+        elif index >= partners - 2:
+            started = _add_months(window[-1], -rng.randint(1, min(months - 1, 9)))
         else:
             started = _add_months(window[0], rng.randint(0, max(months - 4, 0)))
         started += timedelta(days=rng.randint(0, 20))
