@@ -31,7 +31,9 @@ select
         when partners.partner_id is null
             then
                 'company ' || tickets.company_id
-                || ' is not a partner''s freshdesk_company_id in the registry'
+                || '{{ dbt.escape_single_quotes(
+                    " is not a partner's freshdesk_company_id in the registry"
+                ) }}'
     end as rejection_reason
 from tickets
 left join partners on tickets.company_id = partners.freshdesk_company_id
