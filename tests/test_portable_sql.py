@@ -87,7 +87,16 @@ DUCKDB_ONLY: list[tuple[str, str]] = [
     ),
 ]
 
+# Macro calls (in Jinja, not SQL) that are not portable although dbt ships them.
+JINJA_CALLS: list[tuple[str, str]] = [
+    (
+        r"\bdbt\.listagg\s*\(",
+        "dbt.listagg drops its order_by_clause on Spark: macro sorted_listagg",
+    ),
+]
+
 PATTERNS = [(re.compile(p, re.IGNORECASE), why) for p, why in DUCKDB_ONLY]
+JINJA_PATTERNS = [(re.compile(p), why) for p, why in JINJA_CALLS]
 DOUBLED_QUOTE = (
     "a quote doubled inside a string literal ('it''s'): Spark reads two literals and joins "
     "them, dropping the quote; reword, or build the text with dbt.concat"
@@ -98,9 +107,7 @@ JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 PYTHON_STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 # An engine's own side of a dispatched macro: `duckdb__x`, `spark__x` (not `default__x`).
 ENGINE_SIDE = re.compile(r"(duckdb|spark|databricks|bigquery|snowflake|postgres)__\w")
-MACRO = re.compile(
-    r"\{%-?\s*macro\s+(\w+)\s*\(.*?%\}(.*?)\{%-?\s*endmacro\s*-?%\}", re.DOTALL
-)
+MACRO = re.compile(r"\{%-?\s*macro\s+(\w+)\s*\(.*?%\}(.*?)\{%-?\s*endmacro\s*-?%\}", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -156,12 +163,16 @@ def find_duckdb_only(text: str, where: str, first_line: int = 1) -> list[Finding
     """The DuckDB-only constructs of a dbt SQL file (or macro body) starting at `first_line`."""
     text = JINJA_COMMENT.sub(lambda m: _blank(m.group()), text)
     pieces: list[tuple[str, int]] = []  # (SQL, offset in text)
+    findings = []
     for tag in JINJA_TAG.finditer(text):
+        for pattern, why in JINJA_PATTERNS:
+            for match in pattern.finditer(tag.group()):
+                line = first_line + text.count("\n", 0, tag.start() + match.start())
+                findings.append(Finding(where, line, match.group(), why))
         # A macro call's string arguments are SQL fragments; other Jinja is not SQL.
         for fragment in PYTHON_STRING.finditer(tag.group()):
             pieces.append((fragment.group()[1:-1], tag.start() + fragment.start() + 1))
     pieces.insert(0, (JINJA_TAG.sub(lambda m: _blank(m.group()), text), 0))
-    findings = []
     for sql, offset in pieces:
         code, doubled = sql_code(sql)
 
@@ -232,6 +243,7 @@ def test_the_check_finds_each_construct_and_only_in_code():
         "select median(x) from t": "median(",
         "select try_cast(x as int)": "try_cast(",
         "select string_agg(x, ',')": "string_agg(",
+        "select {{ dbt.listagg('x', \"', '\", 'order by x') }}": "dbt.listagg(",
         "select datediff('month', a, b)": "datediff(",
         "select d + interval 1 day": "interval",
         "select cast(x as varchar)": "as varchar",

@@ -6,15 +6,20 @@ The dbt models read two schemas they never build: `raw` (what the connectors lan
 declares one external table per dbt source over those folders (macro
 `declare_lake_sources`) and builds every model from them. The files are a copy of the
 warehouse at one moment; the DuckDB file stays the system of record.
+
+`python -m warehouse.lake [--warehouse W] [--lake L]` exports by hand (defaults: the
+warehouse and lake of warehouse/paths.py).
 """
 
 from __future__ import annotations
 
+import argparse
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from warehouse.connection import connect_read_only
+from warehouse.paths import lake_path, warehouse_path
 
 SOURCE_SCHEMAS = ("raw", "published")
 
@@ -67,3 +72,17 @@ def export_sources(warehouse: Path, lake: Path) -> list[ExportedTable]:
             rows = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
             exported.append(ExportedTable(schema, table, rows, target))
     return exported
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Export the warehouse's sources to Parquet.")
+    parser.add_argument("--warehouse", type=Path, default=warehouse_path())
+    parser.add_argument("--lake", type=Path, default=lake_path())
+    args = parser.parse_args(argv)
+    exported = export_sources(args.warehouse, args.lake)
+    rows = sum(table.rows for table in exported)
+    print(f"{len(exported)} tables, {rows:,} rows written to {args.lake}")
+
+
+if __name__ == "__main__":
+    main()
