@@ -22,10 +22,10 @@ select
     tickets.resolved_at,
     {{ dbt.datediff(
         'tickets.created_at', 'tickets.first_responded_at', 'second'
-    ) }} / 3600.0 as first_response_hours,
+    ) }} / cast(3600 as double) as first_response_hours,
     {{ dbt.datediff(
         'tickets.created_at', 'tickets.resolved_at', 'second'
-    ) }} / 3600.0 as resolution_hours,
+    ) }} / cast(3600 as double) as resolution_hours,
     case
         when tickets.company_id is null then 'ticket has no company'
         when partners.partner_id is null
