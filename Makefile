@@ -14,7 +14,7 @@ export UV_COMPILE_BYTECODE := 1
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/tests -type f 2>/dev/null) dbt_project/dbt_project.yml
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: install demo test ui docs lint bench clean
+.PHONY: install install-spark demo test test-spark ui docs lint bench clean
 
 install: $(VENV)/.installed $(MANIFEST)
 
@@ -32,11 +32,27 @@ $(MANIFEST): $(VENV)/.installed $(DBT_SOURCES)
 	cd dbt_project && ../$(BIN)/dbt parse --profiles-dir . --quiet
 	@touch $@
 
+# PySpark and dbt-spark (the `spark` dependency group, ~340 MB) for the Spark parity test;
+# Spark also needs Java 17 (`java` on PATH).
+install-spark: $(VENV)/.installed-spark
+
+$(VENV)/.installed-spark: $(VENV)/.installed
+	$(BIN)/uv sync --frozen --inexact --quiet --group spark
+	@touch $@
+
 demo: install
 	$(BIN)/partner-metrics demo
 
+# Includes the Spark parity test when Java and the spark group are installed (else skipped,
+# with the reason in the summary).
 test: install
 	$(BIN)/pytest -n auto --maxprocesses=4 --dist loadfile
+
+# The same dbt project on Apache Spark (local mode) from a small generated landing, every
+# mart compared with the DuckDB build of it (tests/spark). Fails, rather than skips, when
+# Java or PySpark is missing.
+test-spark: install install-spark
+	PARTNER_METRICS_REQUIRE_SPARK=1 $(BIN)/pytest tests/spark
 
 # The Dagster UI over data/warehouse.duckdb and its instance (data/warehouse.dagster).
 ui: install

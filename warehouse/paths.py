@@ -18,6 +18,7 @@ WAREHOUSE_ENV = "PARTNER_METRICS_WAREHOUSE"
 LANDING_ENV = "PARTNER_METRICS_LANDING"
 SNAPSHOTS_ENV = "PARTNER_METRICS_SNAPSHOTS"
 AS_OF_ENV = "PARTNER_METRICS_AS_OF"
+LAKE_ENV = "PARTNER_METRICS_LAKE"
 
 
 def _from_env(name: str, default: Path) -> Path:
@@ -48,6 +49,12 @@ def landing_path() -> Path:
 def snapshots_path() -> Path:
     """Where scheduled metric snapshots are published (default ``data/snapshots``)."""
     return _from_env(SNAPSHOTS_ENV, DATA_DIR / "snapshots")
+
+
+def lake_path() -> Path:
+    """The Parquet copy of the warehouse's sources other engines read (default ``data/lake``;
+    warehouse/lake.py, the dbt `spark` target)."""
+    return _from_env(LAKE_ENV, DATA_DIR / "lake")
 
 
 def as_of_from_env() -> date | None:

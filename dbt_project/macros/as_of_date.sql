@@ -9,13 +9,13 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The moment status columns are measured at: the end of the `as_of` day when it is pinned,
-    otherwise now. -#}
+{#- The moment status columns are measured at: the end of the `as_of` day (UTC) when it is
+    pinned, otherwise now. -#}
 {% macro as_of_timestamp() -%}
     {%- if var('as_of', none) -%}
-        cast(cast('{{ var("as_of") }}' as date) + interval 1 day as timestamptz)
+        {{ utc_timestamp(dbt.dateadd('day', 1, as_of_date())) }}
     {%- else -%}
-        current_timestamp
+        {{ dbt.current_timestamp() }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -12,7 +12,7 @@
         count(*) as row_count,
         sum(cast({{ amount }} as decimal(38, 6))) as amount
         {%- else -%}
-        cast(null as varchar) as currency,
+        cast(null as {{ dbt.type_string() }}) as currency,
         count(*) as row_count,
         cast(null as decimal(38, 6)) as amount
         {%- endif %}

@@ -14,8 +14,8 @@
         ) -%}
     {%- endfor -%}
     {%- if execute and rows -%}
-        create schema if not exists audit;
-        create or replace table audit.dbt_test_results as
+        {%- do run_query('create schema if not exists audit') -%}
+        {{ replace_table_as('audit.dbt_test_results') }}
         select
             test_name,
             model_name,
@@ -27,4 +27,19 @@
         from (values {{ rows | join(', ') }})
             as results (test_name, model_name, severity, status, failures, message)
     {%- endif -%}
+{%- endmacro %}
+
+{#- The start of a statement that replaces `table` with the rows of the select that follows:
+    DuckDB replaces in one statement; Spark's Parquet tables are dropped first (here). -#}
+{% macro replace_table_as(table) -%}
+    {{ return(adapter.dispatch('replace_table_as')(table)) }}
+{%- endmacro %}
+
+{% macro default__replace_table_as(table) -%}
+    create or replace table {{ table }} as
+{%- endmacro %}
+
+{% macro spark__replace_table_as(table) -%}
+    {%- do run_query('drop table if exists ' ~ table) -%}
+    create table {{ table }} as
 {%- endmacro %}

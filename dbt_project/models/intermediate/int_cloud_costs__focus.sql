@@ -50,7 +50,7 @@ unioned as (
 tagged as (
     select
         *,
-        cast(date_trunc('month', charge_period_start) as date) as charge_month,
+        cast({{ dbt.date_trunc('month', 'charge_period_start') }} as date) as charge_month,
         cast(charge_period_start as date) as charge_date,
         coalesce(
             {{ json_field('tags', '2i2c:hub-name') }},
@@ -71,10 +71,7 @@ converted as (
             else rates.usd_per_unit
         end as usd_per_unit
     from tagged
-    asof left join rates
-        on
-            tagged.billing_currency = rates.currency
-            and tagged.charge_date >= rates.rate_date
+    {{ fx_rate_join('rates', 'tagged.billing_currency', 'tagged.charge_date') }}
 ),
 
 attributed as (
@@ -114,7 +111,7 @@ select
     effective_cost as EffectiveCost,
     list_cost as ListCost,
     billing_currency as BillingCurrency,
-    cast(tags as json) as Tags,
+    {{ as_json('tags') }} as Tags,
     commitment_discount_status as CommitmentDiscountStatus,
     commitment_discount_id as CommitmentDiscountId,
     invoice_id as InvoiceId,

@@ -31,11 +31,11 @@ live_clusters as (
         count(*) as clusters_live,
         sum(case when has_cost_data then 1 else 0 end) as clusters_billed,
         sum(case when has_usage_data then 1 else 0 end) as clusters_monitored,
-        {{ dbt.listagg(
-            "case when not has_cost_data then cluster end", "', '", "order by cluster"
+        {{ sorted_listagg(
+            "case when not has_cost_data then cluster end", "', '"
         ) }} as clusters_without_bill,
-        {{ dbt.listagg(
-            "case when not has_usage_data then cluster end", "', '", "order by cluster"
+        {{ sorted_listagg(
+            "case when not has_usage_data then cluster end", "', '"
         ) }} as clusters_without_usage
     from cluster_months
     group by month

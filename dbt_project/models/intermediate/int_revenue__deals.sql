@@ -16,10 +16,28 @@ stages as (
 -- Deals from the UI export carry the stage label (and pipeline label), not the id.
 deals as (
     select
-        landed_deals.* replace (
-            coalesce(landed_deals.stage_id, by_label.stage_id) as stage_id,
-            coalesce(landed_deals.pipeline_id, by_label.pipeline_id) as pipeline_id
-        )
+        landed_deals.deal_id,
+        landed_deals.company_id,
+        landed_deals.company_ids,
+        landed_deals.deal_name,
+        coalesce(landed_deals.pipeline_id, by_label.pipeline_id) as pipeline_id,
+        coalesce(landed_deals.stage_id, by_label.stage_id) as stage_id,
+        landed_deals.pipeline_label,
+        landed_deals.stage_label,
+        landed_deals.amount,
+        landed_deals.currency,
+        landed_deals.close_date,
+        landed_deals.create_date,
+        landed_deals.contract_start_date,
+        landed_deals.contract_end_date,
+        landed_deals.hs_mrr,
+        landed_deals.forecast_probability,
+        landed_deals.hs_is_closed_won,
+        landed_deals.stage_history,
+        landed_deals.is_archived,
+        landed_deals.created_at,
+        landed_deals.updated_at,
+        landed_deals.landed_file
     from landed_deals
     left join stages as by_label
         on
@@ -76,10 +94,7 @@ converted as (
             else rates.usd_per_unit
         end as usd_per_unit
     from classified
-    asof left join rates
-        on
-            classified.currency = rates.currency
-            and classified.fx_date >= rates.rate_date
+    {{ fx_rate_join('rates', 'classified.currency', 'classified.fx_date') }}
 ),
 
 measured as (
@@ -91,7 +106,12 @@ measured as (
         case
             when contract_start_date is not null and contract_end_date is not null
                 then greatest(
-                    datediff('month', contract_start_date, contract_end_date + interval 1 day), 1
+                    {{ dbt.datediff(
+                        'contract_start_date',
+                        dbt.dateadd('day', 1, 'contract_end_date'),
+                        'month'
+                    ) }},
+                    1
                 )
         end as term_months
     from converted

@@ -19,10 +19,7 @@ converted as (
         lines.*,
         case when lines.currency = 'USD' then 1.0 else rates.usd_per_unit end as usd_per_unit
     from lines
-    asof left join rates
-        on
-            lines.currency = rates.currency
-            and lines.invoice_date >= rates.rate_date
+    {{ fx_rate_join('rates', 'lines.currency', 'lines.invoice_date') }}
 )
 
 select

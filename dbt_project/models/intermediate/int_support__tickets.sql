@@ -22,16 +22,18 @@ select
     tickets.resolved_at,
     {{ dbt.datediff(
         'tickets.created_at', 'tickets.first_responded_at', 'second'
-    ) }} / 3600.0 as first_response_hours,
+    ) }} / cast(3600 as double) as first_response_hours,
     {{ dbt.datediff(
         'tickets.created_at', 'tickets.resolved_at', 'second'
-    ) }} / 3600.0 as resolution_hours,
+    ) }} / cast(3600 as double) as resolution_hours,
     case
         when tickets.company_id is null then 'ticket has no company'
         when partners.partner_id is null
             then
                 'company ' || tickets.company_id
-                || ' is not a partner''s freshdesk_company_id in the registry'
+                || '{{ dbt.escape_single_quotes(
+                    " is not a partner's freshdesk_company_id in the registry"
+                ) }}'
     end as rejection_reason
 from tickets
 left join partners on tickets.company_id = partners.freshdesk_company_id

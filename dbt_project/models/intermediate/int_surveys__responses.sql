@@ -63,7 +63,9 @@ select
     case
         when partner_id is null
             then
-                'community ''' || community
-                || ''' is not a registry partner id, partner name or hub URL'
+                '{{ dbt.escape_single_quotes("community '") }}' || community
+                || '{{ dbt.escape_single_quotes(
+                    "' is not a registry partner id, partner name or hub URL"
+                ) }}'
     end as rejection_reason
 from matched

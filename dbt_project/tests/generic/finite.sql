@@ -3,5 +3,5 @@
 {% test finite(model, column_name) %}
 select *
 from {{ model }}
-where {{ column_name }} is not null and not isfinite({{ column_name }})
+where {{ column_name }} is not null and not {{ is_finite(column_name) }}
 {% endtest %}

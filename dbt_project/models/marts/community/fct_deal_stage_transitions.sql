@@ -33,7 +33,7 @@ select
         as entered_quarter,
     {{ dbt.datediff(
         'ordered.entered_at', 'ordered.exited_at', 'second'
-    ) }} / 86400.0 as days_in_stage,
+    ) }} / cast(86400 as double) as days_in_stage,
     ordered.exited_at is null as is_current_stage,
     ordered.next_stage_id
 from ordered

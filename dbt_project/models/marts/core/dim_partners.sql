@@ -29,7 +29,7 @@ partner_hubs as (
         min(launched_on) as first_hub_launched_on,
         count(*) as hubs_total,
         count(*) filter (where is_running) as hubs_running,
-        string_agg(distinct cluster, ', ' order by cluster) as clusters
+        {{ sorted_listagg('cluster', "', '") }} as clusters
     from hubs
     group by partner_id
 )

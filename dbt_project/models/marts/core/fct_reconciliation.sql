@@ -17,7 +17,7 @@ landing as (
         1 as stage_order,
         'landing: records read' as stage,
         'raw._ingest_log' as relation_name,
-        cast(null as varchar) as currency,
+        cast(null as {{ dbt.type_string() }}) as currency,
         sum(rows_loaded + rows_quarantined) as row_count,
         cast(null as decimal(38, 6)) as amount
     from files
@@ -30,7 +30,7 @@ quarantined as (
         2 as stage_order,
         'quarantined' as stage,
         'raw._quarantine' as relation_name,
-        cast(null as varchar) as currency,
+        cast(null as {{ dbt.type_string() }}) as currency,
         count(*) as row_count,
         cast(null as decimal(38, 6)) as amount
     from quarantine

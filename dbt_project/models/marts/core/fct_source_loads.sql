@@ -45,7 +45,9 @@ select
     and (
         loads.last_loaded_at is null
         or loads.last_loaded_at
-        < {{ as_of_timestamp() }} - to_hours(cast(sources.expected_cadence_hours as bigint))
+        < {{ dbt.dateadd(
+            'hour', '-1 * cast(sources.expected_cadence_hours as bigint)', as_of_timestamp()
+        ) }}
     ) as is_stale
 from sources
 left join loads on sources.source_name = loads.source_name

@@ -20,4 +20,13 @@ select
     cast(sum(cast(effective_cost_usd as decimal(38, 9))) as double) as effective_cost_usd,
     cast(sum(cast(list_cost_usd as decimal(38, 9))) as double) as list_cost_usd
 from allocated
-group by all
+group by
+    charge_month,
+    provider,
+    cluster,
+    hub,
+    partner_id,
+    service_category,
+    charge_category,
+    commitment_discount_status,
+    attribution_method

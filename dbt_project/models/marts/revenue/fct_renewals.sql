@@ -28,7 +28,8 @@ renewal as (
         on
             contracts.partner_id = later.partner_id
             and contracts.deal_id <> later.deal_id
-            and later.contract_start_date > contracts.contract_end_date - interval 30 day
+            and later.contract_start_date
+            > {{ dbt.dateadd('day', -30, 'contracts.contract_end_date') }}
             and contracts.contract_end_date < later.contract_end_date
     group by contracts.deal_id
 ),
@@ -39,7 +40,9 @@ dated as (
         contracts.partner_id,
         contracts.contract_start_date,
         contracts.contract_end_date,
-        datediff('day', {{ as_of_date() }}, contracts.contract_end_date) as days_to_end,
+        {{ dbt.datediff(
+            as_of_date(), 'contracts.contract_end_date', 'day'
+        ) }} as days_to_end,
         contracts.mrr_usd,
         contracts.arr_usd,
         renewal.renewal_deal_id,

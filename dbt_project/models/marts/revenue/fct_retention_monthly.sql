@@ -58,7 +58,9 @@ cohort_12 as (
         sum(coalesce(now.mrr_usd, 0)) as cohort_end_mrr_usd
     from report_months
     inner join mrr as earlier
-        on earlier.month = report_months.month - interval 12 month and earlier.mrr_usd > 0
+        on
+            earlier.month = {{ dbt.dateadd('month', -12, 'report_months.month') }}
+            and earlier.mrr_usd > 0
     left join mrr as now
         on report_months.month = now.month and earlier.partner_id = now.partner_id
     group by report_months.month
@@ -71,7 +73,9 @@ cohort_6 as (
         count(*) filter (where coalesce(now.mrr_usd, 0) = 0) as churned_since_6m
     from report_months
     inner join mrr as earlier
-        on earlier.month = report_months.month - interval 6 month and earlier.mrr_usd > 0
+        on
+            earlier.month = {{ dbt.dateadd('month', -6, 'report_months.month') }}
+            and earlier.mrr_usd > 0
     left join mrr as now
         on report_months.month = now.month and earlier.partner_id = now.partner_id
     group by report_months.month

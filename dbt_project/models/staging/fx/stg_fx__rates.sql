@@ -4,15 +4,20 @@ with source as (
     select * from {{ source('fx', 'rates') }}
 ),
 
-latest as (
+ranked as (
     select
         rate_date,
         currency,
-        usd_per_unit
+        usd_per_unit,
+        row_number() over (
+            partition by rate_date, currency order by _loaded_at desc, _file desc
+        ) as load_rank
     from source
-    qualify row_number() over (
-        partition by rate_date, currency order by _loaded_at desc, _file desc
-    ) = 1
 )
 
-select * from latest
+select
+    rate_date,
+    currency,
+    usd_per_unit
+from ranked
+where load_rank = 1

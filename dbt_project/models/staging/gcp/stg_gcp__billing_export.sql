@@ -152,9 +152,7 @@ renamed as (
         lines.billed_cost as effective_cost,
         lines.list_cost,
         current_rows.currency as billing_currency,
-        to_json(map_from_entries(from_json(
-            coalesce(current_rows.labels, '[]'), '[{"key": "varchar", "value": "varchar"}]'
-        ))) as tags,
+        {{ key_value_array_to_json_object('current_rows.labels') }} as tags,
         cast(null as {{ dbt.type_string() }}) as commitment_discount_status,
         cast(null as {{ dbt.type_string() }}) as commitment_discount_id,
         cast(null as {{ dbt.type_string() }}) as invoice_id,

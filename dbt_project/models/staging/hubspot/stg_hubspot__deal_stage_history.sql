@@ -7,27 +7,40 @@ with deals as (
     from {{ ref('stg_hubspot__deals') }}
 ),
 
-keys as (
-    select
-        deal_id,
-        stage_history,
-        unnest(json_keys(stage_history)) as property
-    from deals
+properties as (
+    {{ json_object_entries('deals', 'stage_history', ['deal_id']) }}
 ),
 
 entered as (
     select
         deal_id,
-        substr(property, length('hs_v2_date_entered_') + 1) as stage_id,
-        try_cast(stage_history ->> property as timestamptz) as entered_at,
-        try_cast(
-            stage_history
-            ->> ('hs_v2_date_exited_' || substr(property, length('hs_v2_date_entered_') + 1))
-            as timestamptz
-        ) as exited_at
-    from keys
-    where starts_with(property, 'hs_v2_date_entered_')
+        substr(entry_key, length('hs_v2_date_entered_') + 1) as stage_id,
+        entry_value as entered_value
+    from properties
+    where substr(entry_key, 1, length('hs_v2_date_entered_')) = 'hs_v2_date_entered_'
+),
+
+exited as (
+    select
+        deal_id,
+        substr(entry_key, length('hs_v2_date_exited_') + 1) as stage_id,
+        entry_value as exited_value
+    from properties
+    where substr(entry_key, 1, length('hs_v2_date_exited_')) = 'hs_v2_date_exited_'
+),
+
+stages as (
+    select
+        entered.deal_id,
+        entered.stage_id,
+        {{ dbt.safe_cast('entered.entered_value', timestamp_tz_type()) }} as entered_at,
+        {{ dbt.safe_cast('exited.exited_value', timestamp_tz_type()) }} as exited_at
+    from entered
+    left join exited
+        on
+            entered.deal_id = exited.deal_id
+            and entered.stage_id = exited.stage_id
 )
 
-select * from entered
+select * from stages
 where entered_at is not null

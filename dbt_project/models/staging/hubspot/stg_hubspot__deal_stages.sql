@@ -6,10 +6,18 @@ with source as (
     select * from {{ source('hubspot', 'pipeline_stages') }}
 ),
 
-latest as (
-    select *
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by stage_id order by _loaded_at desc, _file desc
+        ) as load_rank
     from source
-    qualify row_number() over (partition by stage_id order by _loaded_at desc, _file desc) = 1
+),
+
+latest as (
+    select * from ranked
+    where load_rank = 1
 )
 
 select

@@ -4,12 +4,18 @@ with source as (
     select * from {{ source('hubspot', 'deals') }}
 ),
 
-latest as (
-    select *
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by deal_id order by updated_at desc nulls last, _loaded_at desc, _file desc
+        ) as load_rank
     from source
-    qualify row_number() over (
-        partition by deal_id order by updated_at desc nulls last, _loaded_at desc, _file desc
-    ) = 1
+),
+
+latest as (
+    select * from ranked
+    where load_rank = 1
 ),
 
 renamed as (

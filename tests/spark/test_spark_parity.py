@@ -1,0 +1,217 @@
+"""The same dbt project on Apache Spark gives the same marts as on DuckDB (README, Scaling out).
+
+The small world every end-to-end test builds (conftest: generated landing, ingested and built
+with DuckDB) is exported to the Parquet lake (warehouse/lake.py), and `dbt build --target
+spark` (dbt-spark's session method: PySpark in local mode, dbt_project/profiles.yml) builds
+every model from it, running the same unit and data tests. Then each mart Spark wrote (Parquet
+under <lake>/spark/marts.db/) is read back by DuckDB and compared with the DuckDB build: row
+counts and money totals to the cent, then every row (numbers to a billionth: the engines add
+floats in different orders), for every mart, and the outcome of every data test. Two
+engines computing the marts independently from the same raw rows is the invariant. Column
+types may differ where the engines name them differently (DuckDB sums integers to HUGEINT,
+Spark divides decimals to DECIMAL); values may not.
+
+Needs Java (17) and the `spark` dependency group (`make install-spark`); without them the
+module is skipped with the reason, unless PARTNER_METRICS_REQUIRE_SPARK is set (`make
+test-spark`, CI), where a missing piece fails.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import SMALL_WORLD, BuiltWarehouse
+from warehouse.lake import export_sources
+from warehouse.paths import DBT_PROJECT_DIR
+
+REQUIRE_ENV = "PARTNER_METRICS_REQUIRE_SPARK"
+
+
+def _missing_piece() -> str | None:
+    if shutil.which("java") is None:
+        return (
+            "no `java` on PATH: install Java 17 (Debian: apt-get install openjdk-17-jre-headless)"
+        )
+    for module in ("pyspark", "dbt.adapters.spark"):
+        if importlib.util.find_spec(module) is None:
+            return f"{module} is not installed: `make install-spark` (uv sync --group spark)"
+    return None
+
+
+_missing = _missing_piece()
+if _missing and os.environ.get(REQUIRE_ENV):
+    pytest.fail(f"Spark parity cannot run: {_missing}", pytrace=False)
+if _missing:
+    pytest.skip(f"Spark parity skipped: {_missing}", allow_module_level=True)
+
+pytestmark = [pytest.mark.spark, pytest.mark.e2e]
+
+MARTS_DIR = DBT_PROJECT_DIR / "models" / "marts"
+# Views read a source as it is (marts.metric_snapshots: published.metric_snapshots): Spark
+# builds them too (run results), they hold no rows of their own to compare.
+VIEWS = {"metric_snapshots"}
+TABLE_MARTS = sorted(p.stem for p in MARTS_DIR.rglob("*.sql") if p.stem not in VIEWS)
+# A money column: USD amounts (`*_usd`) and amounts in their own currency (`amount`).
+HALF_A_CENT = 0.005
+
+
+def is_money(column: str) -> bool:
+    return column.endswith("_usd") or column == "amount"
+
+
+@dataclass(frozen=True)
+class SparkBuild:
+    duckdb_warehouse: Path
+    spark_tables: Path  # <lake>/spark: one folder per schema (<schema>.db), one per table
+    run_results: dict
+    log: Path
+
+
+@pytest.fixture(scope="module")
+def spark_build(
+    built_warehouse: BuiltWarehouse, tmp_path_factory: pytest.TempPathFactory
+) -> SparkBuild:
+    work = tmp_path_factory.mktemp("spark")
+    lake = work / "lake"
+    exported = export_sources(built_warehouse.warehouse, lake)
+    assert any(t.table == "prometheus_samples" and t.rows for t in exported), exported
+    log = work / "dbt-spark.log"
+    with log.open("w") as out:
+        result = subprocess.run(
+            [
+                str(Path(sys.executable).with_name("dbt")),
+                "build",
+                "--target",
+                "spark",
+                "--profiles-dir",
+                str(DBT_PROJECT_DIR),
+                "--target-path",
+                str(work / "target"),
+                "--log-path",
+                str(work / "logs"),
+                "--vars",
+                json.dumps({"lake_path": str(lake), "as_of": SMALL_WORLD["as_of"].isoformat()}),
+            ],
+            cwd=DBT_PROJECT_DIR,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=900,
+        )
+    run_results = json.loads((work / "target" / "run_results.json").read_text())
+    failed = [
+        f"{r['unique_id']}: {r['status']}: {(r.get('message') or '')[:300]}"
+        for r in run_results["results"]
+        if r["status"] not in ("success", "pass", "warn")
+    ]
+    assert result.returncode == 0 and not failed, (
+        f"dbt build --target spark failed (log: {log}):\n" + "\n".join(failed[:20])
+    )
+    return SparkBuild(built_warehouse.warehouse, lake / "spark", run_results, log)
+
+
+@pytest.fixture(scope="module")
+def both(spark_build: SparkBuild):
+    """DuckDB with the DuckDB build attached as `duck` and Spark's tables readable by path."""
+    con = duckdb.connect()
+    con.execute(f"attach '{spark_build.duckdb_warehouse}' as duck (read_only)")
+    yield con
+    con.close()
+
+
+def spark_table(build: SparkBuild, schema: str, table: str) -> str:
+    folder = build.spark_tables / f"{schema}.db" / table
+    assert folder.is_dir(), f"Spark wrote no table {schema}.{table} ({folder})"
+    return f"read_parquet('{folder}/*.parquet')"
+
+
+def columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+    return [row[0] for row in con.execute(f"describe select * from {relation}").fetchall()]
+
+
+def test_every_model_unit_test_and_data_test_ran_on_spark(spark_build: SparkBuild):
+    manifest = json.loads((spark_build.log.parent / "target" / "manifest.json").read_text())
+    expected = {
+        unique_id
+        for unique_id, node in [*manifest["nodes"].items(), *manifest["unit_tests"].items()]
+        if node["resource_type"] in ("model", "test", "unit_test")
+    }
+    ran = {result["unique_id"] for result in spark_build.run_results["results"]}
+    assert len(expected) > 600
+    assert expected <= ran, sorted(expected - ran)[:10]
+
+
+def test_data_tests_have_the_same_outcome_on_both_engines(spark_build: SparkBuild, both):
+    """audit.dbt_test_results (macro record_test_results) of each build: same tests, same
+    status, same number of failing rows (a warning on one engine is a warning on the other)."""
+    spark = spark_table(spark_build, "audit", "dbt_test_results")
+    query = "select test_name, status, failures from {} order by test_name"
+    duck_rows = both.execute(query.format("duck.audit.dbt_test_results")).fetchall()
+    spark_rows = both.execute(query.format(spark)).fetchall()
+    assert len(duck_rows) > 100
+    assert spark_rows == duck_rows
+
+
+def test_spark_built_every_mart(spark_build: SparkBuild):
+    built = {p.name for p in (spark_build.spark_tables / "marts.db").iterdir()}
+    assert set(TABLE_MARTS) <= built, set(TABLE_MARTS) - built
+
+
+@pytest.mark.parametrize("mart", TABLE_MARTS)
+def test_mart_row_count_and_money_totals_match(mart: str, spark_build: SparkBuild, both):
+    duck, spark = f"duck.marts.{mart}", spark_table(spark_build, "marts", mart)
+    assert columns(both, spark) == columns(both, duck)
+    assert (
+        both.execute(f"select count(*) from {spark}").fetchone()
+        == both.execute(f"select count(*) from {duck}").fetchone()
+    )
+    for column in filter(is_money, columns(both, duck)):
+        query = f'select cast(sum("{column}") as double) from {{}}'
+        duck_total = both.execute(query.format(duck)).fetchone()[0]
+        spark_total = both.execute(query.format(spark)).fetchone()[0]
+        assert (duck_total is None) == (spark_total is None), column
+        if duck_total is not None:
+            assert abs(duck_total - spark_total) < HALF_A_CENT, (column, duck_total, spark_total)
+
+
+def same_value(left: object, right: object) -> bool:
+    """Equal; numbers to within a billionth (two engines add floats in different orders)."""
+    if isinstance(left, float) or isinstance(right, float):
+        if left is None or right is None:
+            return left is right
+        return math.isclose(float(left), float(right), rel_tol=1e-9, abs_tol=1e-9)
+    return left == right
+
+
+@pytest.mark.parametrize("mart", TABLE_MARTS)
+def test_mart_matches_row_by_row(mart: str, spark_build: SparkBuild, both):
+    """Every mart, the MRR and MRC marts (fct_mrr_monthly, fct_mrc_monthly) among them."""
+    duck, spark = f"duck.marts.{mart}", spark_table(spark_build, "marts", mart)
+    names = columns(both, duck)
+    order = ", ".join(f'"{name}"' for name in names)
+    duck_rows = both.execute(f"select {order} from {duck} order by {order}").fetchall()
+    spark_rows = both.execute(f"select {order} from {spark} order by {order}").fetchall()
+    assert len(spark_rows) == len(duck_rows)
+    differing = []
+    for duck_row, spark_row in zip(duck_rows, spark_rows, strict=True):
+        cells = zip(names, duck_row, spark_row, strict=True)
+        if wrong := [(name, d, s) for name, d, s in cells if not same_value(d, s)]:
+            differing.append((duck_row, wrong))
+    assert not differing, (mart, len(differing), differing[:3])
+
+
+def test_the_mrr_and_mrc_marts_have_rows_to_compare(spark_build: SparkBuild, both):
+    for mart in ("fct_mrr_monthly", "fct_mrc_monthly"):
+        count = both.execute(f"select count(*) from duck.marts.{mart}").fetchone()[0]
+        assert count > 10, f"{mart} has {count} rows: too few to prove anything"
