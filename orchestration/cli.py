@@ -121,7 +121,7 @@ def build(
     from orchestration.instance import fail_dead_runs, instance_dir, open_instance
     from orchestration.partitions import clamp, recent_window
     from orchestration.settings import Settings
-    from warehouse.connection import build_lock, connect
+    from warehouse.connection import build_lock, compact
 
     out = out or sys.stdout
     quiet_environment()
@@ -155,8 +155,7 @@ def build(
                 tags = {"source": "cli", "landing": str(landing), "warehouse": str(warehouse)}
                 try:
                     result = _run_pipeline(settings, instance, tags, window, log, progress)
-                    with connect(staging) as con:
-                        con.execute("checkpoint")
+                    compact(staging, settings.duckdb_config())
                 except BaseException:
                     _remove_database(staging)
                     raise
