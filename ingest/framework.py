@@ -31,8 +31,8 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -745,9 +745,24 @@ def stream(
     assert source.extract is not None
     extract = source.extract(con, path)
     try:
-        return _run(con, source, extract, relative, now)
+        if extract.rows.records is not None:
+            return _run(con, source, extract, relative, now)
+        # A text file (CSV, JSON lines) is parsed once, into a temporary table DuckDB spills
+        # to disk beyond its memory limit, rather than once per statement; its record count
+        # then spares the quarantine's scan when every record loads.
+        con.execute(f"create or replace temp table {_STAGED} as {extract.rows.sql}")
+        try:
+            [(records,)] = con.execute(f"select count(*) from {_STAGED}").fetchall()
+            staged = replace(extract, rows=Rows(f"select * from {_STAGED}", records=records))
+            return _run(con, source, staged, relative, now)
+        finally:
+            with suppress(duckdb.TransactionException):  # an aborted load rolls it back
+                con.execute(f"drop table if exists {_STAGED}")
     except duckdb.Error as error:
         raise (extract.rows.explain or read_error)(error) from error
+
+
+_STAGED = "_file_records"
 
 
 @contextmanager
