@@ -136,14 +136,15 @@ with duckdb.connect({str(database)!r}, config=settings.duckdb_config()) as con:
     for source in SOURCES:
         if source.name in {CLOUD_SOURCES!r}:
             report = load_source(con, source, Path({str(landing)!r}))
-            print(source.name, report.rows_loaded, report.rows_quarantined)
+            print("loaded", source.name, report.rows_loaded, report.rows_quarantined)
 """
     database.unlink(missing_ok=True)
     result = run_child(["-c", code])
     loaded = {}
     for line in result["stdout"].splitlines():
-        name, rows, quarantined = line.split()
-        loaded[name] = {"rows": int(rows), "quarantined": int(quarantined)}
+        if line.startswith("loaded "):
+            _, name, rows, quarantined = line.split()
+            loaded[name] = {"rows": int(rows), "quarantined": int(quarantined)}
     result["loaded"] = loaded
     database.unlink(missing_ok=True)
     return result

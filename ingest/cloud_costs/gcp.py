@@ -177,11 +177,21 @@ def _from_json(con: duckdb.DuckDBPyConnection, rows: Rows, where: str, path: Pat
     if missing:
         schemas.expect(sorted(keys), "gcp_billing_export")
         raise ParseError(f"missing required column(s): {', '.join(missing)}", "schema")
-    columns = []
-    for field, path in FIELDS.items():
-        op = "->" if field in JSON_FIELDS else "->>"
-        columns.append(f"(j{op}{literal('$.' + path)})::varchar as {quote(field)}")
-    return rows.select(
+    # Each row's JSON is parsed twice (once for the values, once for the nested ones kept as
+    # JSON text), not once per field.
+    values = [path for field, path in FIELDS.items() if field not in JSON_FIELDS]
+    nested = [path for field, path in FIELDS.items() if field in JSON_FIELDS]
+    parsed = rows.select(
+        f"json_extract_string(j, [{', '.join(literal('$.' + p) for p in values)}]) as _values, "
+        f"json_extract(j, [{', '.join(literal('$.' + p) for p in nested)}]) as _nested, _ordinal"
+    )
+    columns = [
+        f"_nested[{nested.index(path) + 1}]::varchar as {quote(field)}"
+        if field in JSON_FIELDS
+        else f"_values[{values.index(path) + 1}] as {quote(field)}"
+        for field, path in FIELDS.items()
+    ]
+    return parsed.select(
         f"{', '.join(columns)}, _ordinal, {literal(where)} || ' ' || _ordinal as {RECORD_COLUMN}"
     )
 
