@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -185,15 +187,60 @@ class Parsed:
 
 
 @dataclass(frozen=True)
+class Rows:
+    """A query reading one file's records: its columns (strings, as the file holds them)
+    plus `_record` (where a person finds the record: 'line N', 'row N') and `_ordinal` (its
+    position). Nothing is read until the framework runs it. `explain` turns a DuckDB error
+    met while reading into a ParseError naming the line; `records` is the file's number of
+    records when known without reading it (Parquet metadata)."""
+
+    sql: str
+    explain: Callable[[duckdb.Error], ParseError] | None = None
+    records: int | None = None
+
+    def select(self, columns: str) -> Rows:
+        """The same records through another projection (which keeps `_record`, `_ordinal`)."""
+        return Rows(f"select {columns} from ({self.sql})", self.explain, self.records)
+
+
+@dataclass(frozen=True)
+class Extract:
+    """How one file becomes rows of raw tables: SQL the framework runs in the warehouse.
+
+    DuckDB reads the file straight into the raw tables (`insert into ... select ... from
+    read_parquet/read_csv/read_json`); no row passes through Python, so a file of any size
+    loads in bounded memory. A record of `rows` failing any of `checks` (`ingest.tabular.Check`:
+    a SQL condition and a SQL reason over its columns) goes to the quarantine with every
+    reason that applies and the raw record as JSON; the valid ones fill `tables`: per raw
+    table, its columns as SQL expressions over the valid records, or a whole query over them
+    (the view `_valid`) when a record gives several rows. The first table has one row per
+    valid record. A record whose `key` (first column not null) repeats an earlier record's is
+    quarantined naming the first.
+    """
+
+    rows: Rows
+    tables: Mapping[str, Mapping[str, str] | str]
+    checks: Sequence[Any] = ()
+    key: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
 class Source:
-    """A connector: which landing files it reads, what it fills, and how it parses a file."""
+    """A connector: which landing files it reads, what it fills, and how it parses a file.
+
+    A source of files describes each file as SQL (`extract`), which the framework streams
+    into the warehouse; a source whose records Python builds (YAML, API pages) gives them as
+    Arrow tables (`parse`). `parse` of an extracting source runs its SQL in a private
+    in-memory database, for tests and for a look at one file.
+    """
 
     name: str
     group: str
     description: str
     patterns: tuple[str, ...]
     tables: tuple[RawTable, ...]
-    parse: Callable[[Path], Parsed]
+    parse: Callable[[Path], Parsed] | None = None
+    extract: Callable[[duckdb.DuckDBPyConnection, Path], Extract] | None = None
     # How often new files are expected; a source quiet for longer is stale (None: never).
     cadence: timedelta | None = None
     # Fetches fresh files from a live API into the landing folder before the load, when the
@@ -220,6 +267,10 @@ class Source:
     # Tables written to the restricted database (warehouse.paths.restricted_path), not to
     # `raw`: the parser fills them like any other table, analysts never see them.
     restricted_tables: tuple[RawTable, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.extract is not None and self.parse is None:
+            object.__setattr__(self, "parse", lambda path: parse_in_memory(self, path))
 
     def files(self, landing: Path) -> list[Path]:
         """The data files: matching `patterns`, and not a manifest or an ignored file."""
@@ -457,9 +508,8 @@ def load_source(
     inventory = survey(source, landing)
     deliveries = _resolve_deliveries(source, landing, inventory)
     reports: list[FileReport] = []
-    pending: list[tuple[LogEntry, Parsed]] = []
+    pending: list[Pending] = []
     refreshed: list[LogEntry] = []  # unchanged files whose delivery or role changed
-    raw_tables = {table.name for table in source.tables}
     settings = source.settings_fingerprint(landing) if source.settings_fingerprint else None
     for path in inventory.data:
         relative = path.relative_to(landing).as_posix()
@@ -483,25 +533,13 @@ def load_source(
                     )
                 )
             continue
-        parsed = _parse_file(source, path, relative)
         report = FileReport(
-            relative,
-            "replaced" if previous and previous[1] == LOADED else "loaded",
-            sum(t.num_rows for name, t in parsed.tables.items() if name in raw_tables),
-            parsed.rejected.num_rows,
+            relative, "replaced" if previous and previous[1] == LOADED else "loaded", 0, 0
         )
         reports.append(report)
-        entry = LogEntry(
-            relative,
-            sha,
-            path.stat().st_size,
-            report.rows_loaded,
-            report.rows_quarantined,
-            LOADED,
-            None,
-            delivery,
-        )
-        pending.append((entry, parsed))
+        # Files a source streams are read inside the write; the others are parsed first.
+        parsed = None if source.extract else _parse_file(source, path, relative)
+        pending.append(Pending(path, report, sha, delivery, parsed))
 
     # Manifests, auxiliary and unknown files: logged with what they are, never parsed.
     roles = {path: (MANIFEST, None) for path in inventory.manifests} | inventory.others
@@ -542,26 +580,51 @@ def load_source(
     return report
 
 
+@dataclass
+class Pending:
+    """A data file this load reads: its report (counted as it is written) and log fields."""
+
+    path: Path
+    report: FileReport
+    sha256: str
+    delivery: Delivery | None
+    parsed: Parsed | None  # None: streamed by the source's `extract`
+
+    def entry(self) -> LogEntry:
+        return LogEntry(
+            self.report.file,
+            self.sha256,
+            self.path.stat().st_size,
+            self.report.rows_loaded,
+            self.report.rows_quarantined,
+            LOADED,
+            None,
+            self.delivery,
+        )
+
+
 def _refuse_all_quarantined(
-    con: duckdb.DuckDBPyConnection,
-    source: Source,
-    pending: Sequence[tuple[LogEntry, Parsed]],
+    con: duckdb.DuckDBPyConnection, source: Source, pending: Sequence[Pending]
 ) -> None:
     """A source whose every record is quarantined (its raw tables would be empty while this
     load quarantined records) has a wrong input as a whole, not a few bad records: a unit or
     format mistake (milliseconds for seconds, a shifted column). Raised inside the write's
     transaction, so nothing is written."""
-    quarantined = sum(entry.rows_quarantined for entry, _ in pending)
+    quarantined = sum(item.report.rows_quarantined for item in pending)
     if not quarantined or any(_row_counts(con, source).values()):
         return
-    entry, parsed = next((e, p) for e, p in pending if p.rejected.num_rows)
-    first = parsed.rejected.slice(0, 1).to_pylist()[0]
+    first = next(item.report for item in pending if item.report.rows_quarantined)
+    record, reason = con.execute(
+        f"select record, reason from {RAW_SCHEMA}._quarantine "
+        "where source = ? and file = ? limit 1",
+        [source.name, first.file],
+    ).fetchall()[0]
     raise SourceError(
         source.name,
-        entry.file,
+        first.file,
         f"every record of the source is quarantined ({quarantined:,} in "
-        f"{sum(1 for e, _ in pending if e.rows_quarantined)} file(s)), e.g. {first['reason']}",
-        first["record"],
+        f"{sum(1 for item in pending if item.report.rows_quarantined)} file(s)), e.g. {reason}",
+        record,
     )
 
 
@@ -582,7 +645,24 @@ def _write(
     con: duckdb.DuckDBPyConnection,
     source: Source,
     version: str,
-    pending: Sequence[tuple[LogEntry, Parsed]],
+    pending: Sequence[Pending],
+    removed: Sequence[str],
+    refreshed: Sequence[LogEntry],
+    gone: Sequence[str],
+    now: datetime,
+) -> None:
+    with utc_session(con):
+        _write_raw(con, source, version, pending, removed, refreshed, gone, now)
+    if source.restricted_tables:
+        parsed = [(item.report.file, item.parsed) for item in pending if item.parsed]
+        _write_restricted(con, source, parsed, removed, now)
+
+
+def _write_raw(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    version: str,
+    pending: Sequence[Pending],
     removed: Sequence[str],
     refreshed: Sequence[LogEntry],
     gone: Sequence[str],
@@ -594,27 +674,14 @@ def _write(
             _delete_file(con, source, relative, bookkeeping=("_quarantine", "_ingest_log"))
         for relative in gone:
             _delete_file(con, source, relative, bookkeeping=("_ingest_log",))
-        for entry, parsed in pending:
-            _delete_file(con, source, entry.file, bookkeeping=("_quarantine",))
-            for table in source.tables:
-                rows = parsed.tables.get(table.name)
-                if rows is not None and rows.num_rows:
-                    con.register("_incoming", rows)
-                    con.execute(
-                        f"insert into {RAW_SCHEMA}.{table.name} by name "
-                        "select *, ? as _file, ? as _loaded_at from _incoming",
-                        [entry.file, now],
-                    )
-                    con.unregister("_incoming")
-            if parsed.rejected.num_rows:
-                con.register("_rejected", parsed.rejected)
-                con.execute(
-                    f"insert into {RAW_SCHEMA}._quarantine "
-                    "select ?, ?, record, reason, raw::json, ? from _rejected",
-                    [source.name, entry.file, now],
-                )
-                con.unregister("_rejected")
-            _log(con, source, entry, version, now)
+        for item in pending:
+            _delete_file(con, source, item.report.file, bookkeeping=("_quarantine",))
+            if item.parsed is None:
+                counts = _stream_file(con, source, item.path, item.report.file, now)
+            else:
+                counts = _insert_parsed(con, source, item.report.file, item.parsed, now)
+            item.report.rows_loaded, item.report.rows_quarantined = counts
+            _log(con, source, item.entry(), version, now)
         for entry in refreshed:
             if entry.status != LOADED:  # a file that was data and is not any more
                 _delete_file(con, source, entry.file, bookkeeping=("_quarantine",))
@@ -624,8 +691,208 @@ def _write(
     except BaseException:
         con.execute("rollback")
         raise
-    if source.restricted_tables:
-        _write_restricted(con, source, pending, removed, now)
+
+
+def _insert_parsed(
+    con: duckdb.DuckDBPyConnection, source: Source, relative: str, parsed: Parsed, now: datetime
+) -> tuple[int, int]:
+    """Rows a Python parser built (Arrow), inserted as they are."""
+    for table in source.tables:
+        rows = parsed.tables.get(table.name)
+        if rows is not None and rows.num_rows:
+            con.register("_incoming", rows)
+            con.execute(
+                f"insert into {RAW_SCHEMA}.{table.name} by name "
+                "select *, ? as _file, ? as _loaded_at from _incoming",
+                [relative, now],
+            )
+            con.unregister("_incoming")
+    if parsed.rejected.num_rows:
+        con.register("_rejected", parsed.rejected)
+        con.execute(
+            f"insert into {RAW_SCHEMA}._quarantine "
+            "select ?, ?, record, reason, raw::json, ? from _rejected",
+            [source.name, relative, now],
+        )
+        con.unregister("_rejected")
+    loaded = sum(t.num_rows for name, t in parsed.tables.items() if name in _names(source.tables))
+    return loaded, parsed.rejected.num_rows
+
+
+def _names(tables: Iterable[RawTable]) -> set[str]:
+    return {table.name for table in tables}
+
+
+def _stream_file(
+    con: duckdb.DuckDBPyConnection, source: Source, path: Path, relative: str, now: datetime
+) -> tuple[int, int]:
+    """Read one file into the raw tables and the quarantine as SQL (its source's `extract`),
+    in the warehouse, in the caller's transaction. Raises SourceError naming the file."""
+    try:
+        return stream(con, source, path, relative, now)
+    except ParseError as error:
+        culprit = relative if error.file is None else error.file.as_posix()
+        raise SourceError(source.name, culprit, error.problem, error.where) from error
+    except (UnicodeDecodeError, OSError) as error:
+        raise SourceError(source.name, relative, f"cannot be read: {error}") from error
+
+
+def stream(
+    con: duckdb.DuckDBPyConnection, source: Source, path: Path, relative: str, now: datetime
+) -> tuple[int, int]:
+    """Rows loaded and records quarantined from one file; raises ParseError. Runs in a
+    session in UTC (`utc_session`)."""
+    assert source.extract is not None
+    extract = source.extract(con, path)
+    try:
+        if extract.rows.records is not None:
+            return _run(con, source, extract, relative, now)
+        # A text file (CSV, JSON lines) is parsed once, into a temporary table DuckDB spills
+        # to disk beyond its memory limit, rather than once per statement; its record count
+        # then spares the quarantine's scan when every record loads.
+        con.execute(f"create or replace temp table {_STAGED} as {extract.rows.sql}")
+        try:
+            [(records,)] = con.execute(f"select count(*) from {_STAGED}").fetchall()
+            staged = replace(extract, rows=Rows(f"select * from {_STAGED}", records=records))
+            return _run(con, source, staged, relative, now)
+        finally:
+            with suppress(duckdb.TransactionException):  # an aborted load rolls it back
+                con.execute(f"drop table if exists {_STAGED}")
+    except duckdb.Error as error:
+        raise (extract.rows.explain or read_error)(error) from error
+
+
+_STAGED = "_file_records"
+
+
+@contextmanager
+def utc_session(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Bills are in UTC: timestamps without an offset read as UTC whatever the session's
+    zone. Wraps a whole transaction (a setting cannot change in an aborted one)."""
+    [(zone,)] = con.execute("select current_setting('TimeZone')").fetchall()
+    con.execute("set timezone = 'UTC'")
+    try:
+        yield
+    finally:
+        con.execute(f"set timezone = '{zone}'")
+
+
+def read_error(error: duckdb.Error) -> ParseError:
+    """A DuckDB error met reading a file, as a ParseError naming the line when DuckDB does."""
+    message = str(error)
+    match = _CSV_LINE.search(message)
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    problem = next(
+        (
+            line
+            for line in lines[1:]
+            if not line.startswith(("Original Line", "Possible", "*", "file =", "CSV Error"))
+        ),
+        lines[0] if lines else message,
+    )
+    if match:
+        return ParseError(f"malformed CSV: {problem}", f"line {match.group(1)}")
+    return ParseError(f"cannot be read: {problem}")
+
+
+_CSV_LINE = re.compile(r"CSV Error on Line: (\d+)")
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _checked_ctes(extract: Extract) -> str:
+    """`_checked` (every record with `_reason`, empty when valid) and `_valid`, as CTEs over
+    the file. A repeated key is found by hashing the key (one cheap aggregate over the
+    file); only when a hash repeats are the records compared and the first one named."""
+    reasons = [f"case when {check.fails} then {check.reason} end" for check in extract.checks]
+    ctes = [f"_rows as not materialized ({extract.rows.sql})"]
+    rows = "_rows"
+    if extract.key:
+        keys = ", ".join(_quote(k) for k in extract.key)
+        same = " and ".join(
+            f"_rows.{_quote(k)} is not distinct from _dups.{_quote(k)}" for k in extract.key
+        )
+        present = f"{_quote(extract.key[0])} is not null"
+        ctes += [
+            f"_repeated as (select hash({keys}) as _hash from _rows where {present} "
+            "group by 1 having count(*) > 1)",
+            f"_dups as (select {keys}, min(_ordinal) as _first, "
+            f"arg_min({RECORD_COLUMN}, _ordinal) as _first_record from _rows "
+            f"where {present} and hash({keys}) in (select _hash from _repeated) "
+            f"group by {keys} having count(*) > 1)",
+            "_keyed as not materialized (select _rows.*, case when _rows._ordinal > _dups._first "
+            f"then 'duplicate key ({', '.join(extract.key)}), first at ' || _dups._first_record "
+            f"end as _duplicate from _rows left join _dups on {same})",
+        ]
+        rows = "_keyed"
+        reasons.append("_duplicate")
+    reason = f"concat_ws('; ', {', '.join(reasons)})" if reasons else "''"
+    dropped = ", _duplicate" if extract.key else ""
+    ctes += [
+        f"_checked as not materialized (select *, {reason} as _reason from {rows})",
+        f"_valid as not materialized (select * exclude (_reason{dropped}) "
+        "from _checked where _reason = '')",
+    ]
+    return "with " + ",\n".join(ctes) + "\n"
+
+
+def _run(
+    con: duckdb.DuckDBPyConnection, source: Source, extract: Extract, relative: str, now: datetime
+) -> tuple[int, int]:
+    columns = [
+        c
+        for c in con.sql(f"select * from ({extract.rows.sql}) limit 0").columns
+        if c not in (RECORD_COLUMN, "_ordinal")
+    ]
+    ctes = _checked_ctes(extract)
+    raw_tables = _names(source.tables)
+    loaded = []
+    for table, spec in extract.tables.items():
+        if table not in raw_tables:
+            raise ParseError(f"the source has no raw table {table!r}")
+        if isinstance(spec, str):
+            query = spec
+        else:
+            projection = ", ".join(f"{expr} as {_quote(name)}" for name, expr in spec.items())
+            query = f"select {projection}, {RECORD_COLUMN} from _valid"
+        [(count,)] = con.execute(
+            f"insert into {RAW_SCHEMA}.{table} by name {ctes}"
+            f"select *, ? as _file, ? as _loaded_at from ({query})",
+            [relative, now],
+        ).fetchall()
+        loaded.append(count)
+    if extract.rows.records is not None and loaded and loaded[0] == extract.rows.records:
+        return sum(loaded), 0
+    record = ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}', {_quote(c)}" for c in columns)
+    [(quarantined,)] = con.execute(
+        f"insert into {RAW_SCHEMA}._quarantine {ctes}"
+        f"select ?, ?, {RECORD_COLUMN}, _reason, json_object({record})::json, ? "
+        "from _checked where _reason <> ''",
+        [source.name, relative, now],
+    ).fetchall()
+    return sum(loaded), quarantined
+
+
+def parse_in_memory(source: Source, path: Path) -> Parsed:
+    """What `source.extract` makes of one file, run in a private in-memory database."""
+    with duckdb.connect() as con:
+        ensure_tables(con, source)
+        with utc_session(con):
+            stream(con, source, path, path.name, datetime.now(UTC))
+        tables = {
+            table.name: con.sql(
+                f"select * exclude (_file, _loaded_at) from {RAW_SCHEMA}.{table.name} "
+                "order by rowid"
+            ).to_arrow_table()
+            for table in source.tables
+        }
+        rejected = con.sql(
+            f"select record, reason, raw_record::varchar as raw from {RAW_SCHEMA}._quarantine "
+            "order by rowid"
+        ).to_arrow_table()
+    return Parsed(tables, rejected)
 
 
 def _delete_file(
@@ -669,7 +936,7 @@ RESTRICTED_CATALOG = "restricted"
 def _write_restricted(
     con: duckdb.DuckDBPyConnection,
     source: Source,
-    pending: Sequence[tuple[LogEntry, Parsed]],
+    pending: Sequence[tuple[str, Parsed]],
     removed: Sequence[str],
     now: datetime,
 ) -> None:
@@ -702,16 +969,16 @@ def _write_restricted(
                 }
                 ddl = ", ".join(f'"{column}" {type_}' for column, type_ in columns.items())
                 con.execute(f"create table if not exists {name} ({ddl})")
-                for relative in [*removed, *(entry.file for entry, _ in pending)]:
+                for relative in [*removed, *(file for file, _ in pending)]:
                     con.execute(f"delete from {name} where _file = ?", [relative])
-                for entry, parsed in pending:
+                for file, parsed in pending:
                     rows = parsed.tables.get(table.name)
                     if rows is not None and rows.num_rows:
                         con.register("_incoming", rows)
                         con.execute(
                             f"insert into {name} by name "
                             "select *, ? as _file, ? as _loaded_at from _incoming",
-                            [entry.file, now],
+                            [file, now],
                         )
                         con.unregister("_incoming")
             con.execute("commit")

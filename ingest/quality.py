@@ -5,6 +5,12 @@ already quarantine bad records; these suites guard the table as a whole (keys, a
 values, sane ranges, row count not collapsing between loads), so a wrong join, a half-empty
 export or a unit mix-up stops at the stage where it enters. Great Expectations is imported
 only when a suite runs: it takes seconds to import.
+
+In a build the cost of a suite follows what changed (`validate_loaded`): expectations on
+single rows run in GX on the rows of the files the load just wrote (rows of unchanged files
+passed them when they were loaded), up to two million rows at a time and only the
+columns they name; expectations on the table as a whole (keys unique, row count) run as SQL
+aggregates in DuckDB. An unchanged source costs two aggregates over its table.
 """
 
 from __future__ import annotations
@@ -12,12 +18,14 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from ingest.cloud_costs.aws import LINE_ITEM_TYPES
@@ -295,6 +303,7 @@ class Failure:
     column: str | None
     detail: str
     unexpected_sample: list[Any]
+    unexpected_count: int | None = None
 
 
 @dataclass
@@ -372,8 +381,9 @@ def validate_table(
         if not item.success:
             kwargs = item.expectation_config.kwargs
             sample = [_plain(v) for v in item.result.get("partial_unexpected_list", [])]
-            if "unexpected_count" in item.result:
-                detail = f"{item.result['unexpected_count']} unexpected rows, e.g. {sample[:3]}"
+            count = item.result.get("unexpected_count")
+            if count is not None:
+                detail = f"{count} unexpected rows, e.g. {sample[:3]}"
             else:
                 bounds = {k: kwargs[k] for k in ("min_value", "max_value") if k in kwargs}
                 detail = f"observed {item.result.get('observed_value')}, expected {bounds}"
@@ -383,9 +393,131 @@ def validate_table(
                     column=kwargs.get("column") or ",".join(kwargs.get("column_list", [])) or None,
                     detail=detail,
                     unexpected_sample=sample,
+                    unexpected_count=count,
                 )
             )
     return result
+
+
+# Expectations on the table as a whole, run as SQL aggregates; the others hold row by row.
+TABLE_WIDE = ("ExpectCompoundColumnsToBeUnique", "ExpectColumnValuesToBeUnique")
+# Rows handed to GX at once: bounds the memory of a first load of a large table.
+ROWS_PER_BATCH = 2_000_000
+
+
+def validate_loaded(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    files: Sequence[str] | None,
+    previous_rows: int | None = None,
+    schema: str = "raw",
+) -> SuiteResult:
+    """The table's suite on `schema.table`, after a load that wrote `files` (None: unknown,
+    so every file): row expectations in GX on those files' rows, in batches of whole files
+    of about ROWS_PER_BATCH rows; keys and the row count as SQL over the table (a key that
+    includes `_file` is unique within a file, so only the files written are grouped)."""
+    relation = f"{schema}.{table}"
+    [(rows,)] = con.execute(f"select count(*) from {relation}").fetchall()
+    suite = SUITES[table]
+    row_wise = [e for e in suite if e[0] not in TABLE_WIDE]
+    failures: dict[tuple[str, str | None], Failure] = {}
+    counts = con.execute(
+        f"select _file, count(*) from {relation} group by _file order by _file"
+    ).fetchall()
+    written = [(f, n) for f, n in counts if files is None or f in set(files)]
+    columns = sorted({e[1]["column"] for e in row_wise})
+    for batch in _batches(written):
+        frame = con.execute(
+            f"select {', '.join(_quote(c) for c in columns)} from {relation} "
+            "where _file in (select unnest(?))",
+            [batch],
+        ).df()
+        for failure in validate_table(table, frame, expectations=row_wise).failures:
+            _merge(failures, failure)
+    for kind, kwargs in suite:
+        if kind in TABLE_WIDE:
+            key = kwargs.get("column_list") or [kwargs["column"]]
+            scope = [f for f, _ in written] if "_file" in key else None
+            if scope is None or scope:
+                failure = _duplicates(con, relation, kind, key, scope)
+                if failure:
+                    _merge(failures, failure)
+    for kind, kwargs in row_count_expectation(previous_rows):
+        if rows < kwargs["min_value"]:
+            detail = f"observed {rows}, expected {{'min_value': {kwargs['min_value']}}}"
+            _merge(failures, Failure(_snake(kind), None, detail, []))
+    evaluated = len(suite) + len(row_count_expectation(previous_rows))
+    return SuiteResult(table, rows, evaluated, list(failures.values()))
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _batches(files: Sequence[tuple[str, int]]) -> list[list[str]]:
+    """Whole files grouped into batches of about ROWS_PER_BATCH rows."""
+    batches: list[list[str]] = []
+    size = ROWS_PER_BATCH
+    for file, rows in files:
+        if size + rows > ROWS_PER_BATCH and size:
+            batches.append([])
+            size = 0
+        batches[-1].append(file)
+        size += rows
+    return batches
+
+
+def _duplicates(
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    kind: str,
+    key: Sequence[str],
+    files: Sequence[str] | None,
+) -> Failure | None:
+    """A key repeated in the table (within `files` when given): GX's unique expectations
+    as one SQL aggregate. Like GX, a row whose key is all null is left out."""
+    columns = ", ".join(_quote(c) for c in key)
+    present = " or ".join(f"{_quote(c)} is not null" for c in key)
+    where = f"({present}) and _file in (select unnest(?))" if files else f"({present})"
+    repeated = (
+        f"select {columns}, count(*) as n from {relation} where {where} "
+        f"group by {columns} having count(*) > 1"
+    )
+    parameters = [list(files)] if files else []
+    [(keys, rows)] = con.execute(
+        f"select count(*), sum(n) from ({repeated})", parameters
+    ).fetchall()
+    if not keys:
+        return None
+    sample = [
+        _plain(values[0] if len(values) == 1 else dict(zip(key, values, strict=True)))
+        for values in con.execute(
+            f"select {columns} from ({repeated}) order by n desc limit 3", parameters
+        ).fetchall()
+    ]
+    detail = f"{rows} unexpected rows ({keys} repeated keys), e.g. {sample}"
+    column = ",".join(key) if kind == "ExpectCompoundColumnsToBeUnique" else key[0]
+    return Failure(_snake(kind), column, detail, sample, int(rows))
+
+
+def _snake(kind: str) -> str:
+    """'ExpectColumnValuesToBeUnique' -> 'expect_column_values_to_be_unique', as GX names
+    the expectations it ran."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", kind).lower()
+
+
+def _merge(failures: dict[tuple[str, str | None], Failure], failure: Failure) -> None:
+    """One failure per expectation over all batches: counts add up, the first sample stays."""
+    key = (failure.expectation, failure.column)
+    first = failures.get(key)
+    if first is None:
+        failures[key] = failure
+        return
+    if first.unexpected_count is not None and failure.unexpected_count is not None:
+        first.unexpected_count += failure.unexpected_count
+        first.detail = (
+            f"{first.unexpected_count} unexpected rows, e.g. {first.unexpected_sample[:3]}"
+        )
 
 
 def _time_bounded(frame: pd.DataFrame, expectations: Sequence[Expectation]) -> pd.DataFrame:

@@ -18,13 +18,14 @@ import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import BinaryIO
 
 import duckdb
 import pyarrow as pa
 
-from ingest.framework import RECORD_COLUMN, ParseError
+from ingest.framework import RECORD_COLUMN, ParseError, Rows, read_error
 
 _LINE = re.compile(r"CSV Error on Line: (\d+)")
 
@@ -173,10 +174,29 @@ def read_csv_strings(
     required: Sequence[str],
     optional: Sequence[str] = (),
 ) -> duckdb.DuckDBPyRelation:
-    """All wanted columns as strings, plus `_record` ('line N') and `_ordinal` (file order).
+    """`csv_rows` read into a temporary table of `con`, for a parser that builds its rows in
+    Python (a file of a few thousand records); a broken file is a ParseError here."""
+    rows = csv_rows(path, required, optional)
+    table = f"_csv_{next(_TABLES)}"
+    try:
+        con.execute(f"create temp table {table} as {rows.sql}")
+    except duckdb.Error as error:
+        raise rows.explain(error) from error
+    return con.sql(f"select * from {table} order by _ordinal")
+
+
+_TABLES = itertools.count()
+
+
+def csv_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ()) -> Rows:
+    """All wanted columns as strings, plus `_record` ('line N') and `_ordinal` (file order),
+    read by DuckDB's strict CSV reader when the query runs.
 
     Columns beyond `required` and `optional` are accepted and ignored; a missing optional
-    column reads as null; a missing required column is a ParseError.
+    column reads as null; a missing required column is a ParseError. DuckDB refuses a file
+    that mixes CRLF and LF line ends (often without naming a line): such a file is read from
+    a copy with its line ends made LF, which keeps line numbers. A refusal that names no line
+    is located by Python's csv reader.
     """
     header = csv_header(path)
     missing = [c for c in required if c not in header]
@@ -185,68 +205,42 @@ def read_csv_strings(
     duplicated = sorted({h for h in header if header.count(h) > 1})
     if duplicated:
         raise ParseError(f"column(s) repeated in header: {', '.join(duplicated)}", "line 1")
-    relation = _read_strict(con, path, header)
+    crlf, lf = line_endings(path)
+    source = path
+    if crlf and lf:
+        source = _scratch_folder() / f"{next(_TABLES)}-{path.name.removesuffix('.gz')}"
+        _copy_with_lf(path, source)
+    columns = ", ".join(f"{literal(name)}: 'VARCHAR'" for name in header)
     wanted = [
         f"{quote(c)}" if c in header else f"null::varchar as {quote(c)}"
         for c in [*required, *optional]
     ]
-    numbered = relation.select(
-        f"{', '.join(wanted)}, row_number() over () + 1 as _ordinal, "
-        f"'line ' || (row_number() over () + 1) as {RECORD_COLUMN}"
+    return Rows(
+        f"select {', '.join(wanted)}, row_number() over () + 1 as _ordinal, "
+        f"'line ' || (row_number() over () + 1) as {RECORD_COLUMN} "
+        f"from read_csv({literal(str(source))}, header = true, auto_detect = false, "
+        f"columns = {{{columns}}}, delim = ',', quote = '\"', escape = '\"', "
+        "strict_mode = true, encoding = 'utf-8')",
+        explain=lambda error: _located(error, source, len(header)),
     )
-    return numbered.order("_ordinal")
 
 
-_TABLES = itertools.count()
+@cache
+def _scratch_folder() -> Path:
+    """Where LF copies of mixed-line-end files live while this process reads them."""
+    folder = tempfile.TemporaryDirectory(prefix="partner-metrics-")
+    _SCRATCH.append(folder)  # removed when the process ends
+    return Path(folder.name)
 
 
-def _read_strict(
-    con: duckdb.DuckDBPyConnection, path: Path, header: Sequence[str]
-) -> duckdb.DuckDBPyRelation:
-    """The whole file read by DuckDB's strict CSV reader into a temporary table.
-
-    DuckDB refuses a file that mixes CRLF and LF line ends (often without naming a line);
-    such a file is read again with its line ends made LF, which keeps line numbers. A refusal
-    that names no line is located by Python's csv reader.
-    """
-    table = f"_csv_{next(_TABLES)}"
-
-    def read(source: Path) -> None:
-        relation = con.read_csv(
-            str(source),
-            header=True,
-            auto_detect=False,
-            columns={name: "VARCHAR" for name in header},
-            delimiter=",",
-            quotechar='"',
-            escapechar='"',
-            strict_mode=True,
-            encoding="utf-8",
-        )
-        relation.create(table)
-
-    try:
-        read(path)
-    except duckdb.Error as error:
-        crlf, lf = line_endings(path)
-        if crlf and lf:
-            with tempfile.TemporaryDirectory() as folder:
-                unified = Path(folder) / "unified.csv"
-                _copy_with_lf(path, unified)
-                try:
-                    read(unified)
-                except duckdb.Error as retry_error:
-                    raise _located(retry_error, unified, len(header)) from retry_error
-        else:
-            raise _located(error, path, len(header)) from error
-    return con.table(table)
+_SCRATCH: list[tempfile.TemporaryDirectory] = []
 
 
 def _located(error: duckdb.Error, path: Path, width: int) -> ParseError:
     """DuckDB's error, with the line found by Python's csv reader when DuckDB names none."""
     if _LINE.search(str(error)):
-        return _read_error(error)
-    problem = _read_error(error).problem.removeprefix("cannot be read: ")
+        return read_error(error)
+    problem = read_error(error).problem.removeprefix("cannot be read: ")
     return ParseError(f"malformed CSV: {problem}", _locate_unreadable_line(path, width))
 
 
@@ -364,23 +358,6 @@ def read_sheet_values(
     )
 
 
-def _read_error(error: duckdb.Error) -> ParseError:
-    message = str(error)
-    match = _LINE.search(message)
-    lines = [line.strip() for line in message.splitlines() if line.strip()]
-    problem = next(
-        (
-            line
-            for line in lines[1:]
-            if not line.startswith(("Original Line", "Possible", "*", "file =", "CSV Error"))
-        ),
-        lines[0] if lines else message,
-    )
-    if match:
-        return ParseError(f"malformed CSV: {problem}", f"line {match.group(1)}")
-    return ParseError(f"cannot be read: {problem}")
-
-
 def split_rows(
     con: duckdb.DuckDBPyConnection,
     rows: duckdb.DuckDBPyRelation,
@@ -403,7 +380,7 @@ def split_rows(
             f"*, concat_ws('; ', {reasons}) as _reason, json_object({raw_json}) as _raw"
         ).fetch_arrow_table()
     except duckdb.Error as error:
-        raise _read_error(error) from error
+        raise read_error(error) from error
     con.register("_checked", checked)
     try:
         projection = ", ".join(f"{expr} as {quote(name)}" for name, expr in select.items())

@@ -134,6 +134,10 @@ def build_ingest_asset(source: Source) -> AssetsDefinition:
                     "rows_before_load": report.rows_before[table.name],
                     "files_seen": len(report.files),
                     "files_loaded": sum(f.status in ("loaded", "replaced") for f in report.files),
+                    # The files whose rows this load wrote: the suite validates their rows.
+                    "files_written": MetadataValue.json(
+                        [f.file for f in report.files if f.status in ("loaded", "replaced")]
+                    ),
                     "rows_loaded_this_run": report.rows_loaded,
                     "rows_quarantined_this_run": report.rows_quarantined,
                     "files": MetadataValue.md(files_markdown(report)),

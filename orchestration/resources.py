@@ -49,7 +49,9 @@ def build_resources(settings: Settings) -> dict[str, object]:
     """Every resource of a run, from its settings (the dbt asset passes them as `--vars`)."""
     return {
         "settings": settings,
-        "warehouse": DuckDBResource(database=settings.warehouse),
+        "warehouse": DuckDBResource(
+            database=settings.warehouse, connection_config=settings.duckdb_config()
+        ),
         "warehouse_lock": WarehouseLockResource(database=settings.warehouse),
         "dbt": DbtCliResource(
             project_dir=str(DBT_PROJECT_DIR),

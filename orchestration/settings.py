@@ -25,6 +25,11 @@ class Settings(ConfigurableResource):
     snapshots: str
     # The day the marts describe (YYYY-MM-DD); None: today. `build --as-of` pins it.
     as_of: str | None = None
+    # DuckDB's memory for the build's queries (ingest and dbt alike); beyond it, joins,
+    # sorts and aggregates spill to `temp_directory` (None: `<warehouse>.tmp` beside it), so
+    # a build larger than memory is slower, not failed.
+    memory_limit: str = "2GB"
+    temp_directory: str | None = None
 
     @field_validator("as_of")
     @classmethod
@@ -53,7 +58,18 @@ class Settings(ConfigurableResource):
     def snapshots_root(self) -> Path:
         return Path(self.snapshots)
 
+    def duckdb_config(self) -> dict[str, str]:
+        """DuckDB settings of every connection of the build that writes the warehouse."""
+        spill = self.temp_directory or f"{self.warehouse}.tmp"
+        return {"memory_limit": self.memory_limit, "temp_directory": spill}
+
     def dbt_vars(self) -> dict[str, str]:
-        """The `--vars` of every dbt invocation: the profile reads the warehouse path from
-        them (dbt_project/profiles.yml) and the marts their as-of day."""
-        return {"warehouse_path": self.warehouse, **({"as_of": self.as_of} if self.as_of else {})}
+        """The `--vars` of every dbt invocation: the profile reads the warehouse path and the
+        DuckDB settings from them (dbt_project/profiles.yml) and the marts their as-of day."""
+        duckdb = self.duckdb_config()
+        return {
+            "warehouse_path": self.warehouse,
+            "duckdb_memory_limit": duckdb["memory_limit"],
+            "duckdb_temp_directory": duckdb["temp_directory"],
+            **({"as_of": self.as_of} if self.as_of else {}),
+        }

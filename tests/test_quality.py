@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import duckdb
 import pandas as pd
 
-from ingest.quality import SUITES, row_count_expectation, validate_table
+from ingest.quality import SUITES, row_count_expectation, validate_loaded, validate_table
 from ingest.sources import SOURCES
 
 
@@ -99,3 +100,38 @@ def test_times_outside_the_plausible_window_fail_the_suite_like_the_connectors_g
         ("updated_at", "1 unexpected rows, e.g. ['2099-01-01 00:00:00+00:00']"),
         ("contract_end_date", "1 unexpected rows, e.g. ['2124-12-31 00:00:00']"),
     ]
+
+
+def test_a_build_validates_the_rows_of_the_files_it_wrote_and_keys_over_the_table():
+    # raw.fx_rates: file old.csv (loaded earlier) has a rate of 0 (outside 1e-5 .. 1e4);
+    # new.csv, written by this load, has a rate of 20,000 and a date+currency repeated
+    # within itself. The row expectations look at new.csv only: one rate out of range, the
+    # old file's 0 is not counted again. The key (rate_date, currency, _file) includes the
+    # file, so only new.csv is grouped: one key, 2 rows. Counted by hand from the rows.
+    with duckdb.connect() as con:
+        con.execute("create schema raw")
+        con.execute(
+            "create table raw.fx_rates as select * from (values "
+            "(date '2024-01-01', 'EUR', 0.0, 'fx/old.csv'), "
+            "(date '2024-01-02', 'EUR', 1.1, 'fx/old.csv'), "
+            "(date '2024-01-01', 'GBP', 20000.0, 'fx/new.csv'), "
+            "(date '2024-01-03', 'EUR', 1.2, 'fx/new.csv'), "
+            "(date '2024-01-03', 'EUR', 1.2, 'fx/new.csv')"
+            ") as t(rate_date, currency, usd_per_unit, _file)"
+        )
+        result = validate_loaded(con, "fx_rates", ["fx/new.csv"], previous_rows=5)
+        unchanged = validate_loaded(con, "fx_rates", [], previous_rows=5)
+        shrunk = validate_loaded(con, "fx_rates", [], previous_rows=10)
+    failures = {(f.expectation, f.column): f for f in result.failures}
+    assert set(failures) == {
+        ("expect_column_values_to_be_between", "usd_per_unit"),
+        ("expect_compound_columns_to_be_unique", "rate_date,currency,_file"),
+    }
+    assert failures[("expect_column_values_to_be_between", "usd_per_unit")].unexpected_count == 1
+    duplicate = failures[("expect_compound_columns_to_be_unique", "rate_date,currency,_file")]
+    assert duplicate.unexpected_count == 2
+    assert result.rows == 5
+    # Nothing written: no row is validated again, the old 0 does not fail a later build.
+    assert unchanged.passed
+    # 5 rows after 10: below ceil(10 x 0.8) = 8.
+    assert [f.expectation for f in shrunk.failures] == ["expect_table_row_count_to_be_between"]

@@ -52,3 +52,34 @@ def build_lock(path: Path | None = None) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+# A file with more free space than this share of its blocks is rewritten when swapped in.
+MOST_FREE = 0.25
+
+
+def compact(path: Path, config: dict[str, str] | None = None) -> bool:
+    """Checkpoint the warehouse file and, when a rebuild left much of it free (dbt replaces
+    every table: the old blocks stay in the file, free for reuse), rewrite it into a fresh
+    file of only the live data (`copy from database`). Keeps its size stable across builds.
+    Returns whether it rewrote the file."""
+    with duckdb.connect(str(path), config=config or {}) as con:
+        con.execute("checkpoint")
+        [(total, free)] = con.execute(
+            "select total_blocks, free_blocks from pragma_database_size() "
+            "where database_name = current_database()"
+        ).fetchall()
+    if free <= total * MOST_FREE:
+        return False
+    fresh = path.with_name(path.name + ".compact")
+    fresh.unlink(missing_ok=True)
+    try:
+        with duckdb.connect(config=config or {}) as con:
+            con.execute(f"attach '{path}' as used (read_only)")
+            con.execute(f"attach '{fresh}' as fresh")
+            con.execute("copy from database used to fresh")
+            con.execute("detach fresh")
+        os.replace(fresh, path)
+    finally:
+        fresh.unlink(missing_ok=True)
+    return True

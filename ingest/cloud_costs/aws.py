@@ -30,20 +30,20 @@ import duckdb
 from ingest.cloud_costs import deliveries, schemas
 from ingest.cloud_costs.common import (
     SCOPE_COLUMNS,
-    connect,
     data_patterns,
     end_not_before_start,
     file_kind,
     parquet_columns,
-    parquet_strings,
+    parquet_rows,
     timestamp_check,
     timestamp_sql,
     within_one_month,
 )
-from ingest.framework import RECORD_COLUMN, Parsed, ParseError, RawTable, Source
+from ingest.framework import RECORD_COLUMN, Extract, ParseError, RawTable, Rows, Source
 from ingest.tabular import (
     Check,
     csv_header,
+    csv_rows,
     finite,
     literal,
     matches,
@@ -51,9 +51,6 @@ from ingest.tabular import (
     one_of,
     plausible_time,
     quote,
-    read_csv_strings,
-    split_rows,
-    unique,
 )
 
 REQUIRED = (
@@ -181,14 +178,13 @@ def _athena_tags(columns: list[str]) -> list[tuple[str, str]]:
     return [(f"{m.group(1)}:{m.group(2)}", c) for m, c in found if m]
 
 
-def _legacy_rows(con: duckdb.DuckDBPyConnection, path: Path, header: list[str]):
+def _legacy_rows(path: Path, header: list[str]) -> Rows:
     renamed = {legacy_name(h): h for h in header if not h.startswith("resourceTags/")}
     missing = [c for c in REQUIRED if c not in renamed]
     if missing:
         raise ParseError(f"missing required column(s): {', '.join(missing)}", "line 1 (header)")
     tags = [h for h in header if h.startswith("resourceTags/")]
-    rows = read_csv_strings(
-        con,
+    rows = csv_rows(
         path,
         required=[renamed[c] for c in REQUIRED] + tags,
         optional=[renamed[c] for c in OPTIONAL if c in renamed],
@@ -204,7 +200,7 @@ def _legacy_rows(con: duckdb.DuckDBPyConnection, path: Path, header: list[str]):
     )
 
 
-def _with_athena_tags(rows: duckdb.DuckDBPyRelation, tags: list[tuple[str, str]]):
+def _with_athena_tags(rows: Rows, tags: list[tuple[str, str]]) -> Rows:
     if not tags:
         return rows
     kept = [quote(c) for c in (*REQUIRED, *OPTIONAL, *FOLDED) if c != "resource_tags"]
@@ -213,26 +209,23 @@ def _with_athena_tags(rows: duckdb.DuckDBPyRelation, tags: list[tuple[str, str]]
     )
 
 
-def read_rows(con: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyRelation:
+def read_rows(con: duckdb.DuckDBPyConnection, path: Path) -> Rows:
     if file_kind(path) == "parquet":
         names = [name for name, _ in parquet_columns(con, path)]
         schemas.expect(names, "aws_cur_2")
         tags = _athena_tags(names)
         optional = [*OPTIONAL, *FOLDED, *(c for _, c in tags)]
-        return _with_athena_tags(parquet_strings(con, path, REQUIRED, optional), tags)
+        return _with_athena_tags(parquet_rows(con, path, REQUIRED, optional), tags)
     header = csv_header(path)
     if schemas.expect(header, "aws_cur_2", "aws_cur_legacy") == "aws_cur_legacy":
-        return _legacy_rows(con, path, header)
+        return _legacy_rows(path, header)
     tags = _athena_tags(header)
     optional = [*OPTIONAL, *FOLDED, *(c for _, c in tags)]
-    return _with_athena_tags(read_csv_strings(con, path, REQUIRED, optional), tags)
+    return _with_athena_tags(csv_rows(path, REQUIRED, optional), tags)
 
 
-def parse_cur(path: Path) -> Parsed:
-    con = connect()
+def extract_cur(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
     rows = read_rows(con, path)
-    key = ("identity_line_item_id", "identity_time_interval")
-    duplicate = unique(key)
     checks = [
         *(not_empty(c) for c in REQUIRED),
         *(finite(c) for c in NUMBERS),
@@ -246,7 +239,6 @@ def parse_cur(path: Path) -> Parsed:
         ),
         end_not_before_start("line_item_usage_start_date", "line_item_usage_end_date"),
         within_one_month("line_item_usage_start_date", "line_item_usage_end_date"),
-        Check(f"identity_line_item_id is not null and {duplicate.fails}", duplicate.reason),
     ]
     select = {}
     for name in CUR.columns:
@@ -272,8 +264,8 @@ def parse_cur(path: Path) -> Parsed:
             select[name] = f"cast({timestamp_sql('bill_billing_period_start_date')} as date)"
         else:
             select[name] = quote(name)
-    valid, rejected = split_rows(con, rows, checks, select)
-    return Parsed(tables={CUR.name: valid}, rejected=rejected)
+    key = ("identity_line_item_id", "identity_time_interval")
+    return Extract(rows, {CUR.name: select}, checks, key)
 
 
 SOURCE = Source(
@@ -283,7 +275,7 @@ SOURCE = Source(
     patterns=data_patterns("cloud_costs/aws", ("parquet", "csv")),
     tables=(CUR,),
     cadence=timedelta(days=35),  # bills close monthly
-    parse=parse_cur,
+    extract=extract_cur,
     folders=("cloud_costs/aws",),
     manifests=("cloud_costs/aws/**/*-Manifest.json",),
     ignored=(

@@ -20,27 +20,27 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import duckdb
+
 from ingest.cloud_costs import deliveries, schemas
 from ingest.cloud_costs.common import (
     SCOPE_COLUMNS,
-    connect,
     data_patterns,
     file_kind,
     parquet_columns,
-    parquet_strings,
+    parquet_rows,
 )
-from ingest.framework import RECORD_COLUMN, Parsed, ParseError, RawTable, Source
+from ingest.framework import RECORD_COLUMN, Extract, ParseError, RawTable, Source
 from ingest.tabular import (
     Check,
     csv_header,
+    csv_rows,
     finite,
     literal,
     matches,
     not_empty,
     plausible_time,
     quote,
-    read_csv_strings,
-    split_rows,
 )
 
 # Parser field -> column names it has in EA and MCA exports (lowercase).
@@ -132,8 +132,7 @@ def dataset_of(path: Path) -> str:
     return "amortized" if "amortized" in path.as_posix().lower() else "actual"
 
 
-def parse_export(path: Path) -> Parsed:
-    con = connect()
+def extract_export(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
     parquet = file_kind(path) == "parquet"
     header = [n for n, _ in parquet_columns(con, path)] if parquet else csv_header(path)
     schemas.expect(header, "azure_cost_export", "azure_payg_export")
@@ -146,8 +145,8 @@ def parse_export(path: Path) -> Parsed:
     missing = [f"{FIELDS[f][0]}" for f in REQUIRED if f not in by_field]
     if missing:
         raise ParseError(f"missing required column(s): {', '.join(missing)}", "line 1 (header)")
-    read = parquet_strings if parquet else read_csv_strings
-    rows = read(con, path, required=list(by_field.values()))
+    required = list(by_field.values())
+    rows = parquet_rows(con, path, required) if parquet else csv_rows(path, required)
     columns = [
         f"{quote(by_field[f])} as {quote(f)}" if f in by_field else f"null::varchar as {quote(f)}"
         for f in FIELDS
@@ -188,8 +187,7 @@ def parse_export(path: Path) -> Parsed:
             )
         else:
             select[name] = quote(name)
-    valid, rejected = split_rows(con, rows, checks, select)
-    return Parsed(tables={COSTS.name: valid}, rejected=rejected)
+    return Extract(rows, {COSTS.name: select}, checks)
 
 
 SOURCE = Source(
@@ -200,7 +198,7 @@ SOURCE = Source(
     patterns=data_patterns("cloud_costs/azure", ("csv", "parquet")),
     tables=(COSTS,),
     cadence=timedelta(days=35),  # bills close monthly
-    parse=parse_export,
+    extract=extract_export,
     folders=("cloud_costs/azure",),
     manifests=("cloud_costs/azure/**/manifest.json",),
     deliveries=deliveries.azure,

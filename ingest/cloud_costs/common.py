@@ -1,9 +1,10 @@
 """What the cloud-bill connectors share: reading any file as string columns, and row checks.
 
-Every bill format is read by DuckDB into one relation of VARCHAR columns plus `_record`
-(where a person finds the row: 'line N' or 'row N') and `_ordinal`, so the same `Check`s and
-`split_rows` apply whether the file was CSV, JSON lines or Parquet, compressed or not. Nested
-values (labels, credits, tag maps) arrive as JSON text.
+Every bill format is read by DuckDB as one query of VARCHAR columns plus `_record` (where a
+person finds the row: 'line N' or 'row N') and `_ordinal` (`ingest.framework.Rows`), so the
+same `Check`s apply whether the file was CSV, JSON lines or Parquet, compressed or not, and
+the framework streams the file into the warehouse (`ingest.framework.Extract`). Nested values
+(labels, credits, tag maps) arrive as JSON text.
 
 Every cloud raw table also carries the row's delivery scope, `_billing_account_id` and
 `_billing_period`, as its format defines them: staging keeps the newest delivery of each
@@ -12,13 +13,13 @@ scope (see `ingest.cloud_costs.deliveries`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
 
 from ingest.cloud_costs import schemas
-from ingest.framework import RECORD_COLUMN, ParseError
+from ingest.framework import RECORD_COLUMN, ParseError, Rows
 from ingest.tabular import Check, literal, quote
 
 # The billing scope a delivery replaces: one billing account's one billing period.
@@ -45,18 +46,6 @@ def data_patterns(folder: str, kinds: Sequence[str]) -> tuple[str, ...]:
         "parquet": ("parquet",),  # compressed inside (snappy, gzip, zstd, ...)
     }
     return tuple(f"{folder}/**/*.{ending}" for kind in kinds for ending in endings[kind])
-
-
-def connect() -> duckdb.DuckDBPyConnection:
-    """A private in-memory DuckDB whose session time zone is UTC (bills are in UTC).
-
-    Timestamps in bills come as ISO 8601 with T/Z or an offset, 'YYYY-MM-DD HH:MM:SS' (the
-    FOCUS sample), 'YYYY-MM-DD HH:MM:SS UTC' (BigQuery JSON) or a bare date; without an
-    offset they are read as UTC.
-    """
-    con = duckdb.connect()
-    con.execute("set timezone = 'UTC'")
-    return con
 
 
 def timestamp_sql(column: str) -> str:
@@ -92,9 +81,7 @@ def end_not_before_start(start: str, end: str) -> Check:
     )
 
 
-def null_literals(
-    relation: duckdb.DuckDBPyRelation, columns: Sequence[str], null: str = "NULL"
-) -> duckdb.DuckDBPyRelation:
+def null_literals(rows: Rows, columns: Sequence[str], null: str = "NULL") -> Rows:
     """Real exports write nulls as the literal string NULL: read those (and '') as null."""
     kept = [RECORD_COLUMN, "_ordinal"]
     cleaned = ", ".join(
@@ -102,7 +89,7 @@ def null_literals(
         f"as {quote(c)}"
         for c in columns
     )
-    return relation.select(f"{cleaned}, {', '.join(kept)}")
+    return rows.select(f"{cleaned}, {', '.join(kept)}")
 
 
 def parquet_columns(con: duckdb.DuckDBPyConnection, path: Path) -> list[tuple[str, str]]:
@@ -116,24 +103,22 @@ def parquet_columns(con: duckdb.DuckDBPyConnection, path: Path) -> list[tuple[st
         raise ParseError(f"not a readable Parquet file: {str(error).strip()}") from error
 
 
-def parquet_strings(
+def parquet_rows(
     con: duckdb.DuckDBPyConnection,
     path: Path,
     required: Sequence[str],
     optional: Sequence[str] = (),
-    aliases: Mapping[str, str] | None = None,
     formats: Sequence[str] = (),
-) -> duckdb.DuckDBPyRelation:
-    """A Parquet file as the same string relation `read_csv_strings` gives for CSV.
+) -> Rows:
+    """A Parquet file as the same string rows `ingest.tabular.csv_rows` gives for CSV.
 
-    Nested columns (maps, lists, structs) become JSON text; `aliases` maps a file column
-    name to the name the parser uses. A missing required column is a ParseError.
+    Nested columns (maps, lists, structs) become JSON text. A missing required column is a
+    ParseError. Its number of records comes from the file's metadata, without reading it.
     """
     columns = parquet_columns(con, path)
     if formats:
         schemas.expect([name for name, _ in columns], *formats)
-    aliases = dict(aliases or {})
-    present = {aliases.get(name, name): (name, type_) for name, type_ in columns}
+    present = dict(columns)
     missing = [c for c in required if c not in present]
     if missing:
         raise ParseError(f"missing required column(s): {', '.join(missing)}", "schema")
@@ -142,12 +127,15 @@ def parquet_strings(
         if name not in present:
             wanted.append(f"null::varchar as {quote(name)}")
             continue
-        source, type_ = present[name]
-        nested = any(t in type_.upper() for t in ("MAP(", "STRUCT(", "[]"))
-        value = f"to_json({quote(source)})::varchar" if nested else f"{quote(source)}::varchar"
+        nested = any(t in present[name].upper() for t in ("MAP(", "STRUCT(", "[]"))
+        value = f"to_json({quote(name)})::varchar" if nested else f"{quote(name)}::varchar"
         wanted.append(f"{value} as {quote(name)}")
-    relation = con.sql(f"select * from read_parquet({literal(str(path))})")
-    return relation.select(
-        f"{', '.join(wanted)}, row_number() over () as _ordinal, "
-        f"'row ' || row_number() over () as {RECORD_COLUMN}"
-    ).order("_ordinal")
+    [(records,)] = con.execute(
+        "select sum(num_rows) from parquet_file_metadata(?)", [str(path)]
+    ).fetchall()
+    return Rows(
+        f"select {', '.join(wanted)}, file_row_number + 1 as _ordinal, "
+        f"'row ' || (file_row_number + 1) as {RECORD_COLUMN} "
+        f"from read_parquet({literal(str(path))}, file_row_number = true)",
+        records=records,
+    )

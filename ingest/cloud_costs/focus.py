@@ -15,32 +15,31 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
+
 from ingest.cloud_costs import deliveries, schemas
 from ingest.cloud_costs.common import (
     SCOPE_COLUMNS,
-    connect,
     data_patterns,
     end_not_before_start,
     file_kind,
     null_literals,
-    parquet_strings,
+    parquet_rows,
     timestamp_check,
     timestamp_sql,
     within_one_month,
 )
-from ingest.framework import Parsed, RawTable, Source
+from ingest.framework import Extract, RawTable, Rows, Source
 from ingest.tabular import (
     Check,
     csv_header,
+    csv_rows,
     finite,
     literal,
     matches,
     not_empty,
     plausible_time,
     quote,
-    read_csv_strings,
-    split_rows,
-    unique,
 )
 
 REQUIRED = (
@@ -158,18 +157,17 @@ def _canonical(column: str, allowed: tuple[str, ...]) -> str:
     return f"case lower(trim({col})) {cases} end"
 
 
-def read_rows(con, path: Path):
+def read_rows(con: duckdb.DuckDBPyConnection, path: Path) -> Rows:
     """The file's wanted columns as strings, whatever the container."""
     if file_kind(path) == "parquet":
-        rows = parquet_strings(con, path, REQUIRED, OPTIONAL, formats=("focus",))
+        rows = parquet_rows(con, path, REQUIRED, OPTIONAL, formats=("focus",))
     else:
         schemas.expect(csv_header(path), "focus")
-        rows = read_csv_strings(con, path, REQUIRED, OPTIONAL)
+        rows = csv_rows(path, REQUIRED, OPTIONAL)
     return null_literals(rows, [*REQUIRED, *OPTIONAL])
 
 
-def parse_focus(path: Path) -> Parsed:
-    con = connect()
+def extract_focus(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
     rows = read_rows(con, path)
     checks = [
         *(not_empty(c) for c in REQUIRED),
@@ -190,7 +188,6 @@ def parse_focus(path: Path) -> Parsed:
         ),
         end_not_before_start("ChargePeriodStart", "ChargePeriodEnd"),
         within_one_month("ChargePeriodStart", "ChargePeriodEnd"),
-        Check('"Id" is not null and ' + unique(("Id",)).fails, unique(("Id",)).reason),
     ]
     select = {
         "line_id": '"Id"',
@@ -237,8 +234,7 @@ def parse_focus(path: Path) -> Parsed:
         "_billing_account_id": '"BillingAccountId"',
         "_billing_period": f"cast({timestamp_sql('BillingPeriodStart')} as date)",
     }
-    valid, rejected = split_rows(con, rows, checks, select)
-    return Parsed(tables={COSTS.name: valid}, rejected=rejected)
+    return Extract(rows, {COSTS.name: select}, checks, key=("Id",))
 
 
 SOURCE = Source(
@@ -247,7 +243,7 @@ SOURCE = Source(
     description="FOCUS 1.0-1.2 cost files, CSV or Parquet (cloud_costs/focus/**).",
     patterns=data_patterns("cloud_costs/focus", ("csv", "parquet")),
     tables=(COSTS,),
-    parse=parse_focus,
+    extract=extract_focus,
     folders=("cloud_costs/focus",),
     deliveries=deliveries.each_folder,
     version=2,

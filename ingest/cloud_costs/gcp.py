@@ -32,18 +32,19 @@ import duckdb
 from ingest.cloud_costs import deliveries, schemas
 from ingest.cloud_costs.common import (
     SCOPE_COLUMNS,
-    connect,
     data_patterns,
     end_not_before_start,
     file_kind,
+    parquet_columns,
     timestamp_check,
     timestamp_sql,
     within_one_month,
 )
-from ingest.framework import RECORD_COLUMN, Parsed, ParseError, RawTable, Source
+from ingest.framework import RECORD_COLUMN, Extract, ParseError, RawTable, Rows, Source
 from ingest.tabular import (
     Check,
     csv_header,
+    csv_rows,
     finite,
     literal,
     matches,
@@ -52,8 +53,6 @@ from ingest.tabular import (
     open_bytes,
     plausible_time,
     quote,
-    read_csv_strings,
-    split_rows,
 )
 
 # Parser field -> path in the export's nested schema.
@@ -164,10 +163,11 @@ def _bad_json_line(path: Path) -> str | None:
     return None
 
 
-def _from_json(rows: duckdb.DuckDBPyRelation, where: str, path: Path):
+def _from_json(con: duckdb.DuckDBPyConnection, rows: Rows, where: str, path: Path) -> Rows:
     """Project rows of one JSON column `j` (plus `_ordinal`) onto the parser's fields."""
     try:
-        keys = {k for (k,) in rows.select("unnest(json_keys(j)) as k").distinct().fetchall()}
+        found = con.execute(f"select distinct unnest(json_keys(j)) from ({rows.sql})")
+        keys = {k for (k,) in found.fetchall()}
     except duckdb.Error as error:
         problem = str(error).strip().rsplit(": ", 1)[-1]
         line = _bad_json_line(path) if where == "line" else None
@@ -177,16 +177,26 @@ def _from_json(rows: duckdb.DuckDBPyRelation, where: str, path: Path):
     if missing:
         schemas.expect(sorted(keys), "gcp_billing_export")
         raise ParseError(f"missing required column(s): {', '.join(missing)}", "schema")
-    columns = []
-    for field, path in FIELDS.items():
-        op = "->" if field in JSON_FIELDS else "->>"
-        columns.append(f"(j{op}{literal('$.' + path)})::varchar as {quote(field)}")
-    return rows.select(
+    # Each row's JSON is parsed twice (once for the values, once for the nested ones kept as
+    # JSON text), not once per field.
+    values = [path for field, path in FIELDS.items() if field not in JSON_FIELDS]
+    nested = [path for field, path in FIELDS.items() if field in JSON_FIELDS]
+    parsed = rows.select(
+        f"json_extract_string(j, [{', '.join(literal('$.' + p) for p in values)}]) as _values, "
+        f"json_extract(j, [{', '.join(literal('$.' + p) for p in nested)}]) as _nested, _ordinal"
+    )
+    columns = [
+        f"_nested[{nested.index(path) + 1}]::varchar as {quote(field)}"
+        if field in JSON_FIELDS
+        else f"_values[{values.index(path) + 1}] as {quote(field)}"
+        for field, path in FIELDS.items()
+    ]
+    return parsed.select(
         f"{', '.join(columns)}, _ordinal, {literal(where)} || ' ' || _ordinal as {RECORD_COLUMN}"
     )
 
 
-def read_rows(con: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyRelation:
+def read_rows(con: duckdb.DuckDBPyConnection, path: Path) -> Rows:
     rows = _read_fields(con, path)
     repaired = ", ".join(
         f"{_from_python_repr(f)} as {quote(f)}" if f in JSON_FIELDS else quote(f) for f in FIELDS
@@ -216,23 +226,21 @@ def _from_python_repr(column: str) -> str:
     )
 
 
-def _read_fields(con: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyRelation:
+def _read_fields(con: duckdb.DuckDBPyConnection, path: Path) -> Rows:
     kind = file_kind(path)
     if kind == "json":
-        rows = con.sql(
+        rows = Rows(
             f"select json as j, row_number() over () as _ordinal "
             f"from read_json_objects({literal(str(path))}, format = 'newline_delimited')"
         )
-        return _from_json(rows, "line", path)
+        return _from_json(con, rows, "line", path)
     if kind == "parquet":
-        try:
-            rows = con.sql(
-                f"select to_json(t) as j, row_number() over () as _ordinal "
-                f"from read_parquet({literal(str(path))}) as t"
-            )
-        except duckdb.Error as error:
-            raise ParseError(f"not a readable Parquet file: {str(error).strip()}") from error
-        return _from_json(rows, "row", path)
+        parquet_columns(con, path)  # a ParseError naming what is wrong when it is not Parquet
+        rows = Rows(
+            f"select to_json(t) as j, row_number() over () as _ordinal "
+            f"from read_parquet({literal(str(path))}) as t"
+        )
+        return _from_json(con, rows, "row", path)
     header = csv_header(path)
     schemas.expect(header, "gcp_billing_export")
     by_name = {}
@@ -244,7 +252,7 @@ def _read_fields(con: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyR
     missing = [f"{FIELDS[f]}" for f in REQUIRED if f not in by_name]
     if missing:
         raise ParseError(f"missing required column(s): {', '.join(missing)}", "line 1 (header)")
-    rows = read_csv_strings(con, path, required=list(by_name.values()))
+    rows = csv_rows(path, required=list(by_name.values()))
     columns = [
         f"{quote(by_name[f])} as {quote(f)}" if f in by_name else f"null::varchar as {quote(f)}"
         for f in FIELDS
@@ -260,8 +268,7 @@ _CREDITS_SUM = (
 )
 
 
-def parse_export(path: Path) -> Parsed:
-    con = connect()
+def extract_export(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
     rows = read_rows(con, path)
     checks = [
         *(not_empty(c) for c in REQUIRED),
@@ -318,41 +325,31 @@ def parse_export(path: Path) -> Parsed:
             select[name] = "cast(strptime(trim(invoice_month), '%Y%m') as date)"
         else:
             select[name] = quote(name)
-    valid, rejected = split_rows(con, rows, checks, {**select, "credits_json": "credits"})
-    return Parsed(
-        tables={EXPORT.name: valid.drop(["credits_json"]), CREDITS.name: _credits(con, valid)},
-        rejected=rejected,
+    return Extract(rows, {EXPORT.name: select, CREDITS.name: CREDITS_QUERY}, checks)
+
+
+# One row per credit of each valid export row (`_valid`: the checked rows), in export order.
+CREDITS_QUERY = f"""
+    select
+        {RECORD_COLUMN},
+        cast(credit_position as integer) as credit_position,
+        credit->>'name' as name,
+        credit->>'full_name' as full_name,
+        credit->>'type' as type,
+        credit->>'id' as id,
+        cast(credit->>'amount' as double) as amount
+    from (
+        select
+            {RECORD_COLUMN},
+            generate_subscripts(credit_list, 1) as credit_position,
+            unnest(credit_list) as credit
+        from (
+            select {RECORD_COLUMN}, from_json(credits, '["json"]') as credit_list
+            from _valid
+            where credits is not null
+        )
     )
-
-
-def _credits(con: duckdb.DuckDBPyConnection, valid) -> object:
-    """One row per credit of each valid export row, in the order exported."""
-    con.register("_valid", valid)
-    try:
-        return con.sql(f"""
-            select
-                {RECORD_COLUMN},
-                cast(credit_position as integer) as credit_position,
-                credit->>'name' as name,
-                credit->>'full_name' as full_name,
-                credit->>'type' as type,
-                credit->>'id' as id,
-                cast(credit->>'amount' as double) as amount
-            from (
-                select
-                    {RECORD_COLUMN},
-                    generate_subscripts(credit_list, 1) as credit_position,
-                    unnest(credit_list) as credit
-                from (
-                    select {RECORD_COLUMN}, from_json(credits_json, '["json"]') as credit_list
-                    from _valid
-                    where credits_json is not null
-                )
-            )
-            order by {RECORD_COLUMN}, credit_position
-        """).fetch_arrow_table()
-    finally:
-        con.unregister("_valid")
+"""
 
 
 def pull_if_configured(landing: Path, months: Sequence[date] = ()) -> object:
@@ -371,7 +368,7 @@ SOURCE = Source(
     patterns=data_patterns("cloud_costs/gcp", ("json", "parquet", "csv")),
     tables=(EXPORT, CREDITS),
     cadence=timedelta(days=35),  # bills close monthly
-    parse=parse_export,
+    extract=extract_export,
     pull=pull_if_configured,
     folders=("cloud_costs/gcp",),
     deliveries=deliveries.each_folder,

@@ -8,7 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.cloud_costs.aws import legacy_name, parse_cur
+from ingest.cloud_costs.aws import SOURCE as AWS
+from ingest.cloud_costs.aws import legacy_name
 from ingest.framework import ParseError
 
 from .conftest import FIXTURES
@@ -19,7 +20,7 @@ def unblended(parsed) -> float:
 
 
 def test_cur2_csv_savings_plan_credit_tax_and_quarantine():
-    parsed = parse_cur(FIXTURES / "aws" / "cur2.csv")
+    parsed = AWS.parse(FIXTURES / "aws" / "cur2.csv")
     # Valid: 2.00 usage + 3.00 SP-covered - 3.00 SP negation + 1.80 SP fee - 0.50 credit
     # + 0.20 tax = 3.50.
     assert unblended(parsed) == 3.5
@@ -61,7 +62,7 @@ def test_cur2_parquet_with_a_tag_map(tmp_path: Path):
                    line_item_unblended_cost, line_item_product_code, resource_tags)
         ) to '{target}' (format parquet)
     """)
-    parsed = parse_cur(target)
+    parsed = AWS.parse(target)
     # 4.0 - 1.5 - 0.25 = 2.25
     assert unblended(parsed) == 2.25
     assert parsed.tables["aws_cur"].column("resource_tags").to_pylist()[0] == (
@@ -75,7 +76,7 @@ def test_legacy_cur_headers_are_renamed_and_tag_columns_folded():
     assert legacy_name("savingsPlan/SavingsPlanEffectiveCost") == (
         "savings_plan_savings_plan_effective_cost"
     )
-    parsed = parse_cur(FIXTURES / "aws" / "legacy-cur.csv")
+    parsed = AWS.parse(FIXTURES / "aws" / "legacy-cur.csv")
     assert unblended(parsed) == 2.0  # 1.25 + 0.75
     tags = parsed.tables["aws_cur"].column("resource_tags").to_pylist()
     assert tags == [
@@ -91,7 +92,7 @@ def test_missing_column_is_a_parse_error(tmp_path: Path):
         "line_item_usage_start_date\n1,2,2024-01-01\n"
     )
     with pytest.raises(ParseError) as error:
-        parse_cur(path)
+        AWS.parse(path)
     assert error.value.problem == (
         "missing required column(s): line_item_line_item_type, "
         "line_item_usage_end_date, bill_billing_period_start_date"
@@ -121,7 +122,7 @@ def test_cur2_discounts_split_cost_and_commitment_ids_are_kept(tmp_path: Path):
                    split_line_item_unused_cost, savings_plan_savings_plan_a_r_n)
         ) to '{target}' (format parquet, compression zstd)
     """)
-    rows = parse_cur(target).tables["aws_cur"].to_pylist()
+    rows = AWS.parse(target).tables["aws_cur"].to_pylist()
     assert [(r["line_item_net_unblended_cost"], r["discount_total_discount"]) for r in rows] == [
         (9.0, -1.0),
         (None, None),
@@ -154,7 +155,7 @@ def test_legacy_cur_written_for_athena_is_recognised_and_keeps_its_tags(tmp_path
                    '' as resource_tags_user_team
         ) to '{target}' (format parquet)
     """)
-    [row] = parse_cur(target).tables["aws_cur"].to_pylist()
+    [row] = AWS.parse(target).tables["aws_cur"].to_pylist()
     assert row["line_item_unblended_cost"] == 4.5
     assert row["resource_tags"] == (
         '{"user:2i2c_hub_name":"hub-a","aws:eks_namespace":"kube-system","user:team":null}'
@@ -172,7 +173,7 @@ def test_legacy_cur_gzip_with_net_cost_discount_and_arn_columns(tmp_path: Path):
         "2024-03-01T00:00:00Z,999,arn:sp,hub-a\n"
     )
     path.write_bytes(gzip.compress(text.encode()))
-    [row] = parse_cur(path).tables["aws_cur"].to_pylist()
+    [row] = AWS.parse(path).tables["aws_cur"].to_pylist()
     assert (
         row["line_item_unblended_cost"],
         row["line_item_net_unblended_cost"],

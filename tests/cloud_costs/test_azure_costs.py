@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.cloud_costs.azure import parse_export
+from ingest.cloud_costs.azure import SOURCE as AZURE
 from ingest.framework import ParseError
 
 from .conftest import FIXTURES, SHARED_FORMATS
@@ -21,7 +21,7 @@ def cost(parsed) -> float:
 
 
 def test_hand_made_export_with_bom_dates_tags_and_bad_rows():
-    parsed = parse_export(FIXTURES / "azure" / "ea-small.csv")
+    parsed = AZURE.parse(FIXTURES / "azure" / "ea-small.csv")
     # Valid lines 2-4: 12.00 + 5.00 - 1.50 = 15.50 EUR.
     assert cost(parsed) == 15.5
     rows = parsed.tables["azure_costs"].to_pylist()
@@ -47,7 +47,7 @@ def test_public_ea_samples_ingest_with_the_plain_duckdb_totals(name: str, rows: 
     for path in (FIXTURES / "azure" / name, SHARED_FORMATS / name.replace("ea-", "azure-ea-")):
         if not path.exists():
             continue
-        parsed = parse_export(path)
+        parsed = AZURE.parse(path)
         [(count, total)] = duckdb.sql(
             f"select count(*), sum(Cost::double) from read_csv('{path}', all_varchar = true)"
         ).fetchall()
@@ -59,7 +59,7 @@ def test_public_ea_samples_ingest_with_the_plain_duckdb_totals(name: str, rows: 
 
 def test_actual_sample_total_worked_by_hand():
     # 10 usage rows summing to 5.2950077867419365 plus one 3.25 reservation purchase.
-    parsed = parse_export(FIXTURES / "azure" / "ea-actualcost-sample.csv")
+    parsed = AZURE.parse(FIXTURES / "azure" / "ea-actualcost-sample.csv")
     assert cost(parsed) == pytest.approx(8.5450077867, abs=1e-9)
 
 
@@ -67,7 +67,7 @@ def test_missing_cost_column_is_a_parse_error(tmp_path: Path):
     path = tmp_path / "export.csv"
     path.write_text("SubscriptionId,Date,BillingCurrency,ChargeType\nx,01/01/2024,USD,Usage\n")
     with pytest.raises(ParseError, match=r"missing required column\(s\): costinbillingcurrency"):
-        parse_export(path)
+        AZURE.parse(path)
 
 
 def test_mca_camel_case_columns_and_iso_dates(tmp_path: Path):
@@ -79,7 +79,7 @@ def test_mca_camel_case_columns_and_iso_dates(tmp_path: Path):
         "I1,BA9,sub-1,2024-03-06,Storage,-0.5,GBP,Refund,\n",
         encoding="utf-8",
     )
-    parsed = parse_export(path)
+    parsed = AZURE.parse(path)
     rows = parsed.tables["azure_costs"].to_pylist()
     assert cost(parsed) == 2.0  # 2.5 - 0.5
     assert [r["date"] for r in rows] == [date(2024, 3, 5), date(2024, 3, 6)]
@@ -104,7 +104,7 @@ def test_pay_as_you_go_header_set_reads_as_usage(tmp_path: Path):
         "Storage,Premium,EUR,1 Month\n",
         encoding="utf-8",
     )
-    parsed = parse_export(path)
+    parsed = AZURE.parse(path)
     rows = parsed.tables["azure_costs"].to_pylist()
     assert parsed.rejected.num_rows == 0
     assert cost(parsed) == 7.5  # 6.00 + 1.50
@@ -128,11 +128,11 @@ def test_mixed_line_ends_are_read_and_an_unreadable_line_is_named(tmp_path: Path
     mixed.write_bytes(
         (header + "s1,03/05/2024,1.25,USD,Usage\ns1,03/06/2024,2.00,USD,Usage\r\n").encode()
     )
-    assert cost(parse_export(mixed)) == 3.25  # 1.25 + 2.00
+    assert cost(AZURE.parse(mixed)) == 3.25  # 1.25 + 2.00
     broken = tmp_path / "broken.csv"
     broken.write_bytes((header + 's1,03/05/2024,1.25,USD,Usage\ns1,"03/06/2024,2,USD\n').encode())
     with pytest.raises(ParseError) as error:
-        parse_export(broken)
+        AZURE.parse(broken)
     assert (error.value.where, error.value.problem) == (
         "line 3",
         "malformed CSV: Value with unterminated quote found.",
@@ -153,7 +153,7 @@ def test_parquet_export_and_the_dataset_its_manifest_names(tmp_path: Path):
     (run / "manifest.json").write_text(
         json.dumps({"exportConfig": {"type": "AmortizedCost"}, "blobs": []}), encoding="utf-8"
     )
-    [row] = parse_export(target).tables["azure_costs"].to_pylist()
+    [row] = AZURE.parse(target).tables["azure_costs"].to_pylist()
     assert (row["dataset"], row["cost_in_billing_currency"], row["reservation_id"]) == (
         "amortized",
         3.5,
@@ -163,4 +163,4 @@ def test_parquet_export_and_the_dataset_its_manifest_names(tmp_path: Path):
         json.dumps({"exportConfig": {"type": "ActualCost"}}), encoding="utf-8"
     )
     # The manifest's type wins over a path that says 'amortized'.
-    assert parse_export(target).tables["azure_costs"].to_pylist()[0]["dataset"] == "actual"
+    assert AZURE.parse(target).tables["azure_costs"].to_pylist()[0]["dataset"] == "actual"

@@ -18,7 +18,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from ingest.cloud_costs import bigquery
-from ingest.cloud_costs.gcp import parse_export
+from ingest.cloud_costs.gcp import SOURCE as GCP
 from ingest.framework import PullError
 from ingest.http import TimeBudget
 
@@ -186,7 +186,7 @@ def test_two_pages_and_a_transient_503_land_one_month(
         {"name": "credit", "amount": -0.5},
     ]
     # The landed file parses like any export: net 12.5 - 2.5 + 3.0 + 1.25 - 0.75 = 13.5.
-    table = parse_export(path).tables["gcp_billing_export"]
+    table = GCP.parse(path).tables["gcp_billing_export"]
     net = sum(table.column("cost").to_pylist()) + sum(table.column("credits_amount").to_pylist())
     assert net == 13.5
 

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.cloud_costs.aws import parse_cur
-from ingest.cloud_costs.azure import parse_export as parse_azure
-from ingest.cloud_costs.focus import parse_focus
-from ingest.cloud_costs.gcp import parse_export as parse_gcp
+from ingest.cloud_costs.aws import SOURCE as AWS
+from ingest.cloud_costs.azure import SOURCE as AZURE
+from ingest.cloud_costs.focus import SOURCE as FOCUS
+from ingest.cloud_costs.gcp import SOURCE as GCP
 from ingest.quality import SUITES, validate_table
 
 from .conftest import FIXTURES
 
 PARSES = {
-    "gcp_billing_export": lambda: parse_gcp(FIXTURES / "gcp" / "standard.jsonl"),
-    "aws_cur": lambda: parse_cur(FIXTURES / "aws" / "cur2.csv"),
-    "azure_costs": lambda: parse_azure(FIXTURES / "azure" / "ea-amortizedcost-sample.csv"),
-    "focus_costs": lambda: parse_focus(FIXTURES / "focus" / "focus-1.0-sample-subset.csv"),
+    "gcp_billing_export": lambda: GCP.parse(FIXTURES / "gcp" / "standard.jsonl"),
+    "aws_cur": lambda: AWS.parse(FIXTURES / "aws" / "cur2.csv"),
+    "azure_costs": lambda: AZURE.parse(FIXTURES / "azure" / "ea-amortizedcost-sample.csv"),
+    "focus_costs": lambda: FOCUS.parse(FIXTURES / "focus" / "focus-1.0-sample-subset.csv"),
 }
 
 

@@ -10,7 +10,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from ingest.cloud_costs.focus import parse_focus
+from ingest.cloud_costs.focus import SOURCE as FOCUS
 from ingest.framework import ParseError
 
 from .conftest import FIXTURES, SHARED_FORMATS
@@ -21,7 +21,7 @@ def total(table, column: str) -> float:
 
 
 def test_quirks_accepted_and_bad_rows_quarantined_with_reasons():
-    parsed = parse_focus(FIXTURES / "focus" / "quirks.csv")
+    parsed = FOCUS.parse(FIXTURES / "focus" / "quirks.csv")
     rows = parsed.tables["focus_costs"].to_pylist()
     # Lines 2-5 are valid: 10 + 5.50 - 2 + 1.25 billed, 9 + 5.50 - 2 + 1.25 effective.
     assert [r["_record"] for r in rows] == ["line 2", "line 3", "line 4", "line 5"]
@@ -61,13 +61,13 @@ def test_quirks_accepted_and_bad_rows_quarantined_with_reasons():
 )
 def test_structural_problems_are_parse_errors(name: str, problem: str):
     with pytest.raises(ParseError) as error:
-        parse_focus(FIXTURES / "focus" / name)
+        FOCUS.parse(FIXTURES / "focus" / name)
     assert error.value.problem == problem
 
 
 def test_another_providers_file_is_named():
     with pytest.raises(ParseError, match="this is an Azure cost export, not a FOCUS file"):
-        parse_focus(FIXTURES / "azure" / "ea-small.csv")
+        FOCUS.parse(FIXTURES / "azure" / "ea-small.csv")
 
 
 def _plain_sums(path: Path) -> tuple[int, float, float, float]:
@@ -79,7 +79,7 @@ def _plain_sums(path: Path) -> tuple[int, float, float, float]:
 
 
 def _assert_matches_plain_sum(path: Path) -> None:
-    parsed = parse_focus(path)
+    parsed = FOCUS.parse(path)
     table = parsed.tables["focus_costs"]
     rows, billed, effective, listed = _plain_sums(path)
     assert parsed.rejected.num_rows == 0
@@ -92,7 +92,7 @@ def _assert_matches_plain_sum(path: Path) -> None:
 def test_public_sample_subset_ingests_with_the_plain_duckdb_totals():
     path = FIXTURES / "focus" / "focus-1.0-sample-subset.csv"
     _assert_matches_plain_sum(path)
-    table = parse_focus(path).tables["focus_costs"]
+    table = FOCUS.parse(path).tables["focus_costs"]
     categories = set(table.column("charge_category").to_pylist())
     assert categories == {"Usage", "Credit", "Adjustment"}
     assert set(table.column("charge_frequency").to_pylist()) == {"Usage-Based", "One-Time"}
@@ -106,7 +106,7 @@ def test_full_public_sample_ingests_with_the_plain_duckdb_totals():
     path = SHARED_FORMATS / "focus-1.0-sample.csv"
     _assert_matches_plain_sum(path)
     # By hand from the published file: 1,000 rows, billed 20.52022672899.
-    assert total(parse_focus(path).tables["focus_costs"], "billed_cost") == pytest.approx(
+    assert total(FOCUS.parse(path).tables["focus_costs"], "billed_cost") == pytest.approx(
         20.52022672899, abs=1e-9
     )
 
@@ -121,7 +121,7 @@ def test_parquet_reads_like_csv(tmp_path: Path):
         f"where Id in ('a1', 'a2', 'a3')) to '{target}' (format parquet)"
     )
     assert pq.read_schema(target).field("BilledCost").type == "double"
-    parsed = parse_focus(target)
+    parsed = FOCUS.parse(target)
     # a1 twice (10.00 and 7.00: the second is a duplicate), a2 5.50, a3 -2.00.
     assert total(parsed.tables["focus_costs"], "billed_cost") == 13.5
     assert [r["reason"] for r in parsed.rejected.to_pylist()] == [
@@ -149,7 +149,7 @@ def test_empty_provider_or_service_is_quarantined_and_commitment_columns_are_kep
         "2024-09-02 00:00:00,AWS,Amazon EC2,Idle,NULL,NULL,INV-7,NULL",
     ]
     path.write_bytes(gzip.compress((header + "\n".join(rows) + "\n").encode()))
-    parsed = parse_focus(path)
+    parsed = FOCUS.parse(path)
     [row] = parsed.tables["focus_costs"].to_pylist()
     assert (
         row["effective_cost"],

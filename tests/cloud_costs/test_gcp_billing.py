@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.cloud_costs.gcp import parse_export
+from ingest.cloud_costs.gcp import SOURCE as GCP
 from ingest.framework import ParseError
 
 from .conftest import FIXTURES
@@ -25,7 +25,7 @@ def sums(parsed) -> tuple[float, float]:
 
 
 def test_json_lines_export_with_credits_adjustment_and_tax():
-    parsed = parse_export(FIXTURES / "gcp" / "standard.jsonl")
+    parsed = GCP.parse(FIXTURES / "gcp" / "standard.jsonl")
     # Valid lines 1-4 and 7: cost 10 + 4 - 1 + 0.5 + 3 = 16.5;
     # credits -2.5 (line 1) and -0.5 - 0.25 (line 7) = -3.25; net 13.25.
     assert sums(parsed) == (16.5, -3.25)
@@ -49,7 +49,7 @@ def test_json_lines_export_with_credits_adjustment_and_tax():
 
 
 def test_flattened_csv_export():
-    parsed = parse_export(FIXTURES / "gcp" / "flat.csv")
+    parsed = GCP.parse(FIXTURES / "gcp" / "flat.csv")
     # Lines 2-3 valid: cost 2 + 1 = 3, credits -0.40.
     assert sums(parsed) == (3.0, -0.4)
     rejected = {r["record"]: r["reason"] for r in parsed.rejected.to_pylist()}
@@ -78,7 +78,7 @@ def test_parquet_export_keeps_the_nesting(tmp_path: Path):
                    {{'month': '202405'}} as invoice, 'regular' as cost_type
         ) to '{target}' (format parquet)
     """)
-    parsed = parse_export(target)
+    parsed = GCP.parse(target)
     [row] = parsed.tables["gcp_billing_export"].to_pylist()
     assert (row["cost"], row["credits_amount"]) == (8.0, -4.0)
     assert row["resource_name"] == "projects/p1/pods/x"
@@ -88,7 +88,7 @@ def test_parquet_export_keeps_the_nesting(tmp_path: Path):
 
 def test_broken_json_names_the_line():
     with pytest.raises(ParseError) as error:
-        parse_export(FIXTURES / "gcp" / "broken.jsonl")
+        GCP.parse(FIXTURES / "gcp" / "broken.jsonl")
     assert error.value.where == "line 2"
     assert error.value.problem.startswith("not valid JSON")
 
@@ -103,9 +103,9 @@ def test_missing_required_field_and_foreign_schema(tmp_path: Path):
     with pytest.raises(
         ParseError, match=r"missing required column\(s\): billing_account_id, cost$"
     ):
-        parse_export(no_cost)
+        GCP.parse(no_cost)
     with pytest.raises(ParseError, match=r"this is an AWS CUR 2\.0 export, not a GCP"):
-        parse_export(FIXTURES / "aws" / "cur2.csv")
+        GCP.parse(FIXTURES / "aws" / "cur2.csv")
 
 
 PYTHON_REPR_CSV = (
@@ -125,7 +125,7 @@ PYTHON_REPR_CSV = (
 def test_python_repr_credits_parse_or_are_quarantined_with_that_reason(tmp_path: Path):
     path = tmp_path / "pandas.csv"
     path.write_text(PYTHON_REPR_CSV, encoding="utf-8")
-    parsed = parse_export(path)
+    parsed = GCP.parse(path)
     [row] = parsed.tables["gcp_billing_export"].to_pylist()
     assert (row["cost"], row["credits_amount"]) == (2.0, -0.5)
     assert row["labels"] == '[{"key": "k8s-namespace", "value": "hub-a"}]'
@@ -184,7 +184,7 @@ def test_credit_types_and_adjustment_info_are_kept_from_gzip_json_lines(tmp_path
     ]
     path = tmp_path / "202403-000000000000.jsonl.gz"
     path.write_bytes(gzip.compress("\n".join(json.dumps(r) for r in rows).encode()))
-    parsed = parse_export(path)
+    parsed = GCP.parse(path)
     export = parsed.tables["gcp_billing_export"].to_pylist()
     # Net 10 - 3 - 2 = 5, then the adjustment of -1.25.
     assert [(r["cost"], r["credits_amount"]) for r in export] == [(10.0, -5.0), (-1.25, 0.0)]
