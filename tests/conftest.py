@@ -71,9 +71,11 @@ def run_dbt(
     )
 
 
-def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    args: list[str], env: dict[str, str], timeout: int = 600
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*CLI, *args], env=env, capture_output=True, text=True, timeout=600, cwd=PROJECT_ROOT
+        [*CLI, *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=PROJECT_ROOT
     )
 
 

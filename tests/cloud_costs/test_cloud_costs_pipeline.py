@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -20,7 +18,7 @@ import pytest
 
 from ingest.demo.world import build_world
 from ingest.demo.writers import write_landing
-from warehouse.paths import PROJECT_ROOT
+from tests.conftest import run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -191,11 +189,8 @@ def built(tmp_path_factory: pytest.TempPathFactory, cli_env: dict[str, str]):
         path = landing / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    result = subprocess.run(
+    result = run_cli(
         [
-            sys.executable,
-            "-m",
-            "orchestration.cli",
             "build",
             "--landing",
             str(landing),
@@ -204,11 +199,8 @@ def built(tmp_path_factory: pytest.TempPathFactory, cli_env: dict[str, str]):
             "--snapshots",
             str(root / "snapshots"),
         ],
-        env=cli_env,
-        capture_output=True,
-        text=True,
+        cli_env,
         timeout=900,
-        cwd=PROJECT_ROOT,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     return landing, warehouse, result.stdout

@@ -11,8 +11,6 @@ so all of it is unattributed ('no_cluster'), which leaves the totals to compare.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -20,7 +18,7 @@ import duckdb
 import pytest
 
 from ingest.demo import generate
-from warehouse.paths import PROJECT_ROOT
+from tests.conftest import run_cli
 
 from .conftest import SHARED_FORMATS
 
@@ -51,11 +49,8 @@ def built(tmp_path_factory: pytest.TempPathFactory, cli_env: dict[str, str]):
     for name, folder in SAMPLES.items():
         (landing / folder).mkdir(parents=True)
         shutil.copy(SHARED_FORMATS / name, landing / folder / name)
-    result = subprocess.run(
+    result = run_cli(
         [
-            sys.executable,
-            "-m",
-            "orchestration.cli",
             "build",
             "--landing",
             str(landing),
@@ -64,11 +59,8 @@ def built(tmp_path_factory: pytest.TempPathFactory, cli_env: dict[str, str]):
             "--snapshots",
             str(root / "snapshots"),
         ],
-        env=cli_env,
-        capture_output=True,
-        text=True,
+        cli_env,
         timeout=900,
-        cwd=PROJECT_ROOT,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return landing, warehouse
