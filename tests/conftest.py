@@ -23,6 +23,26 @@ os.environ.update(QUIET_ENV)
 # The small world every end-to-end test builds: 8 partners over 6 months, fixed as-of day.
 SMALL_WORLD = {"seed": 7, "months": 6, "partners": 8, "as_of": date(2026, 11, 15)}
 CLI = [sys.executable, "-m", "orchestration.cli"]
+# The files that take minutes (`make test` prints the slowest tests), longest first:
+# pytest-xdist hands whole files to its workers in collection order, so starting these first
+# keeps a long file from running alone at the end while the other worker idles.
+LONGEST_FIRST = (
+    "tests/spark/test_spark_parity.py",
+    "tests/test_lint.py",
+    "tests/test_notebooks.py",
+    "tests/test_process_faults.py",
+    "tests/test_cli_build.py",
+    "tests/test_ui.py",
+    "tests/test_bench.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = Path(item.path).relative_to(PROJECT_ROOT).as_posix()
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: the other files keep their order
 
 
 @pytest.fixture(scope="session")
