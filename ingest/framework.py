@@ -28,11 +28,12 @@ module does the rest the same way for all of them:
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -674,18 +675,23 @@ def _write_raw(
             _delete_file(con, source, relative, bookkeeping=("_quarantine", "_ingest_log"))
         for relative in gone:
             _delete_file(con, source, relative, bookkeeping=("_ingest_log",))
+        _delete_files(con, source, [item.report.file for item in pending], ("_quarantine",))
+        streamed = _Batches(con, source, now)
         for item in pending:
-            _delete_file(con, source, item.report.file, bookkeeping=("_quarantine",))
             if item.parsed is None:
-                counts = _stream_file(con, source, item.path, item.report.file, now)
+                _stage_file(streamed, item)
             else:
                 counts = _insert_parsed(con, source, item.report.file, item.parsed, now)
-            item.report.rows_loaded, item.report.rows_quarantined = counts
-            _log(con, source, item.entry(), version, now)
-        for entry in refreshed:
-            if entry.status != LOADED:  # a file that was data and is not any more
-                _delete_file(con, source, entry.file, bookkeeping=("_quarantine",))
-            _log(con, source, entry, version, now)
+                item.report.rows_loaded, item.report.rows_quarantined = counts
+        streamed.flush()
+        for item in pending:
+            if item.parsed is None:
+                counts = streamed.counts[item.report.file]
+                item.report.rows_loaded, item.report.rows_quarantined = counts
+        _log_entries(con, source, [item.entry() for item in pending], version, now)
+        no_longer_data = [entry.file for entry in refreshed if entry.status != LOADED]
+        _delete_files(con, source, no_longer_data, ("_quarantine",))
+        _log_entries(con, source, refreshed, version, now)
         _refuse_all_quarantined(con, source, pending)
         con.execute("commit")
     except BaseException:
@@ -723,18 +729,17 @@ def _names(tables: Iterable[RawTable]) -> set[str]:
     return {table.name for table in tables}
 
 
-def _stream_file(
-    con: duckdb.DuckDBPyConnection, source: Source, path: Path, relative: str, now: datetime
-) -> tuple[int, int]:
-    """Read one file into the raw tables and the quarantine as SQL (its source's `extract`),
-    in the warehouse, in the caller's transaction. Raises SourceError naming the file."""
+def _stage_file(batches: _Batches, item: Pending) -> None:
+    """Stage one file of a streamed source; raises SourceError naming the file."""
     try:
-        return stream(con, source, path, relative, now)
+        batches.add(item.path, item.report.file)
     except ParseError as error:
-        culprit = relative if error.file is None else error.file.as_posix()
-        raise SourceError(source.name, culprit, error.problem, error.where) from error
+        culprit = item.report.file if error.file is None else error.file.as_posix()
+        raise SourceError(batches.source.name, culprit, error.problem, error.where) from error
     except (UnicodeDecodeError, OSError) as error:
-        raise SourceError(source.name, relative, f"cannot be read: {error}") from error
+        raise SourceError(
+            batches.source.name, item.report.file, f"cannot be read: {error}"
+        ) from error
 
 
 def stream(
@@ -742,27 +747,138 @@ def stream(
 ) -> tuple[int, int]:
     """Rows loaded and records quarantined from one file; raises ParseError. Runs in a
     session in UTC (`utc_session`)."""
-    assert source.extract is not None
-    extract = source.extract(con, path)
-    try:
-        if extract.rows.records is not None:
-            return _run(con, source, extract, relative, now)
-        # A text file (CSV, JSON lines) is parsed once, into a temporary table DuckDB spills
-        # to disk beyond its memory limit, rather than once per statement; its record count
-        # then spares the quarantine's scan when every record loads.
-        con.execute(f"create or replace temp table {_STAGED} as {extract.rows.sql}")
+    batches = _Batches(con, source, now)
+    batches.add(path, relative)
+    batches.flush()
+    return batches.counts[relative]
+
+
+# Records staged before a batch's checks run: bounds the temporary tables' memory (DuckDB
+# spills them beyond its memory limit) while the checks cost one statement per batch.
+ROWS_PER_BATCH = 1_000_000
+
+
+@dataclass
+class _Batch:
+    """Files of one shape (the same columns, checks and projections) staged in `table`."""
+
+    table: str
+    extract: Extract
+    columns: list[str]
+    files: list[str] = field(default_factory=list)
+    records: int = 0
+
+
+class _Batches:
+    """A streamed source's files, read by DuckDB one statement each into a temporary table
+    per shape (their records as the file holds them, plus `_file`), then checked and
+    written to the raw tables and the quarantine a batch at a time: the row checks, the
+    duplicate-key aggregate and the projection are one statement per batch of files rather
+    than per file. A file that cannot be read fails while it is staged, naming its line."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, source: Source, now: datetime):
+        self.con, self.source, self.now = con, source, now
+        self.pending: dict[tuple, _Batch] = {}
+        self.counts: dict[str, tuple[int, int]] = {}
+        self._names = itertools.count()
+
+    def add(self, path: Path, relative: str) -> None:
+        assert self.source.extract is not None
+        extract = self.source.extract(self.con, path)
         try:
-            [(records,)] = con.execute(f"select count(*) from {_STAGED}").fetchall()
-            staged = replace(extract, rows=Rows(f"select * from {_STAGED}", records=records))
-            return _run(con, source, staged, relative, now)
+            shape = self.con.sql(f"select * from ({extract.rows.sql}) limit 0")
+            columns, types = shape.columns, [str(t) for t in shape.types]
+            key = (
+                tuple(columns),
+                tuple(types),
+                repr(extract.tables),
+                repr(extract.checks),
+                tuple(extract.key),
+            )
+            batch = self.pending.get(key)
+            if batch is None:
+                table = f"_staged_{next(self._names)}"
+                self.con.execute(
+                    f"create or replace temp table {table} as select *, "
+                    f"null::varchar as _file from ({extract.rows.sql}) limit 0"
+                )
+                batch = self.pending[key] = _Batch(table, extract, list(columns))
+            [(records,)] = self.con.execute(
+                f"insert into {batch.table} select *, ? from ({extract.rows.sql})", [relative]
+            ).fetchall()
+        except duckdb.Error as error:
+            raise (extract.rows.explain or read_error)(error) from error
+        batch.files.append(relative)
+        batch.records += records
+        if batch.records >= ROWS_PER_BATCH:
+            self._write(self.pending.pop(key))
+
+    def flush(self) -> None:
+        while self.pending:
+            self._write(self.pending.pop(next(iter(self.pending))))
+
+    def _write(self, batch: _Batch) -> None:
+        try:
+            self._insert(batch)
+        except duckdb.Error as error:
+            problem = read_error(error).problem
+            others = len(batch.files) - 1
+            where = f"checked with {others} other file(s) of its shape" if others else None
+            raise SourceError(self.source.name, batch.files[0], problem, where) from error
         finally:
             with suppress(duckdb.TransactionException):  # an aborted load rolls it back
-                con.execute(f"drop table if exists {_STAGED}")
-    except duckdb.Error as error:
-        raise (extract.rows.explain or read_error)(error) from error
+                self.con.execute(f"drop table if exists {batch.table}")
 
-
-_STAGED = "_file_records"
+    def _insert(self, batch: _Batch) -> None:
+        con, source, extract = self.con, self.source, batch.extract
+        ctes = _checked_ctes(extract, batch.table)
+        raw_tables = _names(source.tables)
+        loaded: dict[str, int] = dict.fromkeys(batch.files, 0)
+        first_table = None
+        for table, spec in extract.tables.items():
+            if table not in raw_tables:
+                raise ParseError(f"the source has no raw table {table!r}")
+            if isinstance(spec, str):
+                query = spec
+            else:
+                projection = ", ".join(f"{expr} as {_quote(name)}" for name, expr in spec.items())
+                query = f"select {projection}, {RECORD_COLUMN}, _file from _valid"
+            [(count,)] = con.execute(
+                f"insert into {RAW_SCHEMA}.{table} by name {ctes}"
+                f"select *, ? as _loaded_at from ({query})",
+                [self.now],
+            ).fetchall()
+            if first_table is None:
+                first_table = count
+            if count:
+                for file, rows in con.execute(
+                    f"select _file, count(*) from {RAW_SCHEMA}.{table} "
+                    "where _file in (select unnest(?)) group by _file",
+                    [batch.files],
+                ).fetchall():
+                    loaded[file] += rows
+        quarantined: dict[str, int] = dict.fromkeys(batch.files, 0)
+        if first_table != batch.records:
+            record = ", ".join(
+                f"{_literal(c)}, {_quote(c)}"
+                for c in batch.columns
+                if c not in (RECORD_COLUMN, "_ordinal")
+            )
+            con.execute(
+                f"insert into {RAW_SCHEMA}._quarantine {ctes}"
+                f"select ?, _file, {RECORD_COLUMN}, _reason, json_object({record})::json, ? "
+                "from _checked where _reason <> '' order by _file, _ordinal",
+                [source.name, self.now],
+            )
+            quarantined |= dict(
+                con.execute(
+                    f"select file, count(*) from {RAW_SCHEMA}._quarantine "
+                    "where source = ? and file in (select unnest(?)) group by file",
+                    [source.name, batch.files],
+                ).fetchall()
+            )
+        for file in batch.files:
+            self.counts[file] = (loaded[file], quarantined[file])
 
 
 @contextmanager
@@ -802,17 +918,19 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _checked_ctes(extract: Extract) -> str:
-    """`_checked` (every record with `_reason`, empty when valid) and `_valid`, as CTEs over
-    the file. A repeated key is found by hashing the key (one cheap aggregate over the
-    file); only when a hash repeats are the records compared and the first one named."""
+def _checked_ctes(extract: Extract, staged: str) -> str:
+    """`_checked` (every staged record with `_reason`, empty when valid) and `_valid`, as
+    CTEs over the staged files. A repeated key (within a file) is found by hashing the key
+    (one cheap aggregate); only when a hash repeats are the records compared and the first
+    one named."""
     reasons = [f"case when {check.fails} then {check.reason} end" for check in extract.checks]
-    ctes = [f"_rows as not materialized ({extract.rows.sql})"]
+    ctes = [f"_rows as not materialized (select * from {staged})"]
     rows = "_rows"
     if extract.key:
-        keys = ", ".join(_quote(k) for k in extract.key)
+        key = ["_file", *extract.key]
+        keys = ", ".join(_quote(k) for k in key)
         same = " and ".join(
-            f"_rows.{_quote(k)} is not distinct from _dups.{_quote(k)}" for k in extract.key
+            f"_rows.{_quote(k)} is not distinct from _dups.{_quote(k)}" for k in key
         )
         present = f"{_quote(extract.key[0])} is not null"
         ctes += [
@@ -838,43 +956,6 @@ def _checked_ctes(extract: Extract) -> str:
     return "with " + ",\n".join(ctes) + "\n"
 
 
-def _run(
-    con: duckdb.DuckDBPyConnection, source: Source, extract: Extract, relative: str, now: datetime
-) -> tuple[int, int]:
-    columns = [
-        c
-        for c in con.sql(f"select * from ({extract.rows.sql}) limit 0").columns
-        if c not in (RECORD_COLUMN, "_ordinal")
-    ]
-    ctes = _checked_ctes(extract)
-    raw_tables = _names(source.tables)
-    loaded = []
-    for table, spec in extract.tables.items():
-        if table not in raw_tables:
-            raise ParseError(f"the source has no raw table {table!r}")
-        if isinstance(spec, str):
-            query = spec
-        else:
-            projection = ", ".join(f"{expr} as {_quote(name)}" for name, expr in spec.items())
-            query = f"select {projection}, {RECORD_COLUMN} from _valid"
-        [(count,)] = con.execute(
-            f"insert into {RAW_SCHEMA}.{table} by name {ctes}"
-            f"select *, ? as _file, ? as _loaded_at from ({query})",
-            [relative, now],
-        ).fetchall()
-        loaded.append(count)
-    if extract.rows.records is not None and loaded and loaded[0] == extract.rows.records:
-        return sum(loaded), 0
-    record = ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}', {_quote(c)}" for c in columns)
-    [(quarantined,)] = con.execute(
-        f"insert into {RAW_SCHEMA}._quarantine {ctes}"
-        f"select ?, ?, {RECORD_COLUMN}, _reason, json_object({record})::json, ? "
-        "from _checked where _reason <> ''",
-        [source.name, relative, now],
-    ).fetchall()
-    return sum(loaded), quarantined
-
-
 def parse_in_memory(source: Source, path: Path) -> Parsed:
     """What `source.extract` makes of one file, run in a private in-memory database."""
     with duckdb.connect() as con:
@@ -898,36 +979,94 @@ def parse_in_memory(source: Source, path: Path) -> Parsed:
 def _delete_file(
     con: duckdb.DuckDBPyConnection, source: Source, relative: str, bookkeeping: Sequence[str]
 ) -> None:
+    _delete_files(con, source, [relative], bookkeeping)
+
+
+def _delete_files(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    files: Sequence[str],
+    bookkeeping: Sequence[str],
+) -> None:
+    """The rows of `files` in the source's raw tables and in `bookkeeping`, one statement
+    per table."""
+    if not files:
+        return
     for table in source.tables:
-        con.execute(f"delete from {RAW_SCHEMA}.{table.name} where _file = ?", [relative])
+        con.execute(
+            f"delete from {RAW_SCHEMA}.{table.name} where _file in (select unnest(?))", [files]
+        )
     for name in bookkeeping:
         con.execute(
-            f"delete from {RAW_SCHEMA}.{name} where source = ? and file = ?",
-            [source.name, relative],
+            f"delete from {RAW_SCHEMA}.{name} where source = ? and file in (select unnest(?))",
+            [source.name, files],
         )
 
 
-def _log(
-    con: duckdb.DuckDBPyConnection, source: Source, entry: LogEntry, version: str, now: datetime
+def _log_entries(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    entries: Sequence[LogEntry],
+    version: str,
+    now: datetime,
 ) -> None:
-    """One ingest-log row; an unchanged data file keeps the time it was loaded."""
-    con.execute(
-        f"insert or replace into {RAW_SCHEMA}._ingest_log values "
-        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    """Ingest-log rows, one statement for all; an unchanged data file keeps the time it was
+    loaded."""
+    if not entries:
+        return
+    rows = pa.Table.from_pylist(
         [
-            source.name,
-            entry.file,
-            entry.sha256,
-            entry.size_bytes,
-            entry.loaded_at or now,
-            entry.rows_loaded,
-            entry.rows_quarantined,
-            entry.status,
-            entry.reason,
-            *_delivery_columns(entry.delivery),
-            version if entry.status == LOADED else None,
+            dict(
+                zip(
+                    LOG_SCHEMA.names,
+                    (
+                        source.name,
+                        entry.file,
+                        entry.sha256,
+                        entry.size_bytes,
+                        entry.loaded_at or now,
+                        entry.rows_loaded,
+                        entry.rows_quarantined,
+                        entry.status,
+                        entry.reason,
+                        *_delivery_columns(entry.delivery),
+                        version if entry.status == LOADED else None,
+                    ),
+                    strict=True,
+                )
+            )
+            for entry in entries
         ],
+        schema=LOG_SCHEMA,
     )
+    con.register("_log_rows", rows)
+    try:
+        con.execute(f"insert or replace into {RAW_SCHEMA}._ingest_log by name from _log_rows")
+    finally:
+        con.unregister("_log_rows")
+
+
+LOG_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("file", pa.string()),
+        ("sha256", pa.string()),
+        ("size_bytes", pa.int64()),
+        ("loaded_at", pa.timestamp("us", tz="UTC")),
+        ("rows_loaded", pa.int64()),
+        ("rows_quarantined", pa.int64()),
+        ("status", pa.string()),
+        ("reason", pa.string()),
+        ("delivery", pa.string()),
+        ("delivered_at", pa.timestamp("us", tz="UTC")),
+        ("superseded_by", pa.string()),
+        ("parser_version", pa.string()),
+    ]
+)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 RESTRICTED_CATALOG = "restricted"

@@ -402,7 +402,7 @@ def validate_table(
 # Expectations on the table as a whole, run as SQL aggregates; the others hold row by row.
 TABLE_WIDE = ("ExpectCompoundColumnsToBeUnique", "ExpectColumnValuesToBeUnique")
 # Rows handed to GX at once: bounds the memory of a first load of a large table.
-ROWS_PER_BATCH = 2_000_000
+ROWS_PER_BATCH = 250_000
 
 
 def validate_loaded(

@@ -26,17 +26,18 @@ def table(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
 
 
 class FailingConnection:
-    """A real connection that raises when it writes the n-th ingest-log row: a crash mid-load."""
+    """A real connection that raises when it writes the ingest log the n-th time: a crash
+    mid-load."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, fail_on_log_row: int):
+    def __init__(self, con: duckdb.DuckDBPyConnection, fail_on_log_write: int):
         self._con = con
-        self._fail_on = fail_on_log_row
-        self._log_rows = 0
+        self._fail_on = fail_on_log_write
+        self._log_writes = 0
 
     def execute(self, sql: str, *args):
-        if "_ingest_log values" in sql:
-            self._log_rows += 1
-            if self._log_rows == self._fail_on:
+        if "into raw._ingest_log" in sql:
+            self._log_writes += 1
+            if self._log_writes == self._fail_on:
                 raise RuntimeError("disk full")
         return self._con.execute(sql, *args)
 
@@ -134,9 +135,9 @@ def test_a_failure_while_writing_rolls_the_whole_source_back(tmp_path: Path, con
     write_rates(landing, "a.csv", "date,currency,usd_per_unit\n2024-01-01,EUR,2.2\n")
     write_rates(landing, "b.csv", "date,currency,usd_per_unit\n2024-01-01,GBP,1.3\n")
 
-    # Fail on the second file's log row, after the first file's new rows are written.
+    # Fail when the files' log rows are written, after both files' new rows are written.
     with pytest.raises(RuntimeError, match="disk full"):
-        load_source(FailingConnection(con, fail_on_log_row=2), FX, landing, now=T2)
+        load_source(FailingConnection(con, fail_on_log_write=1), FX, landing, now=T2)
     assert table(con, "select * from raw.fx_rates") == before
     assert table(con, "select file from raw._ingest_log") == [("fx/a.csv",)]
 

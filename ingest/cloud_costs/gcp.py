@@ -328,10 +328,12 @@ def extract_export(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
     return Extract(rows, {EXPORT.name: select, CREDITS.name: CREDITS_QUERY}, checks)
 
 
-# One row per credit of each valid export row (`_valid`: the checked rows), in export order.
+# One row per credit of each valid export row (`_valid`: the checked rows, with the `_file`
+# they come from), in export order.
 CREDITS_QUERY = f"""
     select
         {RECORD_COLUMN},
+        _file,
         cast(credit_position as integer) as credit_position,
         credit->>'name' as name,
         credit->>'full_name' as full_name,
@@ -341,10 +343,11 @@ CREDITS_QUERY = f"""
     from (
         select
             {RECORD_COLUMN},
+            _file,
             generate_subscripts(credit_list, 1) as credit_position,
             unnest(credit_list) as credit
         from (
-            select {RECORD_COLUMN}, from_json(credits, '["json"]') as credit_list
+            select {RECORD_COLUMN}, _file, from_json(credits, '["json"]') as credit_list
             from _valid
             where credits is not null
         )

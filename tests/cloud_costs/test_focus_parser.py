@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ingest.cloud_costs.focus import SOURCE as FOCUS
-from ingest.framework import ParseError
+from ingest.framework import ParseError, load_source
 
 from .conftest import FIXTURES, SHARED_FORMATS
 
@@ -164,3 +164,45 @@ def test_empty_provider_or_service_is_quarantined_and_commitment_columns_are_kep
         "line 4": "ServiceName is empty",
         "line 5": "CommitmentDiscountStatus is not one of Used, Unused: Idle",
     }
+
+
+def test_files_checked_in_one_batch_keep_their_own_lines_keys_and_counts(tmp_path: Path):
+    """Files of one shape are checked in one statement: each keeps its own line numbers,
+    its duplicate keys are found within it only, and its log row counts its own records."""
+    landing = tmp_path / "landing"
+    for folder in ("a", "b"):
+        target = landing / "cloud_costs" / "focus" / folder / "quirks.csv"
+        target.parent.mkdir(parents=True)
+        target.write_bytes((FIXTURES / "focus" / "quirks.csv").read_bytes())
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        report = load_source(con, FOCUS, landing)
+        # Each copy: lines 2-5 valid (14.75 billed, as worked out above), lines 6-10 bad.
+        # Id a1 appears in both files: not a duplicate across files, only line 9 within each.
+        assert sorted((f.file, f.rows_loaded, f.rows_quarantined) for f in report.files) == [
+            ("cloud_costs/focus/a/quirks.csv", 4, 5),
+            ("cloud_costs/focus/b/quirks.csv", 4, 5),
+        ]
+        per_file = con.execute(
+            "select _file, list(_record order by _record), sum(billed_cost) "
+            "from raw.focus_costs group by _file order by _file"
+        ).fetchall()
+        lines = ["line 2", "line 3", "line 4", "line 5"]
+        assert per_file == [
+            ("cloud_costs/focus/a/quirks.csv", lines, 14.75),
+            ("cloud_costs/focus/b/quirks.csv", lines, 14.75),
+        ]
+        duplicates = con.execute(
+            "select file, record, reason from raw._quarantine "
+            "where reason like 'duplicate%' order by file"
+        ).fetchall()
+        assert duplicates == [
+            ("cloud_costs/focus/a/quirks.csv", "line 9", "duplicate key (Id), first at line 2"),
+            ("cloud_costs/focus/b/quirks.csv", "line 9", "duplicate key (Id), first at line 2"),
+        ]
+        logged = con.execute(
+            "select file, rows_loaded, rows_quarantined from raw._ingest_log order by file"
+        ).fetchall()
+        assert logged == [
+            ("cloud_costs/focus/a/quirks.csv", 4, 5),
+            ("cloud_costs/focus/b/quirks.csv", 4, 5),
+        ]
