@@ -172,6 +172,7 @@ def test_a_second_build_of_the_same_landing_changes_nothing(
             "--full-refresh",
         ],
         cli_env,
+        timeout=1200,  # a whole dbt build, on a machine shared with other builds
     )
     assert forced.returncode == 0, forced.stderr[-3000:]
     assert re.search(r"^  dbt +\d+ models, \d+ tests", forced.stdout, re.M), forced.stdout
