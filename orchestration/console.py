@@ -206,7 +206,7 @@ class Progress:
                 stage.failed = True
             elif kind == "STEP_SKIPPED":
                 stage.skipped = True
-                stage.note = "skipped: the models did not change; the month's report stands"
+                stage.note = "skipped: models unchanged, the month's report stands"
             elif kind == "ASSET_MATERIALIZATION" and event.partition is None:
                 stage.materialized += 1
             elif kind == "ASSET_CHECK_EVALUATION":
