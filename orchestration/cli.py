@@ -4,9 +4,10 @@
 warehouse's own Dagster instance (orchestration/instance.py) with the tags `source: cli`,
 `landing` and `warehouse`. It builds into a copy of the warehouse and swaps the copy in only
 when every step and every blocking check passed, so a failed build leaves the warehouse as it
-was. The terminal shows one line per stage and a summary; everything else goes to the run's
-log file (`--verbose` streams it too). Every error message passes through the secret
-redactor.
+was; a build that changed nothing (nothing new landed, so dbt did not run) discards the copy
+and leaves the warehouse file untouched. The terminal shows one line per stage and a
+summary; everything else goes to the run's log file (`--verbose` streams it too). Every error
+message passes through the secret redactor.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import sys
 import time
 import traceback
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -111,17 +113,21 @@ def build(
     as_of: date | None = None,
     months: PartitionKeyRange | None = None,
     out: TextIO | None = None,
+    full_refresh: bool = False,
 ) -> BuildResult:
     """Ingest every source under `landing`, run dbt and the checks, publish a snapshot.
 
     `months` are the monthly partitions whose live data the run fetches again (default: the
-    previous and the current month of the as-of day). Progress lines go to `out`.
+    previous and the current month of the as-of day). dbt runs only when its inputs changed
+    since the warehouse's last dbt build, or with `full_refresh` (then with dbt's
+    `--full-refresh`). Progress lines go to `out`.
     """
     from orchestration.console import LogFile, Progress, is_terminal, log_path
     from orchestration.instance import fail_dead_runs, instance_dir, open_instance
     from orchestration.partitions import clamp, recent_window
     from orchestration.settings import Settings
-    from warehouse.connection import build_lock, compact
+    from warehouse.connection import build_lock, compact, connect_read_only
+    from warehouse.snapshots import SnapshotError, latest_report
 
     out = out or sys.stdout
     quiet_environment()
@@ -151,16 +157,27 @@ def build(
                     warehouse=str(staging),
                     snapshots=str(snapshots),
                     as_of=as_of.isoformat() if as_of else None,
+                    full_refresh=full_refresh,
                 )
                 tags = {"source": "cli", "landing": str(landing), "warehouse": str(warehouse)}
                 try:
+                    before = _warehouse_state(staging)
                     result = _run_pipeline(settings, instance, tags, window, log, progress)
-                    compact(staging, settings.duckdb_config())
+                    changed = before is None or _warehouse_state(staging) != before
+                    if changed:
+                        compact(staging, settings.duckdb_config())
                 except BaseException:
                     _remove_database(staging)
                     raise
-                Path(str(warehouse) + ".wal").unlink(missing_ok=True)
-                os.replace(staging, warehouse)
+                if changed:
+                    Path(str(warehouse) + ".wal").unlink(missing_ok=True)
+                    os.replace(staging, warehouse)
+                else:  # the copy holds what the warehouse holds: keep the file as it is
+                    _remove_database(staging)
+                    log.line("nothing changed in the warehouse: its file was left as it was")
+                if result.snapshot is None:  # not published by this run: the month's current one
+                    with connect_read_only(warehouse) as con, suppress(SnapshotError):
+                        result.snapshot = latest_report(con, snapshots)
     except BuildFailedError as error:
         log.line(str(error))
         raise BuildFailedError(f"{error}\nLog: {log.path}") from None
@@ -175,6 +192,19 @@ def build(
         result.warnings,
         dead,
     )
+
+
+def _warehouse_state(path: Path) -> tuple | None:
+    """What a build can change in the DuckDB file at `path` (warehouse/build_state.py); None
+    when there is no file yet."""
+    import duckdb
+
+    from warehouse.build_state import warehouse_state
+
+    if not path.exists():
+        return None
+    with duckdb.connect(str(path), read_only=True) as con:
+        return warehouse_state(con)
 
 
 @dataclass
@@ -224,7 +254,30 @@ def _run_pipeline(
         and not event.event_specific_data.passed
         and event.event_specific_data.severity.value == "WARN"
     ]
+    if not any(
+        event.is_step_materialization and event.step_key == "partner_metrics_dbt"
+        for event in result.all_events
+    ):  # dbt did not run: its tests' warnings are the last build's, and still hold
+        warnings += _last_dbt_warnings(settings.warehouse_file)
     return PipelineRun(result.run_id, snapshot, warnings)
+
+
+def _last_dbt_warnings(warehouse: Path) -> list[str]:
+    """The dbt tests that warned in the warehouse's last dbt build (audit.dbt_test_results)."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        try:
+            warned = con.execute(
+                "select test_name, model_name, failures from audit.dbt_test_results "
+                "where status = 'warn' order by test_name"
+            ).fetchall()
+        except duckdb.CatalogException:
+            return []
+    return [
+        redact(f"check {test} on {model} warned in the last dbt build: {failures} failing rows")
+        for test, model, failures in warned
+    ]
 
 
 def snapshot(warehouse: Path, snapshots: Path, month: date) -> str:
@@ -437,6 +490,12 @@ def _parser() -> argparse.ArgumentParser:
         help="fetch these months again from the live sources (default: the previous and the "
         "current month)",
     )
+    build_cmd.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="run dbt even when nothing changed since the last build, rebuilding incremental "
+        "models from scratch (dbt build --full-refresh)",
+    )
     for command in (demo, build_cmd):
         command.add_argument(
             "--verbose", action="store_true", help="stream the log (Dagster and dbt) too"
@@ -591,6 +650,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 verbose=args.verbose,
                 as_of=args.as_of,
                 months=args.months,
+                full_refresh=args.full_refresh,
             )
         _print(
             "\n"

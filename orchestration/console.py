@@ -25,6 +25,7 @@ from typing import TextIO
 from dagster import LoggerDefinition, logger
 
 from ingest.secrets import redact
+from warehouse.build_state import DBT_NOT_RUN
 
 # dbt's own progress line for a node: "12 of 382 START sql table model marts.dim_hubs ..."
 DBT_NODE = re.compile(r"^\s*(\d+) of (\d+) (START|OK|PASS|WARN|ERROR|FAIL|SKIP)")
@@ -100,6 +101,7 @@ class Stage:
     checks_failed: int = 0
     dbt_node: tuple[int, int] | None = None
     note: str = "done"
+    skipped: bool = False  # the step ran nothing; `note` says why
 
     def detail(self) -> str:
         if self.failed:
@@ -108,6 +110,8 @@ class Stage:
                 f", {self.checks_failed} check{plural} failed" if self.checks_failed else ""
             )
             return f"failed{failed_checks} (see below)"
+        if self.skipped:
+            return self.note
         if self.name == "ingest":
             gates = self.checks_passed + self.checks_warned + self.checks_failed
             return f"{self.steps} sources, {gates} quality gates" + (
@@ -200,6 +204,9 @@ class Progress:
                 stage.steps += 1
             elif kind == "STEP_FAILURE":
                 stage.failed = True
+            elif kind == "STEP_SKIPPED":
+                stage.skipped = True
+                stage.note = "skipped: models unchanged, the month's report stands"
             elif kind == "ASSET_MATERIALIZATION" and event.partition is None:
                 stage.materialized += 1
             elif kind == "ASSET_CHECK_EVALUATION":
@@ -211,6 +218,13 @@ class Progress:
                 else:
                     stage.checks_failed += 1
             self._redraw()
+
+    def skip(self, step_key: str, reason: str) -> None:
+        """A step that decided to run nothing (dbt with nothing new): its line says why."""
+        with self._lock:
+            if self.stage is not None and self.stage.name == stage_of(step_key):
+                self.stage.skipped = True
+                self.stage.note = reason
 
     def output_line(self, line: str) -> None:
         """A line a step printed; dbt's per-node lines move the dbt stage's counter."""
@@ -229,8 +243,11 @@ def run_logger(log: LogFile, progress: Progress, errors: list[str]) -> LoggerDef
             meta = getattr(record, "dagster_meta", None) or {}
             log.line(f"{record.levelname:<7} {record.getMessage()}")
             event = meta.get("dagster_event")
+            message = str(meta.get("orig_message") or "")
             if event is not None:
                 progress.event(meta.get("step_key") or event.step_key, event)
+            elif meta.get("step_key") and message.startswith(DBT_NOT_RUN):
+                progress.skip(meta["step_key"], message)
             elif record.levelno >= logging.ERROR:
                 errors.append(redact(str(meta.get("orig_message") or record.getMessage())))
 

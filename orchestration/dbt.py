@@ -10,9 +10,11 @@ opened after dbt exits (DuckDB has one writer, and dbt holds it until then) desc
 model in well under a second.
 """
 
+import hashlib
 import json
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from importlib.metadata import version
 from typing import Any
 
 import duckdb
@@ -40,7 +42,18 @@ from dagster_duckdb import DuckDBResource
 from orchestration.formatting import markdown_table
 from orchestration.resources import WarehouseLockResource
 from orchestration.settings import Settings
+from warehouse.build_state import (
+    DBT_NOT_RUN,
+    DbtBuild,
+    DbtInputs,
+    invocation_state,
+    last_build,
+    project_state,
+    raw_state,
+    record_build,
+)
 from warehouse.paths import DBT_PROJECT_DIR
+from warehouse.snapshots import SnapshotError, latest_report
 
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 PREVIEW_SCHEMA = "marts"
@@ -149,6 +162,10 @@ TRANSLATOR = PartnerMetricsTranslator(
 )
 # Failing rows shown in a failed check's description.
 FAILING_ROWS_SHOWN = 3
+SNAPSHOT_KEY = AssetKey(["metric_snapshot"])
+# Vars that say where a run builds (the CLI's working copy, the UI's file), not what: left out
+# of the fingerprint of dbt's inputs.
+WHERE_VARS = ("warehouse_path", "duckdb_temp_directory")
 
 
 @dbt_assets(
@@ -164,21 +181,88 @@ def partner_metrics_dbt(
 ):
     """`dbt build`: models, unit tests and data tests; a failing test stops its dependants.
 
+    dbt runs only when its inputs changed since the last full build recorded in this
+    warehouse (warehouse/build_state.py), when the run's month has no published snapshot yet,
+    for a selection of models, or with `Settings.full_refresh`; otherwise the step yields
+    nothing and says why.
+
     Once dbt has exited (it holds DuckDB's one writer until then), one connection adds to each
     model's materialisation its row count, column schema and (marts) a preview, and to each
     failed check its first failing rows (tests that keep them, `store_failures_as`), so the
     UI and the CLI say which file, line or month is wrong rather than only that something is.
     """
-    dbt_vars = json.dumps(settings.dbt_vars())
-    invocation = dbt.cli(["build", "--vars", dbt_vars], context=context, raise_on_error=False)
+    with warehouse.get_connection() as con:
+        inputs = dbt_inputs(con, settings, dbt)
+        last = last_build(con)
+        unpublished = SNAPSHOT_KEY in context.job_def.asset_layer.selected_asset_keys and (
+            _snapshot_missing(con, settings)
+        )
+    reason = why_build(inputs, last, settings.full_refresh, context.is_subset, unpublished)
+    if reason is None and last is not None:
+        # No output: Dagster records no materialisation and skips what depends on the models
+        # (the snapshot of an unchanged month, already published).
+        context.log.info(f"{DBT_NOT_RUN} {last.run_id[:8]} ({last.built_at:%b %d %H:%M}), skipped")
+        return
+    context.log.info(f"dbt build: {reason}")
+    args = ["build", "--vars", json.dumps(settings.dbt_vars())]
+    if settings.full_refresh:
+        args.append("--full-refresh")
+    invocation = dbt.cli(args, context=context, raise_on_error=False)
     events = list(invocation.stream())
     started = time.monotonic()
     with warehouse.get_connection() as con:
         events = list(described_events(con, events, invocation.manifest))
+        if invocation.is_successful() and not context.is_subset:
+            record_build(con, context.run_id, inputs, settings.full_refresh)
     context.log.info(f"row counts, columns and previews read in {time.monotonic() - started:.2f} s")
     yield from events
     if not invocation.is_successful():
         raise invocation.get_error()
+
+
+def dbt_inputs(
+    con: duckdb.DuckDBPyConnection, settings: Settings, dbt: DbtCliResource
+) -> DbtInputs:
+    """The fingerprints of what a dbt build of this run would read."""
+    dbt_vars = {key: value for key, value in settings.dbt_vars().items() if key not in WHERE_VARS}
+    profiles = (DBT_PROJECT_DIR / "profiles.yml").read_bytes()
+    target = f"{dbt.target or 'default'} of profiles.yml {hashlib.sha256(profiles).hexdigest()}"
+    versions = f"dbt-core {version('dbt-core')}, dbt-duckdb {version('dbt-duckdb')}"
+    manifest = json.loads(DBT_PROJECT.manifest_path.read_text(encoding="utf-8"))
+    return DbtInputs(
+        raw=raw_state(con),
+        project=project_state(manifest),
+        invocation=invocation_state(dbt_vars, settings.as_of_day, target, versions),
+    )
+
+
+def why_build(
+    inputs: DbtInputs,
+    last: DbtBuild | None,
+    full_refresh: bool,
+    subset: bool,
+    snapshot_missing: bool,
+) -> str | None:
+    """Why dbt must run, in words; None when the last build's models stand as they are."""
+    if full_refresh:
+        return "--full-refresh asked for"
+    if subset:
+        return "a selection of models asked for"
+    if last is None:
+        return "no earlier build recorded in this warehouse"
+    changed = inputs.changed_since(last.inputs)
+    if changed:
+        return f"{', '.join(changed)} changed since run {last.run_id[:8]}"
+    if snapshot_missing:
+        return "the month's snapshot is not published yet"
+    return None
+
+
+def _snapshot_missing(con: duckdb.DuckDBPyConnection, settings: Settings) -> bool:
+    try:
+        return latest_report(con, settings.snapshots_root) is None
+    except (SnapshotError, duckdb.CatalogException):  # no marts to describe a month
+        return True
 
 
 def described_events(

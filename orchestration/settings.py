@@ -30,6 +30,9 @@ class Settings(ConfigurableResource):
     # a build larger than memory is slower, not failed.
     memory_limit: str = "2GB"
     temp_directory: str | None = None
+    # Run dbt even when its inputs are unchanged since the last build, with `--full-refresh`
+    # (incremental models rebuilt from scratch). `build --full-refresh` sets it.
+    full_refresh: bool = False
 
     @field_validator("as_of")
     @classmethod
@@ -62,6 +65,12 @@ class Settings(ConfigurableResource):
         """DuckDB settings of every connection of the build that writes the warehouse."""
         spill = self.temp_directory or f"{self.warehouse}.tmp"
         return {"memory_limit": self.memory_limit, "temp_directory": spill}
+
+    @property
+    def as_of_day(self) -> str:
+        """The day the marts describe, as dbt sees it (macro as_of_date): today when not
+        pinned."""
+        return self.as_of or date.today().isoformat()
 
     def dbt_vars(self) -> dict[str, str]:
         """The `--vars` of every dbt invocation: the profile reads the warehouse path and the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -55,6 +56,14 @@ def build(
         ],
         env,
     )
+
+
+def built_run_id(warehouse: Path) -> str:
+    """The Dagster run whose dbt build the warehouse records last."""
+    with connect_read_only(warehouse) as con:
+        return con.execute(
+            "select run_id from audit.dbt_builds order by built_at desc limit 1"
+        ).fetchall()[0][0]
 
 
 def files_of(folder: Path) -> dict[str, bytes]:
@@ -121,13 +130,64 @@ def test_a_second_build_of_the_same_landing_changes_nothing(
     # staging models are views over raw; published holds the snapshot versions
     every_table = ("raw", "intermediate", "marts", "published")
     before, published_before = contents(warehouse, every_table), files_of(snapshots)
+    file_before, mtime_before = warehouse.read_bytes(), warehouse.stat().st_mtime_ns
     result = build(built_warehouse.landing, warehouse, cli_env, tmp_path, snapshots)
     assert result.returncode == 0, result.stderr[-3000:]
+    # Nothing new landed: dbt did not run, and its line says since which build.
+    first_run = built_run_id(built_warehouse.warehouse)
+    assert re.search(
+        rf"^  dbt +nothing changed since run {first_run[:8]} \(.+\), skipped +\d",
+        result.stdout,
+        re.M,
+    ), result.stdout
+    assert re.search(
+        r"^  snapshot +skipped: models unchanged, the month's report stands +\d",
+        result.stdout,
+        re.M,
+    )
+    # The warehouse file was not rewritten (no compaction, no swap) and no copy is left.
+    assert warehouse.read_bytes() == file_before
+    assert warehouse.stat().st_mtime_ns == mtime_before
+    assert not (tmp_path / "warehouse.duckdb.building").exists()
+    assert not (tmp_path / "warehouse.duckdb.building.wal").exists()
     assert contents(warehouse, every_table) == before
     assert before["marts.dim_partners"], "the comparison is over real rows"
+    # The summary still reads the marts, and names the month's report, the one published.
+    assert "Headline metrics, 2026-10:" in result.stdout
+    report = snapshots / "2026-10" / "v1" / "report.html"
+    assert result.stdout.rstrip().endswith(f"Report     {report}")
     # The closed month's snapshot is not rewritten, and no new version appears.
     assert files_of(snapshots) == published_before
     assert len(before["published.metric_snapshots"]) == len(before["marts.fct_headline_metrics"])
+
+    # --full-refresh runs dbt all the same (its incremental models from scratch), to the same
+    # models and the same published snapshot; the warehouse records that build.
+    forced = run_cli(
+        [
+            "build",
+            "--landing",
+            str(built_warehouse.landing),
+            "--warehouse",
+            str(warehouse),
+            "--snapshots",
+            str(snapshots),
+            "--as-of",
+            SMALL_WORLD["as_of"].isoformat(),
+            "--full-refresh",
+        ],
+        cli_env,
+        timeout=1200,  # a whole dbt build, on a machine shared with other builds
+    )
+    assert forced.returncode == 0, forced.stderr[-3000:]
+    assert re.search(r"^  dbt +\d+ models, \d+ tests", forced.stdout, re.M), forced.stdout
+    assert contents(warehouse, every_table) == before
+    assert files_of(snapshots) == published_before
+    with connect_read_only(warehouse) as con:
+        builds = con.execute(
+            "select run_id, full_refresh from audit.dbt_builds order by built_at"
+        ).fetchall()
+    assert [full for _, full in builds] == [False, True]
+    assert builds[0][0] == first_run and builds[1][0] != first_run
 
 
 def test_a_broken_registry_fails_the_build_naming_it_and_keeps_the_warehouse(

@@ -1,0 +1,112 @@
+"""What decides whether a build runs dbt: the fingerprints of dbt's inputs.
+
+The end-to-end side (a second build skips dbt and leaves the file untouched, --full-refresh
+forces it) is in test_cli_build.py; these tests take each input apart.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingest import fx
+from ingest.framework import load_source
+from orchestration.dbt import why_build
+from warehouse.build_state import (
+    DbtBuild,
+    DbtInputs,
+    invocation_state,
+    last_build,
+    project_state,
+    raw_state,
+    record_build,
+    warehouse_state,
+)
+from warehouse.paths import DBT_PROJECT_DIR
+
+RATES = "date,currency,usd_per_unit\n2026-10-01,EUR,1.08\n2026-10-01,GBP,1.27\n"
+
+
+@pytest.fixture
+def manifest() -> dict:
+    return json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+
+
+def test_raw_state_follows_what_ingestion_landed_not_a_load_that_found_nothing_new(
+    tmp_path: Path,
+):
+    landing = tmp_path / "landing"
+    (landing / "fx").mkdir(parents=True)
+    (landing / "fx" / "rates.csv").write_text(RATES)
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        empty = raw_state(con)
+        load_source(con, fx.SOURCE, landing)
+        loaded = raw_state(con)
+        # The same landing again: the load writes its bookkeeping, but lands nothing new.
+        load_source(con, fx.SOURCE, landing)
+        again = raw_state(con)
+        (landing / "fx" / "rates.csv").write_text(RATES.replace("1.08", "1.09"))
+        load_source(con, fx.SOURCE, landing)
+        changed = raw_state(con)
+        rows = con.execute("select usd_per_unit from raw.fx_rates order by 1").fetchall()
+    assert rows == [(1.09,), (1.27,)], "the changed file was loaded"
+    assert empty != loaded
+    assert again == loaded
+    assert changed not in (loaded, empty)
+
+
+def test_project_state_ignores_parse_times_but_not_a_changed_model(manifest: dict):
+    reparsed = copy.deepcopy(manifest)
+    reparsed["metadata"]["invocation_id"] = "another-parse"
+    for node in reparsed["nodes"].values():
+        node["created_at"] = node.get("created_at", 0) + 60
+    assert project_state(reparsed) == project_state(manifest)
+
+    edited = copy.deepcopy(manifest)
+    model = next(n for n in edited["nodes"].values() if n["name"] == "fct_headline_metrics")
+    model["raw_code"] += "\n-- an edit"
+    model["checksum"]["checksum"] = "0" * 64
+    assert project_state(edited) != project_state(manifest)
+
+
+def inputs(as_of: str = "2026-11-15", raw: str = "r", project: str = "p") -> DbtInputs:
+    versions = "dbt-core 1, dbt-duckdb 1"
+    return DbtInputs(raw, project, invocation_state({"as_of": as_of}, as_of, "dev", versions))
+
+
+def test_dbt_runs_unless_every_input_is_the_last_builds():
+    last = DbtBuild("abcdef0123", None, inputs())
+    assert why_build(inputs(), last, False, False, False) is None
+    assert why_build(inputs(raw="r2"), last, False, False, False) == (
+        "raw data changed since run abcdef01"
+    )
+    assert why_build(inputs(as_of="2026-11-16"), last, False, False, False) == (
+        "as-of day or settings changed since run abcdef01"
+    )
+    assert why_build(inputs(project="p2", raw="r2"), last, False, False, False) == (
+        "raw data, dbt project changed since run abcdef01"
+    )
+    assert why_build(inputs(), last, True, False, False) == "--full-refresh asked for"
+    assert why_build(inputs(), last, False, True, False) == "a selection of models asked for"
+    assert why_build(inputs(), last, False, False, True) == (
+        "the month's snapshot is not published yet"
+    )
+    assert why_build(inputs(), None, False, False, False) == (
+        "no earlier build recorded in this warehouse"
+    )
+
+
+def test_the_latest_recorded_build_is_compared_and_counts_as_a_change(tmp_path: Path):
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        assert last_build(con) is None
+        state = warehouse_state(con)
+        record_build(con, "run-1", inputs(), full_refresh=False)
+        record_build(con, "run-2", inputs(raw="r2"), full_refresh=True)
+        latest = last_build(con)
+        assert warehouse_state(con) != state
+    assert latest is not None
+    assert (latest.run_id, latest.inputs) == ("run-2", inputs(raw="r2"))
