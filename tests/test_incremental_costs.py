@@ -2,7 +2,7 @@
 int_cloud_costs__allocated by charge month) give the same rows as a full refresh.
 
 The small world is built once by the CLI; then the landing changes the ways providers and
-operators change it: one more day in a GCP account's month-to-date file (a reloaded file),
+operators change it: one more line in a GCP account's month-to-date file (a reloaded file),
 the same account's oldest month, whose only file is removed (its scope disappears), a
 legacy CUR period manifest that switches to the other assembly (the current delivery
 changes, no data file is reloaded: only superseded_by flips) and one hub's memory requests
@@ -15,6 +15,7 @@ are compared to the cent, the rest exactly.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -22,7 +23,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from benchmarks.landing import _append_to
 from tests.conftest import SMALL_WORLD, run_cli, run_dbt
 
 # Tables compared row by row: the two incremental models and every mart over them.
@@ -64,12 +64,18 @@ def build(landing: Path, warehouse: Path, env: dict[str, str]) -> None:
 def change_landing(landing: Path) -> dict:
     """The four changes; returns what each touched, for the assertions."""
     costs = landing / "cloud_costs" / "gcp"
-    # A GCP billing account's files, one per month: the newest month grows by a day (the
-    # bench's own appending: a copy of every 30th line with new ids), the oldest is removed.
+    # A GCP billing account's files, one per month: the newest month grows by a line (as the
+    # bench appends a day: GCP lines carry no id, so a copy of a line is another line), and
+    # the oldest is removed.
     account = next(d for d in sorted(costs.iterdir()) if len(list(d.glob("*.parquet"))) > 2)
     months = sorted(account.glob("*.parquet"))
+    grown = months[-1].with_name(months[-1].name + ".next")
     with duckdb.connect() as con:
-        assert _append_to(con, months[-1]) > 0
+        con.execute(
+            f"copy (select * from read_parquet('{months[-1]}') union all "
+            f"(select * from read_parquet('{months[-1]}') limit 1)) to '{grown}' (format parquet)"
+        )
+    os.replace(grown, months[-1])
     months[0].unlink()
     # A legacy CUR period whose manifest names one of two assemblies: name the other.
     period_manifest = next(
