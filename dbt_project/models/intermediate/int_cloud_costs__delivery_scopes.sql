@@ -47,6 +47,25 @@ current_deliveries as (
     where is_current
 ),
 
+-- Which scopes each loaded file has lines of: a delivery (a GCP folder, a FOCUS folder) can
+-- hold several billing periods, and a file changed in it changes only its own scopes.
+file_scopes as (
+    {% for source_name, relation in [
+        ('gcp_billing', source('gcp', 'billing_export')),
+        ('aws_cur', source('aws', 'cur')),
+        ('azure_costs', source('azure', 'costs')),
+        ('focus', source('focus', 'costs')),
+    ] %}
+        select distinct
+            '{{ source_name }}' as source_name,
+            _billing_account_id as billing_account_id,
+            _billing_period as billing_period_start,
+            _file as landing_file
+        from {{ relation }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
 -- The files that count for each scope's current delivery, and when each was loaded: a
 -- reloaded file, a file added to or ruled out of the delivery (superseded_by) or a switch to
 -- another delivery changes them.
@@ -68,6 +87,12 @@ scope_files as (
         on
             current_deliveries.source_name = files.source_name
             and current_deliveries.delivery = files.delivery
+    inner join file_scopes
+        on
+            files.source_name = file_scopes.source_name
+            and files.landing_file = file_scopes.landing_file
+            and current_deliveries.billing_account_id = file_scopes.billing_account_id
+            and current_deliveries.billing_period_start = file_scopes.billing_period_start
     where files.superseded_by is null
     group by
         current_deliveries.source_name,
