@@ -177,10 +177,10 @@ def test_an_incremental_build_equals_a_full_refresh_row_by_row(incremental_and_f
 
 def test_the_incremental_build_rebuilt_only_what_changed(incremental_and_full):
     """Not a full rebuild in disguise: scopes no change touched keep the lines of the first
-    build, and every changed month (the appended line's, the removed file's, the switched
-    assembly's, the restated memory requests') was rebuilt; the removed scope and the
-    superseded assembly left no line behind. (A GCP folder is one delivery of every month
-    it holds, so a file changed in it rebuilds all of that account's months.)"""
+    build (the GCP account's folder is one delivery of all its months, yet only the changed
+    file's month is rebuilt), and exactly the changed months (the appended line's, the
+    removed file's, the switched assembly's, the restated memory requests') were rebuilt in
+    the allocation; the removed scope and the superseded assembly left no line behind."""
     built = incremental_and_full
     changed = {built[key] for key in ("appended_month", "removed_month", "switched_month")} | built[
         "restated_months"
@@ -200,7 +200,7 @@ def test_the_incremental_build_rebuilt_only_what_changed(incremental_and_full):
                 [built["first_built"]],
             ).fetchall()
         }
-        assert changed <= rebuilt
+        assert rebuilt == changed
         assert (
             con.execute(
                 "select count(*) from intermediate.int_cloud_costs__focus where line_key like ?",
