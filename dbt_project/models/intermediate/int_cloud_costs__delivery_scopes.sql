@@ -75,8 +75,9 @@ scope_files as (
         current_deliveries.source_name,
         current_deliveries.billing_account_id,
         current_deliveries.billing_period_start,
-        current_deliveries.delivery,
-        count(files.landing_file) as counted_files,
+        -- one per Azure dataset (actual, amortized)
+        {{ sorted_listagg('current_deliveries.delivery', "','") }} as delivery,
+        count(distinct files.landing_file) as counted_files,
         max(files.loaded_at) as delivery_loaded_at,
         {{ dbt.hash(sorted_listagg(
             dbt.concat(["files.landing_file", "'@'", dbt.cast("files.loaded_at", dbt.type_string())]),
@@ -97,8 +98,7 @@ scope_files as (
     group by
         current_deliveries.source_name,
         current_deliveries.billing_account_id,
-        current_deliveries.billing_period_start,
-        current_deliveries.delivery
+        current_deliveries.billing_period_start
 ),
 
 -- The registry and the exchange rates change every line (cluster, hub, USD amounts).
