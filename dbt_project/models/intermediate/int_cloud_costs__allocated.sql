@@ -3,8 +3,30 @@
 -- allocation data has one row per hub namespace that ran on it, and its other namespaces'
 -- part is shared; shared cost has one row per live hub). Shares of a line sum to 1, so
 -- allocation neither adds nor drops cost.
-with costs as (
+-- Incremental by charge month: a run rebuilds the months that hold lines of a delivery scope
+-- whose version changed (int_cloud_costs__delivery_scopes: its lines before and after) and
+-- the months whose memory requests changed (they split the month's shared cost); the rows
+-- of scopes without a current delivery are deleted after the run (post_hook).
+{{
+    config(
+        materialized='incremental',
+        unique_key='charge_month',
+        incremental_strategy=(
+            'insert_overwrite' if target.type == 'spark' else 'delete+insert'
+        ),
+        partition_by=(['charge_month'] if target.type == 'spark' else none),
+        on_schema_change='fail',
+        post_hook="{{ delete_stale_scopes(ref('int_cloud_costs__delivery_scopes'), 'charge_month') }}",
+        meta={'tests_check_latest_build': true}
+    )
+}}
+with all_costs as (
     select * from {{ ref('int_cloud_costs__focus') }}
+),
+
+-- Read by an incremental run only (and by the post_hook).
+scopes as (  -- noqa: ST03
+    select * from {{ ref('int_cloud_costs__delivery_scopes') }}
 ),
 
 hubs as (
@@ -15,9 +37,83 @@ usage as (
     select * from {{ ref('int_hub_usage_daily') }}
 ),
 
-split_shares as (
+all_split_shares as (
     select * from {{ ref('int_cloud_costs__split_cost_shares') }}
 ),
+
+hub_memory as (
+    select
+        hub_key,
+        cast({{ dbt.date_trunc('month', 'usage_date') }} as date) as usage_month,
+        sum(memory_requested_bytes) as memory_requested_byte_days,
+        -- exact, so that the version does not change with the order a sum adds in
+        sum(cast(memory_requested_bytes as decimal(38, 3))) as memory_version_sum
+    from usage
+    group by hub_key, cast({{ dbt.date_trunc('month', 'usage_date') }} as date)
+),
+
+-- The memory requests a month's shared cost is split by, as one value per month.
+usage_versions as (
+    select
+        usage_month,
+        {{ dbt.hash(sorted_listagg(
+            dbt.concat(["hub_key", "'='", dbt.cast("memory_version_sum", dbt.type_string())]),
+            "','"
+        )) }} as usage_version
+    from hub_memory
+    group by usage_month
+),
+
+-- The months this run builds: all of them, or (incremental) those whose lines or usage
+-- changed since they were built.
+{% if is_incremental() %}
+    built as (
+        select distinct
+            charge_month,
+            scope_version,
+            usage_version
+        from {{ this }}
+    ),
+
+    changed_scopes as (
+        select delivery_scope from scopes
+        where scope_version not in (select scope_version from built)
+    ),
+
+    months as (
+        -- months of the changed scopes' lines now
+        select distinct charge_month from all_costs
+        where delivery_scope in (select delivery_scope from changed_scopes)
+        union
+        -- months of lines from scope versions that are no longer current
+        select charge_month from built
+        where scope_version not in (select scope_version from scopes)
+        union
+        -- months whose memory requests changed
+        select built.charge_month from built
+        left join usage_versions on built.charge_month = usage_versions.usage_month
+        where
+            coalesce(built.usage_version, '') <> coalesce(usage_versions.usage_version, '')
+    ),
+
+    costs as (
+        select * from all_costs
+        where charge_month in (select charge_month from months)
+    ),
+
+    split_shares as (
+        select * from all_split_shares
+        where charge_month in (select charge_month from months)
+    ),
+{% else %}
+    costs as (
+        select * from all_costs
+    ),
+
+    split_shares as (
+        select * from all_split_shares
+    ),
+{% endif %}
 
 -- 1. Split cost allocation: an instance's cost goes to the namespaces that ran on it.
 split_parts as (
@@ -100,15 +196,6 @@ shared_cluster_months as (
         charge_month
     from shared_parts
     where cluster is not null
-),
-
-hub_memory as (
-    select
-        hub_key,
-        cast({{ dbt.date_trunc('month', 'usage_date') }} as date) as usage_month,
-        sum(memory_requested_bytes) as memory_requested_byte_days
-    from usage
-    group by hub_key, cast({{ dbt.date_trunc('month', 'usage_date') }} as date)
 ),
 
 live_hubs as (
@@ -223,7 +310,12 @@ select
     costs.BillingCurrency as billing_currency,
     costs.billed_cost_usd * allocations.allocation_share as billed_cost_usd,
     costs.effective_cost_usd * allocations.allocation_share as effective_cost_usd,
-    costs.list_cost_usd * allocations.allocation_share as list_cost_usd
+    costs.list_cost_usd * allocations.allocation_share as list_cost_usd,
+    costs.delivery_scope,
+    costs.scope_version,
+    usage_versions.usage_version,
+    {{ build_time() }} as built_at
 from allocations
 inner join costs on allocations.line_key = costs.line_key
+left join usage_versions on costs.charge_month = usage_versions.usage_month
 -- noqa: enable=CP02

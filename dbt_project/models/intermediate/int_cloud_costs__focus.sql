@@ -2,8 +2,9 @@
 -- with its amounts in USD, the cluster its account/project/subscription belongs to and the
 -- hub its hub tag names (null when untagged or when the tag names no hub of that cluster).
 -- Incremental by delivery scope (source, billing account, billing period): a run rebuilds
--- the scopes whose current delivery has a file loaded since it was built, and every scope
--- when the registry or the exchange rates were loaded since (they change every line).
+-- the scopes whose version (int_cloud_costs__delivery_scopes) changed since they were built,
+-- every scope when the registry or the exchange rates were loaded since (they change every
+-- line), and deletes the rows of scopes that have no current delivery any more.
 {{
     config(
         materialized='incremental',
@@ -12,7 +13,9 @@
             'insert_overwrite' if target.type == 'spark' else 'delete+insert'
         ),
         partition_by=(['delivery_scope'] if target.type == 'spark' else none),
-        on_schema_change='fail'
+        on_schema_change='fail',
+        post_hook="{{ delete_stale_scopes(ref('int_cloud_costs__delivery_scopes'), 'delivery_scope') }}",
+        meta={'tests_check_latest_build': true}
     )
 }}
 with gcp as (
@@ -43,91 +46,17 @@ hubs as (
     select * from {{ ref('stg_registry__hubs') }}
 ),
 
-files as (
-    select * from {{ ref('stg_ingest__files') }}
-    where status = 'loaded'
-),
-
-current_deliveries as (
-    select distinct
-        'gcp_billing' as source_name,
-        billing_account_id,
-        billing_period_start,
-        delivery
-    from {{ ref('stg_gcp__deliveries') }}
-    where is_current
-
-    union all
-
-    select distinct
-        'aws_cur' as source_name,
-        billing_account_id,
-        billing_period_start,
-        delivery
-    from {{ ref('stg_aws__deliveries') }}
-    where is_current
-
-    union all
-
-    select distinct
-        'azure_costs' as source_name,
-        billing_account_id,
-        billing_period_start,
-        delivery
-    from {{ ref('stg_azure__deliveries') }}
-    where is_current
-
-    union all
-
-    select distinct
-        'focus' as source_name,
-        billing_account_id,
-        billing_period_start,
-        delivery
-    from {{ ref('stg_focus__deliveries') }}
-    where is_current
-),
-
--- When each scope's current delivery was last loaded: a new value means it changed.
-scope_loads as (
-    select
-        {{ delivery_scope('current_deliveries') }} as delivery_scope,
-        max(files.loaded_at) as delivery_loaded_at
-    from current_deliveries
-    inner join files
-        on
-            current_deliveries.source_name = files.source_name
-            and current_deliveries.delivery = files.delivery
-    group by 1
-),
-
-reference_loads as (
-    select max(loaded_at) as reference_loaded_at
-    from files
-    where source_name in ('registry', 'fx')
-),
-
--- The scopes this run builds: all of them, or (incremental) those changed since.
+-- The scopes this run builds: all of them, or (incremental) those whose version changed
+-- since they were built (a reloaded, added or ruled-out file, another current delivery, a
+-- newer registry or exchange-rate load). Rows of scopes that no longer have a current
+-- delivery are deleted after the run (post_hook).
 scopes as (
     select
-        scope_loads.delivery_scope,
-        scope_loads.delivery_loaded_at,
-        reference_loads.reference_loaded_at
-    from scope_loads
-    cross join reference_loads
+        delivery_scope,
+        scope_version
+    from {{ ref('int_cloud_costs__delivery_scopes') }}
     {% if is_incremental() %}
-        left join (
-            select distinct
-                delivery_scope,
-                delivery_loaded_at,
-                reference_loaded_at
-            from {{ this }}
-        ) as built
-            on scope_loads.delivery_scope = built.delivery_scope
-        where
-            built.delivery_scope is null
-            or coalesce(scope_loads.delivery_loaded_at <> built.delivery_loaded_at, true)
-            or coalesce(reference_loads.reference_loaded_at <> built.reference_loaded_at, true)
+        where scope_version not in (select distinct scope_version from {{ this }})
     {% endif %}
 ),
 
@@ -153,8 +82,7 @@ scoped as (
     select
         unioned.*,
         {{ delivery_scope('unioned') }} as delivery_scope,
-        scopes.delivery_loaded_at,
-        scopes.reference_loaded_at
+        scopes.scope_version
     from unioned
     {% if is_incremental() -%} inner {%- else -%} left {%- endif %} join scopes
         on {{ delivery_scope('unioned') }} = scopes.delivery_scope
@@ -238,7 +166,7 @@ select
     cluster,
     hub,
     delivery_scope,
-    delivery_loaded_at,
-    reference_loaded_at
+    scope_version,
+    {{ build_time() }} as built_at
 from attributed
 -- noqa: enable=CP02

@@ -1,0 +1,61 @@
+{#- Helpers of the incremental cost models (int_cloud_costs__focus by delivery scope,
+    int_cloud_costs__allocated by charge month). -#}
+
+{#- When this dbt invocation started, as a timestamp: the `built_at` of every row a run
+    writes, so the rows of a model's latest build are those with its greatest built_at. -#}
+{% macro build_time() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{#- Post-hook: deletes the rows of `this` whose scope_version is no longer a current one in
+    `scopes` (int_cloud_costs__delivery_scopes): a scope whose files were all removed, or a
+    month whose only lines moved to another month in a newer delivery. delete+insert only
+    replaces the keys a run writes, so without it such rows would stay. -#}
+{% macro delete_stale_scopes(scopes, partition_column) -%}
+    {{ return(adapter.dispatch('delete_stale_scopes')(scopes, partition_column)) }}
+{%- endmacro %}
+
+{% macro default__delete_stale_scopes(scopes, partition_column) -%}
+    delete from {{ this }}
+    where scope_version not in (select scope_version from {{ scopes }})
+{%- endmacro %}
+
+{#- Spark (insert_overwrite, Parquet) deletes no rows: a partition holding a stale version
+    holds nothing else (a run overwrites whole partitions), so it is dropped. The hook's own
+    SQL is empty. -#}
+{% macro spark__delete_stale_scopes(scopes, partition_column) -%}
+    {%- if execute -%}
+        {%- set stale = run_query(
+            "select distinct " ~ partition_column ~ " from " ~ this
+            ~ " where scope_version not in (select scope_version from " ~ scopes ~ ")"
+        ) -%}
+        {%- for value in stale.columns[0].values() -%}
+            {%- do run_query(
+                "alter table " ~ this ~ " drop if exists partition ("
+                ~ partition_column ~ " = '" ~ value ~ "')"
+            ) -%}
+        {%- endfor -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The relation a data test reads. Besides a test's own `where`, a model with
+    meta `tests_check_latest_build` is tested on the rows its latest build wrote (its
+    greatest built_at): on an incremental run, the scopes or months that run rebuilt; on a
+    first build, a --full-refresh or a run that rebuilt everything, every row. -#}
+{% macro default__get_where_subquery(relation) -%}
+    {%- set where = config.get('where', '') -%}
+    {%- set attached = graph.nodes.get(model.get('attached_node') or '') if execute else none -%}
+    {%- if attached and attached.config.meta.get('tests_check_latest_build')
+        and not flags.FULL_REFRESH -%}
+        {%- set latest = 'built_at = (select max(built_at) from ' ~ relation ~ ')' -%}
+        {%- set where = '(' ~ where ~ ') and ' ~ latest if where else latest -%}
+    {%- endif -%}
+    {%- if where -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ where }}) dbt_subquery
+        {%- endset -%}
+        {{ return(filtered) }}
+    {%- else -%}
+        {{ return(relation) }}
+    {%- endif -%}
+{%- endmacro %}

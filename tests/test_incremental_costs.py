@@ -1,0 +1,219 @@
+"""The incremental cost models (int_cloud_costs__focus by delivery scope,
+int_cloud_costs__allocated by charge month) give the same rows as a full refresh.
+
+The small world is built once by the CLI; then the landing changes the ways providers and
+operators change it: one more line in a GCP account's month-to-date file (a reloaded file),
+the same account's oldest month, whose only file is removed (its scope disappears), a
+legacy CUR period manifest that switches to the other assembly (the current delivery
+changes, no data file is reloaded: only superseded_by flips) and one hub's memory requests
+restated (the shared cost of those months splits differently). The second CLI build runs
+dbt incrementally; a copy of its warehouse is rebuilt with `dbt build --full-refresh`, and
+every row of the cost models and of the marts over them must be equal in both. Money columns
+are compared to the cent, the rest exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import SMALL_WORLD, run_cli, run_dbt
+
+# Tables compared row by row: the two incremental models and every mart over them.
+COMPARED = (
+    "intermediate.int_cloud_costs__focus",
+    "intermediate.int_cloud_costs__allocated",
+    "intermediate.int_cloud_costs__unattributed_share",
+    "marts.fct_cloud_costs_monthly",
+    "marts.fct_mrc_monthly",
+    "marts.fct_sustainability_monthly",
+    "marts.fct_partner_sustainability_monthly",
+    "marts.fct_partner_unit_economics_monthly",
+    "marts.fct_cost_recovery_monthly",
+)
+# Columns that say when or from which run a row was written, not what it is.
+RUN_COLUMNS = {"built_at"}
+AS_OF = SMALL_WORLD["as_of"].isoformat()
+
+
+def build(landing: Path, warehouse: Path, env: dict[str, str]) -> None:
+    result = run_cli(
+        [
+            "build",
+            "--landing",
+            str(landing),
+            "--warehouse",
+            str(warehouse),
+            "--snapshots",
+            str(warehouse.parent / "snapshots"),
+            "--as-of",
+            AS_OF,
+        ],
+        env,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def change_landing(landing: Path) -> dict:
+    """The four changes; returns what each touched, for the assertions."""
+    costs = landing / "cloud_costs" / "gcp"
+    # A GCP billing account's files, one per month: the newest month grows by a line (as the
+    # bench appends a day: GCP lines carry no id, so a copy of a line is another line), and
+    # the oldest is removed.
+    account = next(d for d in sorted(costs.iterdir()) if len(list(d.glob("*.parquet"))) > 2)
+    months = sorted(account.glob("*.parquet"))
+    grown = months[-1].with_name(months[-1].name + ".next")
+    with duckdb.connect() as con:
+        con.execute(
+            f"copy (select * from read_parquet('{months[-1]}') union all "
+            f"(select * from read_parquet('{months[-1]}') limit 1)) to '{grown}' (format parquet)"
+        )
+    os.replace(grown, months[-1])
+    months[0].unlink()
+    # A legacy CUR period whose manifest names one of two assemblies: name the other.
+    period_manifest = next(
+        m
+        for m in (landing / "cloud_costs" / "aws").rglob("*-Manifest.json")
+        if len([d for d in m.parent.iterdir() if d.is_dir()]) == 2
+    )
+    named = json.loads(period_manifest.read_text())["assemblyId"]
+    other = next(d for d in period_manifest.parent.iterdir() if d.is_dir() and d.name != named)
+    shutil.copy(other / period_manifest.name, period_manifest)
+    # One cluster's memory requests restated: its first hub's first five days doubled.
+    memory_file = sorted((landing / "usage").rglob("memory_requests_bytes.json"))[0]
+    series = json.loads(memory_file.read_text())
+    first = series["data"]["result"][0]
+    first["values"] = [
+        [t, str(float(v) * 2) if day < 5 else v] for day, (t, v) in enumerate(first["values"])
+    ]
+    memory_file.write_text(json.dumps(series))
+    restated = {
+        datetime.fromtimestamp(t, UTC).date().replace(day=1) for t, _ in first["values"][:5]
+    }
+    period = period_manifest.parent.name  # yyyymmdd-yyyymmdd
+    return {
+        "appended_month": month_of(months[-1].stem),
+        "removed_month": month_of(months[0].stem),
+        "removed_file": months[0].relative_to(landing).as_posix(),
+        "switched_month": month_of(period),
+        "restated_months": restated,
+        "assembly_now": other.name,
+        "assembly_before": named,
+    }
+
+
+def month_of(name: str) -> date:
+    """The month a name starting yyyymm names."""
+    return date(int(name[:4]), int(name[4:6]), 1)
+
+
+def rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
+    """Every row of `table` without the run columns, money rounded to the cent, sorted."""
+    columns = [
+        (name, kind)
+        for name, kind in con.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema || '.' || table_name = ? order by ordinal_position",
+            [table],
+        ).fetchall()
+        if name not in RUN_COLUMNS
+    ]
+    assert columns, table
+    select = ", ".join(
+        f'round("{name}", 2)'
+        if kind in ("DOUBLE", "FLOAT") or kind.startswith("DECIMAL")
+        else f'"{name}"'
+        for name, kind in columns
+    )
+    return sorted(
+        con.execute(f"select {select} from {table}").fetchall(), key=lambda row: repr(row)
+    )
+
+
+@pytest.fixture(scope="module")
+def incremental_and_full(
+    tmp_path_factory: pytest.TempPathFactory, small_landing: Path, cli_env: dict[str, str]
+) -> dict:
+    work = tmp_path_factory.mktemp("incremental")
+    landing = work / "landing"
+    shutil.copytree(small_landing, landing)
+    incremental = work / "incremental" / "warehouse.duckdb"
+    incremental.parent.mkdir()
+    build(landing, incremental, cli_env)
+    with duckdb.connect(str(incremental), read_only=True) as con:
+        first_built = con.execute(
+            "select max(built_at) from intermediate.int_cloud_costs__focus"
+        ).fetchone()[0]
+    changed = change_landing(landing)
+    build(landing, incremental, cli_env)
+    full = work / "full" / "warehouse.duckdb"
+    full.parent.mkdir()
+    shutil.copy(incremental, full)
+    result = run_dbt(["build", "--full-refresh"], full, work / "full", AS_OF)
+    assert result.returncode == 0, result.stdout[-3000:]
+    return {
+        "incremental": incremental,
+        "full": full,
+        "first_built": first_built,
+        **changed,
+    }
+
+
+def test_an_incremental_build_equals_a_full_refresh_row_by_row(incremental_and_full):
+    with (
+        duckdb.connect(str(incremental_and_full["incremental"]), read_only=True) as inc,
+        duckdb.connect(str(incremental_and_full["full"]), read_only=True) as full,
+    ):
+        for table in COMPARED:
+            assert rows(inc, table) == rows(full, table), table
+
+
+def test_the_incremental_build_rebuilt_only_what_changed(incremental_and_full):
+    """Not a full rebuild in disguise: scopes no change touched keep the lines of the first
+    build (the GCP account's folder is one delivery of all its months, yet only the changed
+    file's month is rebuilt), and exactly the changed months (the appended line's, the
+    removed file's, the switched assembly's, the restated memory requests') were rebuilt in
+    the allocation; the removed scope and the superseded assembly left no line behind."""
+    built = incremental_and_full
+    changed = {built[key] for key in ("appended_month", "removed_month", "switched_month")} | built[
+        "restated_months"
+    ]
+    with duckdb.connect(str(built["incremental"]), read_only=True) as con:
+        kept_scopes = con.execute(
+            "select count(distinct delivery_scope) from intermediate.int_cloud_costs__focus "
+            "where built_at = ?",
+            [built["first_built"]],
+        ).fetchone()[0]
+        assert kept_scopes > 0, "every scope was rebuilt"
+        rebuilt = {
+            month
+            for (month,) in con.execute(
+                "select distinct charge_month from intermediate.int_cloud_costs__allocated "
+                "where built_at > ?",
+                [built["first_built"]],
+            ).fetchall()
+        }
+        assert rebuilt == changed
+        assert (
+            con.execute(
+                "select count(*) from intermediate.int_cloud_costs__focus where line_key like ?",
+                [f"%{built['removed_file']}%"],
+            ).fetchone()[0]
+            == 0
+        )
+        for assembly, expected in (
+            (built["assembly_before"], False),
+            (built["assembly_now"], True),
+        ):
+            found = con.execute(
+                "select count(*) from intermediate.int_cloud_costs__focus where line_key like ?",
+                [f"%{assembly}%"],
+            ).fetchone()[0]
+            assert (found > 0) is expected, assembly
