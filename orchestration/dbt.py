@@ -184,7 +184,7 @@ def partner_metrics_dbt(
     dbt runs only when its inputs changed since the last full build recorded in this
     warehouse (warehouse/build_state.py), when the run's month has no published snapshot yet,
     for a selection of models, or with `Settings.full_refresh`; otherwise the step yields
-    nothing and says why.
+    nothing and says why. A changed project rebuilds from scratch (`rebuild_from_scratch`).
 
     Once dbt has exited (it holds DuckDB's one writer until then), one connection adds to each
     model's materialisation its row count, column schema and (marts) a preview, and to each
@@ -203,9 +203,10 @@ def partner_metrics_dbt(
         # (the snapshot of an unchanged month, already published).
         context.log.info(f"{DBT_NOT_RUN} {last.run_id[:8]} ({last.built_at:%b %d %H:%M}), skipped")
         return
-    context.log.info(f"dbt build: {reason}")
+    full_refresh = rebuild_from_scratch(inputs, last, settings.full_refresh)
+    context.log.info(f"dbt build{' --full-refresh' if full_refresh else ''}: {reason}")
     args = ["build", "--vars", json.dumps(settings.dbt_vars())]
-    if settings.full_refresh:
+    if full_refresh:
         args.append("--full-refresh")
     invocation = dbt.cli(args, context=context, raise_on_error=False)
     events = list(invocation.stream())
@@ -213,7 +214,7 @@ def partner_metrics_dbt(
     with warehouse.get_connection() as con:
         events = list(described_events(con, events, invocation.manifest))
         if invocation.is_successful() and not context.is_subset:
-            record_build(con, context.run_id, inputs, settings.full_refresh)
+            record_build(con, context.run_id, inputs, full_refresh)
     context.log.info(f"row counts, columns and previews read in {time.monotonic() - started:.2f} s")
     yield from events
     if not invocation.is_successful():
@@ -256,6 +257,14 @@ def why_build(
     if snapshot_missing:
         return "the month's snapshot is not published yet"
     return None
+
+
+def rebuild_from_scratch(inputs: DbtInputs, last: DbtBuild | None, asked: bool) -> bool:
+    """Whether dbt rebuilds its incremental models from scratch (`--full-refresh`): when
+    asked, and whenever the project differs from the one that built the warehouse's tables
+    (or none is recorded), since an incremental model's rows kept from a build by other SQL
+    would not be what the new SQL computes."""
+    return asked or last is None or inputs.project != last.inputs.project
 
 
 def _snapshot_missing(con: duckdb.DuckDBPyConnection, settings: Settings) -> bool:

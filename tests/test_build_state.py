@@ -15,7 +15,7 @@ import pytest
 
 from ingest import fx
 from ingest.framework import load_source
-from orchestration.dbt import why_build
+from orchestration.dbt import rebuild_from_scratch, why_build
 from warehouse.build_state import (
     DbtBuild,
     DbtInputs,
@@ -98,6 +98,15 @@ def test_dbt_runs_unless_every_input_is_the_last_builds():
     assert why_build(inputs(), None, False, False, False) == (
         "no earlier build recorded in this warehouse"
     )
+
+
+def test_incremental_models_start_over_when_the_project_changed_or_is_unknown():
+    last = DbtBuild("abcdef0123", None, inputs())
+    assert not rebuild_from_scratch(inputs(raw="r2"), last, asked=False)  # new data: increments
+    assert not rebuild_from_scratch(inputs(as_of="2026-11-16"), last, asked=False)
+    assert rebuild_from_scratch(inputs(project="p2"), last, asked=False)  # other SQL
+    assert rebuild_from_scratch(inputs(), None, asked=False)  # built by an older version
+    assert rebuild_from_scratch(inputs(), last, asked=True)
 
 
 def test_the_latest_recorded_build_is_compared_and_counts_as_a_change(tmp_path: Path):
