@@ -28,12 +28,18 @@ CLI = [sys.executable, "-m", "orchestration.cli"]
 # keeps a long file from running alone at the end while the other worker idles.
 LONGEST_FIRST = (
     "tests/spark/test_spark_parity.py",
+    "tests/test_bench.py",  # its own landing: runs while the other worker builds the small world
     "tests/test_lint.py",
-    "tests/test_notebooks.py",
-    "tests/test_process_faults.py",
+    "tests/test_incremental_costs.py",
     "tests/test_cli_build.py",
+    "tests/test_secrets.py",
     "tests/test_ui.py",
-    "tests/test_bench.py",
+    "tests/community/test_community_pipeline.py",
+    "tests/cloud_costs/test_cloud_costs_pipeline.py",
+    "tests/cloud_costs/test_public_samples.py",
+    "tests/revenue/test_revenue_pipeline.py",
+    "tests/test_process_faults.py",
+    "tests/test_notebooks.py",
 )
 
 

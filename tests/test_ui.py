@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -107,7 +108,12 @@ def dagster_ui(tmp_path: Path, built_warehouse: BuiltWarehouse, cli_env: dict[st
         yield url, warehouse, stuck
     finally:
         os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # seen once in CI under load: say so, leave nothing
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=30)
+            warnings.warn("dagster dev did not stop within 60 s of SIGTERM; killed", stacklevel=1)
 
 
 def test_the_ui_serves_the_graph_and_materialises_everything(dagster_ui, tmp_path: Path):
