@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -103,6 +105,21 @@ def run_cli(
     return subprocess.run(
         [*CLI, *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=PROJECT_ROOT
     )
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    """Stop a server started in its own session (`start_new_session=True`) and all it started.
+    Seen twice at the end of a CI run: a server (dagster dev, dbt docs serve) still running a
+    minute after SIGTERM; it is then killed and reported, not left behind."""
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=30)
+        warnings.warn(
+            f"{server.args[:4]} did not stop within 60 s of SIGTERM; killed", stacklevel=2
+        )
 
 
 @contextmanager

@@ -4,17 +4,15 @@ describes every model and loads nothing from the internet."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
 
 import requests
 
-from tests.conftest import CLI, BuiltWarehouse
+from tests.conftest import CLI, BuiltWarehouse, stop_server
 from tests.test_ui import free_port
 from warehouse.paths import DBT_PROJECT_DIR, PROJECT_ROOT
 
@@ -48,8 +46,7 @@ def test_docs_are_served_offline_with_every_model(
         manifest = requests.get(f"{base}/manifest.json", timeout=10).json()
         catalog = requests.get(f"{base}/catalog.json", timeout=10).json()
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
+        stop_server(server)
 
     # Offline: no stylesheet or script from elsewhere; dbt's page tracker only starts when
     # the manifest says usage stats may be sent, and it says they may not.

@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ import requests
 
 from orchestration.instance import open_instance
 from orchestration.partitions import RANGE_END_TAG, RANGE_START_TAG
-from tests.conftest import CLI, BuiltWarehouse
+from tests.conftest import CLI, BuiltWarehouse, stop_server
 from warehouse.paths import PROJECT_ROOT
 
 # A process that has a run in progress in the warehouse's instance, as a run worker would,
@@ -107,13 +106,7 @@ def dagster_ui(tmp_path: Path, built_warehouse: BuiltWarehouse, cli_env: dict[st
             pytest.fail("dagster dev did not answer within 120 s")
         yield url, warehouse, stuck
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:  # seen once in CI under load: say so, leave nothing
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=30)
-            warnings.warn("dagster dev did not stop within 60 s of SIGTERM; killed", stacklevel=1)
+        stop_server(server)
 
 
 def test_the_ui_serves_the_graph_and_materialises_everything(dagster_ui, tmp_path: Path):
