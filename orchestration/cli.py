@@ -17,8 +17,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Sequence
@@ -60,10 +62,15 @@ def quiet_environment() -> None:
 
 def ensure_dbt_manifest() -> None:
     """dagster-dbt reads target/manifest.json when the definitions load: parse it when it is
-    missing or older than any model, macro, test or project file, as `make` does."""
+    missing or older than any model, macro, test or project file, as `make` does.
+
+    Builds of other warehouses may be reading it meanwhile: dbt parses into a folder of its
+    own and the new manifest replaces the old in one rename, so a reader sees one or the other.
+    """
     from orchestration.resources import dbt_executable
 
-    manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
+    target = DBT_PROJECT_DIR / "target"
+    manifest = target / "manifest.json"
     inputs = [DBT_PROJECT_DIR / "dbt_project.yml"] + [
         path
         for folder in ("models", "macros", "tests")
@@ -72,12 +79,32 @@ def ensure_dbt_manifest() -> None:
     ]
     built = manifest.stat().st_mtime if manifest.exists() else 0.0
     if any(path.stat().st_mtime > built for path in inputs):
-        subprocess.run(
-            [dbt_executable(), "parse", "--profiles-dir", str(DBT_PROJECT_DIR), "--quiet"],
-            cwd=DBT_PROJECT_DIR,
-            check=True,
-        )
-        manifest.touch()
+        target.mkdir(exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="parse-", dir=target) as parsed:
+            subprocess.run(
+                [
+                    dbt_executable(),
+                    "parse",
+                    "--profiles-dir",
+                    str(DBT_PROJECT_DIR),
+                    "--target-path",
+                    parsed,
+                    "--quiet",
+                ],
+                cwd=DBT_PROJECT_DIR,
+                check=True,
+            )
+            for name in ("partial_parse.msgpack", "manifest.json"):  # the manifest last
+                os.replace(Path(parsed) / name, target / name)
+
+
+def exec_server(args: list[str], env: dict[str, str]) -> None:
+    """Replace this process with a server that stops on SIGTERM and Ctrl+C, whatever its
+    parent blocked or ignored (a blocked or ignored signal survives exec)."""
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+    os.execve(args[0], args, env)
 
 
 @dataclass
@@ -430,19 +457,27 @@ def ui(warehouse: Path, landing: Path, snapshots: Path, host: str, port: int) ->
     }
     args = [str(dagster), "dev", "-h", host, "-p", str(port), "-m", "orchestration.definitions"]
     print(f"Dagster UI on http://{host}:{port} (instance {home})", flush=True)
-    os.execve(args[0], args, env)
+    exec_server(args, env)
     return 0  # not reached
 
 
 def docs(warehouse: Path, port: int) -> int:
-    """Generate dbt's docs against the warehouse and serve them on 127.0.0.1 (offline)."""
+    """Generate dbt's docs against the warehouse and serve them on 127.0.0.1 (offline).
+
+    They are written beside the warehouse's Dagster instance (`<name>.dagster/docs/`), not to
+    the project's target folder, whose manifest the pipeline of every warehouse reads.
+    """
+    from orchestration.instance import prepare_instance_dir
     from orchestration.resources import dbt_executable
     from orchestration.settings import Settings
 
+    warehouse = warehouse.resolve()
     dbt_vars = Settings(
-        landing=str(landing_path()), warehouse=str(warehouse.resolve()), snapshots=""
+        landing=str(landing_path()), warehouse=str(warehouse), snapshots=""
     ).dbt_vars()
+    target = prepare_instance_dir(warehouse) / "docs"
     common = ["--profiles-dir", str(DBT_PROJECT_DIR), "--vars", json.dumps(dbt_vars)]
+    common += ["--target-path", str(target)]
     env = {**os.environ, **QUIET_ENV}
     subprocess.run(
         [dbt_executable(), "docs", "generate", *common, "--quiet"],
@@ -452,9 +487,9 @@ def docs(warehouse: Path, port: int) -> int:
     )
     args = [dbt_executable(), "docs", "serve", *common, "--host", "127.0.0.1"]
     args += ["--port", str(port), "--no-browser"]
-    print(f"dbt docs on http://127.0.0.1:{port}", flush=True)
+    print(f"dbt docs on http://127.0.0.1:{port} (from {target})", flush=True)
     os.chdir(DBT_PROJECT_DIR)
-    os.execve(args[0], args, env)
+    exec_server(args, env)
     return 0  # not reached
 
 

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from ingest.demo.world import build_world
-from tests.conftest import SMALL_WORLD, BuiltWarehouse, run_cli
+from tests.conftest import BUILD_TIME_COLUMN, SMALL_WORLD, BuiltWarehouse, build_cli
 from warehouse.connection import build_lock, connect_read_only
-
-# When the dbt run that wrote a row of an incremental model started (int_cloud_costs__*):
-# when a row was built, not what it holds.
-BUILD_TIME_COLUMN = "built_at"
 
 
 def contents(warehouse: Path, schemas: tuple[str, ...] = ("marts",)) -> dict[str, list[tuple]]:
@@ -49,20 +46,15 @@ def build(
     env: dict[str, str],
     tmp_path: Path,
     snapshots: Path | None = None,
+    options: Sequence[str] = (),
 ):
-    return run_cli(
-        [
-            "build",
-            "--landing",
-            str(landing),
-            "--warehouse",
-            str(warehouse),
-            "--snapshots",
-            str(snapshots or tmp_path / "snapshots"),
-            "--as-of",
-            SMALL_WORLD["as_of"].isoformat(),
-        ],
+    return build_cli(
+        landing,
+        warehouse,
         env,
+        snapshots=snapshots or tmp_path / "snapshots",
+        as_of=SMALL_WORLD["as_of"],
+        options=options,
     )
 
 
@@ -170,21 +162,8 @@ def test_a_second_build_of_the_same_landing_changes_nothing(
 
     # --full-refresh runs dbt all the same (its incremental models from scratch), to the same
     # models and the same published snapshot; the warehouse records that build.
-    forced = run_cli(
-        [
-            "build",
-            "--landing",
-            str(built_warehouse.landing),
-            "--warehouse",
-            str(warehouse),
-            "--snapshots",
-            str(snapshots),
-            "--as-of",
-            SMALL_WORLD["as_of"].isoformat(),
-            "--full-refresh",
-        ],
-        cli_env,
-        timeout=1200,  # a whole dbt build, on a machine shared with other builds
+    forced = build(
+        built_warehouse.landing, warehouse, cli_env, tmp_path, snapshots, ["--full-refresh"]
     )
     assert forced.returncode == 0, forced.stderr[-3000:]
     assert re.search(r"^  dbt +\d+ models, \d+ tests", forced.stdout, re.M), forced.stdout

@@ -6,12 +6,16 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
+from orchestration.instance import instance_dir
 from tests.conftest import CLI, BuiltWarehouse, stop_server
 from tests.test_ui import free_port
 from warehouse.paths import DBT_PROJECT_DIR, PROJECT_ROOT
@@ -22,6 +26,8 @@ def test_docs_are_served_offline_with_every_model(
 ):
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(built_warehouse.warehouse, warehouse)
+    shared_manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
+    manifest_written = shared_manifest.stat().st_mtime_ns
     port = free_port()
     server = subprocess.Popen(
         [*CLI, "docs", "--warehouse", str(warehouse), "--port", str(port)],
@@ -57,4 +63,37 @@ def test_docs_are_served_offline_with_every_model(
     assert set(models) <= set(catalog["nodes"])
     assert all(catalog["nodes"][k]["columns"] for k in models)
     assert all(node["description"] for node in models.values())
-    assert json.loads((DBT_PROJECT_DIR / "target" / "catalog.json").read_text())["nodes"]
+    # Written beside the warehouse's instance; the manifest every build reads is untouched.
+    assert json.loads((instance_dir(warehouse) / "docs" / "catalog.json").read_text())["nodes"]
+    assert shared_manifest.stat().st_mtime_ns == manifest_written
+
+
+def test_a_server_stops_on_sigterm_that_its_parent_blocked_and_ignored():
+    # A blocked or ignored signal survives exec: a server started from such a parent (a test
+    # worker, a supervisor) would never stop on SIGTERM. `exec_server` starts it with both
+    # restored; the plain `os.execve` beside it shows the difference.
+    def start(exec_sleep: str) -> subprocess.Popen:
+        code = (
+            "import os, signal, sys\n"
+            "from orchestration.cli import exec_server\n"
+            "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})\n"
+            "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+            f"{exec_sleep}\n"
+        )
+        process = subprocess.Popen([sys.executable, "-c", code], cwd=PROJECT_ROOT)
+        deadline = time.monotonic() + 60
+        while not Path(f"/proc/{process.pid}/cmdline").read_bytes().startswith(b"/bin/sleep"):
+            assert process.poll() is None and time.monotonic() < deadline, "no exec"
+            time.sleep(0.05)
+        process.terminate()
+        return process
+
+    served = start("exec_server(['/bin/sleep', '60'], dict(os.environ))")
+    assert served.wait(timeout=10) == -signal.SIGTERM
+    plain = start("os.execve('/bin/sleep', ['/bin/sleep', '60'], dict(os.environ))")
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):
+            plain.wait(timeout=2)
+    finally:
+        plain.kill()
+        plain.wait()

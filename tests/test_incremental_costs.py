@@ -1,21 +1,22 @@
 """The incremental cost models (int_cloud_costs__focus by delivery scope,
 int_cloud_costs__allocated by charge month) give the same rows as a full refresh.
 
-The small world is built once by the CLI; then the landing changes the ways providers and
-operators change it: one more line in a GCP account's month-to-date file (a reloaded file),
-the same account's oldest month, whose only file is removed (its scope disappears), a
-legacy CUR period manifest that switches to the other assembly (the current delivery
-changes, no data file is reloaded: only superseded_by flips) and one hub's memory requests
-restated (the shared cost of those months splits differently). The second CLI build runs
-dbt incrementally; a copy of its warehouse is rebuilt with `dbt build --full-refresh`, and
-every row of the cost models and of the marts over them must be equal in both. Money columns
-are compared to the cent, the rest exactly.
+The small world as the tests share it (built once by the CLI) is copied; then a copy of its
+landing changes the ways providers and operators change it: one more line in a GCP account's
+month-to-date file (a reloaded file), the same account's oldest month, whose only file is
+removed (its scope disappears), a legacy CUR period manifest that switches to the other
+assembly (the current delivery changes, no data file is reloaded: only superseded_by flips) and
+one hub's memory requests restated (the shared cost of those months splits differently). The
+second CLI build runs dbt incrementally; a copy of its warehouse is rebuilt with `dbt build
+--full-refresh`, and every row of the cost models and of the marts over them must be equal in
+both. Money columns are compared to the cent, the rest exactly.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -23,7 +24,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import SMALL_WORLD, run_cli, run_dbt
+from tests.conftest import (
+    BUILD_TIME_COLUMN,
+    SMALL_WORLD,
+    WITHOUT_UNIT_TESTS,
+    BuiltWarehouse,
+    build_cli,
+    run_dbt,
+)
 
 # Tables compared row by row: the two incremental models and every mart over them.
 COMPARED = (
@@ -37,28 +45,14 @@ COMPARED = (
     "marts.fct_partner_unit_economics_monthly",
     "marts.fct_cost_recovery_monthly",
 )
-# Columns that say when or from which run a row was written, not what it is.
-RUN_COLUMNS = {"built_at"}
 AS_OF = SMALL_WORLD["as_of"].isoformat()
 
 
-def build(landing: Path, warehouse: Path, env: dict[str, str]) -> None:
-    result = run_cli(
-        [
-            "build",
-            "--landing",
-            str(landing),
-            "--warehouse",
-            str(warehouse),
-            "--snapshots",
-            str(warehouse.parent / "snapshots"),
-            "--as-of",
-            AS_OF,
-        ],
-        env,
-        timeout=900,
-    )
+def build(landing: Path, warehouse: Path, env: dict[str, str]) -> Path:
+    """Build with the CLI; returns the path of the run's log."""
+    result = build_cli(landing, warehouse, env, as_of=SMALL_WORLD["as_of"])
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return Path(re.search(r"^Log +(\S+)$", result.stdout, re.M).group(1))
 
 
 def change_landing(landing: Path) -> dict:
@@ -115,7 +109,7 @@ def month_of(name: str) -> date:
 
 
 def rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
-    """Every row of `table` without the run columns, money rounded to the cent, sorted."""
+    """Every row of `table` without its build time, money rounded to the cent, sorted."""
     columns = [
         (name, kind)
         for name, kind in con.execute(
@@ -123,7 +117,7 @@ def rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
             "where table_schema || '.' || table_name = ? order by ordinal_position",
             [table],
         ).fetchall()
-        if name not in RUN_COLUMNS
+        if name != BUILD_TIME_COLUMN
     ]
     assert columns, table
     select = ", ".join(
@@ -139,29 +133,32 @@ def rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def incremental_and_full(
-    tmp_path_factory: pytest.TempPathFactory, small_landing: Path, cli_env: dict[str, str]
+    tmp_path_factory: pytest.TempPathFactory,
+    built_warehouse: BuiltWarehouse,
+    cli_env: dict[str, str],
 ) -> dict:
     work = tmp_path_factory.mktemp("incremental")
     landing = work / "landing"
-    shutil.copytree(small_landing, landing)
+    shutil.copytree(built_warehouse.landing, landing)
     incremental = work / "incremental" / "warehouse.duckdb"
     incremental.parent.mkdir()
-    build(landing, incremental, cli_env)
+    shutil.copy(built_warehouse.warehouse, incremental)  # the first build, shared
     with duckdb.connect(str(incremental), read_only=True) as con:
         first_built = con.execute(
             "select max(built_at) from intermediate.int_cloud_costs__focus"
         ).fetchone()[0]
     changed = change_landing(landing)
-    build(landing, incremental, cli_env)
+    log = build(landing, incremental, cli_env)
     full = work / "full" / "warehouse.duckdb"
     full.parent.mkdir()
     shutil.copy(incremental, full)
-    result = run_dbt(["build", "--full-refresh"], full, work / "full", AS_OF)
+    result = run_dbt(["build", "--full-refresh", *WITHOUT_UNIT_TESTS], full, work / "full", AS_OF)
     assert result.returncode == 0, result.stdout[-3000:]
     return {
         "incremental": incremental,
         "full": full,
         "first_built": first_built,
+        "log": log,
         **changed,
     }
 
@@ -217,3 +214,18 @@ def test_the_incremental_build_rebuilt_only_what_changed(incremental_and_full):
                 [f"%{assembly}%"],
             ).fetchone()[0]
             assert (found > 0) is expected, assembly
+
+
+def test_the_incremental_build_left_out_the_unit_tests(
+    incremental_and_full, built_warehouse: BuiltWarehouse
+):
+    """They passed on the same SQL in the first build (a full refresh, which runs them)."""
+
+    def summary(log: Path) -> str:
+        (ran,) = re.findall(r"Finished running (.+) in \d+ hours", log.read_text())
+        return ran
+
+    first_log = Path(re.search(r"^Log +(\S+)$", built_warehouse.stdout, re.M).group(1))
+    assert re.search(r"\d+ unit tests", summary(first_log))
+    incremental = summary(incremental_and_full["log"])
+    assert "data tests" in incremental and "unit test" not in incremental, incremental

@@ -34,12 +34,15 @@ def process_table() -> dict[int, tuple[int, str, str]]:
     return table
 
 
-def wait_for(condition, seconds: float, what: str):
+def wait_for(condition, seconds: float, what: str, process: subprocess.Popen | None = None):
+    """Poll `condition` until it holds; fail at once if `process` ends first."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         found = condition()
         if found:
             return found
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"no {what}: the process ended first ({process.returncode})")
         time.sleep(0.2)
     raise AssertionError(f"no {what} within {seconds:.0f} s")
 
@@ -65,13 +68,11 @@ def test_a_build_killed_during_dbt_leaves_no_orphan_and_its_run_is_failed_next_t
         "--snapshots",
         str(tmp_path / "snapshots"),
     ]
-    build = subprocess.Popen(
-        command,
-        env=cli_env,
-        cwd=PROJECT_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    output = tmp_path / "build.out"
+    with output.open("w") as out:
+        build = subprocess.Popen(
+            command, env=cli_env, cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT
+        )
     try:
         dbt = wait_for(
             lambda: [
@@ -81,11 +82,14 @@ def test_a_build_killed_during_dbt_leaves_no_orphan_and_its_run_is_failed_next_t
             ],
             600,
             "dbt child of the build",
+            build,
         )[0]
         time.sleep(2)  # dbt is working on the warehouse copy
         assert alive(dbt)
         os.kill(build.pid, signal.SIGKILL)
         assert build.wait(timeout=30) == -signal.SIGKILL
+    except AssertionError as error:
+        raise AssertionError(f"{error}; the build printed:\n{output.read_text()[-3000:]}") from None
     finally:
         if build.poll() is None:
             build.kill()

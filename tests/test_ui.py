@@ -5,6 +5,7 @@ left a run in progress in that instance."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -72,6 +73,7 @@ def graphql(url: str, query: str, variables: dict | None = None) -> dict:
 def dagster_ui(tmp_path: Path, built_warehouse: BuiltWarehouse, cli_env: dict[str, str]):
     port = free_port()
     warehouse = tmp_path / "ui.duckdb"
+    shutil.copy(built_warehouse.warehouse, warehouse)  # the run brings only a new as-of day
     stuck = dead_run(warehouse, cli_env)
     server = subprocess.Popen(
         [

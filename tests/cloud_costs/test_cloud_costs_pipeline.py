@@ -18,7 +18,7 @@ import pytest
 
 from ingest.demo.world import build_world
 from ingest.demo.writers import write_landing
-from tests.conftest import run_cli
+from tests.conftest import build_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -189,19 +189,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, cli_env: dict[str, str]):
         path = landing / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    result = run_cli(
-        [
-            "build",
-            "--landing",
-            str(landing),
-            "--warehouse",
-            str(warehouse),
-            "--snapshots",
-            str(root / "snapshots"),
-        ],
-        cli_env,
-        timeout=900,
-    )
+    result = build_cli(landing, warehouse, cli_env)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     return landing, warehouse, result.stdout
 

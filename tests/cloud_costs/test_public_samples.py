@@ -18,7 +18,7 @@ import duckdb
 import pytest
 
 from ingest.demo import generate
-from tests.conftest import run_cli
+from tests.conftest import build_cli
 
 from .conftest import SHARED_FORMATS
 
@@ -49,19 +49,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, cli_env: dict[str, str]):
     for name, folder in SAMPLES.items():
         (landing / folder).mkdir(parents=True)
         shutil.copy(SHARED_FORMATS / name, landing / folder / name)
-    result = run_cli(
-        [
-            "build",
-            "--landing",
-            str(landing),
-            "--warehouse",
-            str(warehouse),
-            "--snapshots",
-            str(root / "snapshots"),
-        ],
-        cli_env,
-        timeout=900,
-    )
+    result = build_cli(landing, warehouse, cli_env)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return landing, warehouse
 

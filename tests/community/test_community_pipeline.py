@@ -21,7 +21,7 @@ import pytest
 
 from ingest.framework import load_source
 from ingest.sources import SOURCES
-from tests.conftest import run_dbt
+from tests.conftest import WITHOUT_UNIT_TESTS, run_dbt
 from warehouse.connection import connect_read_only
 from warehouse.paths import restricted_path
 from warehouse.snapshots import publish
@@ -42,7 +42,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         with duckdb.connect(str(warehouse)) as con:
             for source in SOURCES:
                 load_source(con, source, landing)
-    result = run_dbt(["build"], warehouse, work, AS_OF)
+    result = run_dbt(["build", *WITHOUT_UNIT_TESTS], warehouse, work, AS_OF)
     assert result.returncode == 0, result.stdout[-4000:]
     # Records that need the registry to be judged warn; they do not fail the build.
     assert "WARN 1 assert_surveys_no_rejected_responses" in result.stdout

@@ -30,7 +30,7 @@ import pytest
 
 from ingest.framework import load_source
 from ingest.sources import SOURCES
-from tests.conftest import run_dbt
+from tests.conftest import WITHOUT_UNIT_TESTS, run_dbt
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "revenue"
 AS_OF = "2025-03-10"
@@ -51,7 +51,7 @@ def _build(work: Path, as_of: str) -> Path:
     for source in SOURCES:
         load_source(con, source, landing)
     con.close()
-    result = _dbt(["build"], warehouse, work, as_of)
+    result = _dbt(["build", *WITHOUT_UNIT_TESTS], warehouse, work, as_of)
     assert result.returncode == 0, result.stdout[-4000:]
     # Rejected deals and invoice lines warn; they do not fail the build.
     assert "WARN 3 assert_revenue_no_rejected_deals" in result.stdout
