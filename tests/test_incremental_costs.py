@@ -7,9 +7,9 @@ month-to-date file (a reloaded file), the same account's oldest month, whose onl
 removed (its scope disappears), a legacy CUR period manifest that switches to the other
 assembly (the current delivery changes, no data file is reloaded: only superseded_by flips) and
 one hub's memory requests restated (the shared cost of those months splits differently). The
-second CLI build runs dbt incrementally; a copy of its warehouse is rebuilt with `dbt build
---full-refresh`, and every row of the cost models and of the marts over them must be equal in
-both. Money columns are compared to the cent, the rest exactly.
+second CLI build runs dbt incrementally; a copy of its warehouse is built again with
+`partner-metrics build --full-refresh`, and every row of the cost models and of the marts over
+them must be equal in both. Money columns are compared to the cent, the rest exactly.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -27,10 +28,8 @@ import pytest
 from tests.conftest import (
     BUILD_TIME_COLUMN,
     SMALL_WORLD,
-    WITHOUT_UNIT_TESTS,
     BuiltWarehouse,
     build_cli,
-    run_dbt,
 )
 
 # Tables compared row by row: the two incremental models and every mart over them.
@@ -45,14 +44,19 @@ COMPARED = (
     "marts.fct_partner_unit_economics_monthly",
     "marts.fct_cost_recovery_monthly",
 )
-AS_OF = SMALL_WORLD["as_of"].isoformat()
 
 
-def build(landing: Path, warehouse: Path, env: dict[str, str]) -> Path:
-    """Build with the CLI; returns the path of the run's log."""
-    result = build_cli(landing, warehouse, env, as_of=SMALL_WORLD["as_of"])
+def build(
+    landing: Path, warehouse: Path, env: dict[str, str], *options: str
+) -> subprocess.CompletedProcess[str]:
+    result = build_cli(landing, warehouse, env, as_of=SMALL_WORLD["as_of"], options=options)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return Path(re.search(r"^Log +(\S+)$", result.stdout, re.M).group(1))
+    return result
+
+
+def log_of(stdout: str) -> Path:
+    """The run's log file, which a build's summary names."""
+    return Path(re.search(r"^Log +(\S+)$", stdout, re.M).group(1))
 
 
 def change_landing(landing: Path) -> dict:
@@ -148,19 +152,25 @@ def incremental_and_full(
             "select max(built_at) from intermediate.int_cloud_costs__focus"
         ).fetchone()[0]
     changed = change_landing(landing)
-    log = build(landing, incremental, cli_env)
+    incremental_build = build(landing, incremental, cli_env)
+    # The same landing again, forced: dbt --full-refresh rebuilds every model from scratch.
     full = work / "full" / "warehouse.duckdb"
-    full.parent.mkdir()
-    shutil.copy(incremental, full)
-    result = run_dbt(["build", "--full-refresh", *WITHOUT_UNIT_TESTS], full, work / "full", AS_OF)
-    assert result.returncode == 0, result.stdout[-3000:]
+    shutil.copytree(incremental.parent, full.parent)
+    published = files_of(full.parent / "snapshots")
+    forced = build(landing, full, cli_env, "--full-refresh")
     return {
         "incremental": incremental,
         "full": full,
         "first_built": first_built,
-        "log": log,
+        "log": log_of(incremental_build.stdout),
+        "forced_stdout": forced.stdout,
+        "published_before_forced": published,
         **changed,
     }
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
 def test_an_incremental_build_equals_a_full_refresh_row_by_row(incremental_and_full):
@@ -225,7 +235,23 @@ def test_the_incremental_build_left_out_the_unit_tests(
         (ran,) = re.findall(r"Finished running (.+) in \d+ hours", log.read_text())
         return ran
 
-    first_log = Path(re.search(r"^Log +(\S+)$", built_warehouse.stdout, re.M).group(1))
-    assert re.search(r"\d+ unit tests", summary(first_log))
+    assert re.search(r"\d+ unit tests", summary(log_of(built_warehouse.stdout)))
     incremental = summary(incremental_and_full["log"])
     assert "data tests" in incremental and "unit test" not in incremental, incremental
+
+
+def test_a_forced_full_refresh_runs_dbt_records_it_and_republishes_nothing(incremental_and_full):
+    """`build --full-refresh` of a landing with nothing new: dbt runs all the same (the rows
+    it gives are compared above), the warehouse records a full refresh after the incremental
+    build, and the month's published report is not rewritten."""
+    built = incremental_and_full
+    assert re.search(r"^  dbt +\d+ models, \d+ tests", built["forced_stdout"], re.M)
+    with duckdb.connect(str(built["full"]), read_only=True) as con:
+        recorded = con.execute(
+            "select full_refresh from audit.dbt_builds order by built_at"
+        ).fetchall()
+    # The shared first build (a warehouse's first build is a full refresh), the incremental
+    # one, the forced one.
+    assert [full for (full,) in recorded] == [True, False, True]
+    assert files_of(built["full"].parent / "snapshots") == built["published_before_forced"]
+    assert built["published_before_forced"], "a report was published to compare"
