@@ -94,8 +94,10 @@ def ensure_dbt_manifest() -> None:
                 cwd=DBT_PROJECT_DIR,
                 check=True,
             )
-            for name in ("partial_parse.msgpack", "manifest.json"):  # the manifest last
-                os.replace(Path(parsed) / name, target / name)
+            partial = Path(parsed) / "partial_parse.msgpack"  # absent when partial parse is off
+            if partial.exists():
+                os.replace(partial, target / partial.name)
+            os.replace(Path(parsed) / "manifest.json", manifest)
 
 
 def exec_server(args: list[str], env: dict[str, str]) -> None:
