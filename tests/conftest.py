@@ -22,9 +22,9 @@ from warehouse.paths import PROJECT_ROOT
 
 os.environ.update(QUIET_ENV)
 
-# The small world every end-to-end test builds: 8 partners over 6 months, fixed as-of day.
 # The incremental models' build time: two builds of the same data differ in it and only in it.
 BUILD_TIME_COLUMN = "built_at"
+# The small world every end-to-end test builds: 8 partners over 6 months, fixed as-of day.
 SMALL_WORLD = {"seed": 7, "months": 6, "partners": 8, "as_of": date(2026, 11, 15)}
 CLI = [sys.executable, "-m", "orchestration.cli"]
 # The files that take minutes (`make test` prints the slowest tests), longest first:
@@ -135,8 +135,8 @@ def build_cli(
 
 def stop_server(server: subprocess.Popen) -> None:
     """Stop a server started in its own session (`start_new_session=True`) and all it started.
-    Seen twice at the end of a CI run: a server (dagster dev, dbt docs serve) still running a
-    minute after SIGTERM; it is then killed and reported, not left behind."""
+    One still running a minute after SIGTERM (seen in CI before `exec_server` restored the
+    signal) is killed and reported, not left behind."""
     os.killpg(server.pid, signal.SIGTERM)
     try:
         server.wait(timeout=60)
