@@ -671,10 +671,8 @@ def _write_raw(
 ) -> None:
     con.execute("begin transaction")
     try:
-        for relative in removed:
-            _delete_file(con, source, relative, bookkeeping=("_quarantine", "_ingest_log"))
-        for relative in gone:
-            _delete_file(con, source, relative, bookkeeping=("_ingest_log",))
+        _delete_files(con, source, removed, ("_quarantine", "_ingest_log"))
+        _delete_files(con, source, gone, ("_ingest_log",))
         _delete_files(con, source, [item.report.file for item in pending], ("_quarantine",))
         streamed = _Batches(con, source, now)
         for item in pending:
@@ -976,12 +974,6 @@ def parse_in_memory(source: Source, path: Path) -> Parsed:
     return Parsed(tables, rejected)
 
 
-def _delete_file(
-    con: duckdb.DuckDBPyConnection, source: Source, relative: str, bookkeeping: Sequence[str]
-) -> None:
-    _delete_files(con, source, [relative], bookkeeping)
-
-
 def _delete_files(
     con: duckdb.DuckDBPyConnection,
     source: Source,
@@ -994,12 +986,13 @@ def _delete_files(
         return
     for table in source.tables:
         con.execute(
-            f"delete from {RAW_SCHEMA}.{table.name} where _file in (select unnest(?))", [files]
+            f"delete from {RAW_SCHEMA}.{table.name} where _file in (select unnest(?))",
+            [list(files)],
         )
     for name in bookkeeping:
         con.execute(
             f"delete from {RAW_SCHEMA}.{name} where source = ? and file in (select unnest(?))",
-            [source.name, files],
+            [source.name, list(files)],
         )
 
 
