@@ -268,7 +268,11 @@ def run(months: int, hubs: int, rows: int, workdir: Path, out: Path) -> dict:
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
-    shutil.rmtree(run_dir, ignore_errors=True)
+    # The copies and warehouses are gigabytes; the builds' instance, whose logs give each dbt
+    # model's and test's time (where the time goes), is kept until the next bench.
+    for path in run_dir.iterdir():
+        if path != run_dir / "warehouse.dagster":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
     return results
 
 
@@ -312,6 +316,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = run(args.months, args.hubs, args.rows, args.workdir.resolve(), args.out.resolve())
     print(table(results))
     print(f"written to {args.out}")
+    print(f"the builds' logs: {args.workdir.resolve() / 'run' / 'warehouse.dagster' / 'logs'}")
     return 0
 
 

@@ -12,9 +12,11 @@ model in well under a second.
 
 import hashlib
 import json
+import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -214,17 +216,23 @@ def partner_metrics_dbt(
         # build that first recorded this project (a full refresh, see rebuild_from_scratch).
         args += ["--exclude", "resource_type:unit_test"]
         context.log.info(f"unit tests not run: the project is unchanged since {last.run_id[:8]}")
-    invocation = dbt.cli(args, context=context, raise_on_error=False)
-    events = list(invocation.stream())
+    # dbt's artifacts go to a folder of this invocation, removed when it ends (nothing reads
+    # them after the events: they were some 25 MB a build, kept forever under target/), and
+    # dbt writes no debug log file: its result lines reach the run's log through the events.
+    args += ["--log-level-file", "none"]
+    with tempfile.TemporaryDirectory(prefix="dbt-build-") as target:
+        invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=Path(target))
+        events = list(invocation.stream())
+        error = None if invocation.is_successful() else invocation.get_error()
     started = time.monotonic()
     with warehouse.get_connection() as con:
         events = list(described_events(con, events, invocation.manifest))
-        if invocation.is_successful() and not context.is_subset:
+        if error is None and not context.is_subset:
             record_build(con, context.run_id, inputs, full_refresh)
     context.log.info(f"row counts, columns and previews read in {time.monotonic() - started:.2f} s")
     yield from events
-    if not invocation.is_successful():
-        raise invocation.get_error()
+    if error is not None:
+        raise error
 
 
 def dbt_inputs(

@@ -58,3 +58,7 @@ def test_bench_runs_end_to_end_and_writes_its_results(tmp_path: Path):
     assert all(mb > 0 for mb in written["peak_rss_mb_by_step"].values())
     assert len(written["warehouse_mb_after_builds"]) == 3
     assert written["machine"]["cores"] >= 1
+    # The copies and warehouses are removed; the three builds' logs are kept.
+    run_dir = tmp_path / "bench" / "run"
+    assert [path.name for path in run_dir.iterdir()] == ["warehouse.dagster"]
+    assert len(list((run_dir / "warehouse.dagster" / "logs").glob("build-*.log"))) == 3

@@ -11,12 +11,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from dagster import AssetKey, DagsterRunStatus
+from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus
 
 from orchestration.instance import instance_dir, open_instance
 from tests.conftest import CLI, SMALL_WORLD, BuiltWarehouse, run_cli
 from warehouse.connection import connect
-from warehouse.paths import PROJECT_ROOT
+from warehouse.paths import DBT_PROJECT_DIR, PROJECT_ROOT
 
 
 def query(built: BuiltWarehouse, env: dict[str, str], sql: str, *options: str):
@@ -50,6 +50,38 @@ def test_a_cli_run_is_a_named_tagged_job_in_the_warehouses_own_instance(
         assert run.tags["source"] == "cli"
         assert run.tags["landing"] == str(built_warehouse.landing)
         assert run.tags["warehouse"] == str(built_warehouse.warehouse)
+
+
+def test_a_build_leaves_no_dbt_artifacts_in_the_project(built_warehouse: BuiltWarehouse):
+    # dagster-dbt's default target of an invocation is dbt_project/target/<op>-<run id>-<uuid>,
+    # some 25 MB a build with dbt's debug log; the build's own temporary folder is removed.
+    with open_instance(built_warehouse.warehouse) as instance:
+        (run,) = instance.get_runs()
+    assert list((DBT_PROJECT_DIR / "target").glob(f"*-{run.run_id[:7]}-*")) == []
+
+
+def test_the_ui_reads_the_events_the_cli_stored_with_its_engine_keeping_storage(
+    built_warehouse: BuiltWarehouse,
+):
+    # `dagster dev` makes the instance from dagster.yaml alone, with Dagster's own SQLite
+    # event log class; the CLI stores through EngineKeepingEventLogStorage: same files.
+    folder = instance_dir(built_warehouse.warehouse)
+    ui = DagsterInstance.from_config(str(folder))
+    try:
+        assert type(ui.event_log_storage).__name__ == "SqliteEventLogStorage"
+        (run,) = ui.get_runs()
+        ui_events = ui.all_logs(run.run_id)
+    finally:
+        ui.dispose()
+    with open_instance(built_warehouse.warehouse) as instance:
+        assert type(instance.event_log_storage).__name__ == "EngineKeepingEventLogStorage"
+        cli_events = instance.all_logs(run.run_id)
+    assert [event.dagster_event_type for event in ui_events] == [
+        event.dagster_event_type for event in cli_events
+    ]
+    kinds = {event.dagster_event_type for event in ui_events}
+    stored = {DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_CHECK_EVALUATION}
+    assert stored <= kinds
 
 
 def test_the_ui_shows_rows_columns_previews_and_money(built_warehouse: BuiltWarehouse):
