@@ -373,9 +373,14 @@ def validate_table(
         name=name,
         expectations=[getattr(gx.expectations, kind)(**kwargs) for kind, kwargs in configured],
     )
-    outcome = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(
-        suite, result_format="SUMMARY"
-    )
+    try:
+        outcome = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(
+            suite, result_format="SUMMARY"
+        )
+    finally:
+        # The context keeps each data source's batches, frames included: a build's batches
+        # stayed resident (1.1 GB at 1 M line items) beside dbt's process.
+        context.data_sources.delete(name)
     result = SuiteResult(table, len(frame), len(configured))
     for item in outcome.results:
         if not item.success:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import duckdb
 import pandas as pd
 
@@ -35,6 +37,21 @@ def test_a_value_outside_the_allowed_set_fails_with_a_sample():
         "provider",
     )
     assert failure.detail == "2 unexpected rows, e.g. ['gce', 'gce']"
+
+
+def test_a_validated_frame_is_not_kept_after_its_suite():
+    # GX's context kept every data source's batch, frames included, for the life of the
+    # process: a build's batches stayed resident while dbt ran. 1,234 rows mark the frames.
+    def marked_frames() -> int:
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if isinstance(o, pd.DataFrame) and len(o) == 1234)
+
+    providers = ["gcp", "aws"] * 617
+    for passing in (True, False):
+        frame = clusters(*providers) if passing else clusters("gce", *providers[1:])
+        assert validate_table("registry_clusters", frame).passed is passing
+        del frame
+    assert marked_frames() == 0
 
 
 def test_a_table_that_lost_more_than_a_fifth_of_its_rows_fails():
