@@ -46,7 +46,7 @@ demo: install
 # Includes the Spark parity test when Java and the spark group are installed (else skipped,
 # with the reason in the summary).
 test: install
-	$(BIN)/pytest -n auto --maxprocesses=4 --dist loadfile --durations=15
+	$(BIN)/pytest -n auto --maxprocesses=4 --dist loadfile --no-loadscope-reorder --durations=15
 
 # The same dbt project on Apache Spark (local mode) from a small generated landing, every
 # mart compared with the DuckDB build of it (tests/spark), with the unit tests on Spark too

@@ -27,23 +27,26 @@ BUILD_TIME_COLUMN = "built_at"
 # The small world every end-to-end test builds: 8 partners over 6 months, fixed as-of day.
 SMALL_WORLD = {"seed": 7, "months": 6, "partners": 8, "as_of": date(2026, 11, 15)}
 CLI = [sys.executable, "-m", "orchestration.cli"]
-# The files that take minutes (`make test` prints the slowest tests), longest first:
-# pytest-xdist hands whole files to its workers in collection order, so starting these first
-# keeps a long file from running alone at the end while the other worker idles.
+# The files that take minutes, longest first (seconds on one of two workers, a clean clone's
+# `make test`): pytest-xdist hands whole files to its workers in collection order (the
+# Makefile turns off xdist's own reordering by test count, which put these last), so a long
+# file never runs alone at the end while the other worker idles.
 LONGEST_FIRST = (
-    "tests/spark/test_spark_parity.py",
-    "tests/test_bench.py",  # its own landing: runs while the other worker builds the small world
-    "tests/test_lint.py",
-    "tests/test_incremental_costs.py",
-    "tests/test_cli_build.py",
-    "tests/test_secrets.py",
-    "tests/test_ui.py",
-    "tests/community/test_community_pipeline.py",
-    "tests/cloud_costs/test_cloud_costs_pipeline.py",
-    "tests/cloud_costs/test_public_samples.py",
-    "tests/revenue/test_revenue_pipeline.py",
-    "tests/test_process_faults.py",
-    "tests/test_notebooks.py",
+    "tests/spark/test_spark_parity.py",  # 292 (with the shared small-world build)
+    "tests/test_bench.py",  # 190, its own landing: runs while the other builds the small world
+    "tests/test_secrets.py",  # 173
+    "tests/test_incremental_costs.py",  # 172
+    "tests/test_cli_build.py",  # 157
+    "tests/revenue/test_revenue_pipeline.py",  # 131
+    "tests/test_ui.py",  # 101
+    "tests/cloud_costs/test_public_samples.py",  # 95
+    "tests/cloud_costs/test_cloud_costs_pipeline.py",  # 93
+    "tests/community/test_community_pipeline.py",  # 91
+    "tests/test_lint.py",  # 67
+    "tests/test_bad_input_corpus.py",  # 46
+    "tests/test_process_faults.py",  # 45
+    "tests/test_notebooks.py",  # 34
+    "tests/test_snapshots.py",  # 31
 )
 
 
