@@ -33,7 +33,7 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_
 from dagster._core.storage.sql import create_engine
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import QueuePool
 
 INSTANCE_TEMPLATE = Path(__file__).with_name("dagster.yaml")
 PROCESS_TAG = "partner_metrics/process"
@@ -63,11 +63,13 @@ def prepare_instance_dir(warehouse: Path) -> Path:
 
 class EngineKeepingEventLogStorage(SqliteEventLogStorage):
     """Dagster's SQLite event log (the same files and tables, which `dagster dev` reads with
-    Dagster's own class), keeping one SQLAlchemy engine per file for the life of the instance
-    instead of making and initialising one for every event. A build stores some 1,400 events
-    (a planned and a stored one per model and per dbt test), and the engines were half their
-    cost. A connection still opens and closes per transaction (`NullPool`), so another
-    process (the UI) sees each write at once, as with Dagster's class."""
+    Dagster's own class), keeping one SQLAlchemy engine and its open connections per file for
+    the life of the instance, where Dagster's class makes, initialises and disposes of an
+    engine and opens a connection for every event. A build stores some 1,400 events (a
+    planned and a stored one per model and per dbt test): measured, an event took 6.5 ms with
+    Dagster's class, 2 ms here. Each event is still its own committed transaction, and the
+    files are in WAL mode (Dagster's `_initdb`), so another process (the UI) sees each write
+    at once and an idle kept connection holds no lock."""
 
     def __init__(self, base_dir: str, inst_data: Any = None):
         self._engines: dict[str, Engine] = {}  # before Dagster's init, which connects
@@ -83,8 +85,12 @@ class EngineKeepingEventLogStorage(SqliteEventLogStorage):
             if shard not in self._engines:
                 self._engines[shard] = create_engine(
                     self.conn_string_for_shard(shard),
-                    poolclass=NullPool,
-                    connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+                    poolclass=QueuePool,
+                    # The pool hands a connection to whichever thread stores the next event.
+                    connect_args={
+                        "timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
+                        "check_same_thread": False,
+                    },
                 )
             return self._engines[shard]
 
