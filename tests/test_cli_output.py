@@ -9,9 +9,12 @@ import io
 import json
 import shutil
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus
+from dagster._core.events.log import EventLogEntry
 
 from orchestration.instance import instance_dir, open_instance
 from tests.conftest import CLI, SMALL_WORLD, BuiltWarehouse, run_cli
@@ -196,3 +199,41 @@ def test_reconcile_ends_with_a_verdict_per_source(
         "fx                 unexplained difference  "
         "landing records differ from raw rows + quarantined"
     ) in result.stdout
+
+
+UI_READER = """
+import sys
+from dagster import DagsterInstance
+ui = DagsterInstance.from_config(sys.argv[1])
+print(len(ui.all_logs(sys.argv[2])))
+ui.dispose()
+"""
+
+
+def test_another_process_reads_each_event_while_the_cli_keeps_its_connections(tmp_path: Path):
+    # The CLI's storage keeps its connections open between events; another process (the UI,
+    # with Dagster's own class) reads each committed event at once, and the CLI writes on
+    # after that read: an idle kept connection holds no lock.
+    run_id = "a" * 36
+
+    def message(text: str) -> EventLogEntry:
+        return EventLogEntry(
+            error_info=None,
+            level=20,
+            user_message=text,
+            run_id=run_id,
+            timestamp=time.time(),
+            job_name="job",
+        )
+
+    def ui_count() -> int:
+        reader = [sys.executable, "-c", UI_READER, str(instance_dir(warehouse)), run_id]
+        return int(subprocess.run(reader, capture_output=True, text=True, check=True).stdout)
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    with open_instance(warehouse) as instance:
+        instance.event_log_storage.store_event(message("first"))
+        assert ui_count() == 1
+        instance.event_log_storage.store_event(message("second"))
+        assert ui_count() == 2
+        assert [e.user_message for e in instance.all_logs(run_id)] == ["first", "second"]
