@@ -216,13 +216,16 @@ class Extract:
     table, its columns as SQL expressions over the valid records, or a whole query over them
     (the view `_valid`) when a record gives several rows. The first table has one row per
     valid record. A record whose `key` (first column not null) repeats an earlier record's is
-    quarantined naming the first.
+    quarantined naming the first. `parsed` are values computed once per record before the
+    checks (name -> SQL over its columns), which checks and projections read by name: a
+    timestamp parsed from text once, rather than in every check and projection using it.
     """
 
     rows: Rows
     tables: Mapping[str, Mapping[str, str] | str]
     checks: Sequence[Any] = ()
     key: Sequence[str] = ()
+    parsed: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -792,6 +795,7 @@ class _Batches:
                 repr(extract.tables),
                 repr(extract.checks),
                 tuple(extract.key),
+                repr(extract.parsed),
             )
             batch = self.pending.get(key)
             if batch is None:
@@ -924,11 +928,15 @@ def _checked_ctes(extract: Extract, staged: str) -> str:
     reasons = [f"case when {check.fails} then {check.reason} end" for check in extract.checks]
     ctes = [f"_rows as not materialized (select * from {staged})"]
     rows = "_rows"
+    if extract.parsed:
+        values = ", ".join(f"{sql} as {_quote(name)}" for name, sql in extract.parsed.items())
+        ctes.append(f"_parsed as not materialized (select *, {values} from _rows)")
+        rows = "_parsed"
     if extract.key:
         key = ["_file", *extract.key]
         keys = ", ".join(_quote(k) for k in key)
         same = " and ".join(
-            f"_rows.{_quote(k)} is not distinct from _dups.{_quote(k)}" for k in key
+            f"{rows}.{_quote(k)} is not distinct from _dups.{_quote(k)}" for k in key
         )
         present = f"{_quote(extract.key[0])} is not null"
         ctes += [
@@ -938,9 +946,10 @@ def _checked_ctes(extract: Extract, staged: str) -> str:
             f"arg_min({RECORD_COLUMN}, _ordinal) as _first_record from _rows "
             f"where {present} and hash({keys}) in (select _hash from _repeated) "
             f"group by {keys} having count(*) > 1)",
-            "_keyed as not materialized (select _rows.*, case when _rows._ordinal > _dups._first "
-            f"then 'duplicate key ({', '.join(extract.key)}), first at ' || _dups._first_record "
-            f"end as _duplicate from _rows left join _dups on {same})",
+            f"_keyed as not materialized (select {rows}.*, case when "
+            f"{rows}._ordinal > _dups._first then 'duplicate key ({', '.join(extract.key)}), "
+            "first at ' || _dups._first_record end as _duplicate "
+            f"from {rows} left join _dups on {same})",
         ]
         rows = "_keyed"
         reasons.append("_duplicate")

@@ -35,6 +35,7 @@ from ingest.cloud_costs.common import (
     file_kind,
     parquet_columns,
     parquet_rows,
+    parsed_timestamps,
     timestamp_check,
     timestamp_sql,
     within_one_month,
@@ -265,7 +266,7 @@ def extract_cur(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
         else:
             select[name] = quote(name)
     key = ("identity_line_item_id", "identity_time_interval")
-    return Extract(rows, {CUR.name: select}, checks, key)
+    return Extract(rows, {CUR.name: select}, checks, key, parsed_timestamps(TIMESTAMPS))
 
 
 SOURCE = Source(

@@ -48,10 +48,24 @@ def data_patterns(folder: str, kinds: Sequence[str]) -> tuple[str, ...]:
     return tuple(f"{folder}/**/*.{ending}" for kind in kinds for ending in endings[kind])
 
 
+def parsed_timestamps(columns: Sequence[str]) -> dict[str, str]:
+    """`Extract.parsed` for bill timestamp columns: each string parsed once per record into a
+    naive UTC timestamp (null if unreadable), read as `timestamp_sql(column)`. A bill's checks
+    and projection use each timestamp up to a dozen times; parsing it each time (with its
+    offset, through ICU) was more than half the cost of checking a bill."""
+    return {
+        _parsed_name(c): f"cast(try_cast(trim({quote(c)}) as timestamptz) as timestamp)"
+        for c in columns
+    }
+
+
 def timestamp_sql(column: str) -> str:
-    """SQL turning a bill timestamp string into a naive UTC timestamp (null if unreadable)."""
-    col = quote(column)
-    return f"cast(try_cast(trim({col}) as timestamptz) as timestamp)"
+    """A bill timestamp column as parsed by `parsed_timestamps`."""
+    return quote(_parsed_name(column))
+
+
+def _parsed_name(column: str) -> str:
+    return f"_timestamp_{column}"
 
 
 def timestamp_check(column: str) -> Check:
@@ -101,6 +115,30 @@ def parquet_columns(con: duckdb.DuckDBPyConnection, path: Path) -> list[tuple[st
         ).fetchall()
     except duckdb.Error as error:
         raise ParseError(f"not a readable Parquet file: {str(error).strip()}") from error
+
+
+def parquet_fields(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, bool]:
+    """Every field of a Parquet file by its dotted path ('service.description'), with whether
+    it is nested (a group: a struct, list or map), from the file's schema alone."""
+    try:
+        schema = con.execute(
+            "select name, coalesce(num_children, 0) from parquet_schema(?)", [str(path)]
+        ).fetchall()
+    except duckdb.Error as error:
+        raise ParseError(f"not a readable Parquet file: {str(error).strip()}") from error
+    # The schema is the tree in depth-first order, the root first; each group names how many
+    # children follow it.
+    fields: dict[str, bool] = {}
+    open_groups = [["", schema[0][1]]]
+    for name, children in schema[1:]:
+        parent = open_groups[-1]
+        parent[1] -= 1
+        fields[parent[0] + name] = children > 0
+        if children:
+            open_groups.append([f"{parent[0]}{name}.", children])
+        while open_groups and open_groups[-1][1] == 0:
+            open_groups.pop()
+    return fields
 
 
 def parquet_rows(

@@ -25,6 +25,7 @@ from ingest.cloud_costs.common import (
     file_kind,
     null_literals,
     parquet_rows,
+    parsed_timestamps,
     timestamp_check,
     timestamp_sql,
     within_one_month,
@@ -234,7 +235,9 @@ def extract_focus(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
         "_billing_account_id": '"BillingAccountId"',
         "_billing_period": f"cast({timestamp_sql('BillingPeriodStart')} as date)",
     }
-    return Extract(rows, {COSTS.name: select}, checks, key=("Id",))
+    return Extract(
+        rows, {COSTS.name: select}, checks, key=("Id",), parsed=parsed_timestamps(TIMESTAMPS)
+    )
 
 
 SOURCE = Source(

@@ -35,12 +35,21 @@ from ingest.cloud_costs.common import (
     data_patterns,
     end_not_before_start,
     file_kind,
-    parquet_columns,
+    parquet_fields,
+    parsed_timestamps,
     timestamp_check,
     timestamp_sql,
     within_one_month,
 )
-from ingest.framework import RECORD_COLUMN, Extract, ParseError, RawTable, Rows, Source
+from ingest.framework import (
+    RECORD_COLUMN,
+    Extract,
+    ParseError,
+    RawTable,
+    Rows,
+    Source,
+    read_error,
+)
 from ingest.tabular import (
     Check,
     csv_header,
@@ -163,17 +172,19 @@ def _bad_json_line(path: Path) -> str | None:
     return None
 
 
-def _from_json(con: duckdb.DuckDBPyConnection, rows: Rows, where: str, path: Path) -> Rows:
+# Lines read for the export's keys: a file whose first lines carry every required key has
+# them; only one that seems to lack one is read whole to be sure.
+KEY_SAMPLE_LINES = 1000
+
+
+def _from_json(con: duckdb.DuckDBPyConnection, rows: Rows, path: Path) -> Rows:
     """Project rows of one JSON column `j` (plus `_ordinal`) onto the parser's fields."""
-    try:
-        found = con.execute(f"select distinct unnest(json_keys(j)) from ({rows.sql})")
-        keys = {k for (k,) in found.fetchall()}
-    except duckdb.Error as error:
-        problem = str(error).strip().rsplit(": ", 1)[-1]
-        line = _bad_json_line(path) if where == "line" else None
-        raise ParseError(f"not valid JSON: {problem}", line) from error
+    keys = _top_keys(con, rows, path, KEY_SAMPLE_LINES)
     tops = {path.split(".")[0] for field, path in FIELDS.items() if field in REQUIRED}
     missing = sorted(tops - keys)
+    if missing:
+        keys = _top_keys(con, rows, path)
+        missing = sorted(tops - keys)
     if missing:
         schemas.expect(sorted(keys), "gcp_billing_export")
         raise ParseError(f"missing required column(s): {', '.join(missing)}", "schema")
@@ -191,8 +202,55 @@ def _from_json(con: duckdb.DuckDBPyConnection, rows: Rows, where: str, path: Pat
         else f"_values[{values.index(path) + 1}] as {quote(field)}"
         for field, path in FIELDS.items()
     ]
-    return parsed.select(
-        f"{', '.join(columns)}, _ordinal, {literal(where)} || ' ' || _ordinal as {RECORD_COLUMN}"
+    return parsed.select(f"{', '.join(columns)}, _ordinal, 'line ' || _ordinal as {RECORD_COLUMN}")
+
+
+def _top_keys(
+    con: duckdb.DuckDBPyConnection, rows: Rows, path: Path, lines: int | None = None
+) -> set[str]:
+    """The top-level keys of the file's first `lines` objects (of every one when None)."""
+    limit = "" if lines is None else f" limit {lines}"
+    try:
+        found = con.execute(f"select distinct unnest(json_keys(j)) from ({rows.sql}{limit})")
+        return {k for (k,) in found.fetchall()}
+    except duckdb.Error as error:
+        raise _not_json(error, path) from error
+
+
+def _not_json(error: duckdb.Error, path: Path) -> ParseError:
+    """DuckDB refused a line (read for the keys, or later with every field): which one."""
+    line = _bad_json_line(path)
+    if line is None:
+        return read_error(error)
+    return ParseError(f"not valid JSON: {str(error).strip().rsplit(': ', 1)[-1]}", line)
+
+
+def _from_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> Rows:
+    """The parser's fields straight from the file's nested columns (`service.description`),
+    found in its schema: values as text, as from JSON lines, and labels and credits as JSON.
+    Each value is read once, from its own column."""
+    fields = parquet_fields(con, path)
+    tops = {dotted.split(".")[0] for field, dotted in FIELDS.items() if field in REQUIRED}
+    missing = sorted(tops - set(fields))
+    if missing:
+        schemas.expect(sorted(f for f in fields if "." not in f), "gcp_billing_export")
+        raise ParseError(f"missing required column(s): {', '.join(missing)}", "schema")
+    columns = []
+    for field, dotted in FIELDS.items():
+        value = "t." + ".".join(quote(part) for part in dotted.split("."))
+        if dotted not in fields:
+            value = "null"
+        elif field in JSON_FIELDS or fields[dotted]:
+            value = f"to_json({value})"
+        columns.append(f"{value}::varchar as {quote(field)}")
+    [(records,)] = con.execute(
+        "select sum(num_rows) from parquet_file_metadata(?)", [str(path)]
+    ).fetchall()
+    return Rows(
+        f"select {', '.join(columns)}, file_row_number + 1 as _ordinal, "
+        f"'row ' || (file_row_number + 1) as {RECORD_COLUMN} "
+        f"from read_parquet({literal(str(path))}, file_row_number = true) as t",
+        records=records,
     )
 
 
@@ -231,16 +289,12 @@ def _read_fields(con: duckdb.DuckDBPyConnection, path: Path) -> Rows:
     if kind == "json":
         rows = Rows(
             f"select json as j, row_number() over () as _ordinal "
-            f"from read_json_objects({literal(str(path))}, format = 'newline_delimited')"
+            f"from read_json_objects({literal(str(path))}, format = 'newline_delimited')",
+            explain=lambda error: _not_json(error, path),
         )
-        return _from_json(con, rows, "line", path)
+        return _from_json(con, rows, path)
     if kind == "parquet":
-        parquet_columns(con, path)  # a ParseError naming what is wrong when it is not Parquet
-        rows = Rows(
-            f"select to_json(t) as j, row_number() over () as _ordinal "
-            f"from read_parquet({literal(str(path))}) as t"
-        )
-        return _from_json(con, rows, "row", path)
+        return _from_parquet(con, path)
     header = csv_header(path)
     schemas.expect(header, "gcp_billing_export")
     by_name = {}
@@ -325,7 +379,12 @@ def extract_export(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
             select[name] = "cast(strptime(trim(invoice_month), '%Y%m') as date)"
         else:
             select[name] = quote(name)
-    return Extract(rows, {EXPORT.name: select, CREDITS.name: CREDITS_QUERY}, checks)
+    return Extract(
+        rows,
+        {EXPORT.name: select, CREDITS.name: CREDITS_QUERY},
+        checks,
+        parsed=parsed_timestamps(timestamps),
+    )
 
 
 # One row per credit of each valid export row (`_valid`: the checked rows, with the `_file`
