@@ -202,3 +202,38 @@ def test_credit_types_and_adjustment_info_are_kept_from_gzip_json_lines(tmp_path
     assert {(r["_billing_account_id"], r["_billing_period"].isoformat()) for r in export} == {
         ("A", "2024-03-01")
     }
+
+
+def _line(cost: float, **extra: object) -> str:
+    return json.dumps(
+        {
+            "billing_account_id": "01A2B3",
+            "service": {"description": "Compute Engine"},
+            "usage_start_time": "2024-03-01 00:00:00 UTC",
+            "usage_end_time": "2024-03-01 01:00:00 UTC",
+            "currency": "USD",
+            "invoice": {"month": "202403"},
+            "cost_type": "regular",
+            **({"cost": cost} if cost is not None else {}),
+            **extra,
+        }
+    )
+
+
+def test_keys_and_json_are_checked_past_the_first_thousand_lines(tmp_path: Path):
+    # The keys are read from the first 1,000 lines; a key they lack is looked for in the whole
+    # file, and a broken line further down is still named.
+    late_cost = tmp_path / "late_cost.jsonl"
+    lines = [_line(None)] * 1200 + [_line(2.5)]  # `cost` only on line 1,201
+    late_cost.write_text("\n".join(lines) + "\n")
+    parsed = GCP.parse(late_cost)
+    assert parsed.tables["gcp_billing_export"].column("cost").to_pylist() == [2.5]
+    assert len(parsed.rejected) == 1200  # each line without a cost: "cost is empty"
+    assert set(parsed.rejected.column("reason").to_pylist()) == {"cost is empty"}
+
+    broken = tmp_path / "broken_late.jsonl"
+    broken.write_text("\n".join([_line(1.0)] * 1500 + ['{"cost": 1.0,'] + [_line(1.0)]) + "\n")
+    with pytest.raises(ParseError) as error:
+        GCP.parse(broken)
+    assert error.value.where == "line 1501"
+    assert error.value.problem.startswith("not valid JSON")
