@@ -188,20 +188,37 @@ class Parsed:
 
 
 @dataclass(frozen=True)
+class ManyFiles:
+    """The query of `Rows` over several files at once, for a format whose reader numbers
+    each file's records itself (Parquet's `file_row_number`): it reads the list of paths
+    `$files` and names each record's file in `_path`. Files share one read only when their
+    `schema` (column names and types) is the same. One statement per small file cost more
+    than reading it: measured on 281 GCP Parquet files, 5.8 s one by one, 0.8 s at once."""
+
+    sql: str
+    schema: tuple
+
+
+@dataclass(frozen=True)
 class Rows:
     """A query reading one file's records: its columns (strings, as the file holds them)
     plus `_record` (where a person finds the record: 'line N', 'row N') and `_ordinal` (its
     position). Nothing is read until the framework runs it. `explain` turns a DuckDB error
     met while reading into a ParseError naming the line; `records` is the file's number of
-    records when known without reading it (Parquet metadata)."""
+    records when known without reading it (Parquet metadata); `many`, when the format
+    allows, reads this file together with others of its schema."""
 
     sql: str
     explain: Callable[[duckdb.Error], ParseError] | None = None
     records: int | None = None
+    many: ManyFiles | None = None
 
     def select(self, columns: str) -> Rows:
         """The same records through another projection (which keeps `_record`, `_ordinal`)."""
-        return Rows(f"select {columns} from ({self.sql})", self.explain, self.records)
+        many = self.many and ManyFiles(
+            f"select {columns}, _path from ({self.many.sql})", self.many.schema
+        )
+        return Rows(f"select {columns} from ({self.sql})", self.explain, self.records, many)
 
 
 @dataclass(frozen=True)
@@ -759,6 +776,21 @@ def stream(
 ROWS_PER_BATCH = 1_000_000
 
 
+def _shape_of_checks(extract: Extract) -> tuple:
+    """What files must share to be checked and written by one statement."""
+    return (repr(extract.tables), repr(extract.checks), tuple(extract.key), repr(extract.parsed))
+
+
+@dataclass
+class _Unread:
+    """Files of one schema, read together when the batch is full or the load ends."""
+
+    extract: Extract
+    landing: str  # the paths' common beginning, cut off to name each file as the log does
+    files: list[tuple[Path, str, Rows]] = field(default_factory=list)
+    records: int = 0
+
+
 @dataclass
 class _Batch:
     """Files of one shape (the same columns, checks and projections) staged in `table`."""
@@ -780,23 +812,28 @@ class _Batches:
     def __init__(self, con: duckdb.DuckDBPyConnection, source: Source, now: datetime):
         self.con, self.source, self.now = con, source, now
         self.pending: dict[tuple, _Batch] = {}
+        self.unread: dict[tuple, _Unread] = {}
         self.counts: dict[str, tuple[int, int]] = {}
         self._names = itertools.count()
 
     def add(self, path: Path, relative: str) -> None:
         assert self.source.extract is not None
         extract = self.source.extract(self.con, path)
+        many = extract.rows.many
+        if many is not None and str(path).endswith(relative):
+            # Read later, with the other files of its schema and checks, in one statement.
+            landing = str(path)[: -len(relative)]
+            key = (many.sql, many.schema, *_shape_of_checks(extract), landing)
+            unread = self.unread.setdefault(key, _Unread(extract, landing))
+            unread.files.append((path, relative, extract.rows))
+            unread.records += extract.rows.records or 0
+            if unread.records >= ROWS_PER_BATCH:
+                self._write(self._read(self.unread.pop(key)))
+            return
         try:
             shape = self.con.sql(f"select * from ({extract.rows.sql}) limit 0")
             columns, types = shape.columns, [str(t) for t in shape.types]
-            key = (
-                tuple(columns),
-                tuple(types),
-                repr(extract.tables),
-                repr(extract.checks),
-                tuple(extract.key),
-                repr(extract.parsed),
-            )
+            key = (tuple(columns), tuple(types), *_shape_of_checks(extract))
             batch = self.pending.get(key)
             if batch is None:
                 table = f"_staged_{next(self._names)}"
@@ -816,8 +853,48 @@ class _Batches:
             self._write(self.pending.pop(key))
 
     def flush(self) -> None:
+        while self.unread:
+            self._write(self._read(self.unread.pop(next(iter(self.unread)))))
         while self.pending:
             self._write(self.pending.pop(next(iter(self.pending))))
+
+    def _read(self, unread: _Unread) -> _Batch:
+        """Files of one schema read into a staging table by one statement."""
+        table = f"_staged_{next(self._names)}"
+        many = unread.extract.rows.many
+        assert many is not None
+        paths = [str(path) for path, _, _ in unread.files]
+        try:
+            self.con.execute(
+                f"create or replace temp table {table} as select * exclude (_path), "
+                f"null::varchar as _file from ({many.sql}) limit 0",
+                {"files": paths[:1]},
+            )
+            [(records,)] = self.con.execute(
+                f"insert into {table} select * exclude (_path), "
+                f"substr(_path, {len(unread.landing) + 1}) from ({many.sql})",
+                {"files": paths},
+            ).fetchall()
+        except duckdb.Error as error:
+            raise self._unreadable(unread, error) from error
+        staged = self.con.sql(f"select * from {table} limit 0").columns
+        files = [relative for _, relative, _ in unread.files]
+        return _Batch(table, unread.extract, [c for c in staged if c != "_file"], files, records)
+
+    def _unreadable(self, unread: _Unread, error: duckdb.Error) -> SourceError:
+        """Which of the files read together DuckDB refused: each is read alone, in a database
+        of its own (the load's transaction is aborted), until one fails."""
+        name = self.source.name
+        with duckdb.connect() as probe:
+            for _, relative, rows in unread.files:
+                try:
+                    probe.execute(f"copy ({rows.sql}) to '/dev/null' (format csv)")
+                except duckdb.Error as alone:
+                    found = (rows.explain or read_error)(alone)
+                    return SourceError(name, relative, found.problem, found.where)
+        others = len(unread.files) - 1
+        where = f"read with {others} other file(s) of its schema" if others else None
+        return SourceError(name, unread.files[0][1], read_error(error).problem, where)
 
     def _write(self, batch: _Batch) -> None:
         try:

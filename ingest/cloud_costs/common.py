@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from ingest.cloud_costs import schemas
-from ingest.framework import RECORD_COLUMN, ParseError, Rows
+from ingest.framework import RECORD_COLUMN, ManyFiles, ParseError, Rows
 from ingest.tabular import Check, literal, quote
 
 # The billing scope a delivery replaces: one billing account's one billing period.
@@ -168,12 +168,28 @@ def parquet_rows(
         nested = any(t in present[name].upper() for t in ("MAP(", "STRUCT(", "[]"))
         value = f"to_json({quote(name)})::varchar" if nested else f"{quote(name)}::varchar"
         wanted.append(f"{value} as {quote(name)}")
+    return parquet_read(con, path, ", ".join(wanted), tuple(columns))
+
+
+def parquet_read(
+    con: duckdb.DuckDBPyConnection, path: Path, columns: str, schema: tuple, alias: str = "t"
+) -> Rows:
+    """`columns` (SQL over the file's columns, the table named `alias`) of one Parquet file,
+    numbered by the file's own row numbers, and the same over several files of `schema`
+    (`ManyFiles`). Its number of records comes from the file's metadata, without reading it."""
     [(records,)] = con.execute(
         "select sum(num_rows) from parquet_file_metadata(?)", [str(path)]
     ).fetchall()
+    select = (
+        f"select {columns}, file_row_number + 1 as _ordinal, "
+        f"'row ' || (file_row_number + 1) as {RECORD_COLUMN}"
+    )
     return Rows(
-        f"select {', '.join(wanted)}, file_row_number + 1 as _ordinal, "
-        f"'row ' || (file_row_number + 1) as {RECORD_COLUMN} "
-        f"from read_parquet({literal(str(path))}, file_row_number = true)",
+        f"{select} from read_parquet({literal(str(path))}, file_row_number = true) as {alias}",
         records=records,
+        many=ManyFiles(
+            f"{select}, _path from read_parquet($files, file_row_number = true, "
+            f"filename = '_path') as {alias}",
+            schema,
+        ),
     )

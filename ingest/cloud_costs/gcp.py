@@ -35,7 +35,9 @@ from ingest.cloud_costs.common import (
     data_patterns,
     end_not_before_start,
     file_kind,
+    parquet_columns,
     parquet_fields,
+    parquet_read,
     parsed_timestamps,
     timestamp_check,
     timestamp_sql,
@@ -243,15 +245,7 @@ def _from_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> Rows:
         elif field in JSON_FIELDS or fields[dotted]:
             value = f"to_json({value})"
         columns.append(f"{value}::varchar as {quote(field)}")
-    [(records,)] = con.execute(
-        "select sum(num_rows) from parquet_file_metadata(?)", [str(path)]
-    ).fetchall()
-    return Rows(
-        f"select {', '.join(columns)}, file_row_number + 1 as _ordinal, "
-        f"'row ' || (file_row_number + 1) as {RECORD_COLUMN} "
-        f"from read_parquet({literal(str(path))}, file_row_number = true) as t",
-        records=records,
-    )
+    return parquet_read(con, path, ", ".join(columns), tuple(parquet_columns(con, path)))
 
 
 def read_rows(con: duckdb.DuckDBPyConnection, path: Path) -> Rows:

@@ -10,7 +10,7 @@ import pytest
 
 from ingest.cloud_costs.aws import SOURCE as AWS
 from ingest.cloud_costs.aws import legacy_name
-from ingest.framework import ParseError
+from ingest.framework import ParseError, SourceError, load_source
 
 from .conftest import FIXTURES
 
@@ -182,3 +182,80 @@ def test_legacy_cur_gzip_with_net_cost_discount_and_arn_columns(tmp_path: Path):
         row["resource_tags"],
         row["_billing_account_id"],
     ) == (10.0, 9.5, -0.5, "arn:sp", '{"aws:eks:namespace":"hub-a"}', "999")
+
+
+def _cur2_part(target: Path, ids: list[str], costs: list[str], extra: str = "") -> None:
+    """A CUR 2.0 Parquet part: one line item per id, its cost as text (so a bad one can be
+    written), every line on 2024-06-02."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    rows = ", ".join(f"('{i}', '{c}')" for i, c in zip(ids, costs, strict=True))
+    duckdb.sql(f"""
+        copy (
+            select identity_line_item_id, '111122223333' as line_item_usage_account_id,
+                   'Usage' as line_item_line_item_type, cost as line_item_unblended_cost,
+                   timestamp '2024-06-01' as bill_billing_period_start_date,
+                   timestamp '2024-06-02 00:00:00' as line_item_usage_start_date,
+                   timestamp '2024-06-02 01:00:00' as line_item_usage_end_date {extra}
+            from (values {rows}) as t(identity_line_item_id, cost)
+        ) to '{target}' (format parquet, compression zstd)
+    """)
+
+
+def test_parquet_parts_read_together_keep_their_own_files_and_rows(tmp_path: Path):
+    # Parts of one schema are read by one statement; each record still names its own file
+    # and row. Part 2 repeats its row 1 id in row 2 and has a cost that is not a number in
+    # row 3; part 3 has one more column (another schema, read apart).
+    folder = tmp_path / "cloud_costs" / "aws" / "cur" / "data" / "BILLING_PERIOD=2024-06"
+    _cur2_part(folder / "part-1.parquet", ["a", "b"], ["1.5", "2.0"])
+    _cur2_part(folder / "part-2.parquet", ["c", "c", "d", "e"], ["1.0", "1.0", "lots", "0.5"])
+    _cur2_part(folder / "part-3.parquet", ["f"], ["4.0"], ", 'RunInstances' as line_item_operation")
+    with duckdb.connect() as con:
+        report = load_source(con, AWS, tmp_path)
+        counts = {Path(f.file).name: (f.rows_loaded, f.rows_quarantined) for f in report.files}
+        assert counts == {
+            "part-1.parquet": (2, 0),
+            "part-2.parquet": (2, 2),
+            "part-3.parquet": (1, 0),
+        }
+        by_file = con.execute(
+            "select regexp_extract(_file, '[^/]+$'), _record, line_item_unblended_cost "
+            "from raw.aws_cur order by 1, 2"
+        ).fetchall()
+        assert by_file == [
+            ("part-1.parquet", "row 1", 1.5),
+            ("part-1.parquet", "row 2", 2.0),
+            ("part-2.parquet", "row 1", 1.0),
+            ("part-2.parquet", "row 4", 0.5),
+            ("part-3.parquet", "row 1", 4.0),
+        ]
+        quarantined = con.execute(
+            "select regexp_extract(file, '[^/]+$'), record, reason from raw._quarantine "
+            "order by 1, 2"
+        ).fetchall()
+        assert quarantined == [
+            (
+                "part-2.parquet",
+                "row 2",
+                "duplicate key (identity_line_item_id, identity_time_interval), first at row 1",
+            ),
+            ("part-2.parquet", "row 3", "line_item_unblended_cost is not a finite number: lots"),
+        ]
+
+
+def test_a_damaged_part_read_with_others_is_named_and_nothing_is_written(tmp_path: Path):
+    folder = tmp_path / "cloud_costs" / "aws" / "cur" / "data" / "BILLING_PERIOD=2024-06"
+    for n in (1, 2, 3):
+        _cur2_part(folder / f"part-{n}.parquet", [f"id-{n}"], ["1.0"])
+    damaged = folder / "part-2.parquet"
+    data = bytearray(damaged.read_bytes())
+    data[40:56] = bytes(b ^ 0xFF for b in data[40:56])  # a data page; the footer is intact
+    damaged.write_bytes(bytes(data))
+    with duckdb.connect() as con:
+        with pytest.raises(SourceError) as error:
+            load_source(con, AWS, tmp_path)
+        assert error.value.file.endswith("BILLING_PERIOD=2024-06/part-2.parquet")
+        # Found after the read of all three failed: part 2 was then read alone.
+        assert isinstance(error.value.__cause__, duckdb.Error)
+        assert error.value.problem.startswith("cannot be read: ")
+        assert con.execute("select count(*) from raw.aws_cur").fetchall() == [(0,)]
+        assert con.execute("select count(*) from raw._ingest_log").fetchall() == [(0,)]
