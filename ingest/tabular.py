@@ -376,9 +376,7 @@ def split_rows(
     reasons = ", ".join(f"case when {c.fails} then {c.reason} end" for c in checks) or "null"
     raw_json = ", ".join(f"{literal(c)}, {quote(c)}" for c in raw_columns)
     try:
-        checked = rows.select(
-            f"*, concat_ws('; ', {reasons}) as _reason, json_object({raw_json}) as _raw"
-        ).fetch_arrow_table()
+        checked = rows.select(f"*, concat_ws('; ', {reasons}) as _reason").fetch_arrow_table()
     except duckdb.Error as error:
         raise read_error(error) from error
     con.register("_checked", checked)
@@ -389,7 +387,8 @@ def split_rows(
             "order by _ordinal"
         ).fetch_arrow_table()
         rejected = con.sql(
-            f"select {RECORD_COLUMN} as record, _reason as reason, _raw::varchar as raw "
+            f"select {RECORD_COLUMN} as record, _reason as reason, "
+            f"json_object({raw_json})::varchar as raw "
             "from _checked where _reason <> '' order by _ordinal"
         ).fetch_arrow_table()
     finally:
