@@ -13,6 +13,31 @@
     from_json({{ json_column }}, 'map<string, string>')['{{ key }}']
 {%- endmacro %}
 
+{#- The string value of the first of `keys` present in a JSON object column (null when none
+    is), as coalesce() of `json_field` for each key. -#}
+{% macro first_json_field(json_column, keys) -%}
+    {{ return(adapter.dispatch('first_json_field')(json_column, keys)) }}
+{%- endmacro %}
+
+{% macro default__first_json_field(json_column, keys) -%}
+    coalesce(
+        {%- for key in keys %}
+        {{ json_field(json_column, key) }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    )
+{%- endmacro %}
+
+{#- DuckDB: the object parsed once for all keys (json_extract_string of a list of paths),
+    not once per key. -#}
+{% macro duckdb__first_json_field(json_column, keys) -%}
+    list_filter(
+        json_extract_string({{ json_column }}, [
+            {%- for key in keys %}'$."{{ key }}"'{{ ', ' if not loop.last }}{% endfor -%}
+        ]),
+        lambda value: value is not null
+    )[1]
+{%- endmacro %}
+
 {#- One row per key of the JSON object in `json_column` of each row of `relation`: the
     `columns` named, `entry_key` and `entry_value` (the value as text). -#}
 {% macro json_object_entries(relation, json_column, columns) -%}
