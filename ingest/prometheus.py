@@ -219,14 +219,16 @@ def _parse(
     con.register("series_labels", _series_labels(metrics, series, landing))
     samples = con.sql(
         f"""
-        with samples as (
-            select i, unnest(from_json(s->'values', '["json"]')) as v,
-                   generate_subscripts(from_json(s->'values', '["json"]'), 1) as j
-            from series
+        with pairs as (
+            -- [<time>, "<value>"] pairs as text, each series' values parsed once
+            select i, from_json(s->'values', '[["VARCHAR"]]') as vs from series
+        ),
+        samples as (
+            select i, unnest(vs) as v, generate_subscripts(vs, 1) as j from pairs
         )
         select {literal(cluster)} as cluster, {literal(series)} as series,
                l.namespace, l.period, l.user_hash, l.user_is_excluded, l.labels,
-               l.label_problem, v->>0 as sampled_at, v->>1 as value,
+               l.label_problem, v[1] as sampled_at, v[2] as value,
                'result[' || (samples.i - 1) || '] values[' || (j - 1) || ']' as {RECORD_COLUMN},
                samples.i * 1000000000 + j as _ordinal
         from samples
