@@ -174,6 +174,19 @@ def _bad_json_line(path: Path) -> str | None:
     return None
 
 
+# The top-level keys (columns) holding the required fields.
+REQUIRED_TOPS = {FIELDS[field].split(".")[0] for field in REQUIRED}
+
+
+def _refuse_missing_required(keys: set[str]) -> None:
+    """A file whose top-level keys lack a required field: another format, named when it is
+    one, else the missing fields' columns."""
+    missing = sorted(REQUIRED_TOPS - keys)
+    if missing:
+        schemas.expect(sorted(keys), "gcp_billing_export")
+        raise ParseError(f"missing required column(s): {', '.join(missing)}", "schema")
+
+
 # Lines read for the export's keys: a file whose first lines carry every required key has
 # them; only one that seems to lack one is read whole to be sure.
 KEY_SAMPLE_LINES = 1000
@@ -182,14 +195,9 @@ KEY_SAMPLE_LINES = 1000
 def _from_json(con: duckdb.DuckDBPyConnection, rows: Rows, path: Path) -> Rows:
     """Project rows of one JSON column `j` (plus `_ordinal`) onto the parser's fields."""
     keys = _top_keys(con, rows, path, KEY_SAMPLE_LINES)
-    tops = {path.split(".")[0] for field, path in FIELDS.items() if field in REQUIRED}
-    missing = sorted(tops - keys)
-    if missing:
+    if REQUIRED_TOPS - keys:
         keys = _top_keys(con, rows, path)
-        missing = sorted(tops - keys)
-    if missing:
-        schemas.expect(sorted(keys), "gcp_billing_export")
-        raise ParseError(f"missing required column(s): {', '.join(missing)}", "schema")
+    _refuse_missing_required(keys)
     # Each row's JSON is parsed twice (once for the values, once for the nested ones kept as
     # JSON text), not once per field.
     values = [path for field, path in FIELDS.items() if field not in JSON_FIELDS]
@@ -232,11 +240,7 @@ def _from_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> Rows:
     found in its schema: values as text, as from JSON lines, and labels and credits as JSON.
     Each value is read once, from its own column."""
     fields = parquet_fields(con, path)
-    tops = {dotted.split(".")[0] for field, dotted in FIELDS.items() if field in REQUIRED}
-    missing = sorted(tops - set(fields))
-    if missing:
-        schemas.expect(sorted(f for f in fields if "." not in f), "gcp_billing_export")
-        raise ParseError(f"missing required column(s): {', '.join(missing)}", "schema")
+    _refuse_missing_required({f for f in fields if "." not in f})
     columns = []
     for field, dotted in FIELDS.items():
         value = "t." + ".".join(quote(part) for part in dotted.split("."))
