@@ -20,8 +20,32 @@
         meta={'tests_check_latest_build': true}
     )
 }}
-with all_costs as (
-    select * from {{ ref('int_cloud_costs__focus') }}
+-- The columns of a line that its allocated rows carry, so that no step joins back to the
+-- lines by key (at ten million lines those joins were most of the model's time).
+{%- set line_columns = [
+    'line_key', 'provider', 'charge_month', 'cluster', 'service_category', 'charge_category',
+    'commitment_discount_status', 'billed_cost', 'billing_currency', 'billed_cost_usd',
+    'effective_cost_usd', 'list_cost_usd', 'delivery_scope', 'scope_version'
+] %}
+with all_costs as {{ inline_cte() }} (
+    select
+        line_key,
+        provider,
+        charge_month,
+        cluster,
+        hub,
+        ResourceId as resource_id,  -- noqa: CP02
+        ServiceCategory as service_category,  -- noqa: CP02
+        ChargeCategory as charge_category,  -- noqa: CP02
+        CommitmentDiscountStatus as commitment_discount_status,  -- noqa: CP02
+        BilledCost as billed_cost,  -- noqa: CP02
+        BillingCurrency as billing_currency,  -- noqa: CP02
+        billed_cost_usd,
+        effective_cost_usd,
+        list_cost_usd,
+        delivery_scope,
+        scope_version
+    from {{ ref('int_cloud_costs__focus') }}
 ),
 
 -- Read by an incremental run only (and by the post_hook).
@@ -96,7 +120,7 @@ usage_versions as (
             coalesce(built.usage_version, '') <> coalesce(usage_versions.usage_version, '')
     ),
 
-    costs as (
+    costs as {{ inline_cte() }} (
         select * from all_costs
         where charge_month in (select charge_month from months)
     ),
@@ -106,7 +130,7 @@ usage_versions as (
         where charge_month in (select charge_month from months)
     ),
 {% else %}
-    costs as (
+    costs as {{ inline_cte() }} (
         select * from all_costs
     ),
 
@@ -116,16 +140,16 @@ usage_versions as (
 {% endif %}
 
 -- 1. Split cost allocation: an instance's cost goes to the namespaces that ran on it.
-split_parts as (
+split_parts as {{ inline_cte() }} (
     select
-        costs.line_key,
+        costs.*,
         split_shares.split_share,
-        hubs.hub,
-        hubs.partner_id
+        hubs.hub as split_hub,
+        hubs.partner_id as split_partner_id
     from costs
     inner join split_shares
         on
-            costs.ResourceId = split_shares.resource_id  -- noqa: CP02
+            costs.resource_id = split_shares.resource_id
             and costs.charge_month = split_shares.charge_month
     left join hubs
         on
@@ -139,32 +163,32 @@ split_lines as (
 ),
 
 -- 2. Hub tags; what neither names a hub is the cluster's shared cost (one part per line).
-line_parts as (
+line_parts as {{ inline_cte() }} (
     select
-        line_key,
-        hub,
-        partner_id,
+        {{ line_columns | join(', ') }},
+        split_hub as hub,
+        split_partner_id as partner_id,
         split_share as part_share,
         'split_cost_allocation' as attribution_method
     from split_parts
-    where hub is not null
+    where split_hub is not null
 
     union all
 
     select
-        line_key,
+        {{ line_columns | join(', ') }},
         cast(null as {{ dbt.type_string() }}) as hub,
         cast(null as {{ dbt.type_string() }}) as partner_id,
         sum(split_share) as part_share,
         cast(null as {{ dbt.type_string() }}) as attribution_method
     from split_parts
-    where hub is null
-    group by line_key
+    where split_hub is null
+    group by {{ line_columns | join(', ') }}
 
     union all
 
     select
-        costs.line_key,
+        {{ 'costs.' ~ line_columns | join(', costs.') }},
         costs.hub,
         hubs.partner_id,
         1.0 as part_share,
@@ -178,15 +202,9 @@ line_parts as (
     where split_lines.line_key is null
 ),
 
-shared_parts as (
-    select
-        line_parts.line_key,
-        line_parts.part_share,
-        costs.cluster,
-        costs.charge_month
-    from line_parts
-    inner join costs on line_parts.line_key = costs.line_key
-    where line_parts.hub is null
+shared_parts as {{ inline_cte() }} (
+    select * from line_parts
+    where hub is null
 ),
 
 -- 3. Shared cost: split over the cluster's live hubs by memory requests, else evenly.
@@ -252,22 +270,16 @@ memory_shares as (
 ),
 
 allocations as (
-    select
-        line_key,
-        hub,
-        partner_id,
-        part_share as allocation_share,
-        attribution_method
-    from line_parts
+    select * from line_parts
     where hub is not null
 
     union all
 
     select
-        shared_parts.line_key,
+        {{ 'shared_parts.' ~ line_columns | join(', shared_parts.') }},
         memory_shares.hub,
         memory_shares.partner_id,
-        shared_parts.part_share * memory_shares.allocation_share as allocation_share,
+        shared_parts.part_share * memory_shares.allocation_share as part_share,
         memory_shares.attribution_method
     from shared_parts
     inner join memory_shares
@@ -279,10 +291,10 @@ allocations as (
     union all
 
     select
-        shared_parts.line_key,
+        {{ 'shared_parts.' ~ line_columns | join(', shared_parts.') }},
         cast(null as {{ dbt.type_string() }}) as hub,
         'unattributed' as partner_id,
-        shared_parts.part_share as allocation_share,
+        shared_parts.part_share,
         case when shared_parts.cluster is null then 'no_cluster' else 'no_live_hub' end
             as attribution_method
     from shared_parts
@@ -293,29 +305,26 @@ allocations as (
     where cluster_memory.cluster is null
 )
 
--- noqa: disable=CP02
 select
-    costs.line_key,
-    costs.provider,
-    costs.charge_month,
-    costs.cluster,
+    allocations.line_key,
+    allocations.provider,
+    allocations.charge_month,
+    allocations.cluster,
     allocations.hub,
     allocations.partner_id,
-    costs.ServiceCategory as service_category,
-    costs.ChargeCategory as charge_category,
-    costs.CommitmentDiscountStatus as commitment_discount_status,
+    allocations.service_category,
+    allocations.charge_category,
+    allocations.commitment_discount_status,
     allocations.attribution_method,
-    allocations.allocation_share,
-    costs.BilledCost * allocations.allocation_share as billed_cost,
-    costs.BillingCurrency as billing_currency,
-    costs.billed_cost_usd * allocations.allocation_share as billed_cost_usd,
-    costs.effective_cost_usd * allocations.allocation_share as effective_cost_usd,
-    costs.list_cost_usd * allocations.allocation_share as list_cost_usd,
-    costs.delivery_scope,
-    costs.scope_version,
+    allocations.part_share as allocation_share,
+    allocations.billed_cost * allocations.part_share as billed_cost,
+    allocations.billing_currency,
+    allocations.billed_cost_usd * allocations.part_share as billed_cost_usd,
+    allocations.effective_cost_usd * allocations.part_share as effective_cost_usd,
+    allocations.list_cost_usd * allocations.part_share as list_cost_usd,
+    allocations.delivery_scope,
+    allocations.scope_version,
     usage_versions.usage_version,
     {{ build_time() }} as built_at
 from allocations
-inner join costs on allocations.line_key = costs.line_key
-left join usage_versions on costs.charge_month = usage_versions.usage_month
--- noqa: enable=CP02
+left join usage_versions on allocations.charge_month = usage_versions.usage_month
