@@ -119,6 +119,28 @@ def test_times_outside_the_plausible_window_fail_the_suite_like_the_connectors_g
     ]
 
 
+def test_timestamps_as_duckdb_hands_them_meet_the_window_even_past_nanosecond_range():
+    """DuckDB's timestamps reach pandas in microseconds; the suite compares them in
+    nanoseconds, except a time beyond 2262 (no nanosecond form), which still fails."""
+    with duckdb.connect() as con:
+        con.execute("create schema raw")
+        con.execute(
+            """
+            create table raw.azure_costs as
+            select * from (values
+                ('s', timestamp '2024-01-01 08:00', 1.5, 'USD', 'Usage', 'actual', 'a.csv'),
+                ('s', timestamp '1999-12-31 23:00', 1.5, 'USD', 'Usage', 'actual', 'a.csv'),
+                ('s', timestamp '9999-01-01 00:00', 1.5, 'USD', 'Usage', 'actual', 'a.csv')
+            ) as t(subscription_id, date, cost_in_billing_currency, billing_currency,
+                   charge_type, dataset, _file)
+            """
+        )
+        result = validate_loaded(con, "azure_costs", ["a.csv"])
+    assert [(f.column, f.detail) for f in result.failures] == [
+        ("date", "2 unexpected rows, e.g. ['1999-12-31 23:00:00', '9999-01-01 00:00:00']"),
+    ]
+
+
 def test_a_build_validates_the_rows_of_the_files_it_wrote_and_keys_over_the_table():
     # raw.fx_rates: file old.csv (loaded earlier) has a rate of 0 (outside 1e-5 .. 1e4);
     # new.csv, written by this load, has a rate of 20,000 and a date+currency repeated
