@@ -104,22 +104,57 @@ tagged as (
     from scoped
 ),
 
--- Each currency's rate on each charge day, looked up once per day rather than once per line
--- (the lookup sorted every line with all its columns: half the model's time).
-charge_days as (
-    select distinct
-        billing_currency,
-        charge_date
-    from tagged
+-- The rate in force (the latest on or before the day) for each currency on each day from its
+-- first rate to its latest; a line charged after a currency's latest rate takes that rate,
+-- and one charged before its first has none. Looked up by day, not per line: a lookup per
+-- line sorted every line with all its columns, and taking the lines' distinct days made
+-- DuckDB keep a copy of every line (gigabytes spilled at ten million lines).
+currency_spans as (
+    select
+        currency,
+        min(rate_date) as first_rate_date,
+        max(rate_date) as latest_rate_date
+    from rates
+    group by currency
+),
+
+rate_days as (
+    {{ day_spine(
+        '(select min(rates.rate_date) from rates)',
+        '(select max(rates.rate_date) from rates)'
+    ) }}
+),
+
+currency_days as (
+    select
+        currency_spans.currency,
+        rate_days.spine_date as rate_day
+    from currency_spans
+    inner join rate_days
+        on
+            currency_spans.first_rate_date <= rate_days.spine_date
+            and currency_spans.latest_rate_date >= rate_days.spine_date
 ),
 
 day_rates as (
     select
-        charge_days.billing_currency,
-        charge_days.charge_date,
+        currency_days.currency,
+        currency_days.rate_day,
         rates.usd_per_unit
-    from charge_days
-    {{ fx_rate_join('rates', 'charge_days.billing_currency', 'charge_days.charge_date') }}
+    from currency_days
+    {{ fx_rate_join('rates', 'currency_days.currency', 'currency_days.rate_day') }}
+),
+
+latest_rates as (
+    select
+        currency_spans.currency,
+        currency_spans.latest_rate_date,
+        rates.usd_per_unit
+    from currency_spans
+    inner join rates
+        on
+            currency_spans.currency = rates.currency
+            and currency_spans.latest_rate_date = rates.rate_date
 ),
 
 converted as (
@@ -127,13 +162,17 @@ converted as (
         tagged.*,
         case
             when tagged.billing_currency = 'USD' then 1.0
-            else day_rates.usd_per_unit
+            else coalesce(day_rates.usd_per_unit, latest_rates.usd_per_unit)
         end as usd_per_unit
     from tagged
     left join day_rates
         on
-            tagged.billing_currency = day_rates.billing_currency
-            and tagged.charge_date = day_rates.charge_date
+            tagged.billing_currency = day_rates.currency
+            and tagged.charge_date = day_rates.rate_day
+    left join latest_rates
+        on
+            tagged.billing_currency = latest_rates.currency
+            and tagged.charge_date > latest_rates.latest_rate_date
 ),
 
 attributed as (
