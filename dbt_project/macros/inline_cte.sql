@@ -1,8 +1,8 @@
 {#- Written between a CTE's name and its body (`name as {{ inline_cte() }} (`): the CTE is
     computed where it is read, not once into a temporary result. DuckDB materializes a CTE
-    that is read more than once; over ten million cost lines that result spilled gigabytes
-    to disk and read them back (int_cloud_costs__allocated: 110 s materialized, 31 s
-    inlined). Other engines choose for themselves (Spark inlines CTEs). -#}
+    that is read more than once; over ten million cost lines such results spilled 12.9 GB
+    to disk and read it back (int_cloud_costs__allocated). Other engines choose for
+    themselves (Spark inlines CTEs). -#}
 {% macro inline_cte() -%}
     {{ return(adapter.dispatch('inline_cte')()) }}
 {%- endmacro %}
