@@ -542,14 +542,14 @@ def _time_bounded(frame: pd.DataFrame, expectations: Sequence[Expectation]) -> p
     }
     converted = {}
     for column in columns:
-        values = frame[column]
+        values = original = frame[column]
         if not pd.api.types.is_datetime64_any_dtype(values):
             values = pd.to_datetime(values)
         if getattr(values.dtype, "tz", None) is None and values.dtype != "datetime64[ns]":
             # A time beyond 2262 has no nanosecond form: compared value by value, it fails.
             with contextlib.suppress(pd.errors.OutOfBoundsDatetime):
                 values = values.astype("datetime64[ns]")
-        if values is not frame[column]:
+        if values is not original:
             converted[column] = values
     return frame.assign(**converted) if converted else frame
 
