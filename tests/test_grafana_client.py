@@ -18,7 +18,7 @@ from werkzeug import Request, Response
 
 from ingest.framework import PullError
 from ingest.grafana_client import STEP_SECONDS, chunks, month_ranges, pull_if_configured, pull_usage
-from ingest.prometheus import SERIES, USER_SERIES, parse_query_range
+from ingest.prometheus import SERIES, SOURCE, USER_SERIES
 
 TOKEN = "glsa_usage-test-token-9f8e7d"
 NOW = datetime(2024, 3, 10, 12, 30, tzinfo=UTC)
@@ -152,7 +152,7 @@ def test_pull_lands_each_cluster_month_and_series_and_lists_what_failed(httpserv
     [series] = landed["data"]["result"]
     assert [v[0] for v in series["values"]] == list(range(FEB, MAR, STEP_SECONDS[USER_SERIES]))
     # The connector reads what the pull wrote; the username arrives hashed.
-    parsed = parse_query_range(tmp_path / "usage/c1/2024-02/user_servers.json")
+    parsed = SOURCE.parse(tmp_path / "usage/c1/2024-02/user_servers.json")
     rows = parsed.tables["prometheus_samples"].to_pylist()
     assert len(rows) == 8352 and parsed.rejected.num_rows == 0
     assert "grace.hopper" not in json.dumps(rows, default=str)

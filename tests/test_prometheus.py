@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from ingest.framework import ParseError, load_source
-from ingest.prometheus import SERIES, SOURCE, parse_query_range
+from ingest.prometheus import SERIES, SOURCE
 from ingest.usage_settings import DEMO_KEY, KEY_ENV, KEY_FILE_ENV
 
 CLUSTER = "2i2c-shared"
@@ -68,7 +68,7 @@ def matrix(*series: tuple[dict, list]) -> dict:
 
 
 def rows(path: Path) -> list[dict]:
-    return parse_query_range(path).tables["prometheus_samples"].to_pylist()
+    return SOURCE.parse(path).tables["prometheus_samples"].to_pylist()
 
 
 MATRIX = {
@@ -81,7 +81,7 @@ MATRIX = {
 
 
 def test_samples_carry_cluster_series_namespace_time_and_value(tmp_path: Path):
-    parsed = parse_query_range(write(landing(tmp_path), MATRIX))
+    parsed = SOURCE.parse(write(landing(tmp_path), MATRIX))
     found = parsed.tables["prometheus_samples"].to_pylist()
     assert [
         (r["cluster"], r["series"], r["namespace"], r["sampled_at"], r["value"], r["_record"])
@@ -124,20 +124,20 @@ def test_samples_carry_cluster_series_namespace_time_and_value(tmp_path: Path):
 )
 def test_error_and_instant_responses_fail_the_file(tmp_path: Path, body, problem):
     with pytest.raises(ParseError) as failure:
-        parse_query_range(write(landing(tmp_path), body))
+        SOURCE.parse(write(landing(tmp_path), body))
     assert failure.value.problem == problem
 
 
 def test_an_html_error_page_is_not_taken_for_data(tmp_path: Path):
     with pytest.raises(ParseError) as failure:
-        parse_query_range(write(landing(tmp_path), "<html><body>502 Bad Gateway</body></html>"))
+        SOURCE.parse(write(landing(tmp_path), "<html><body>502 Bad Gateway</body></html>"))
     assert failure.value.problem.startswith("not a Prometheus JSON response: ")
     assert "Malformed JSON" in failure.value.problem
 
 
 def test_an_unknown_series_name_is_refused(tmp_path: Path):
     with pytest.raises(ParseError) as failure:
-        parse_query_range(write(landing(tmp_path), MATRIX, series="cpu"))
+        SOURCE.parse(write(landing(tmp_path), MATRIX, series="cpu"))
     assert failure.value.problem == (
         "unknown series 'cpu'; expected one of " + ", ".join(sorted(SERIES))
     )
@@ -145,7 +145,7 @@ def test_an_unknown_series_name_is_refused(tmp_path: Path):
 
 def test_a_cluster_folder_the_registry_does_not_list_is_refused(tmp_path: Path):
     with pytest.raises(ParseError) as failure:
-        parse_query_range(write(landing(tmp_path), MATRIX, cluster="2i2c-shraed"))
+        SOURCE.parse(write(landing(tmp_path), MATRIX, cluster="2i2c-shraed"))
     assert failure.value.problem == (
         f"unknown cluster folder '2i2c-shraed': not a cluster of registry/clusters.yaml ({CLUSTER})"
     )
@@ -170,7 +170,7 @@ def test_active_users_keeps_each_period_and_quarantines_a_series_without_its_lab
         ({"namespace": "prod", "period": "1h"}, [[1704067200, "1"]]),
         ({"period": "24h"}, [[1704067200, "4"]]),
     )
-    parsed = parse_query_range(write(landing(tmp_path), body, series="active_users"))
+    parsed = SOURCE.parse(write(landing(tmp_path), body, series="active_users"))
     valid = parsed.tables["prometheus_samples"].to_pylist()
     assert [(r["namespace"], r["period"], r["value"]) for r in valid] == [
         ("prod", "24h", 3.0),
@@ -187,7 +187,7 @@ def test_a_timestamp_in_milliseconds_is_quarantined_not_read_as_a_far_future_yea
     tmp_path: Path,
 ):
     body = matrix(({"namespace": "prod"}, [[1704067200, "3"], [1704067200000, "4"]]))
-    parsed = parse_query_range(write(landing(tmp_path), body))
+    parsed = SOURCE.parse(write(landing(tmp_path), body))
     assert [r["value"] for r in parsed.tables["prometheus_samples"].to_pylist()] == [3.0]
     assert [(r["record"], r["reason"]) for r in parsed.rejected.to_pylist()] == [
         (
@@ -229,7 +229,7 @@ def test_usernames_are_hashed_and_exclusions_matched_on_the_name_before(
     monkeypatch.setenv(KEY_ENV, KEY)
     folder = landing(tmp_path, {"excluded_usernames": ["staff.member"]})
     path = write(folder, USERS, series="user_servers")
-    parsed = parse_query_range(path)
+    parsed = SOURCE.parse(path)
     valid = parsed.tables["prometheus_samples"].to_pylist()
     ada, staff, check = (
         expected_hash(KEY.encode(), name)
@@ -262,7 +262,7 @@ def test_usernames_without_a_key_fail_the_file_and_only_the_demo_may_use_the_dem
 ):
     path = write(landing(tmp_path), USERS, series="user_servers")
     with pytest.raises(ParseError) as failure:
-        parse_query_range(path)
+        SOURCE.parse(path)
     assert failure.value.problem == (
         "holds usernames but no key to hash them: set PARTNER_METRICS_USERNAME_KEY or "
         "PARTNER_METRICS_USERNAME_KEY_FILE"
@@ -276,7 +276,7 @@ def test_a_key_file_must_live_outside_the_repository(tmp_path: Path, monkeypatch
     inside = Path(__file__).resolve().parent / "fixtures" / "username.key"
     monkeypatch.setenv(KEY_FILE_ENV, str(inside))
     with pytest.raises(ParseError, match="names a file inside the repository"):
-        parse_query_range(path)
+        SOURCE.parse(path)
     outside = tmp_path / "secrets" / "username.key"
     outside.parent.mkdir()
     outside.write_text(KEY + "\n")
