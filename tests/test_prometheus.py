@@ -307,3 +307,28 @@ def test_changed_exclusions_reload_the_usage_files_they_apply_to(tmp_path: Path,
         "select list(distinct user_hash order by user_hash) from raw.prometheus_samples"
     ).fetchall()
     assert expected_hash((KEY + "-rotated").encode(), "ada.lovelace") in hashes
+
+
+def test_a_response_larger_than_duckdbs_default_object_size_loads_within_a_memory_limit(
+    tmp_path: Path,
+):
+    # One series per namespace, 200 namespaces of 5,000 hourly samples: about 20 MB of JSON
+    # in one object (DuckDB's default maximum_object_size is 16 MiB), loaded by a warehouse
+    # connection limited to 512 MB, a quarter of a build's (a 1 GB object size would ask DuckDB
+    # for 2 GB of buffers).
+    start = 1704067200
+    body = matrix(
+        *(
+            ({"namespace": f"ns-{n}"}, [[start + 3600 * h, str(h % 7)] for h in range(5000)])
+            for n in range(200)
+        )
+    )
+    path = write(landing(tmp_path), body)
+    assert path.stat().st_size > 16 * 1024 * 1024
+    with duckdb.connect(str(tmp_path / "w.duckdb"), config={"memory_limit": "512MB"}) as con:
+        report = load_source(con, SOURCE, tmp_path)
+        assert (report.rows_loaded, report.rows_quarantined) == (1_000_000, 0)
+        [(total,)] = con.execute("select sum(value) from raw.prometheus_samples").fetchall()
+    # Hours 0..4999 are 714 whole weeks (0+1+..+6 = 21 each) and hours 4998, 4999 (0 and 1):
+    # 14,995 per namespace.
+    assert total == 200 * 14_995
