@@ -7,9 +7,9 @@ month-to-date file (a reloaded file), the same account's oldest month, whose onl
 removed (its scope disappears), a legacy CUR period manifest that switches to the other
 assembly (the current delivery changes, no data file is reloaded: only superseded_by flips) and
 one hub's memory requests restated (the shared cost of those months splits differently). The
-second CLI build runs dbt incrementally; a copy of its warehouse is built again with
-`partner-metrics build --full-refresh`, and every row of the cost models and of the marts over
-them must be equal in both. Money columns are compared to the cent, the rest exactly.
+second CLI build runs dbt incrementally; a copy of its warehouse is kept, and the warehouse is
+built again with `partner-metrics build --full-refresh`: every row of the cost models and of the
+marts over them must be equal in both. Money columns are compared to the cent, the rest exactly.
 """
 
 from __future__ import annotations
@@ -144,25 +144,28 @@ def incremental_and_full(
     work = tmp_path_factory.mktemp("incremental")
     landing = work / "landing"
     shutil.copytree(built_warehouse.landing, landing)
-    incremental = work / "incremental" / "warehouse.duckdb"
-    incremental.parent.mkdir()
-    shutil.copy(built_warehouse.warehouse, incremental)  # the first build, shared
-    with duckdb.connect(str(incremental), read_only=True) as con:
+    warehouse = work / "built" / "warehouse.duckdb"
+    warehouse.parent.mkdir()
+    shutil.copy(built_warehouse.warehouse, warehouse)  # the first build, shared
+    with duckdb.connect(str(warehouse), read_only=True) as con:
         first_built = con.execute(
             "select max(built_at) from intermediate.int_cloud_costs__focus"
         ).fetchone()[0]
     changed = change_landing(landing)
-    incremental_build = build(landing, incremental, cli_env)
-    # The same landing again, forced: dbt --full-refresh rebuilds every model from scratch.
-    full = work / "full" / "warehouse.duckdb"
-    shutil.copytree(incremental.parent, full.parent)
-    published = files_of(full.parent / "snapshots")
-    forced = build(landing, full, cli_env, "--full-refresh")
+    incremental_build = build(landing, warehouse, cli_env)
+    # What the incremental build made is kept aside; then the same warehouse is built again
+    # from the same landing, forced: dbt --full-refresh rebuilds every model from scratch.
+    incremental = work / "incremental" / "warehouse.duckdb"
+    incremental.parent.mkdir()
+    shutil.copy(warehouse, incremental)
+    published = files_of(warehouse.parent / "snapshots")
+    forced = build(landing, warehouse, cli_env, "--full-refresh")
     return {
         "incremental": incremental,
-        "full": full,
+        "full": warehouse,
         "first_built": first_built,
         "log": log_of(incremental_build.stdout),
+        "forced_log": log_of(forced.stdout),
         "forced_stdout": forced.stdout,
         "published_before_forced": published,
         **changed,
@@ -255,3 +258,14 @@ def test_a_forced_full_refresh_runs_dbt_records_it_and_republishes_nothing(incre
     assert [full for (full,) in recorded] == [True, False, True]
     assert files_of(built["full"].parent / "snapshots") == built["published_before_forced"]
     assert built["published_before_forced"], "a report was published to compare"
+
+
+def test_the_forced_build_parses_only_what_changed_since_the_build_before(incremental_and_full):
+    """dbt's parse is kept in the warehouse's Dagster folder (orchestration/dbt.py): the
+    incremental build found none (its warehouse was copied without that folder) and parsed the
+    project in full; the forced build of the same warehouse, with the same vars and project,
+    started from the kept parse."""
+    assert "Unable to do partial parsing" in incremental_and_full["log"].read_text()
+    forced = incremental_and_full["forced_log"].read_text()
+    assert re.search(r"Found \d+ models", forced), "dbt ran and parsed"
+    assert "Unable to do partial parsing" not in forced
