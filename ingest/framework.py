@@ -234,10 +234,12 @@ class Extract:
     reason that applies and the raw record as JSON; the valid ones fill `tables`: per raw
     table, its columns as SQL expressions over the valid records, or a whole query over them
     (the view `_valid`) when a record gives several rows. The first table has one row per
-    valid record. A record whose `key` (first column not null) repeats an earlier record's is
-    quarantined naming the first. `parsed` are values computed once per record before the
-    checks (name -> SQL over its columns), which checks and projections read by name: a
-    timestamp parsed from text once, rather than in every check and projection using it.
+    valid record; a later table's query may read `_loaded`, the rows the batch wrote to the
+    first table, rather than `_valid` (whose checks would be evaluated again). A record whose
+    `key` (first column not null) repeats an earlier record's is quarantined naming the
+    first. `parsed` are values computed once per record before the checks (name -> SQL over
+    its columns), which checks and projections read by name: a timestamp parsed from text
+    once, rather than in every check and projection using it.
     """
 
     rows: Rows
@@ -922,7 +924,8 @@ class _Batches:
         ctes = _checked_ctes(extract, batch.table)
         raw_tables = _names(source.tables)
         loaded: dict[str, int] = dict.fromkeys(batch.files, 0)
-        first_table = None
+        first_table = next(iter(extract.tables))
+        first_count = None
         for table, spec in extract.tables.items():
             if table not in raw_tables:
                 raise ParseError(f"the source has no raw table {table!r}")
@@ -931,13 +934,19 @@ class _Batches:
             else:
                 projection = ", ".join(f"{expr} as {_quote(name)}" for name, expr in spec.items())
                 query = f"select {projection}, {RECORD_COLUMN}, _file from _valid"
+            loaded_cte = (
+                f", _loaded as (select * from {RAW_SCHEMA}.{first_table} "
+                "where _file in (select unnest(?)))\n"
+                if table != first_table
+                else ""
+            )
             [(count,)] = con.execute(
-                f"insert into {RAW_SCHEMA}.{table} by name {ctes}"
+                f"insert into {RAW_SCHEMA}.{table} by name {ctes}{loaded_cte}"
                 f"select *, ? as _loaded_at from ({query})",
-                [self.now],
+                [batch.files, self.now] if loaded_cte else [self.now],
             ).fetchall()
-            if first_table is None:
-                first_table = count
+            if first_count is None:
+                first_count = count
             if count:
                 for file, rows in con.execute(
                     f"select _file, count(*) from {RAW_SCHEMA}.{table} "
@@ -946,7 +955,7 @@ class _Batches:
                 ).fetchall():
                     loaded[file] += rows
         quarantined: dict[str, int] = dict.fromkeys(batch.files, 0)
-        if first_table != batch.records:
+        if first_count != batch.records:
             record = ", ".join(
                 f"{_literal(c)}, {_quote(c)}"
                 for c in batch.columns

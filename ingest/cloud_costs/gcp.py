@@ -385,8 +385,8 @@ def extract_export(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
     )
 
 
-# One row per credit of each valid export row (`_valid`: the checked rows, with the `_file`
-# they come from), in export order.
+# One row per credit of each export row the batch wrote (`_loaded`, with the `_file` it comes
+# from), in export order.
 CREDITS_QUERY = f"""
     select
         {RECORD_COLUMN},
@@ -405,7 +405,7 @@ CREDITS_QUERY = f"""
             unnest(credit_list) as credit
         from (
             select {RECORD_COLUMN}, _file, from_json(credits, '["json"]') as credit_list
-            from _valid
+            from _loaded
             where credits is not null
         )
     )
