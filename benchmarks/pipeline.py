@@ -6,6 +6,7 @@ On a landing folder of `--months` months, `--hubs` hubs and about `--rows` cloud
 1. raw DuckDB reading the cloud-bill files into tables (`create table as select * from
    read_parquet/read_csv/read_json`): the floor;
 2. the project's ingestion of the same files (`load_source` of the four cloud sources);
+   steps 1 and 2 alternate twice, and each reports its faster run;
 3. the full build (`partner-metrics build`: every source, the GX suites, `dbt build`, the
    snapshot) into an empty warehouse;
 4. the same build again with nothing new;
@@ -44,6 +45,8 @@ AS_OF = date(2026, 11, 26)
 RESULTS = PROJECT_ROOT / "bench" / "results.json"
 STAGE = re.compile(r"^\s+(prepare|ingest|dbt|snapshot)\s+.*?\s([\d.]+) s$")
 CLOUD_SOURCES = ("aws_cur", "gcp_billing", "azure_costs", "focus")
+# Runs of the floor and of the ingestion; each reports its best.
+READS = 2
 
 
 class PeakMemory:
@@ -219,10 +222,16 @@ def run(months: int, hubs: int, rows: int, workdir: Path, out: Path) -> dict:
     work_landing = run_dir / "landing"
     shutil.copytree(landing, work_landing, copy_function=shutil.copy2)
     print(f"landing: {described}", flush=True)
-    raw = floor(work_landing, run_dir / "floor.duckdb")
-    print(f"raw DuckDB floor {raw['seconds']} s", flush=True)
-    ingested = ingest(work_landing, run_dir / "ingest.duckdb")
-    print(f"ingestion {ingested['seconds']} s", flush=True)
+    # The floor and the ingestion, alternated, each its best of READS runs: one run of the
+    # floor alone varied by a fifth on this machine, and their ratio with it.
+    floors, ingestions = [], []
+    for _ in range(READS):
+        floors.append(floor(work_landing, run_dir / "floor.duckdb"))
+        print(f"raw DuckDB floor {floors[-1]['seconds']} s", flush=True)
+        ingestions.append(ingest(work_landing, run_dir / "ingest.duckdb"))
+        print(f"ingestion {ingestions[-1]['seconds']} s", flush=True)
+    raw = min(floors, key=lambda result: result["seconds"])
+    ingested = min(ingestions, key=lambda result: result["seconds"])
     full = build(work_landing, run_dir)
     print(f"full build {full['seconds']} s", flush=True)
     unchanged = build(work_landing, run_dir)
@@ -240,7 +249,9 @@ def run(months: int, hubs: int, rows: int, workdir: Path, out: Path) -> dict:
         "rows_loaded_by_source": ingested["loaded"],
         "generate_s": described["generate_s"],
         "raw_duckdb_s": raw["seconds"],
+        "raw_duckdb_runs_s": [result["seconds"] for result in floors],
         "ingest_s": ingested["seconds"],
+        "ingest_runs_s": [result["seconds"] for result in ingestions],
         "full_build_s": full["seconds"],
         "full_build_stages_s": full["stages"],
         "unchanged_rebuild_s": unchanged["seconds"],
@@ -279,10 +290,10 @@ def run(months: int, hubs: int, rows: int, workdir: Path, out: Path) -> dict:
 def table(results: dict) -> str:
     rows = [
         ("cost line items", f"{results['rows']:,}"),
-        ("raw DuckDB (floor)", f"{results['raw_duckdb_s']} s"),
+        ("raw DuckDB (floor), best of", f"{_runs(results['raw_duckdb_runs_s'])}"),
         (
-            "ingestion of the same files",
-            f"{results['ingest_s']} s ({results['ingest_to_raw_ratio']}x the floor)",
+            "ingestion of the same files, best of",
+            f"{_runs(results['ingest_runs_s'])} ({results['ingest_to_raw_ratio']}x the floor)",
         ),
         ("full build", f"{results['full_build_s']} s {results['full_build_stages_s']}"),
         (
@@ -301,6 +312,10 @@ def table(results: dict) -> str:
     ]
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
+def _runs(seconds: Sequence[float]) -> str:
+    return " / ".join(f"{s} s" for s in seconds) + f": {min(seconds)} s"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

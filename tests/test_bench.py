@@ -51,6 +51,10 @@ def test_bench_runs_end_to_end_and_writes_its_results(tmp_path: Path):
     loaded = sum(source["rows"] for source in written["rows_loaded_by_source"].values())
     assert loaded >= written["rows"]  # GCP credits are rows of their own raw table
     assert written["appended_day_line_items"] > 0
+    # The floor and the ingestion ran twice each; each reports its faster run.
+    assert len(written["raw_duckdb_runs_s"]) == len(written["ingest_runs_s"]) == 2
+    assert written["raw_duckdb_s"] == min(written["raw_duckdb_runs_s"])
+    assert written["ingest_s"] == min(written["ingest_runs_s"])
     # Ratios are the measured times divided, and every step took some time and memory.
     assert written["unchanged_to_full_ratio"] == round(
         written["unchanged_rebuild_s"] / written["full_build_s"], 3
