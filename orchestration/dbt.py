@@ -230,7 +230,7 @@ def partner_metrics_dbt(
     kept_parse = Path(context.instance.root_directory) / "dbt" / PARTIAL_PARSE
     with tempfile.TemporaryDirectory(prefix="dbt-build-") as target:
         parse = Path(target) / PARTIAL_PARSE
-        if last is not None and inputs.project == last.inputs.project and kept_parse.exists():
+        if not rebuild_from_scratch(inputs, last, asked=False) and kept_parse.exists():
             shutil.copyfile(kept_parse, parse)
         invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=Path(target))
         events = list(invocation.stream())
