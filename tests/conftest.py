@@ -76,10 +76,10 @@ WITHOUT_UNIT_TESTS = ("--exclude", "resource_type:unit_test")
 
 
 def run_dbt(
-    args: list[str], warehouse: Path, work: Path, as_of: str
+    args: list[str], warehouse: Path, work: Path, as_of: str, profiles: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     """The project's dbt on `warehouse`, with its own target and log folders under `work` and
-    the marts' as-of day pinned."""
+    the marts' as-of day pinned; `profiles` is a folder with another profiles.yml."""
     from warehouse.paths import DBT_PROJECT_DIR
 
     env = {
@@ -93,7 +93,7 @@ def run_dbt(
             str(Path(sys.executable).with_name("dbt")),
             *args,
             "--profiles-dir",
-            str(DBT_PROJECT_DIR),
+            str(profiles or DBT_PROJECT_DIR),
             "--target-path",
             str(work / "target"),
             "--log-path",

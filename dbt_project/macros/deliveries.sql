@@ -65,7 +65,7 @@ amounts as (
         superseded_by,
         billing_currency,
         count(*) as row_count,
-        sum(amount) as amount
+        {{ exact_sum('amount') }} as amount
     from {{ lines }}
     group by {{ keys }}, delivery, superseded_by, billing_currency
 ),
@@ -75,7 +75,7 @@ delivery_amounts as (
         {{ keys }},
         delivery,
         billing_currency,
-        sum(amount) as amount
+        {{ exact_sum('amount') }} as amount
     from amounts
     group by {{ keys }}, delivery, billing_currency
 ),

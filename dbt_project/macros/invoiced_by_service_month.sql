@@ -6,15 +6,17 @@
     select
         months.month_start as month,
         service_lines.partner_id,
-        sum(
-            service_lines.amount_usd
-            * ({{ dbt.datediff(
+        {{ exact_sum(
+            'service_lines.amount_usd * ('
+            ~ dbt.datediff(
                 'greatest(service_lines.period_start, months.month_start)',
                 'least(service_lines.period_end, months.month_end)',
                 'day'
-            ) }} + 1)
-            / ({{ dbt.datediff('service_lines.period_start', 'service_lines.period_end', 'day') }} + 1)
-        ) as invoiced_usd
+            )
+            ~ ' + 1) / ('
+            ~ dbt.datediff('service_lines.period_start', 'service_lines.period_end', 'day')
+            ~ ' + 1)'
+        ) }} as invoiced_usd
     from (
         select
             partner_id,

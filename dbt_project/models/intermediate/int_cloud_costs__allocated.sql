@@ -69,8 +69,8 @@ hub_memory as (
     select
         hub_key,
         cast({{ dbt.date_trunc('month', 'usage_date') }} as date) as usage_month,
-        sum(memory_requested_bytes) as memory_requested_byte_days,
-        -- exact, so that the version does not change with the order a sum adds in
+        {{ exact_sum('memory_requested_bytes', 3) }} as memory_requested_byte_days,
+        -- the exact total, as the version's text
         sum(cast(memory_requested_bytes as decimal(38, 3))) as memory_version_sum
     from usage
     group by hub_key, cast({{ dbt.date_trunc('month', 'usage_date') }} as date)
@@ -179,7 +179,7 @@ line_parts as {{ inline_cte() }} (
         {{ line_columns | join(', ') }},
         cast(null as {{ dbt.type_string() }}) as hub,
         cast(null as {{ dbt.type_string() }}) as partner_id,
-        sum(split_share) as part_share,
+        {{ exact_sum('split_share', 18) }} as part_share,
         cast(null as {{ dbt.type_string() }}) as attribution_method
     from split_parts
     where split_hub is null
@@ -239,7 +239,7 @@ cluster_memory as (
     select
         cluster,
         charge_month,
-        sum(memory_requested_byte_days) as memory_requested_byte_days,
+        {{ exact_sum('memory_requested_byte_days', 3) }} as memory_requested_byte_days,
         count(*) as live_hubs
     from live_hubs
     group by cluster, charge_month

@@ -10,7 +10,7 @@ by_namespace as (
         split_parent_resource_id as resource_id,
         cast({{ dbt.date_trunc('month', 'charge_period_start') }} as date) as charge_month,
         k8s_namespace as namespace,
-        sum(coalesce(split_cost, 0) + coalesce(split_unused_cost, 0)) as split_cost
+        {{ exact_sum('coalesce(split_cost, 0) + coalesce(split_unused_cost, 0)') }} as split_cost
     from pod_lines
     group by
         split_parent_resource_id,
@@ -22,7 +22,7 @@ totals as (
     select
         resource_id,
         charge_month,
-        sum(split_cost) as instance_split_cost
+        {{ exact_sum('split_cost') }} as instance_split_cost
     from by_namespace
     group by resource_id, charge_month
 )

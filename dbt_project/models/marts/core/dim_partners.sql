@@ -15,10 +15,10 @@ partner_revenue as (
     select
         partner_id,
         min(contract_start_date) as first_contract_start,
-        coalesce(sum(mrr_usd) filter (
-            where contract_start_date <= {{ as_of_date() }}
-            and contract_end_date >= {{ as_of_date() }}
-        ), 0) as current_mrr_usd
+        coalesce({{ exact_sum('mrr_usd', filter=(
+            'contract_start_date <= ' ~ as_of_date()
+            ~ ' and contract_end_date >= ' ~ as_of_date()
+        )) }}, 0) as current_mrr_usd
     from contracts
     group by partner_id
 ),

@@ -61,7 +61,7 @@ last_month as (
 last_month_mrr as (
     select
         mrr.partner_id,
-        sum(mrr.mrr_usd) as mrr_usd
+        {{ exact_sum('mrr.mrr_usd') }} as mrr_usd
     from mrr
     inner join last_month on mrr.month = last_month.month_start
     group by mrr.partner_id
@@ -77,9 +77,10 @@ mrr_ranked as (
 
 mrr_concentration as (
     select
-        max(case when mrr_rank = 1 then mrr_usd end) / nullif(sum(mrr_usd), 0)
+        max(case when mrr_rank = 1 then mrr_usd end) / nullif({{ exact_sum('mrr_usd') }}, 0)
             as top_partner_share,
-        sum(case when mrr_rank <= 5 then mrr_usd else 0 end) / nullif(sum(mrr_usd), 0)
+        {{ exact_sum('case when mrr_rank <= 5 then mrr_usd else 0 end') }}
+        / nullif({{ exact_sum('mrr_usd') }}, 0)
             as top_5_partners_share
     from mrr_ranked
 ),
@@ -114,7 +115,7 @@ metrics as (
         'daily active users, last month' as metric,
         case
             when max(last_month.usage_coverage) <> 'none'
-                then coalesce(sum(hub_usage.avg_daily_active_users), 0)
+                then coalesce({{ exact_sum('hub_usage.avg_daily_active_users') }}, 0)
         end as value,
         'users/day' as unit,
         max(last_month.usage_coverage) as coverage,
@@ -159,7 +160,7 @@ metrics as (
     select
         40 as sort_order,
         'MRR' as metric,
-        coalesce(sum(mrr.mrr_usd), 0) as value,
+        coalesce({{ exact_sum('mrr.mrr_usd') }}, 0) as value,
         'USD' as unit,
         'complete' as coverage,
         cast(null as {{ dbt.type_string() }}) as coverage_note,
@@ -199,7 +200,7 @@ metrics as (
     select
         50 as sort_order,
         'ARR' as metric,
-        coalesce(sum(mrr.arr_usd), 0) as value,
+        coalesce({{ exact_sum('mrr.arr_usd') }}, 0) as value,
         'USD' as unit,
         'complete' as coverage,
         cast(null as {{ dbt.type_string() }}) as coverage_note,
@@ -254,7 +255,7 @@ metrics as (
     select
         90 as sort_order,
         'ARR up for renewal in 90 days' as metric,
-        coalesce(sum(renewals.arr_usd), 0) as value,
+        coalesce({{ exact_sum('renewals.arr_usd') }}, 0) as value,
         'USD' as unit,
         'complete' as coverage,
         cast(null as {{ dbt.type_string() }}) as coverage_note,

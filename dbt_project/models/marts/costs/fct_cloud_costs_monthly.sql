@@ -16,9 +16,9 @@ select
     charge_category,
     commitment_discount_status,
     attribution_method,
-    cast(sum(cast(billed_cost_usd as decimal(38, 9))) as double) as billed_cost_usd,
-    cast(sum(cast(effective_cost_usd as decimal(38, 9))) as double) as effective_cost_usd,
-    cast(sum(cast(list_cost_usd as decimal(38, 9))) as double) as list_cost_usd
+    {{ exact_sum('billed_cost_usd') }} as billed_cost_usd,
+    {{ exact_sum('effective_cost_usd') }} as effective_cost_usd,
+    {{ exact_sum('list_cost_usd') }} as list_cost_usd
 from allocated
 group by
     charge_month,

@@ -27,12 +27,10 @@ partner_costs as (
     select
         costs.month,
         costs.partner_id,
-        cast(sum(cast(costs.effective_cost_usd as decimal(38, 9))) as double) as mrc_usd,
-        coalesce(cast(
-            sum(cast(costs.effective_cost_usd as decimal(38, 9)))
-            filter (where clusters.is_paid_by_us)
-            as double
-        ), 0) as paid_by_us_mrc_usd
+        {{ exact_sum('costs.effective_cost_usd') }} as mrc_usd,
+        coalesce(
+            {{ exact_sum('costs.effective_cost_usd', filter='clusters.is_paid_by_us') }}, 0
+        ) as paid_by_us_mrc_usd
     from costs
     left join clusters on costs.cluster = clusters.cluster
     group by costs.month, costs.partner_id

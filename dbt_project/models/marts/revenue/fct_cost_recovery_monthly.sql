@@ -29,7 +29,7 @@ recoverable as (
     select
         mrc.month,
         mrc.partner_id,
-        sum(mrc.paid_by_us_mrc_usd) as recoverable_cost_usd,
+        {{ exact_sum('mrc.paid_by_us_mrc_usd') }} as recoverable_cost_usd,
         min(mrc.coverage) as cost_coverage
     from mrc
     inner join months on mrc.month = months.month_start

@@ -27,8 +27,8 @@ months as (
 select
     months.month_start as month,
     contracts.partner_id,
-    round(sum(contracts.mrr_usd), 2) as contracted_mrr_usd,
-    round(12 * sum(contracts.mrr_usd), 2) as contracted_arr_usd,
+    round({{ exact_sum('contracts.mrr_usd') }}, 2) as contracted_mrr_usd,
+    round(12 * {{ exact_sum('contracts.mrr_usd') }}, 2) as contracted_arr_usd,
     count(*) as contracts_active
 from contracts
 inner join months

@@ -13,7 +13,7 @@ partner_mrr as (
     select
         month,
         partner_id,
-        sum(mrr_usd) as mrr_usd,
+        {{ exact_sum('mrr_usd') }} as mrr_usd,
         count(*) as contracts_active
     from contract_months
     group by month, partner_id

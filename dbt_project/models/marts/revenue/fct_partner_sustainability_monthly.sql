@@ -17,7 +17,7 @@ mrr as (
     select
         month,
         partner_id,
-        sum(mrr_usd) as mrr_usd
+        {{ exact_sum('mrr_usd') }} as mrr_usd
     from {{ ref('fct_mrr_monthly') }}
     group by month, partner_id
 ),

@@ -26,7 +26,7 @@ report_months as (
 monthly as (
     select
         report_months.month,
-        coalesce(sum(mrr.mrr_usd), 0) as end_mrr_usd,
+        coalesce({{ exact_sum('mrr.mrr_usd') }}, 0) as end_mrr_usd,
         count(*) filter (where mrr.mrr_usd > 0) as customers_end
     from report_months
     left join mrr on report_months.month = mrr.month
@@ -36,13 +36,15 @@ monthly as (
 moved as (
     select
         month,
-        coalesce(sum(mrr_delta_usd) filter (where movement = 'new'), 0) as new_mrr_usd,
-        coalesce(sum(mrr_delta_usd) filter (where movement = 'expansion'), 0) as expansion_mrr_usd,
-        coalesce(sum(mrr_delta_usd) filter (where movement = 'reactivation'), 0)
+        coalesce({{ exact_sum('mrr_delta_usd', filter="movement = 'new'") }}, 0) as new_mrr_usd,
+        coalesce({{ exact_sum('mrr_delta_usd', filter="movement = 'expansion'") }}, 0)
+            as expansion_mrr_usd,
+        coalesce({{ exact_sum('mrr_delta_usd', filter="movement = 'reactivation'") }}, 0)
             as reactivation_mrr_usd,
-        coalesce(-sum(mrr_delta_usd) filter (where movement = 'contraction'), 0)
+        coalesce(-{{ exact_sum('mrr_delta_usd', filter="movement = 'contraction'") }}, 0)
             as contraction_mrr_usd,
-        coalesce(-sum(mrr_delta_usd) filter (where movement = 'churn'), 0) as churned_mrr_usd,
+        coalesce(-{{ exact_sum('mrr_delta_usd', filter="movement = 'churn'") }}, 0)
+            as churned_mrr_usd,
         count(*) filter (where movement = 'churn') as customers_churned
     from movements
     group by month
@@ -53,9 +55,10 @@ moved as (
 cohort_12 as (
     select
         report_months.month,
-        sum(earlier.mrr_usd) as cohort_start_mrr_usd,
-        sum(least(coalesce(now.mrr_usd, 0), earlier.mrr_usd)) as cohort_capped_mrr_usd,
-        sum(coalesce(now.mrr_usd, 0)) as cohort_end_mrr_usd
+        {{ exact_sum('earlier.mrr_usd') }} as cohort_start_mrr_usd,
+        {{ exact_sum('least(coalesce(now.mrr_usd, 0), earlier.mrr_usd)') }}
+            as cohort_capped_mrr_usd,
+        {{ exact_sum('coalesce(now.mrr_usd, 0)') }} as cohort_end_mrr_usd
     from report_months
     inner join mrr as earlier
         on

@@ -14,7 +14,7 @@ month_coverage as (
 mrc as (
     select
         month,
-        sum(mrc_usd) as mrc_usd
+        {{ exact_sum('mrc_usd') }} as mrc_usd
     from {{ ref('fct_mrc_monthly') }}
     group by month
 ),
@@ -22,7 +22,7 @@ mrc as (
 mrr as (
     select
         month,
-        sum(mrr_usd) as mrr_usd
+        {{ exact_sum('mrr_usd') }} as mrr_usd
     from {{ ref('fct_mrr_monthly') }}
     group by month
 ),
@@ -30,8 +30,8 @@ mrr as (
 recovery as (
     select
         month,
-        sum(recoverable_cost_usd) as recoverable_cost_usd,
-        sum(invoiced_recovery_usd) as invoiced_recovery_usd
+        {{ exact_sum('recoverable_cost_usd') }} as recoverable_cost_usd,
+        {{ exact_sum('invoiced_recovery_usd') }} as invoiced_recovery_usd
     from {{ ref('fct_cost_recovery_monthly') }}
     group by month
 ),

@@ -31,11 +31,12 @@ monthly as (
         count(*) as days_live,
         sum(case when daily.has_data then 1 else 0 end) as days_with_data,
         max(daily.date) as last_day,
-        avg(daily.dau) as avg_daily_active_users,
+        {{ exact_avg('daily.dau') }} as avg_daily_active_users,
         max(daily.dau) as peak_daily_active_users,
-        avg(daily.mau) as avg_monthly_active_users,
+        {{ exact_avg('daily.mau') }} as avg_monthly_active_users,
         max(daily.mau) as peak_monthly_active_users,
-        avg(daily.memory_requested_bytes) / power(1024, 3) as avg_memory_requested_gib
+        {{ exact_avg('daily.memory_requested_bytes', 3) }} / power(1024, 3)
+            as avg_memory_requested_gib
     from daily
     inner join months
         on daily.date between months.month_start and months.month_end

@@ -31,7 +31,7 @@ partner_mrr as (
     select
         month,
         partner_id,
-        sum(mrr_usd) as mrr_usd
+        {{ exact_sum('mrr_usd') }} as mrr_usd
     from mrr
     group by month, partner_id
 ),

@@ -105,14 +105,11 @@ expected as (
     select
         billable.month,
         billable.partner_id,
-        sum(
-            tiers.usd_per_user
-            * greatest(
-                least(billable.billable_mau, coalesce(tiers.up_to, billable.billable_mau))
-                - tiers.from_users,
-                0
-            )
-        ) as expected_usage_fee_usd
+        {{ exact_sum(
+            'tiers.usd_per_user * greatest('
+            ~ 'least(billable.billable_mau, coalesce(tiers.up_to, billable.billable_mau))'
+            ~ ' - tiers.from_users, 0)'
+        ) }} as expected_usage_fee_usd
     from billable
     cross join tiers
     where billable.billable_mau is not null

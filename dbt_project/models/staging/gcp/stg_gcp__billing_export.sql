@@ -56,7 +56,7 @@ row_discounts as (
     select
         _file,
         _record,
-        sum(amount) as discounts_amount
+        {{ exact_sum('amount') }} as discounts_amount
     from classified_credits
     where is_discount
     group by _file, _record
