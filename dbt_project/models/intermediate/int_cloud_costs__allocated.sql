@@ -69,9 +69,8 @@ hub_memory as (
     select
         hub_key,
         cast({{ dbt.date_trunc('month', 'usage_date') }} as date) as usage_month,
-        {{ exact_sum('memory_requested_bytes', 3) }} as memory_requested_byte_days,
-        -- the exact total, as the version's text
-        sum(cast(memory_requested_bytes as decimal(38, 3))) as memory_version_sum
+        -- exact (DECIMAL), as the version's text and, as a double, the split's weight
+        sum(cast(memory_requested_bytes as decimal(38, 3))) as memory_requested_byte_days
     from usage
     group by hub_key, cast({{ dbt.date_trunc('month', 'usage_date') }} as date)
 ),
@@ -81,7 +80,9 @@ usage_versions as (
     select
         usage_month,
         {{ dbt.hash(sorted_listagg(
-            dbt.concat(["hub_key", "'='", dbt.cast("memory_version_sum", dbt.type_string())]),
+            dbt.concat([
+                "hub_key", "'='", dbt.cast("memory_requested_byte_days", dbt.type_string())
+            ]),
             "','"
         )) }} as usage_version
     from hub_memory
@@ -222,7 +223,9 @@ live_hubs as (
         cluster_months.charge_month,
         hubs.hub,
         hubs.partner_id,
-        coalesce(hub_memory.memory_requested_byte_days, 0) as memory_requested_byte_days
+        coalesce(
+            cast(hub_memory.memory_requested_byte_days as double), 0
+        ) as memory_requested_byte_days
     from shared_cluster_months as cluster_months
     inner join hubs
         on
