@@ -161,6 +161,12 @@ def columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
     return [row[0] for row in con.execute(f"describe select * from {relation}").fetchall()]
 
 
+@pytest.fixture(scope="module")
+def spark_manifest(spark_build: SparkBuild) -> dict:
+    """The manifest of the Spark build (its target folder beside its log)."""
+    return json.loads((spark_build.log.parent / "target" / "manifest.json").read_text())
+
+
 def left_out(node: dict) -> bool:
     """A test `make test` leaves to `make test-spark`."""
     if EVERY_TEST:
@@ -170,10 +176,9 @@ def left_out(node: dict) -> bool:
 
 
 def test_every_model_and_test_ran_on_spark_but_those_left_to_make_test_spark(
-    spark_build: SparkBuild,
+    spark_build: SparkBuild, spark_manifest: dict
 ):
-    manifest = json.loads((spark_build.log.parent / "target" / "manifest.json").read_text())
-    nodes = [*manifest["nodes"].items(), *manifest["unit_tests"].items()]
+    nodes = [*spark_manifest["nodes"].items(), *spark_manifest["unit_tests"].items()]
     expected = {
         unique_id
         for unique_id, node in nodes
@@ -186,12 +191,13 @@ def test_every_model_and_test_ran_on_spark_but_those_left_to_make_test_spark(
     assert any(node.startswith("unit_test.") for node in ran) is EVERY_TEST
 
 
-def test_data_tests_have_the_same_outcome_on_both_engines(spark_build: SparkBuild, both):
+def test_data_tests_have_the_same_outcome_on_both_engines(
+    spark_build: SparkBuild, spark_manifest: dict, both
+):
     """audit.dbt_test_results (macro record_test_results) of each build: same tests (those
     Spark ran), same status, same number of failing rows (a warning on one engine is a
     warning on the other)."""
-    manifest = json.loads((spark_build.log.parent / "target" / "manifest.json").read_text())
-    not_run = {n["name"] for n in manifest["nodes"].values() if left_out(n)}
+    not_run = {n["name"] for n in spark_manifest["nodes"].values() if left_out(n)}
     spark = spark_table(spark_build, "audit", "dbt_test_results")
     query = "select test_name, status, failures from {} order by test_name"
     duck_rows = [
