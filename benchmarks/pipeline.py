@@ -5,7 +5,8 @@ On a landing folder of `--months` months, `--hubs` hubs and about `--rows` cloud
 
 1. raw DuckDB reading the cloud-bill files into tables (`create table as select * from
    read_parquet/read_csv/read_json`): the floor;
-2. the project's ingestion of the same files (`load_source` of the four cloud sources);
+2. the project's ingestion of the same files (`load_source` of the four cloud sources, side
+   by side as the build's monthly step loads them);
    steps 1 and 2 alternate twice, and each reports its faster run;
 3. the full build (`partner-metrics build`: every source, the GX suites, `dbt build`, the
    snapshot) into an empty warehouse;
@@ -129,17 +130,20 @@ def ingest(landing: Path, database: Path) -> dict:
     """Step 2 in a child: the project's ingestion of the four cloud sources."""
     code = f"""
 from pathlib import Path
-from ingest.framework import load_source
+from ingest.framework import load_source, side_by_side
 from ingest.sources import SOURCES
 from orchestration.settings import Settings
-from warehouse.connection import connect
 import duckdb
 settings = Settings(landing={str(landing)!r}, warehouse={str(database)!r}, snapshots="")
 with duckdb.connect({str(database)!r}, config=settings.duckdb_config()) as con:
-    for source in SOURCES:
-        if source.name in {CLOUD_SOURCES!r}:
-            report = load_source(con, source, Path({str(landing)!r}))
-            print("loaded", source.name, report.rows_loaded, report.rows_quarantined)
+    def load(source):
+        with con.cursor() as own:
+            return load_source(own, source, Path({str(landing)!r}))
+    bills = [source for source in SOURCES if source.name in {CLOUD_SOURCES!r}]
+    for source, report in side_by_side(bills, load):
+        if isinstance(report, BaseException):
+            raise report
+        print("loaded", source.name, report.rows_loaded, report.rows_quarantined)
 """
     database.unlink(missing_ok=True)
     result = run_child(["-c", code])

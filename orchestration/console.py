@@ -25,9 +25,11 @@ from typing import TextIO
 from dagster import LoggerDefinition, logger
 
 from ingest.secrets import redact
+from ingest.sources import SOURCES
 from warehouse.build_state import DBT_NOT_RUN
 
 # dbt's own progress line for a node: "12 of 382 START sql table model marts.dim_hubs ..."
+SOURCE_OF_TABLE = {table.name: source.name for source in SOURCES for table in source.tables}
 DBT_NODE = re.compile(r"^\s*(\d+) of (\d+) (START|OK|PASS|WARN|ERROR|FAIL|SKIP)")
 
 
@@ -92,7 +94,7 @@ def stage_of(step_key: str) -> str:
 class Stage:
     name: str
     started: float = field(default_factory=time.monotonic)
-    steps: int = 0
+    sources: set[str] = field(default_factory=set)  # the ingest stage's, as they load
     failed: bool = False
     current: str = ""
     materialized: int = 0
@@ -114,7 +116,7 @@ class Stage:
             return self.note
         if self.name == "ingest":
             gates = self.checks_passed + self.checks_warned + self.checks_failed
-            return f"{self.steps} sources, {gates} quality gates" + (
+            return f"{len(self.sources)} sources, {gates} quality gates" + (
                 f", {self.checks_warned} warned" if self.checks_warned else " passed"
             )
         if self.name == "dbt":
@@ -200,13 +202,14 @@ class Progress:
             stage = self.stage
             if kind == "STEP_START":
                 stage.current = step_key.removeprefix("ingest_")
-            elif kind == "STEP_SUCCESS" and step_key.startswith("ingest_"):
-                stage.steps += 1
             elif kind == "STEP_FAILURE":
                 stage.failed = True
             elif kind == "STEP_SKIPPED":
                 stage.skipped = True
                 stage.note = "skipped: models unchanged, the month's report stands"
+            elif kind == "ASSET_MATERIALIZATION" and step_key.startswith("ingest_"):
+                table = event.event_specific_data.materialization.asset_key.path[-1]
+                stage.sources.add(SOURCE_OF_TABLE.get(table, table))
             elif kind == "ASSET_MATERIALIZATION" and event.partition is None:
                 stage.materialized += 1
             elif kind == "ASSET_CHECK_EVALUATION":

@@ -1,14 +1,16 @@
-"""One Dagster multi-asset per connector; each materialises the source's raw tables.
+"""The ingest steps: Dagster multi-assets that materialise the sources' raw tables.
 
-A `by_month` source (cloud costs, usage) is partitioned by month: a run's months are what its
-live pull fetches, and the load is always the whole landing folder of the source
-(orchestration/partitions.py says why). Every message and metadata value that can carry text
-from outside (an API's error body) passes through `ingest.secrets.redact`.
+The sources partitioned by month load side by side in one step, the others a step each
+(`INGEST_ASSETS`). A `by_month` source (cloud costs, usage) is partitioned by month: a run's
+months are what its live pull fetches, and the load is always the whole landing folder of the
+source (orchestration/partitions.py says why). Every message and metadata value that can carry
+text from outside (an API's error body) passes through `ingest.secrets.redact`.
 """
 
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import partial
 
 import duckdb
 from dagster import (
@@ -33,6 +35,7 @@ from ingest.framework import (
     Source,
     SourceError,
     load_source,
+    side_by_side,
 )
 from ingest.secrets import redact
 from ingest.sources import SOURCES
@@ -51,21 +54,18 @@ def raw_asset_key(table: str) -> AssetKey:
     return AssetKey([RAW_SCHEMA, table])
 
 
-@contextmanager
-def failures_named(source: Source) -> Iterator[None]:
-    """Any error of a pull or a load as a Dagster Failure naming the source, its text
+def failure_of(source: Source, error: BaseException) -> Failure:
+    """An error of a pull or a load as a Dagster Failure naming the source, its text
     redacted. The original exception is not chained: Dagster would store its unredacted
     message in the event log."""
-    try:
-        yield
-    except PullError as error:
+    if isinstance(error, PullError):
         description = redact(f"{source.name}: {error}")
         metadata = {
             "source": source.name,
             "request": redact(error.request),
             "status": error.status or 0,
         }
-    except SourceError as error:
+    elif isinstance(error, SourceError):
         description = redact(str(error))
         metadata = {
             "source": error.source,
@@ -73,18 +73,59 @@ def failures_named(source: Source) -> Iterator[None]:
             "where": error.where or "",
             "problem": redact(error.problem),
         }
-    except Exception as error:  # a client library's own error: its text may quote a server
+    else:  # a client library's own error: its text may quote a server
         description = redact(f"{source.name}: {type(error).__name__}: {error}")
         metadata = {
             "source": source.name,
-            "traceback": MetadataValue.text(redact(traceback.format_exc())),
+            "traceback": MetadataValue.text(redact("".join(traceback.format_exception(error)))),
         }
-    else:
-        return
-    raise Failure(description=description, metadata=metadata) from None
+    return Failure(description=description, metadata=metadata)
 
 
-def build_ingest_asset(source: Source) -> AssetsDefinition:
+def failure_of_all(failures: Sequence[Failure]) -> Failure:
+    """One Failure for a step whose sources failed: the only one, or all of them named."""
+    if len(failures) == 1:
+        return failures[0]
+    return Failure(
+        description=f"{len(failures)} sources failed: "
+        + "; ".join(str(failure.description) for failure in failures),
+        metadata={"sources": ", ".join(str(f.metadata["source"].value) for f in failures)},
+    )
+
+
+@dataclass
+class Ingested:
+    """What one source's pull and load did, and what the UI shows of its tables."""
+
+    pulled: object
+    report: LoadReport
+    described: dict[str, dict[str, object]]
+
+
+def pull_source(source: Source, settings: Settings, months: list) -> object:
+    """A source's live pull into its landing folder (None: the source has none)."""
+    if source.pull is None:
+        return None
+    if source.by_month:
+        return source.pull(settings.landing_root, months)
+    return source.pull(settings.landing_root)
+
+
+def load_and_describe(
+    con: duckdb.DuckDBPyConnection, source: Source, settings: Settings
+) -> tuple[LoadReport, dict[str, dict[str, object]]]:
+    """Load a source's landing folder on a connection of its own (its own transaction)."""
+    with con.cursor() as own:
+        report = load_source(own, source, settings.landing_root)
+        return report, {table.name: describe_table(own, table) for table in source.tables}
+
+
+def build_ingest_asset(name: str, sources: Sequence[Source]) -> AssetsDefinition:
+    """One step that pulls and loads `sources`, side by side when there are several
+    (ingest.framework.side_by_side): every pull first, then the loads of the sources whose
+    pull did not fail, so a failed pull writes nothing. A step of several sources can be
+    subset in the UI: selecting any table of a source runs that source."""
+    (by_month,) = {source.by_month for source in sources}  # one partitioning per step
     specs = [
         AssetSpec(
             raw_asset_key(table.name),
@@ -93,15 +134,20 @@ def build_ingest_asset(source: Source) -> AssetsDefinition:
             kinds={"python", "duckdb"},
             metadata={"landing_patterns": ", ".join(source.patterns)},
         )
+        for source in sources
         for table in source.tables
     ]
 
     @multi_asset(
-        name=f"ingest_{source.name}",
+        name=f"ingest_{name}",
         specs=specs,
-        description=source.description,
-        partitions_def=MONTHS if source.by_month else None,
-        backfill_policy=BackfillPolicy.single_run() if source.by_month else None,
+        description=" ".join(source.description for source in sources)
+        if len(sources) == 1
+        else "Loaded side by side, each in a transaction of its own: "
+        + "; ".join(f"{source.name}: {source.description}" for source in sources),
+        partitions_def=MONTHS if by_month else None,
+        backfill_policy=BackfillPolicy.single_run() if by_month else None,
+        can_subset=len(sources) > 1,
     )
     def ingest(
         context: AssetExecutionContext,
@@ -109,49 +155,75 @@ def build_ingest_asset(source: Source) -> AssetsDefinition:
         settings: Settings,
         warehouse_lock: WarehouseLockResource,  # held for the whole run
     ):
-        months = window_months(context.partition_key_range) if source.by_month else []
-        pulled = None
-        with failures_named(source):
-            if source.pull is not None:
-                if source.by_month:
-                    pulled = source.pull(settings.landing_root, months)
-                else:
-                    pulled = source.pull(settings.landing_root)
+        months = window_months(context.partition_key_range) if by_month else []
+        selected = context.selected_asset_keys
+        chosen = [s for s in sources if any(raw_asset_key(t.name) in selected for t in s.tables)]
+        failures: list[Failure] = []
+        pulled = {}
+        for source, outcome in side_by_side(
+            chosen, partial(pull_source, settings=settings, months=months)
+        ):
+            if isinstance(outcome, BaseException):
+                failures.append(failure_of(source, outcome))
+                context.log.error(failures[-1].description)
+            else:
+                pulled[source.name] = outcome
+        loadable = [source for source in chosen if source.name in pulled]
+        if loadable:
             with warehouse.get_connection() as con:
-                report = load_source(con, source, settings.landing_root)
-                described = {table.name: describe_table(con, table) for table in source.tables}
-        # A pull that went on past some failures (a cluster it could not query) lists them.
-        pull_notes = pulled.problems + pulled.warnings if isinstance(pulled, PullReport) else []
-        for note in pull_notes:
-            context.log.warning(redact(f"{source.name} pull: {note}"))
-        context.log.info(redact(f"{source.name}: {summary_of(report)}"))
-        window = f"{months[0]:%Y-%m} to {months[-1]:%Y-%m}" if months else None
-        for table in source.tables:
-            yield MaterializeResult(
-                asset_key=raw_asset_key(table.name),
-                metadata={
-                    "dagster/row_count": report.rows_after[table.name],
-                    "rows_before_load": report.rows_before[table.name],
-                    "files_seen": len(report.files),
-                    "files_loaded": sum(f.status in ("loaded", "replaced") for f in report.files),
-                    # The files whose rows this load wrote: the suite validates their rows.
-                    "files_written": MetadataValue.json(
-                        [f.file for f in report.files if f.status in ("loaded", "replaced")]
-                    ),
-                    "rows_loaded_this_run": report.rows_loaded,
-                    "rows_quarantined_this_run": report.rows_quarantined,
-                    "files": MetadataValue.md(files_markdown(report)),
-                    **({"months_fetched": window} if window else {}),
-                    **(
-                        {"pull_problems": MetadataValue.md(redact(_bullets(pull_notes)))}
-                        if pull_notes
-                        else {}
-                    ),
-                    **described[table.name],
-                },
-            )
+                work = partial(load_and_describe, con, settings=settings)
+                for source, outcome in side_by_side(loadable, work):
+                    if isinstance(outcome, BaseException):
+                        failures.append(failure_of(source, outcome))
+                        context.log.error(failures[-1].description)
+                        continue
+                    report, described = outcome
+                    ingested = Ingested(pulled[source.name], report, described)
+                    yield from materializations(context, source, ingested, months)
+        if failures:
+            raise failure_of_all(failures)
 
     return ingest
+
+
+def materializations(
+    context: AssetExecutionContext, source: Source, ingested: Ingested, months: list
+) -> Iterator[MaterializeResult]:
+    """The logged summary of a source's load, and a materialisation of each selected table."""
+    pulled, report = ingested.pulled, ingested.report
+    # A pull that went on past some failures (a cluster it could not query) lists them.
+    pull_notes = pulled.problems + pulled.warnings if isinstance(pulled, PullReport) else []
+    for note in pull_notes:
+        context.log.warning(redact(f"{source.name} pull: {note}"))
+    context.log.info(redact(f"{source.name}: {summary_of(report)}"))
+    window = f"{months[0]:%Y-%m} to {months[-1]:%Y-%m}" if months else None
+    for table in source.tables:
+        key = raw_asset_key(table.name)
+        if key not in context.selected_asset_keys:
+            continue
+        yield MaterializeResult(
+            asset_key=key,
+            metadata={
+                "dagster/row_count": report.rows_after[table.name],
+                "rows_before_load": report.rows_before[table.name],
+                "files_seen": len(report.files),
+                "files_loaded": sum(f.status in ("loaded", "replaced") for f in report.files),
+                # The files whose rows this load wrote: the suite validates their rows.
+                "files_written": MetadataValue.json(
+                    [f.file for f in report.files if f.status in ("loaded", "replaced")]
+                ),
+                "rows_loaded_this_run": report.rows_loaded,
+                "rows_quarantined_this_run": report.rows_quarantined,
+                "files": MetadataValue.md(files_markdown(report)),
+                **({"months_fetched": window} if window else {}),
+                **(
+                    {"pull_problems": MetadataValue.md(redact(_bullets(pull_notes)))}
+                    if pull_notes
+                    else {}
+                ),
+                **ingested.described[table.name],
+            },
+        )
 
 
 def summary_of(report: LoadReport) -> str:
@@ -208,4 +280,11 @@ def describe_table(con: duckdb.DuckDBPyConnection, table: RawTable) -> dict[str,
     return described
 
 
-INGEST_ASSETS = [build_ingest_asset(source) for source in SOURCES]
+# The sources partitioned by month (the cloud bills and the usage samples, the large ones)
+# load side by side in one step; the others, small, a step each. (Restricted tables are
+# written through an attached database, one at a time: none of the monthly sources has one.)
+MONTHLY_SOURCES = [source for source in SOURCES if source.by_month]
+INGEST_ASSETS = [
+    build_ingest_asset("monthly_sources", MONTHLY_SOURCES),
+    *(build_ingest_asset(source.name, [source]) for source in SOURCES if not source.by_month),
+]

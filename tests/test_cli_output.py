@@ -16,6 +16,7 @@ from pathlib import Path
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus
 from dagster._core.events.log import EventLogEntry
 
+from ingest.sources import SOURCES
 from orchestration.instance import instance_dir, open_instance
 from tests.conftest import CLI, SMALL_WORLD, BuiltWarehouse, run_cli
 from warehouse.connection import connect
@@ -34,6 +35,8 @@ def test_the_build_prints_a_few_progress_lines_and_the_summary_and_logs_the_rest
     stages = [line.split()[0] for line in lines[:4]]
     assert stages == ["prepare", "ingest", "dbt", "snapshot"]
     assert all(line.rstrip().endswith(" s") for line in lines[:4])
+    # Every source counted, the monthly ones loaded side by side in one step among them.
+    assert f" {len(SOURCES)} sources, " in lines[1]
     # No Dagster event, warning block or dbt node line on the terminal.
     for noise in ("dagster - ", "AssetObservation", " START ", "PASS in", "WARNING"):
         assert noise not in built_warehouse.stdout

@@ -32,7 +32,7 @@ def test_the_pull_writes_landing_files_that_the_same_run_loads(tmp_path: Path):
         (root / "fx").mkdir(parents=True)
         (root / "fx" / "rates.csv").write_text("date,currency,usd_per_unit\n2024-01-01,EUR,1.1\n")
 
-    asset = build_ingest_asset(dataclasses.replace(FX, pull=pull))
+    asset = build_ingest_asset("fx", [dataclasses.replace(FX, pull=pull)])
     result = materialize([asset], resources=resources(tmp_path, landing))
     assert result.success
     with connect_read_only(tmp_path / "w.duckdb") as con:
@@ -45,7 +45,7 @@ def test_a_failed_pull_fails_the_asset_with_request_and_status(tmp_path: Path):
     def pull(root: Path) -> None:
         raise PullError("answered 503 after 4 attempts", "GET http://127.0.0.1/rates", 503)
 
-    asset = build_ingest_asset(dataclasses.replace(FX, pull=pull))
+    asset = build_ingest_asset("fx", [dataclasses.replace(FX, pull=pull)])
     with pytest.raises(Failure) as failure:
         materialize([asset], resources=resources(tmp_path, tmp_path / "landing"))
     assert failure.value.description == "fx: answered 503 after 4 attempts"

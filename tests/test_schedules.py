@@ -106,7 +106,7 @@ def test_a_month_run_fetches_that_month_and_loads_the_whole_landing_folder(tmp_p
     monthly_fx = dataclasses.replace(FX, by_month=True, pull=pull)
     settings = Settings(landing=str(landing), warehouse=str(tmp_path / "w.duckdb"), snapshots="")
     result = materialize(
-        [build_ingest_asset(monthly_fx)],
+        [build_ingest_asset("fx", [monthly_fx])],
         resources=build_resources(settings),
         tags=window_tags(PartitionKeyRange("2024-02", "2024-02")),
     )
