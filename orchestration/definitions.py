@@ -28,7 +28,8 @@ def make_definitions(
         sensors=SENSORS,
         resources=build_resources(settings),
         loggers=loggers,
-        # DuckDB has one writer at a time: steps run one after another in one process.
+        # One process writes the DuckDB file: steps run one after another in it (the monthly
+        # sources load side by side within their step, orchestration/ingestion.py).
         executor=in_process_executor,
     )
 
