@@ -28,8 +28,9 @@ from ingest.secrets import redact
 from ingest.sources import SOURCES
 from warehouse.build_state import DBT_NOT_RUN
 
-# dbt's own progress line for a node: "12 of 382 START sql table model marts.dim_hubs ..."
+# The ingest stage counts sources by the raw tables it materialised (one step loads several).
 SOURCE_OF_TABLE = {table.name: source.name for source in SOURCES for table in source.tables}
+# dbt's own progress line for a node: "12 of 382 START sql table model marts.dim_hubs ..."
 DBT_NODE = re.compile(r"^\s*(\d+) of (\d+) (START|OK|PASS|WARN|ERROR|FAIL|SKIP)")
 
 
