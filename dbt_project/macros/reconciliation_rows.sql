@@ -10,11 +10,11 @@
         {% if amount -%}
         {{ currency }} as currency,
         count(*) as row_count,
-        sum(cast({{ amount }} as decimal(38, 6))) as amount
+        sum(cast({{ amount }} as {{ exact_decimal() }})) as amount
         {%- else -%}
         cast(null as {{ dbt.type_string() }}) as currency,
         count(*) as row_count,
-        cast(null as decimal(38, 6)) as amount
+        cast(null as {{ exact_decimal() }}) as amount
         {%- endif %}
     from {{ relation }}
     {% if where -%} where {{ where }} {%- endif %}
@@ -33,7 +33,7 @@
         '{{ deliveries.schema }}.{{ deliveries.identifier }}' as relation_name,
         billing_currency as currency,
         sum(row_count) as row_count,
-        sum(cast(amount as decimal(38, 6))) as amount
+        sum(cast(amount as {{ exact_decimal() }})) as amount
     from {{ deliveries }}
     where not is_current
     group by billing_currency
@@ -45,7 +45,7 @@
         '{{ deliveries.schema }}.{{ deliveries.identifier }}' as relation_name,
         billing_currency as currency,
         sum(row_count) as row_count,
-        sum(cast(amount as decimal(38, 6))) as amount
+        sum(cast(amount as {{ exact_decimal() }})) as amount
     from {{ deliveries }}
     where is_current
     group by billing_currency
@@ -57,7 +57,7 @@
         '{{ deliveries.schema }}.{{ deliveries.identifier }}' as relation_name,
         billing_currency as currency,
         count(*) as row_count,
-        sum(cast(amount as decimal(38, 6)) - cast(replaced_amount as decimal(38, 6))) as amount
+        sum(cast(amount as {{ exact_decimal() }}) - cast(replaced_amount as {{ exact_decimal() }})) as amount
     from {{ deliveries }}
     where is_current and replaced_delivery is not null
     group by billing_currency

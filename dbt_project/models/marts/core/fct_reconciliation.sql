@@ -19,7 +19,7 @@ landing as (
         'raw._ingest_log' as relation_name,
         cast(null as {{ dbt.type_string() }}) as currency,
         sum(rows_loaded + rows_quarantined) as row_count,
-        cast(null as decimal(38, 6)) as amount
+        cast(null as {{ exact_decimal() }}) as amount
     from files
     group by source_name
 ),
@@ -32,7 +32,7 @@ quarantined as (
         'raw._quarantine' as relation_name,
         cast(null as {{ dbt.type_string() }}) as currency,
         count(*) as row_count,
-        cast(null as decimal(38, 6)) as amount
+        cast(null as {{ exact_decimal() }}) as amount
     from quarantine
     group by source_name
 ),
