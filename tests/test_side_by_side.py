@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import PartitionKeyRange, materialize
+from dagster import AssetKey, PartitionKeyRange, materialize
 
 from ingest.framework import RAW_SCHEMA, load_source
 from orchestration.ingestion import INGEST_ASSETS, MONTHLY_SOURCES
@@ -137,3 +137,22 @@ def test_a_source_failing_side_by_side_keeps_its_rows_while_the_others_load(
         gcp = contents(con, "gcp_billing_export")
         kept = [row for row in before["gcp_billing_export"] if gone not in row]
         assert gcp == kept and len(kept) < len(before["gcp_billing_export"])
+
+
+def test_selecting_one_sources_table_in_the_ui_loads_that_source_only(
+    landing: Path, tmp_path: Path
+):
+    warehouse = tmp_path / "w.duckdb"
+    settings = Settings(landing=str(landing), warehouse=str(warehouse), snapshots="")
+    result = materialize(
+        [monthly_step()],
+        selection=[AssetKey(["raw", "focus_costs"])],
+        resources=build_resources(settings),
+        tags=window_tags(PartitionKeyRange("2026-10", "2026-11")),
+    )
+    materialized = result.asset_materializations_for_node(MONTHLY_STEP)
+    assert {m.asset_key.path[-1] for m in materialized} == {"focus_costs"}  # for each month
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert raw_tables(con) == ["_ingest_log", "_quarantine", "_sources", "focus_costs"]
+        [(sources,)] = con.execute("select list(distinct source) from raw._ingest_log").fetchall()
+        assert sources == ["focus"]
