@@ -9,7 +9,6 @@ text from outside (an API's error body) passes through `ingest.secrets.redact`.
 
 import traceback
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from functools import partial
 
 import duckdb
@@ -93,15 +92,6 @@ def failure_of_all(failures: Sequence[Failure]) -> Failure:
     )
 
 
-@dataclass
-class Ingested:
-    """What one source's pull and load did, and what the UI shows of its tables."""
-
-    pulled: object
-    report: LoadReport
-    described: dict[str, dict[str, object]]
-
-
 def pull_source(source: Source, settings: Settings, months: list) -> object:
     """A source's live pull into its landing folder (None: the source has none)."""
     if source.pull is None:
@@ -159,13 +149,17 @@ def build_ingest_asset(name: str, sources: Sequence[Source]) -> AssetsDefinition
         selected = context.selected_asset_keys
         chosen = [s for s in sources if any(raw_asset_key(t.name) in selected for t in s.tables)]
         failures: list[Failure] = []
+
+        def failed(source: Source, error: BaseException) -> None:
+            failures.append(failure_of(source, error))
+            context.log.error(failures[-1].description)
+
         pulled = {}
         for source, outcome in side_by_side(
             chosen, partial(pull_source, settings=settings, months=months)
         ):
             if isinstance(outcome, BaseException):
-                failures.append(failure_of(source, outcome))
-                context.log.error(failures[-1].description)
+                failed(source, outcome)
             else:
                 pulled[source.name] = outcome
         loadable = [source for source in chosen if source.name in pulled]
@@ -174,12 +168,12 @@ def build_ingest_asset(name: str, sources: Sequence[Source]) -> AssetsDefinition
                 work = partial(load_and_describe, con, settings=settings)
                 for source, outcome in side_by_side(loadable, work):
                     if isinstance(outcome, BaseException):
-                        failures.append(failure_of(source, outcome))
-                        context.log.error(failures[-1].description)
+                        failed(source, outcome)
                         continue
                     report, described = outcome
-                    ingested = Ingested(pulled[source.name], report, described)
-                    yield from materializations(context, source, ingested, months)
+                    yield from materializations(
+                        context, source, pulled[source.name], report, described, months
+                    )
         if failures:
             raise failure_of_all(failures)
 
@@ -187,10 +181,15 @@ def build_ingest_asset(name: str, sources: Sequence[Source]) -> AssetsDefinition
 
 
 def materializations(
-    context: AssetExecutionContext, source: Source, ingested: Ingested, months: list
+    context: AssetExecutionContext,
+    source: Source,
+    pulled: object,
+    report: LoadReport,
+    described: dict[str, dict[str, object]],
+    months: list,
 ) -> Iterator[MaterializeResult]:
-    """The logged summary of a source's load, and a materialisation of each selected table."""
-    pulled, report = ingested.pulled, ingested.report
+    """The logged summary of a source's pull and load, and a materialisation of each selected
+    table with what the UI shows of it (`described`)."""
     # A pull that went on past some failures (a cluster it could not query) lists them.
     pull_notes = pulled.problems + pulled.warnings if isinstance(pulled, PullReport) else []
     for note in pull_notes:
@@ -221,7 +220,7 @@ def materializations(
                     if pull_notes
                     else {}
                 ),
-                **ingested.described[table.name],
+                **described[table.name],
             },
         )
 
