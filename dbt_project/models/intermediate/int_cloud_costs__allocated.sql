@@ -70,7 +70,7 @@ hub_memory as (
         hub_key,
         cast({{ dbt.date_trunc('month', 'usage_date') }} as date) as usage_month,
         -- exact (DECIMAL), as the version's text and, as a double, the split's weight
-        sum(cast(memory_requested_bytes as decimal(38, 3))) as memory_requested_byte_days
+        sum(cast(memory_requested_bytes as {{ exact_decimal(3) }})) as memory_requested_byte_days
     from usage
     group by hub_key, cast({{ dbt.date_trunc('month', 'usage_date') }} as date)
 ),
