@@ -1,15 +1,16 @@
-"""The incremental cost models (int_cloud_costs__focus by delivery scope,
-int_cloud_costs__allocated by charge month) give the same rows as a full refresh.
+"""The incremental models (int_cloud_costs__focus by delivery scope, int_cloud_costs__allocated
+by charge month, the Prometheus staging models by day) give the same rows as a full refresh.
 
 The small world as the tests share it (built once by the CLI) is copied; then a copy of its
 landing changes the ways providers and operators change it: one more line in a GCP account's
 month-to-date file (a reloaded file), the same account's oldest month, whose only file is
 removed (its scope disappears), a legacy CUR period manifest that switches to the other
 assembly (the current delivery changes, no data file is reloaded: only superseded_by flips) and
-one hub's memory requests restated (the shared cost of those months splits differently). The
-second CLI build runs dbt incrementally; a copy of its warehouse is kept, and the warehouse is
-built again with `partner-metrics build --full-refresh`: every row of the cost models and of the
-marts over them must be equal in both. Money columns are compared to the cent, the rest exactly.
+one hub's memory requests restated for five days by a month folder of a live pull (those days'
+usage is rebuilt, and the shared cost of their month splits differently). The second CLI build
+runs dbt incrementally; a copy of its warehouse is kept, and the warehouse is built again with
+`partner-metrics build --full-refresh`: every row of the incremental models and of the marts
+over them must be equal in both. Money columns are compared to the cent, the rest exactly.
 """
 
 from __future__ import annotations
@@ -32,8 +33,15 @@ from tests.conftest import (
     build_cli,
 )
 
-# Tables compared row by row: the two incremental models and every mart over them.
+# Tables compared row by row: the incremental models and every mart over them.
 COMPARED = (
+    "staging.stg_prometheus__samples",
+    "staging.stg_prometheus__user_servers",
+    "intermediate.int_hub_usage_daily",
+    "marts.fct_hub_usage_daily",
+    "marts.fct_hub_usage_monthly",
+    "marts.fct_cluster_mau_monthly",
+    "marts.fct_usage_fee_recovery_monthly",
     "intermediate.int_cloud_costs__focus",
     "intermediate.int_cloud_costs__allocated",
     "intermediate.int_cloud_costs__unattributed_share",
@@ -84,27 +92,35 @@ def change_landing(landing: Path) -> dict:
     named = json.loads(period_manifest.read_text())["assemblyId"]
     other = next(d for d in period_manifest.parent.iterdir() if d.is_dir() and d.name != named)
     shutil.copy(other / period_manifest.name, period_manifest)
-    # One cluster's memory requests restated: its first hub's first five days doubled.
+    # One cluster's memory requests restated: a live pull's month folder re-delivers its first
+    # hub's first five days, doubled (staging keeps each day's highest sample).
     memory_file = sorted((landing / "usage").rglob("memory_requests_bytes.json"))[0]
     series = json.loads(memory_file.read_text())
     first = series["data"]["result"][0]
-    first["values"] = [
-        [t, str(float(v) * 2) if day < 5 else v] for day, (t, v) in enumerate(first["values"])
-    ]
-    memory_file.write_text(json.dumps(series))
-    restated = {
-        datetime.fromtimestamp(t, UTC).date().replace(day=1) for t, _ in first["values"][:5]
-    }
+    month = day_of(first["values"][0][0]).replace(day=1)
+    restated_values = [[t, str(float(v) * 2)] for t, v in first["values"][:5]]
+    assert {day_of(t).replace(day=1) for t, _ in restated_values} == {month}
+    restatement = memory_file.parent / f"{month:%Y-%m}" / memory_file.name
+    restatement.parent.mkdir()
+    series["data"]["result"] = [{**first, "values": restated_values}]
+    restatement.write_text(json.dumps(series))
     period = period_manifest.parent.name  # yyyymmdd-yyyymmdd
     return {
         "appended_month": month_of(months[-1].stem),
         "removed_month": month_of(months[0].stem),
         "removed_file": months[0].relative_to(landing).as_posix(),
         "switched_month": month_of(period),
-        "restated_months": restated,
+        "restated_months": {month},
+        "restated_days": {day_of(t) for t, _ in restated_values},
+        "restated_hub": (memory_file.parent.name, first["metric"]["namespace"]),
         "assembly_now": other.name,
         "assembly_before": named,
     }
+
+
+def day_of(unix_time: float) -> date:
+    """The UTC day of a Prometheus sample time."""
+    return datetime.fromtimestamp(unix_time, UTC).date()
 
 
 def month_of(name: str) -> date:
@@ -227,6 +243,51 @@ def test_the_incremental_build_rebuilt_only_what_changed(incremental_and_full):
                 [f"%{assembly}%"],
             ).fetchone()[0]
             assert (found > 0) is expected, assembly
+
+
+def test_the_incremental_build_rebuilt_only_the_restated_days_of_usage(
+    incremental_and_full, built_warehouse: BuiltWarehouse
+):
+    """The restatement holds five days of one cluster: those days' samples were rebuilt (every
+    cluster's rows of them, since a day is the unit), every other day kept the first build's
+    rows, and the doubled requests are the days' values now."""
+    built = incremental_and_full
+    with duckdb.connect(str(built["incremental"]), read_only=True) as con:
+        for table in ("stg_prometheus__samples", "stg_prometheus__user_servers"):
+            builds = dict(
+                con.execute(
+                    f"select built_at > ?, list(distinct sample_date) from staging.{table} "
+                    "group by all",
+                    [built["first_built"]],
+                ).fetchall()
+            )
+            assert set(builds.get(True, [])) <= built["restated_days"], table
+            assert not set(builds[False]) & built["restated_days"], table
+        rebuilt = {
+            day
+            for (day,) in con.execute(
+                "select distinct sample_date from staging.stg_prometheus__samples "
+                "where built_at > ?",
+                [built["first_built"]],
+            ).fetchall()
+        }
+        assert rebuilt == built["restated_days"]
+        restated = con.execute(
+            "select sample_date, value from staging.stg_prometheus__samples "
+            "where cluster = ? and namespace = ? and measure = 'memory_requested_bytes'",
+            list(built["restated_hub"]),
+        ).fetchall()
+    with duckdb.connect(str(built_warehouse.warehouse), read_only=True) as con:
+        before = dict(
+            con.execute(
+                "select sample_date, value from staging.stg_prometheus__samples "
+                "where cluster = ? and namespace = ? and measure = 'memory_requested_bytes'",
+                list(built["restated_hub"]),
+            ).fetchall()
+        )
+    assert {day: value for day, value in restated if day in built["restated_days"]} == {
+        day: before[day] * 2 for day in built["restated_days"]
+    }
 
 
 def test_the_incremental_build_left_out_the_unit_tests(

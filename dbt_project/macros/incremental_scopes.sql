@@ -1,5 +1,5 @@
-{#- Helpers of the incremental cost models (int_cloud_costs__focus by delivery scope,
-    int_cloud_costs__allocated by charge month). -#}
+{#- Helpers of the incremental models (int_cloud_costs__focus by delivery scope,
+    int_cloud_costs__allocated by charge month, the Prometheus staging models by day). -#}
 
 {#- When this dbt invocation started, as a timestamp: the `built_at` of every row a run
     writes, so the rows of a model's latest build are those with its greatest built_at. -#}
@@ -7,27 +7,29 @@
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
 {%- endmacro %}
 
-{#- Post-hook: deletes the rows of `this` whose scope_version is no longer a current one in
-    `scopes` (int_cloud_costs__delivery_scopes): a scope whose files were all removed, or a
-    month whose only lines moved to another month in a newer delivery. delete+insert only
-    replaces the keys a run writes, so without it such rows would stay. -#}
-{% macro delete_stale_scopes(scopes, partition_column) -%}
-    {{ return(adapter.dispatch('delete_stale_scopes')(scopes, partition_column)) }}
+{#- Post-hook: deletes the rows of `this` whose version (`version_column`) is no longer a
+    current one in `scopes` (int_cloud_costs__delivery_scopes, stg_prometheus__sample_days):
+    a scope whose files were all removed, a month whose only lines moved to another month in
+    a newer delivery, a day no file holds any more. delete+insert only replaces the keys a run
+    writes, so without it such rows would stay. -#}
+{% macro delete_stale_scopes(scopes, partition_column, version_column='scope_version') -%}
+    {{ return(adapter.dispatch('delete_stale_scopes')(scopes, partition_column, version_column)) }}
 {%- endmacro %}
 
-{% macro default__delete_stale_scopes(scopes, partition_column) -%}
+{% macro default__delete_stale_scopes(scopes, partition_column, version_column) -%}
     delete from {{ this }}
-    where scope_version not in (select scope_version from {{ scopes }})
+    where {{ version_column }} not in (select {{ version_column }} from {{ scopes }})
 {%- endmacro %}
 
 {#- Spark (insert_overwrite, Parquet) deletes no rows: a partition holding a stale version
     holds nothing else (a run overwrites whole partitions), so it is dropped. The hook's own
     SQL is empty. -#}
-{% macro spark__delete_stale_scopes(scopes, partition_column) -%}
+{% macro spark__delete_stale_scopes(scopes, partition_column, version_column) -%}
     {%- if execute -%}
         {%- set stale = run_query(
             "select distinct " ~ partition_column ~ " from " ~ this
-            ~ " where scope_version not in (select scope_version from " ~ scopes ~ ")"
+            ~ " where " ~ version_column ~ " not in (select " ~ version_column ~ " from "
+            ~ scopes ~ ")"
         ) -%}
         {%- for value in stale.columns[0].values() -%}
             {%- do run_query(

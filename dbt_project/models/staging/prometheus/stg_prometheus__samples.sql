@@ -2,9 +2,35 @@
 -- (everything but the per-user user_servers). A range query may step more often than daily:
 -- the day's value is its highest sample (a gauge's daily peak, not its last reading), and a
 -- day repeated in several files (a restated month) gives the same maximum.
+-- Incremental by day: a run rebuilds the days whose version (stg_prometheus__sample_days)
+-- changed since they were built, and deletes the days no file holds any more.
+{{
+    config(
+        materialized='incremental',
+        unique_key='sample_date',
+        incremental_strategy=(
+            'insert_overwrite' if target.type == 'spark' else 'delete+insert'
+        ),
+        partition_by=(['sample_date'] if target.type == 'spark' else none),
+        on_schema_change='fail',
+        post_hook="{{ delete_stale_scopes(ref('stg_prometheus__sample_days'), 'sample_date', 'day_version') }}",
+        meta={'tests_check_latest_build': true}
+    )
+}}
 with source as (
     select * from {{ source('prometheus', 'samples') }}
     where series <> 'user_servers'
+),
+
+-- The days this run builds: all of them, or (incremental) those whose version changed.
+days as (
+    select
+        sample_date,
+        day_version
+    from {{ ref('stg_prometheus__sample_days') }}
+    {% if is_incremental() %}
+        where day_version not in (select distinct day_version from {{ this }})
+    {% endif %}
 ),
 
 renamed as (
@@ -28,13 +54,23 @@ renamed as (
 )
 
 select
-    cluster,
-    series,
-    namespace,
-    period,
-    measure,
-    sample_date,
-    max(value) as value,
-    count(*) as samples
+    renamed.cluster,
+    renamed.series,
+    renamed.namespace,
+    renamed.period,
+    renamed.measure,
+    renamed.sample_date,
+    max(renamed.value) as value,
+    count(*) as samples,
+    days.day_version,
+    {{ build_time() }} as built_at
 from renamed
-group by cluster, series, namespace, period, measure, sample_date
+inner join days on renamed.sample_date = days.sample_date
+group by
+    renamed.cluster,
+    renamed.series,
+    renamed.namespace,
+    renamed.period,
+    renamed.measure,
+    renamed.sample_date,
+    days.day_version

@@ -2,17 +2,60 @@
 -- (jupyter-*) was seen on a hub that day, from the per-user series user_servers. The
 -- username itself never reached the warehouse: user_hash is its keyed hash, and whether it
 -- is excluded (health check, staff) was decided on the name before hashing.
+-- Incremental by day, as stg_prometheus__samples.
+{{
+    config(
+        materialized='incremental',
+        unique_key='sample_date',
+        incremental_strategy=(
+            'insert_overwrite' if target.type == 'spark' else 'delete+insert'
+        ),
+        partition_by=(['sample_date'] if target.type == 'spark' else none),
+        on_schema_change='fail',
+        post_hook="{{ delete_stale_scopes(ref('stg_prometheus__sample_days'), 'sample_date', 'day_version') }}",
+        meta={'tests_check_latest_build': true}
+    )
+}}
 with source as (
     select * from {{ source('prometheus', 'samples') }}
     where series = 'user_servers' and value > 0
+),
+
+-- The days this run builds: all of them, or (incremental) those whose version changed.
+days as (
+    select
+        sample_date,
+        day_version
+    from {{ ref('stg_prometheus__sample_days') }}
+    {% if is_incremental() %}
+        where day_version not in (select distinct day_version from {{ this }})
+    {% endif %}
+),
+
+server_days as (
+    select
+        cluster,
+        namespace,
+        user_hash,
+        {{ utc_date('sampled_at') }} as sample_date,
+        user_is_excluded
+    from source
 )
 
 select
-    cluster,
-    namespace,
-    user_hash,
-    {{ utc_date('sampled_at') }} as sample_date,
-    max(case when user_is_excluded then 1 else 0 end) = 1 as is_excluded,
-    count(*) as samples
-from source
-group by cluster, namespace, user_hash, {{ utc_date('sampled_at') }}
+    server_days.cluster,
+    server_days.namespace,
+    server_days.user_hash,
+    server_days.sample_date,
+    max(case when server_days.user_is_excluded then 1 else 0 end) = 1 as is_excluded,
+    count(*) as samples,
+    days.day_version,
+    {{ build_time() }} as built_at
+from server_days
+inner join days on server_days.sample_date = days.sample_date
+group by
+    server_days.cluster,
+    server_days.namespace,
+    server_days.user_hash,
+    server_days.sample_date,
+    days.day_version
