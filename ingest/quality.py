@@ -8,9 +8,11 @@ only when a suite runs: it takes seconds to import.
 
 In a build the cost of a suite follows what changed (`validate_loaded`): expectations on
 single rows run in GX on the rows of the files the load just wrote (rows of unchanged files
-passed them when they were loaded), up to two million rows at a time and only the
-columns they name; expectations on the table as a whole (keys unique, row count) run as SQL
-aggregates in DuckDB. An unchanged source costs two aggregates over its table.
+passed them when they were loaded), ROWS_PER_BATCH rows at a time and only the columns they
+name; expectations on the table as a whole (keys unique, row count) run as SQL aggregates in
+DuckDB. An unchanged source costs two aggregates over its table. The tables a build loaded
+are validated side by side in worker processes (`validate_side_by_side`): GX holds Python's
+lock, so threads would run one suite at a time.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
+import multiprocessing
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
@@ -458,6 +462,47 @@ def validate_loaded(
             _merge(failures, Failure(_snake(kind), None, detail, []))
     evaluated = len(suite) + len(row_count_expectation(previous_rows))
     return SuiteResult(table, rows, evaluated, list(failures.values()))
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A raw table's latest load, as the suite needs it: the files it wrote (None: not known,
+    so every file) and the rows the table held before it (None: no earlier load)."""
+
+    table: str
+    files: Sequence[str] | None
+    previous_rows: int | None
+
+
+def validate_side_by_side(
+    database: str, config: Mapping[str, str], loads: Sequence[Loaded], workers: int | None = None
+) -> Iterator[tuple[Loaded, SuiteResult | BaseException]]:
+    """`validate_loaded` for each load, in worker processes that each open the warehouse
+    read-only (so no connection may write it meanwhile); yields each load with its result,
+    or the error it raised, as it ends. Loads are started in the order given (largest first
+    balances the workers). GX holds Python's lock: two suites in threads took 13.8 s, one
+    after the other 14.5 s; in two processes each pays GX's import (about 3 s) once.
+    `workers` defaults to one per core."""
+    if not loads:
+        return
+    pool = ProcessPoolExecutor(
+        max_workers=min(len(loads), workers or os.cpu_count() or 1),
+        mp_context=multiprocessing.get_context("spawn"),  # the caller runs threads
+    )
+    try:
+        running = {
+            pool.submit(_validate_read_only, database, dict(config), load): load for load in loads
+        }
+        for future in as_completed(running):
+            error = future.exception()
+            yield running[future], future.result() if error is None else error
+    finally:  # interrupted: the loads not started are not validated
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _validate_read_only(database: str, config: dict[str, str], load: Loaded) -> SuiteResult:
+    with duckdb.connect(database, read_only=True, config=config) as con:
+        return validate_loaded(con, load.table, load.files, load.previous_rows)
 
 
 def _quote(name: str) -> str:

@@ -84,7 +84,7 @@ class _LineWriter(io.TextIOBase):
 def stage_of(step_key: str) -> str:
     """The stage a Dagster step belongs to on the terminal: the ingest of every source and
     the quality gates on what it loaded are one stage, dbt another, each other asset its own."""
-    if step_key.startswith("ingest_") or step_key.endswith("great_expectations_suite"):
+    if step_key.startswith("ingest_") or step_key == "great_expectations_suites":
         return "ingest"
     if step_key == "partner_metrics_dbt":
         return "dbt"

@@ -8,7 +8,7 @@ from dagster import Definitions, LoggerDefinition, in_process_executor
 
 from orchestration.dbt import partner_metrics_dbt
 from orchestration.ingestion import INGEST_ASSETS
-from orchestration.quality import SUITE_CHECKS
+from orchestration.quality import great_expectations_suites
 from orchestration.resources import build_resources
 from orchestration.schedules import JOBS, SCHEDULES, SENSORS
 from orchestration.settings import Settings
@@ -22,7 +22,7 @@ def make_definitions(
     (the UI's come from the environment, a CLI run's from its arguments)."""
     return Definitions(
         assets=[*INGEST_ASSETS, partner_metrics_dbt, metric_snapshot],
-        asset_checks=SUITE_CHECKS,
+        asset_checks=[great_expectations_suites],
         jobs=JOBS,
         schedules=SCHEDULES,
         sensors=SENSORS,

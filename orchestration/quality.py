@@ -1,45 +1,49 @@
-"""Great Expectations suites as blocking Dagster asset checks on the raw tables."""
+"""Great Expectations suites as blocking Dagster asset checks on the raw tables.
+
+One step runs the suites of every raw table the run selected (a `multi_asset_check`, each
+table's check still its own in the UI): the tables whose latest load wrote files are
+validated side by side in worker processes (ingest.quality `validate_side_by_side`), the
+others, which cost two SQL aggregates each, in the step itself.
+"""
+
+from collections.abc import Iterator
 
 from dagster import (
     AssetCheckExecutionContext,
+    AssetCheckKey,
     AssetCheckResult,
-    AssetChecksDefinition,
     AssetCheckSeverity,
+    AssetCheckSpec,
     AssetKey,
+    Failure,
     MetadataValue,
-    asset_check,
+    multi_asset_check,
 )
 from dagster_duckdb import DuckDBResource
 
 from ingest.framework import RAW_SCHEMA
-from ingest.quality import MAX_ROW_DROP, SUITES, describe_suite, validate_loaded
+from ingest.quality import (
+    MAX_ROW_DROP,
+    SUITES,
+    Loaded,
+    SuiteResult,
+    describe_suite,
+    validate_loaded,
+    validate_side_by_side,
+)
 from ingest.sources import SOURCES
 from orchestration.resources import WarehouseLockResource
 
-
-def latest_load(
-    context: AssetCheckExecutionContext, key: AssetKey
-) -> tuple[int | None, list | None]:
-    """Rows the table held before its latest load, as that load measured them in the same
-    warehouse (the Dagster instance may have built other warehouse files), and the files it
-    wrote (None: not known, so every file is validated)."""
-    records = context.instance.fetch_materializations(key, limit=1).records
-    if not records:
-        return None, None
-    metadata = records[0].asset_materialization.metadata
-    before, written = metadata.get("rows_before_load"), metadata.get("files_written")
-    return (
-        int(before.value) if before is not None else None,
-        list(written.value) if written is not None else None,
-    )
+CHECK_NAME = "great_expectations_suite"
+RAW_TABLES_WITH_SUITES = [
+    table.name for source in SOURCES for table in source.tables if table.name in SUITES
+]
 
 
-def build_suite_check(table: str) -> AssetChecksDefinition:
-    key = AssetKey([RAW_SCHEMA, table])
-
-    @asset_check(
-        asset=key,
-        name="great_expectations_suite",
+def suite_spec(table: str) -> AssetCheckSpec:
+    return AssetCheckSpec(
+        CHECK_NAME,
+        asset=AssetKey([RAW_SCHEMA, table]),
         blocking=True,
         description=(
             f"GX suite for raw.{table} (ingest/quality.py): {describe_suite(table)}; and no "
@@ -49,39 +53,89 @@ def build_suite_check(table: str) -> AssetChecksDefinition:
             "the table, in SQL. Blocking: downstream models do not run when it fails."
         ),
     )
-    def suite_check(
-        context: AssetCheckExecutionContext,
-        warehouse: DuckDBResource,
-        warehouse_lock: WarehouseLockResource,  # held for the whole run
-    ):
-        rows_before, files = latest_load(context, key)
-        with warehouse.get_connection() as con:
-            result = validate_loaded(con, table, files, rows_before)
-        return AssetCheckResult(
-            passed=result.passed,
-            severity=AssetCheckSeverity.ERROR,
-            description=result.describe(),
-            metadata={
-                "rows": result.rows,
-                "expectations_evaluated": result.evaluated,
-                "failing_expectations": MetadataValue.json(
-                    [
-                        {
-                            "expectation": f.expectation,
-                            "column": f.column,
-                            "detail": f.detail,
-                            "unexpected_sample": f.unexpected_sample[:10],
-                        }
-                        for f in result.failures
-                    ]
-                ),
-            },
+
+
+def latest_load(context: AssetCheckExecutionContext, table: str) -> tuple[Loaded, int]:
+    """The table's latest load in this warehouse (the Dagster instance may have built other
+    warehouse files), as its materialisation recorded it, and the rows it loaded."""
+    records = context.instance.fetch_materializations(AssetKey([RAW_SCHEMA, table]), limit=1)
+    if not records.records:
+        return Loaded(table, None, None), 0
+    metadata = records.records[0].asset_materialization.metadata
+    before, written = metadata.get("rows_before_load"), metadata.get("files_written")
+    loaded = metadata.get("rows_loaded_this_run")
+    return (
+        Loaded(
+            table,
+            list(written.value) if written is not None else None,
+            int(before.value) if before is not None else None,
+        ),
+        int(loaded.value) if loaded is not None else 0,
+    )
+
+
+@multi_asset_check(
+    specs=[suite_spec(table) for table in RAW_TABLES_WITH_SUITES],
+    can_subset=True,
+    name="great_expectations_suites",
+)
+def great_expectations_suites(
+    context: AssetCheckExecutionContext,
+    warehouse: DuckDBResource,
+    warehouse_lock: WarehouseLockResource,  # held for the whole run
+) -> Iterator[AssetCheckResult]:
+    """The suite of each selected raw table, on the files its latest load wrote."""
+    selected = [
+        latest_load(context, table)
+        for table in RAW_TABLES_WITH_SUITES
+        if AssetCheckKey(AssetKey([RAW_SCHEMA, table]), CHECK_NAME)
+        in context.selected_asset_check_keys
+    ]
+    unchanged = [load for load, _ in selected if load.files == []]
+    # Largest load first: it balances the workers.
+    written = [load for load, rows in sorted(selected, key=lambda s: -s[1]) if load.files != []]
+    in_step, in_workers = (unchanged, written) if len(written) > 1 else (unchanged + written, [])
+    with warehouse.get_connection() as con:
+        for load in in_step:
+            yield check_result(validate_loaded(con, load.table, load.files, load.previous_rows))
+    # Every connection of this process is closed now: the workers open the file read-only.
+    if in_workers:
+        context.log.info(
+            f"{len(in_workers)} suites side by side in worker processes: "
+            + ", ".join(load.table for load in in_workers)
         )
+    errors = []
+    for load, outcome in validate_side_by_side(
+        warehouse.database, warehouse.connection_config, in_workers
+    ):
+        if isinstance(outcome, BaseException):
+            errors.append(f"raw.{load.table}: {type(outcome).__name__}: {outcome}")
+        else:
+            yield check_result(outcome)
+    if errors:
+        raise Failure(f"{len(errors)} GX suite(s) could not run: " + "; ".join(errors))
 
-    return suite_check
 
-
-RAW_TABLES_WITH_SUITES = [
-    table.name for source in SOURCES for table in source.tables if table.name in SUITES
-]
-SUITE_CHECKS = [build_suite_check(table) for table in RAW_TABLES_WITH_SUITES]
+def check_result(result: SuiteResult) -> AssetCheckResult:
+    return AssetCheckResult(
+        asset_key=AssetKey([RAW_SCHEMA, result.table]),
+        check_name=CHECK_NAME,
+        passed=result.passed,
+        severity=AssetCheckSeverity.ERROR,
+        description=result.describe(),
+        metadata={
+            "rows": result.rows,
+            "expectations_evaluated": result.evaluated,
+            "failing_expectations": MetadataValue.json(
+                [
+                    {
+                        "expectation": f.expectation,
+                        "column": f.column,
+                        "detail": f.detail,
+                        "unexpected_sample": f.unexpected_sample[:10],
+                    }
+                    for f in result.failures
+                ]
+            ),
+        },
+    )

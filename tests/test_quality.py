@@ -7,7 +7,14 @@ import gc
 import duckdb
 import pandas as pd
 
-from ingest.quality import SUITES, row_count_expectation, validate_loaded, validate_table
+from ingest.quality import (
+    SUITES,
+    Loaded,
+    row_count_expectation,
+    validate_loaded,
+    validate_side_by_side,
+    validate_table,
+)
 from ingest.sources import SOURCES
 
 
@@ -141,6 +148,17 @@ def test_timestamps_as_duckdb_hands_them_meet_the_window_even_past_nanosecond_ra
     ]
 
 
+FX_RATES = (
+    "create table raw.fx_rates as select * from (values "
+    "(date '2024-01-01', 'EUR', 0.0, 'fx/old.csv'), "
+    "(date '2024-01-02', 'EUR', 1.1, 'fx/old.csv'), "
+    "(date '2024-01-01', 'GBP', 20000.0, 'fx/new.csv'), "
+    "(date '2024-01-03', 'EUR', 1.2, 'fx/new.csv'), "
+    "(date '2024-01-03', 'EUR', 1.2, 'fx/new.csv')"
+    ") as t(rate_date, currency, usd_per_unit, _file)"
+)
+
+
 def test_a_build_validates_the_rows_of_the_files_it_wrote_and_keys_over_the_table():
     # raw.fx_rates: file old.csv (loaded earlier) has a rate of 0 (outside 1e-5 .. 1e4);
     # new.csv, written by this load, has a rate of 20,000 and a date+currency repeated
@@ -149,15 +167,7 @@ def test_a_build_validates_the_rows_of_the_files_it_wrote_and_keys_over_the_tabl
     # file, so only new.csv is grouped: one key, 2 rows. Counted by hand from the rows.
     with duckdb.connect() as con:
         con.execute("create schema raw")
-        con.execute(
-            "create table raw.fx_rates as select * from (values "
-            "(date '2024-01-01', 'EUR', 0.0, 'fx/old.csv'), "
-            "(date '2024-01-02', 'EUR', 1.1, 'fx/old.csv'), "
-            "(date '2024-01-01', 'GBP', 20000.0, 'fx/new.csv'), "
-            "(date '2024-01-03', 'EUR', 1.2, 'fx/new.csv'), "
-            "(date '2024-01-03', 'EUR', 1.2, 'fx/new.csv')"
-            ") as t(rate_date, currency, usd_per_unit, _file)"
-        )
+        con.execute(FX_RATES)
         result = validate_loaded(con, "fx_rates", ["fx/new.csv"], previous_rows=5)
         unchanged = validate_loaded(con, "fx_rates", [], previous_rows=5)
         shrunk = validate_loaded(con, "fx_rates", [], previous_rows=10)
@@ -174,3 +184,35 @@ def test_a_build_validates_the_rows_of_the_files_it_wrote_and_keys_over_the_tabl
     assert unchanged.passed
     # 5 rows after 10: below ceil(10 x 0.8) = 8.
     assert [f.expectation for f in shrunk.failures] == ["expect_table_row_count_to_be_between"]
+
+
+def test_suites_side_by_side_in_worker_processes_give_what_one_process_gives(tmp_path):
+    """The warehouse file holds the fx rates above (failing: a rate out of range, a repeated
+    key in new.csv) and three clean clusters; aws_cur is missing. Each worker opens the file
+    read-only: the two tables' results are those of the same suites in this process, and the
+    missing table's error is reported for that table alone."""
+    warehouse = str(tmp_path / "warehouse.duckdb")
+    with duckdb.connect(warehouse) as con:
+        con.execute("create schema raw")
+        con.execute(FX_RATES)
+        con.register("clean", clusters("gcp", "aws", "azure"))
+        con.execute(
+            "create table raw.registry_clusters as "
+            "select *, 'registry/clusters.yaml' as _file from clean"
+        )
+    loads = [
+        Loaded("fx_rates", ["fx/new.csv"], 5),
+        Loaded("registry_clusters", None, None),
+        Loaded("aws_cur", None, None),
+    ]
+    outcomes = {
+        load.table: outcome
+        for load, outcome in validate_side_by_side(warehouse, {"memory_limit": "1GB"}, loads, 2)
+    }
+    with duckdb.connect(warehouse, read_only=True) as con:
+        for load in loads[:2]:
+            expected = validate_loaded(con, load.table, load.files, load.previous_rows)
+            assert outcomes[load.table] == expected
+    assert not outcomes["fx_rates"].passed and outcomes["registry_clusters"].passed
+    assert isinstance(outcomes["aws_cur"], duckdb.CatalogException)
+    assert "aws_cur" in str(outcomes["aws_cur"])
