@@ -18,21 +18,42 @@
         meta={'tests_check_latest_build': true}
     )
 }}
-with gcp as (
-    select * from {{ ref('stg_gcp__billing_export') }}
+-- The scopes this run builds: all of them, or (incremental) those whose version changed
+-- since they were built (a reloaded, added or ruled-out file, another current delivery, a
+-- newer registry or exchange-rate load). Rows of scopes that no longer have a current
+-- delivery are deleted after the run (post_hook).
+with scopes as (
+    select
+        delivery_scope,
+        source_name,
+        billing_period_start,
+        scope_version
+    from {{ ref('int_cloud_costs__delivery_scopes') }}
+    {% if is_incremental() %}
+        where scope_version not in (select distinct scope_version from {{ this }})
+    {% endif %}
 ),
 
-aws as (
-    select * from {{ ref('stg_aws__cur') }}
-),
-
-azure as (
-    select * from {{ ref('stg_azure__costs') }}
-),
-
-focus as (
-    select * from {{ ref('stg_focus__costs') }}
-),
+-- Each provider's lines; an incremental run reads only the billing periods of its changed
+-- scopes (the join on the scope below keeps the scopes themselves). DuckDB pushes the
+-- periods down to the scan of the raw bill, whose row groups each hold lines of one file,
+-- so an appended day reads its month, not three years.
+{% for cte, model, source_name in [
+    ('gcp', 'stg_gcp__billing_export', 'gcp_billing'),
+    ('aws', 'stg_aws__cur', 'aws_cur'),
+    ('azure', 'stg_azure__costs', 'azure_costs'),
+    ('focus', 'stg_focus__costs', 'focus'),
+] %}
+    {{ cte }} as (
+        select * from {{ ref(model) }}
+        {% if is_incremental() %}
+            where billing_period_start in (
+                select billing_period_start from scopes
+                where source_name = '{{ source_name }}'
+            )
+        {% endif %}
+    ),
+{% endfor %}
 
 rates as (
     select * from {{ ref('stg_fx__rates') }}
@@ -44,20 +65,6 @@ clusters as (
 
 hubs as (
     select * from {{ ref('stg_registry__hubs') }}
-),
-
--- The scopes this run builds: all of them, or (incremental) those whose version changed
--- since they were built (a reloaded, added or ruled-out file, another current delivery, a
--- newer registry or exchange-rate load). Rows of scopes that no longer have a current
--- delivery are deleted after the run (post_hook).
-scopes as (
-    select
-        delivery_scope,
-        scope_version
-    from {{ ref('int_cloud_costs__delivery_scopes') }}
-    {% if is_incremental() %}
-        where scope_version not in (select distinct scope_version from {{ this }})
-    {% endif %}
 ),
 
 {% set columns -%}
