@@ -23,13 +23,13 @@
 -- The columns of a line that its allocated rows carry, so that no step joins back to the
 -- lines by key (at ten million lines those joins were most of the model's time).
 {%- set line_columns = [
-    'line_key', 'provider', 'charge_month', 'cluster', 'service_category', 'charge_category',
+    'line_id', 'provider', 'charge_month', 'cluster', 'service_category', 'charge_category',
     'commitment_discount_status', 'billed_cost', 'billing_currency', 'billed_cost_usd',
     'effective_cost_usd', 'list_cost_usd', 'delivery_scope', 'scope_version'
 ] %}
 with all_costs as {{ inline_cte() }} (
     select
-        line_key,
+        line_id,
         provider,
         charge_month,
         cluster,
@@ -160,7 +160,7 @@ split_parts as {{ inline_cte() }} (
 ),
 
 split_lines as (
-    select distinct line_key from split_parts
+    select distinct line_id from split_parts
 ),
 
 -- 2. Hub tags; what neither names a hub is the cluster's shared cost (one part per line).
@@ -199,8 +199,8 @@ line_parts as {{ inline_cte() }} (
         on
             costs.cluster = hubs.cluster
             and costs.hub = hubs.hub
-    left join split_lines on costs.line_key = split_lines.line_key
-    where split_lines.line_key is null
+    left join split_lines on costs.line_id = split_lines.line_id
+    where split_lines.line_id is null
 ),
 
 shared_parts as {{ inline_cte() }} (
@@ -309,7 +309,7 @@ allocations as (
 )
 
 select
-    allocations.line_key,
+    allocations.line_id,
     allocations.provider,
     allocations.charge_month,
     allocations.cluster,

@@ -200,6 +200,7 @@ attributed as (
 -- noqa: disable=CP02
 select
     line_key,
+    {{ line_id('line_key') }} as line_id,
     provider,
     billing_account_id as BillingAccountId,
     sub_account_id as SubAccountId,
