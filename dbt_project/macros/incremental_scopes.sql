@@ -40,6 +40,20 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The days an incremental usage model (stg_prometheus__samples,
+    stg_prometheus__user_servers) builds, with their versions: every day with samples, or
+    (incremental) the days whose version in stg_prometheus__sample_days is not one `this`
+    was built from. -#}
+{% macro usage_days_to_build() -%}
+    select
+        sample_date,
+        day_version
+    from {{ ref('stg_prometheus__sample_days') }}
+    {% if is_incremental() -%}
+        where day_version not in (select distinct day_version from {{ this }})
+    {%- endif %}
+{%- endmacro %}
+
 {#- The relation a data test reads. Besides a test's own `where`, a model with
     meta `tests_check_latest_build` is tested on the rows its latest build wrote (its
     greatest built_at): on an incremental run, the scopes or months that run rebuilt; on a

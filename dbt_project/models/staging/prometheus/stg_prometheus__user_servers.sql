@@ -23,13 +23,7 @@ with source as (
 
 -- The days this run builds: all of them, or (incremental) those whose version changed.
 days as (
-    select
-        sample_date,
-        day_version
-    from {{ ref('stg_prometheus__sample_days') }}
-    {% if is_incremental() %}
-        where day_version not in (select distinct day_version from {{ this }})
-    {% endif %}
+    {{ usage_days_to_build() }}
 ),
 
 server_days as (
