@@ -481,7 +481,7 @@ def validate_side_by_side(
     read-only (so no connection may write it meanwhile); yields each load with its result,
     or the error it raised, as it ends. Loads are started in the order given (largest first
     balances the workers). GX holds Python's lock: two suites in threads took 13.8 s, one
-    after the other 14.5 s; in two processes each pays GX's import (about 3 s) once.
+    after the other 14.5 s; in two processes each pays GX's import (about 4 s) once.
     `workers` defaults to one per core."""
     if not loads:
         return
