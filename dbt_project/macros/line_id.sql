@@ -8,7 +8,7 @@
     {{ return(adapter.dispatch('line_id')(line_key)) }}
 {%- endmacro %}
 
-{% macro default__line_id(line_key) -%}
+{% macro duckdb__line_id(line_key) -%}
     cast(md5_number({{ line_key }}) >> 64 as ubigint)
 {%- endmacro %}
 
