@@ -245,6 +245,13 @@ def test_the_incremental_build_rebuilt_only_what_changed(incremental_and_full):
             assert (found > 0) is expected, assembly
 
 
+# One hub's daily memory requests (cluster, namespace).
+HUB_MEMORY = (
+    "select sample_date, value from staging.stg_prometheus__samples "
+    "where cluster = ? and namespace = ? and measure = 'memory_requested_bytes'"
+)
+
+
 def test_the_incremental_build_rebuilt_only_the_restated_days_of_usage(
     incremental_and_full, built_warehouse: BuiltWarehouse
 ):
@@ -253,6 +260,7 @@ def test_the_incremental_build_rebuilt_only_the_restated_days_of_usage(
     rows, and the doubled requests are the days' values now."""
     built = incremental_and_full
     with duckdb.connect(str(built["incremental"]), read_only=True) as con:
+        rebuilt = {}
         for table in ("stg_prometheus__samples", "stg_prometheus__user_servers"):
             builds = dict(
                 con.execute(
@@ -261,30 +269,13 @@ def test_the_incremental_build_rebuilt_only_the_restated_days_of_usage(
                     [built["first_built"]],
                 ).fetchall()
             )
-            assert set(builds.get(True, [])) <= built["restated_days"], table
+            rebuilt[table] = set(builds.get(True, []))
+            assert rebuilt[table] <= built["restated_days"], table
             assert not set(builds[False]) & built["restated_days"], table
-        rebuilt = {
-            day
-            for (day,) in con.execute(
-                "select distinct sample_date from staging.stg_prometheus__samples "
-                "where built_at > ?",
-                [built["first_built"]],
-            ).fetchall()
-        }
-        assert rebuilt == built["restated_days"]
-        restated = con.execute(
-            "select sample_date, value from staging.stg_prometheus__samples "
-            "where cluster = ? and namespace = ? and measure = 'memory_requested_bytes'",
-            list(built["restated_hub"]),
-        ).fetchall()
+        assert rebuilt["stg_prometheus__samples"] == built["restated_days"]
+        restated = con.execute(HUB_MEMORY, list(built["restated_hub"])).fetchall()
     with duckdb.connect(str(built_warehouse.warehouse), read_only=True) as con:
-        before = dict(
-            con.execute(
-                "select sample_date, value from staging.stg_prometheus__samples "
-                "where cluster = ? and namespace = ? and measure = 'memory_requested_bytes'",
-                list(built["restated_hub"]),
-            ).fetchall()
-        )
+        before = dict(con.execute(HUB_MEMORY, list(built["restated_hub"])).fetchall())
     assert {day: value for day, value in restated if day in built["restated_days"]} == {
         day: before[day] * 2 for day in built["restated_days"]
     }
