@@ -32,21 +32,25 @@ CLI = [sys.executable, "-m", "orchestration.cli"]
 # Makefile turns off xdist's own reordering by test count, which put these last), so a long
 # file never runs alone at the end while the other worker idles.
 LONGEST_FIRST = (
-    "tests/spark/test_spark_parity.py",  # 292 (with the shared small-world build)
-    "tests/test_bench.py",  # 190, its own landing: runs while the other builds the small world
-    "tests/test_secrets.py",  # 173
-    "tests/test_incremental_costs.py",  # 172
-    "tests/test_cli_build.py",  # 157
-    "tests/revenue/test_revenue_pipeline.py",  # 131
-    "tests/test_ui.py",  # 101
-    "tests/cloud_costs/test_public_samples.py",  # 95
-    "tests/cloud_costs/test_cloud_costs_pipeline.py",  # 93
-    "tests/community/test_community_pipeline.py",  # 91
-    "tests/test_lint.py",  # 67
-    "tests/test_bad_input_corpus.py",  # 46
-    "tests/test_process_faults.py",  # 45
-    "tests/test_notebooks.py",  # 34
-    "tests/test_snapshots.py",  # 31
+    "tests/spark/test_spark_parity.py",  # 257 (with the shared small-world build)
+    "tests/test_bench.py",  # 202, its own landing: runs while the other builds the small world
+    "tests/test_secrets.py",  # 145
+    "tests/test_incremental_costs.py",  # 99
+    "tests/test_cli_build.py",  # 92
+    "tests/test_ui.py",  # 81
+    "tests/test_lint.py",  # 70
+    "tests/revenue/test_revenue_pipeline.py",  # 65
+    "tests/cloud_costs/test_public_samples.py",  # 65
+    "tests/cloud_costs/test_cloud_costs_pipeline.py",  # 60
+    "tests/test_reconciliation.py",  # 57
+    "tests/test_bad_input_corpus.py",  # 33
+    "tests/community/test_community_pipeline.py",  # 32
+    "tests/test_notebooks.py",  # 26
+    "tests/test_snapshots.py",  # 23
+    "tests/test_docs.py",  # 22
+    "tests/test_dbt_invariants.py",  # 20
+    "tests/test_cli_output.py",  # 19
+    "tests/test_process_faults.py",  # 19
 )
 
 
