@@ -7,6 +7,28 @@
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
 {%- endmacro %}
 
+{#- The config of an incremental model rebuilt by `key` (a delivery scope, a charge month, a
+    day): delete+insert of the keys a run writes on DuckDB, insert_overwrite of their `key`
+    partitions on Spark; a changed schema fails the run rather than drifting; after the run,
+    the rows whose version (`version_column`) is no longer a current one in the model
+    `versions` are deleted (delete_stale_scopes); its data tests check the rows of its latest
+    build (meta tests_check_latest_build, default__get_where_subquery below). -#}
+{% macro incremental_by(key, versions, version_column='scope_version') -%}
+    {%- set hook = "{{ delete_stale_scopes(ref('" ~ versions ~ "'), '" ~ key ~ "', '"
+        ~ version_column ~ "') }}" -%}
+    {{ return({
+        'materialized': 'incremental',
+        'unique_key': key,
+        'incremental_strategy': (
+            'insert_overwrite' if target.type == 'spark' else 'delete+insert'
+        ),
+        'partition_by': ([key] if target.type == 'spark' else none),
+        'on_schema_change': 'fail',
+        'post_hook': hook,
+        'meta': {'tests_check_latest_build': true},
+    }) }}
+{%- endmacro %}
+
 {#- Post-hook: deletes the rows of `this` whose version (`version_column`) is no longer a
     current one in `scopes` (int_cloud_costs__delivery_scopes, stg_prometheus__sample_days):
     a scope whose files were all removed, a month whose only lines moved to another month in

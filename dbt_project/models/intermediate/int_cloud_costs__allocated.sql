@@ -7,19 +7,7 @@
 -- whose version changed (int_cloud_costs__delivery_scopes: its lines before and after) and
 -- the months whose memory requests changed (they split the month's shared cost); the rows
 -- of scopes without a current delivery are deleted after the run (post_hook).
-{{
-    config(
-        materialized='incremental',
-        unique_key='charge_month',
-        incremental_strategy=(
-            'insert_overwrite' if target.type == 'spark' else 'delete+insert'
-        ),
-        partition_by=(['charge_month'] if target.type == 'spark' else none),
-        on_schema_change='fail',
-        post_hook="{{ delete_stale_scopes(ref('int_cloud_costs__delivery_scopes'), 'charge_month') }}",
-        meta={'tests_check_latest_build': true}
-    )
-}}
+{{ config(incremental_by('charge_month', 'int_cloud_costs__delivery_scopes')) }}
 -- The columns of a line that its allocated rows carry, so that no step joins back to the
 -- lines by key (at ten million lines those joins were most of the model's time).
 {%- set line_columns = [

@@ -4,19 +4,7 @@
 -- day repeated in several files (a restated month) gives the same maximum.
 -- Incremental by day: a run rebuilds the days whose version (stg_prometheus__sample_days)
 -- changed since they were built, and deletes the days no file holds any more.
-{{
-    config(
-        materialized='incremental',
-        unique_key='sample_date',
-        incremental_strategy=(
-            'insert_overwrite' if target.type == 'spark' else 'delete+insert'
-        ),
-        partition_by=(['sample_date'] if target.type == 'spark' else none),
-        on_schema_change='fail',
-        post_hook="{{ delete_stale_scopes(ref('stg_prometheus__sample_days'), 'sample_date', 'day_version') }}",
-        meta={'tests_check_latest_build': true}
-    )
-}}
+{{ config(incremental_by('sample_date', 'stg_prometheus__sample_days', 'day_version')) }}
 with source as (
     select * from {{ source('prometheus', 'samples') }}
     where series <> 'user_servers'

@@ -3,19 +3,7 @@
 -- username itself never reached the warehouse: user_hash is its keyed hash, and whether it
 -- is excluded (health check, staff) was decided on the name before hashing.
 -- Incremental by day, as stg_prometheus__samples.
-{{
-    config(
-        materialized='incremental',
-        unique_key='sample_date',
-        incremental_strategy=(
-            'insert_overwrite' if target.type == 'spark' else 'delete+insert'
-        ),
-        partition_by=(['sample_date'] if target.type == 'spark' else none),
-        on_schema_change='fail',
-        post_hook="{{ delete_stale_scopes(ref('stg_prometheus__sample_days'), 'sample_date', 'day_version') }}",
-        meta={'tests_check_latest_build': true}
-    )
-}}
+{{ config(incremental_by('sample_date', 'stg_prometheus__sample_days', 'day_version')) }}
 with source as (
     select * from {{ source('prometheus', 'samples') }}
     where series = 'user_servers' and value > 0
