@@ -50,7 +50,7 @@ test: install
 
 # The same dbt project on Apache Spark (local mode) from a small generated landing, every
 # mart compared with the DuckDB build of it (tests/spark), with the unit tests and dbt's own
-# not_null tests on Spark too (`make test` leaves those out). Fails, rather than skips, when
+# generic tests on Spark too (`make test` leaves those out). Fails, rather than skips, when
 # Java or PySpark is missing.
 test-spark: install install-spark
 	PARTNER_METRICS_REQUIRE_SPARK=1 PARTNER_METRICS_SPARK_EVERY_TEST=1 $(BIN)/pytest tests/spark
