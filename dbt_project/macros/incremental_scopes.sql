@@ -33,8 +33,9 @@
     current one in `scopes` (int_cloud_costs__delivery_scopes, stg_prometheus__sample_days):
     a scope whose files were all removed, a month whose only lines moved to another month in
     a newer delivery, a day no file holds any more. delete+insert only replaces the keys a run
-    writes, so without it such rows would stay. -#}
-{% macro delete_stale_scopes(scopes, partition_column, version_column='scope_version') -%}
+    writes, so without it such rows would stay. Called by the hook of macro incremental_by,
+    which names the version column. -#}
+{% macro delete_stale_scopes(scopes, partition_column, version_column) -%}
     {{ return(adapter.dispatch('delete_stale_scopes')(scopes, partition_column, version_column)) }}
 {%- endmacro %}
 
