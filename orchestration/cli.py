@@ -143,13 +143,15 @@ def build(
     months: PartitionKeyRange | None = None,
     out: TextIO | None = None,
     full_refresh: bool = False,
+    unit_tests: bool = True,
 ) -> BuildResult:
     """Ingest every source under `landing`, run dbt and the checks, publish a snapshot.
 
     `months` are the monthly partitions whose live data the run fetches again (default: the
     previous and the current month of the as-of day). dbt runs only when its inputs changed
     since the warehouse's last dbt build, or with `full_refresh` (then with dbt's
-    `--full-refresh`). Progress lines go to `out`.
+    `--full-refresh`). dbt's unit tests run when it rebuilds from scratch, unless not
+    `unit_tests`. Progress lines go to `out`.
     """
     from orchestration.console import LogFile, Progress, is_terminal, log_path
     from orchestration.instance import fail_dead_runs, instance_dir, open_instance
@@ -187,6 +189,7 @@ def build(
                     snapshots=str(snapshots),
                     as_of=as_of.isoformat() if as_of else None,
                     full_refresh=full_refresh,
+                    unit_tests=unit_tests,
                 )
                 tags = {"source": "cli", "landing": str(landing), "warehouse": str(warehouse)}
                 try:
@@ -533,6 +536,13 @@ def _parser() -> argparse.ArgumentParser:
         help="run dbt even when nothing changed since the last build, rebuilding incremental "
         "models from scratch (dbt build --full-refresh)",
     )
+    build_cmd.add_argument(
+        "--no-unit-tests",
+        dest="unit_tests",
+        action="store_false",
+        help="leave out dbt's unit tests even when the project changed: they check SQL on "
+        "given rows, not data (for deployments whose project passed make test)",
+    )
     for command in (demo, build_cmd):
         command.add_argument(
             "--verbose", action="store_true", help="stream the log (Dagster and dbt) too"
@@ -688,6 +698,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 as_of=args.as_of,
                 months=args.months,
                 full_refresh=args.full_refresh,
+                unit_tests=args.unit_tests,
             )
         _print(
             "\n"

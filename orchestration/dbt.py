@@ -190,7 +190,8 @@ def partner_metrics_dbt(
     warehouse (warehouse/build_state.py), when the run's month has no published snapshot yet,
     for a selection of models, or with `Settings.full_refresh`; otherwise the step yields
     nothing and says why. A changed project rebuilds from scratch (`rebuild_from_scratch`)
-    and runs the unit tests; an unchanged one leaves them out (they passed on the same SQL).
+    and runs the unit tests (unless `Settings.unit_tests` is off); an unchanged one leaves
+    them out (they passed on the same SQL).
 
     Once dbt has exited (it holds DuckDB's one writer until then), one connection adds to each
     model's materialisation its row count, column schema and (marts) a preview, and to each
@@ -214,11 +215,18 @@ def partner_metrics_dbt(
     args = ["build", "--vars", json.dumps(settings.dbt_vars())]
     if full_refresh:
         args.append("--full-refresh")
+    # Unit tests check the models' SQL on given rows, not the data: they passed in the build
+    # that first recorded this project (a full refresh, see rebuild_from_scratch), unless the
+    # settings leave them out.
+    if not full_refresh:
+        unit_tests_left_out = f"the project is unchanged since {last.run_id[:8]}"
+    elif not settings.unit_tests:
+        unit_tests_left_out = "left out by the settings (--no-unit-tests)"
     else:
-        # Unit tests check the models' SQL on given rows, not the data: they passed in the
-        # build that first recorded this project (a full refresh, see rebuild_from_scratch).
+        unit_tests_left_out = None
+    if unit_tests_left_out:
         args += ["--exclude", "resource_type:unit_test"]
-        context.log.info(f"unit tests not run: the project is unchanged since {last.run_id[:8]}")
+        context.log.info(f"unit tests not run: {unit_tests_left_out}")
     # dbt's artifacts go to a folder of this invocation, removed when it ends (nothing reads
     # them after the events: they were some 25 MB a build, kept forever under target/), and
     # dbt writes no debug log file: its result lines reach the run's log through the events.

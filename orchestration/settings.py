@@ -1,13 +1,15 @@
 """The settings of one pipeline run, made once at the edge and handed to everything else.
 
 The CLI makes them from its arguments; `dagster dev` from the environment
-(`PARTNER_METRICS_LANDING`, `_WAREHOUSE`, `_SNAPSHOTS`, `_AS_OF`). The resources and the dbt
-invocation receive them explicitly, so a build into one warehouse never changes where another
-part of the process reads or writes, and nothing writes `os.environ` at run time.
+(`PARTNER_METRICS_LANDING`, `_WAREHOUSE`, `_SNAPSHOTS`, `_AS_OF`, `_UNIT_TESTS`). The
+resources and the dbt invocation receive them explicitly, so a build into one warehouse never
+changes where another part of the process reads or writes, and nothing writes `os.environ` at
+run time.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
@@ -15,6 +17,8 @@ from dagster import ConfigurableResource
 from pydantic import field_validator
 
 from warehouse.paths import as_of_from_env, landing_path, snapshots_path, warehouse_path
+
+UNIT_TESTS_ENV = "PARTNER_METRICS_UNIT_TESTS"  # 0: dbt's unit tests left out (Settings)
 
 
 class Settings(ConfigurableResource):
@@ -33,6 +37,11 @@ class Settings(ConfigurableResource):
     # Run dbt even when its inputs are unchanged since the last build, with `--full-refresh`
     # (incremental models rebuilt from scratch). `build --full-refresh` sets it.
     full_refresh: bool = False
+    # Run dbt's unit tests in a build that rebuilds from scratch (a changed project, a first or
+    # forced build). They check the models' SQL on given rows, not the data: a deployment
+    # whose project passed `make test` may leave them out (`build --no-unit-tests`,
+    # PARTNER_METRICS_UNIT_TESTS=0), as dbt advises for production runs.
+    unit_tests: bool = True
 
     @field_validator("as_of")
     @classmethod
@@ -47,6 +56,7 @@ class Settings(ConfigurableResource):
             warehouse=str(warehouse_path()),
             snapshots=str(snapshots_path()),
             as_of=as_of.isoformat() if as_of else None,
+            unit_tests=os.environ.get(UNIT_TESTS_ENV, "1"),
         )
 
     @property

@@ -75,7 +75,8 @@ def cli_env() -> dict[str, str]:
 
 
 # dbt's unit tests check SQL on given rows, whatever the data: the small world's first build
-# (`built_warehouse`) runs them; the tests that build other data with dbt leave them out.
+# (`built_warehouse`) runs them; the tests that build other data with dbt or the CLI leave
+# them out (`build_cli`).
 WITHOUT_UNIT_TESTS = ("--exclude", "resource_type:unit_test")
 
 
@@ -129,12 +130,15 @@ def build_cli(
     snapshots: Path | None = None,
     as_of: date | None = None,
     options: Sequence[str] = (),
+    unit_tests: bool = False,
     timeout: int = 900,  # a whole build, on a machine shared with the other worker's builds
 ) -> subprocess.CompletedProcess[str]:
     """`partner-metrics build` of `landing` into `warehouse` (snapshots beside it unless
-    given), for the day `as_of` (default today)."""
+    given), for the day `as_of` (default today); dbt's unit tests only if `unit_tests`."""
     args = ["build", "--landing", str(landing), "--warehouse", str(warehouse)]
     args += ["--snapshots", str(snapshots or warehouse.parent / "snapshots")]
+    if not unit_tests:
+        args.append("--no-unit-tests")
     if as_of is not None:
         args += ["--as-of", as_of.isoformat()]
     return run_cli([*args, *options], env, timeout=timeout)
@@ -202,7 +206,12 @@ def built_warehouse(
             out.mkdir()
             # The marts describe the world's as-of day, whatever day the tests run.
             result = build_cli(
-                small_landing, warehouse, cli_env, snapshots=snapshots, as_of=SMALL_WORLD["as_of"]
+                small_landing,
+                warehouse,
+                cli_env,
+                snapshots=snapshots,
+                as_of=SMALL_WORLD["as_of"],
+                unit_tests=True,
             )
             assert result.returncode == 0, result.stderr[-3000:]
             (out / "stdout").write_text(result.stdout)

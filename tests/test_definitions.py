@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import yaml
 from dagster import AssetKey
 from dagster_dbt.asset_utils import get_asset_check_key_for_test
+from pydantic import ValidationError
 
 from ingest.framework import RAW_SCHEMA
 from ingest.quality import SUITES
@@ -15,6 +17,7 @@ from orchestration.dbt import DBT_PROJECT, TRANSLATOR, failing_rows_description
 from orchestration.definitions import defs
 from orchestration.instance import INSTANCE_TEMPLATE
 from orchestration.partitions import MONTHS
+from orchestration.settings import UNIT_TESTS_ENV, Settings
 from warehouse.paths import DBT_PROJECT_DIR, PROJECT_ROOT
 
 # Written by the ingestion framework itself for every source, read by dbt as sources.
@@ -193,3 +196,20 @@ def test_a_failed_check_names_its_first_failing_rows_by_their_problem():
         "1 failing row, e.g. month=2024-03-01, occurrences=0"
     )
     assert failing_rows_description(3, []) == "3 failing rows"
+
+
+@pytest.mark.parametrize(("value", "runs_them"), [(None, True), ("1", True), ("0", False)])
+def test_the_ui_and_schedules_take_the_unit_test_setting_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, runs_them: bool
+):
+    if value is None:
+        monkeypatch.delenv(UNIT_TESTS_ENV, raising=False)
+    else:
+        monkeypatch.setenv(UNIT_TESTS_ENV, value)
+    assert Settings.from_environment().unit_tests is runs_them
+
+
+def test_an_unreadable_unit_test_setting_is_refused_naming_it(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(UNIT_TESTS_ENV, "sometimes")
+    with pytest.raises(ValidationError, match="unit_tests"):
+        Settings.from_environment()

@@ -281,10 +281,11 @@ def test_the_incremental_build_rebuilt_only_the_restated_days_of_usage(
     }
 
 
-def test_the_incremental_build_left_out_the_unit_tests(
+def test_unit_tests_run_in_a_full_refresh_unless_the_settings_leave_them_out(
     incremental_and_full, built_warehouse: BuiltWarehouse
 ):
-    """They passed on the same SQL in the first build (a full refresh, which runs them)."""
+    """The incremental build leaves them out: they passed on the same SQL in the first build
+    (a full refresh, which runs them). The forced full refresh was asked `--no-unit-tests`."""
 
     def summary(log: Path) -> str:
         (ran,) = re.findall(r"Finished running (.+) in \d+ hours", log.read_text())
@@ -293,6 +294,14 @@ def test_the_incremental_build_left_out_the_unit_tests(
     assert re.search(r"\d+ unit tests", summary(log_of(built_warehouse.stdout)))
     incremental = summary(incremental_and_full["log"])
     assert "data tests" in incremental and "unit test" not in incremental, incremental
+    assert "unit tests not run: the project is unchanged since" in (
+        incremental_and_full["log"].read_text()
+    )
+    forced = summary(incremental_and_full["forced_log"])
+    assert "data tests" in forced and "unit test" not in forced, forced
+    assert "unit tests not run: left out by the settings (--no-unit-tests)" in (
+        incremental_and_full["forced_log"].read_text()
+    )
 
 
 def test_a_forced_full_refresh_runs_dbt_records_it_and_republishes_nothing(incremental_and_full):
