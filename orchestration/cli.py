@@ -484,8 +484,10 @@ def docs(warehouse: Path, port: int) -> int:
     common = ["--profiles-dir", str(DBT_PROJECT_DIR), "--vars", json.dumps(dbt_vars)]
     common += ["--target-path", str(target)]
     env = {**os.environ, **QUIET_ENV}
+    # In full: a partial parse from the docs of an older project can lose descriptions
+    # (see the Makefile's parse).
     subprocess.run(
-        [dbt_executable(), "docs", "generate", *common, "--quiet"],
+        [dbt_executable(), "docs", "generate", *common, "--no-partial-parse", "--quiet"],
         cwd=DBT_PROJECT_DIR,
         env=env,
         check=True,
