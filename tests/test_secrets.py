@@ -191,6 +191,8 @@ def test_servers_that_echo_the_token_in_their_errors_do_not_leak_it(
     httpserver.expect_request(
         re.compile(r"^/v4/spreadsheets/finance-sheet/values/.*")
     ).respond_with_handler(echo_authorization(403, google=True))
+    # Freshdesk echoes its basic-auth header: the token, base64-encoded with its password.
+    httpserver.expect_request("/api/v2/tickets").respond_with_handler(echo_authorization(401))
     # BigQuery: the access token is the token endpoint's answer, not a configured value.
     httpserver.expect_request("/token", method="POST").respond_with_json(
         {"access_token": TOKEN, "token_type": "Bearer", "expires_in": 3600}
@@ -209,11 +211,13 @@ def test_servers_that_echo_the_token_in_their_errors_do_not_leak_it(
     result = build(landing, tmp_path, env)
     assert result.returncode == 1
     output = result.stdout + result.stderr
-    for step in ("ingest_hubspot", "ingest_invoices"):
+    for step in ("ingest_hubspot", "ingest_invoices", "ingest_freshdesk"):
         assert f"step {step} failed" in result.stderr
     assert "step ingest_monthly_sources failed: gcp_billing: " in result.stderr
     # The servers did repeat the header; the redactor took the token out of what they said.
     assert "header Authorization: Bearer [redacted]" in result.stderr
+    assert "header Authorization: Basic [redacted]" in result.stderr
+    assert base64.b64encode(f"{TOKEN}:X".encode()).decode() not in output
     answered = [r.path for r, _ in httpserver.log]
     assert {"/crm/v3/pipelines/deals", "/token"} <= set(answered)
     assert any(path.startswith("/bigquery/v2/") for path in answered)
