@@ -212,7 +212,7 @@ def test_a_failing_great_expectations_suite_stops_the_models_downstream(
     lines[1] = f"{date_},{currency},50000"
     rates.write_text("\n".join(lines) + "\n")
     # The registry re-delivered unchanged but for a comment: two tables were written, so
-    # their suites run side by side in worker processes (orchestration/quality.py).
+    # their suites run in a worker process (orchestration/quality.py).
     clusters = landing / "registry" / "clusters.yaml"
     clusters.write_text(clusters.read_text() + "# reviewed\n")
     warehouse = copy_of(built_warehouse, tmp_path)
