@@ -51,12 +51,17 @@ class Settings(ConfigurableResource):
     @classmethod
     def from_environment(cls) -> Settings:
         as_of = as_of_from_env()
+        unit_tests = os.environ.get(UNIT_TESTS_ENV, "1")
+        if unit_tests not in ("0", "1"):
+            raise ValueError(
+                f"{UNIT_TESTS_ENV} is {unit_tests!r}: 1 runs dbt's unit tests, 0 leaves them out"
+            )
         return cls(
             landing=str(landing_path()),
             warehouse=str(warehouse_path()),
             snapshots=str(snapshots_path()),
             as_of=as_of.isoformat() if as_of else None,
-            unit_tests=os.environ.get(UNIT_TESTS_ENV, "1"),
+            unit_tests=unit_tests == "1",
         )
 
     @property
