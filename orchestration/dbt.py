@@ -67,6 +67,10 @@ PREVIEW_ROWS = 5
 # `description:`. Placeholders: {model}, {column} and the test's arguments.
 GENERIC_TEST_DESCRIPTIONS = {
     "not_null": "{model}.{column} is never null; fails with the rows where it is.",
+    "not_null_columns": (
+        "None of {model}'s columns {columns} is ever null; fails with a row per column that "
+        "is, and in how many rows."
+    ),
     "unique": "{model}.{column} is unique; fails with every value found more than once.",
     "accepted_values": (
         "{model}.{column} is one of {values}; fails with any other value (a new code or a "
@@ -245,9 +249,10 @@ def partner_metrics_dbt(
         error = None if invocation.is_successful() else invocation.get_error()
         if parse.exists():
             _keep(parse, kept_parse)
+        failing_sql = failing_tests_sql(Path(target) / "run_results.json")
     started = time.monotonic()
     with warehouse.get_connection() as con:
-        events = list(described_events(con, events, invocation.manifest))
+        events = list(described_events(con, events, invocation.manifest, failing_sql))
         if error is None and not context.is_subset:
             record_build(con, context.run_id, inputs, full_refresh)
     context.log.info(f"row counts, columns and previews read in {time.monotonic() - started:.2f} s")
@@ -317,8 +322,25 @@ def _snapshot_missing(con: duckdb.DuckDBPyConnection, settings: Settings) -> boo
         return True
 
 
+def failing_tests_sql(run_results: Path) -> dict[str, str]:
+    """The SQL of each test that failed or warned, by unique id, from dbt's run results (none
+    when dbt wrote none): the query of its failing rows, which a test that keeps no rows can
+    be asked again once dbt has exited."""
+    if not run_results.exists():
+        return {}
+    results = json.loads(run_results.read_text(encoding="utf-8"))["results"]
+    return {
+        result["unique_id"]: result["compiled_code"]
+        for result in results
+        if result["status"] in ("fail", "warn") and result.get("compiled_code")
+    }
+
+
 def described_events(
-    con: duckdb.DuckDBPyConnection, events: Iterable[Any], manifest: Mapping[str, Any]
+    con: duckdb.DuckDBPyConnection,
+    events: Iterable[Any],
+    manifest: Mapping[str, Any],
+    failing_sql: Mapping[str, str],
 ) -> Iterator[Any]:
     """`events` in order: each model's materialisation with its row count, column schema and
     (marts) preview added; each failed check with a description naming its failing rows."""
@@ -336,7 +358,7 @@ def described_events(
     )
     for event in events:
         if isinstance(event, AssetCheckResult) and not event.passed:
-            event = with_failing_rows(con, event, manifest)
+            event = with_failing_rows(con, event, manifest, failing_sql)
         elif isinstance(event, Output | AssetMaterialization) and "unique_id" in event.metadata:
             node = manifest["nodes"].get(str(event.metadata["unique_id"].value))
             if node is not None:
@@ -380,9 +402,13 @@ def describe_model(
 
 
 def with_failing_rows(
-    con: duckdb.DuckDBPyConnection, result: AssetCheckResult, manifest: Mapping[str, Any]
+    con: duckdb.DuckDBPyConnection,
+    result: AssetCheckResult,
+    manifest: Mapping[str, Any],
+    failing_sql: Mapping[str, str],
 ) -> AssetCheckResult:
-    """A failed check result with a description naming its failing rows."""
+    """A failed check result with a description naming its failing rows: those the test kept
+    (`store_failures_as`), else those its query gives again (`failing_sql`)."""
     metadata = result.metadata or {}
     unique_id = _plain(metadata.get("unique_id"))
     count = _plain(metadata.get("dagster_dbt/failed_row_count"))
@@ -390,6 +416,9 @@ def with_failing_rows(
     rows: list[dict[str, Any]] = []
     if test.get("config", {}).get("store_failures_as") in ("view", "table"):
         rows = _first_rows(con, f'"{test["schema"]}"."{test["alias"]}"')
+    elif unique_id in failing_sql:
+        # On lines of their own: the test's SQL may end in a comment.
+        rows = _first_rows(con, f"(\n{failing_sql[unique_id]}\n) as failing_rows")
     return result._replace(description=failing_rows_description(count, rows))
 
 

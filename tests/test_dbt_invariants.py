@@ -10,7 +10,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from dagster import AssetCheckResult
 
+from orchestration.dbt import failing_tests_sql, with_failing_rows
 from orchestration.resources import dbt_executable
 from warehouse.connection import connect
 from warehouse.paths import DBT_PROJECT_DIR, WAREHOUSE_ENV
@@ -30,11 +32,13 @@ WARNINGS = (
     "assert_revenue_no_rejected_invoice_lines",
     "assert_usage_namespaces_are_registry_hubs",
 )
-# (generic test, model, column) guarding the coverage convention and finite ratios.
+# (generic test, model, column) guarding the coverage convention, finite ratios and the
+# columns a model requires (a model-level test: no column).
 GENERIC = (
     ("null_unless", "fct_sustainability_monthly", "mrc_usd"),
     ("finite", "fct_sustainability_monthly", "mrc_to_mrr_ratio"),
     ("finite", "fct_partner_unit_economics_monthly", "cost_per_mau_usd"),
+    ("not_null_columns", "fct_partner_unit_economics_monthly", None),
 )
 
 
@@ -92,12 +96,16 @@ def make_warehouse(path: Path, broken: bool) -> None:
              'complete', cast(null as double), 0.0)
             ) as t(month, mrc_coverage, mrc_usd, mrc_to_mrr_ratio, invoice_coverage,
                    recoverable_cost_usd, invoiced_recovery_usd)""")
-        # Broken: a cost per MAU divided by zero, and a namespace the registry lacks.
+        # Broken: a cost per MAU divided by zero, one of the two months without its partner
+        # (not_null_columns: month and partner_id), and a namespace the registry lacks.
         cost_per_mau = "'infinity'" if broken else "2.5"
+        partner = "null" if broken else "'p1'"
         con.execute(f"""create table marts.fct_partner_unit_economics_monthly as
-            select date '2024-01-01' as month,
-                   cast({cost_per_mau} as double) as cost_per_mau_usd,
-                   cast(null as double) as revenue_per_mau_usd, 0.4 as cost_share_of_revenue""")
+            select cast(m as date) as month, cast(p as varchar) as partner_id,
+                   cast(c as double) as cost_per_mau_usd,
+                   cast(null as double) as revenue_per_mau_usd, 0.4 as cost_share_of_revenue
+            from (values ('2024-01-01', 'p1', {cost_per_mau}), ('2024-02-01', {partner}, '2.5'))
+                as t(m, p, c)""")
         unknown = "true" if broken else "false"
         con.execute(f"""create table marts.fct_hub_usage_daily as
             select date '2024-01-01' as date, 'c' as cluster, 'x' as hub,
@@ -158,8 +166,20 @@ def test_each_invariant_passes_on_sound_data_and_fails_on_broken(tmp_path: Path,
     for name in WARNINGS:
         outcome = "WARN 1" if broken else "PASS"
         assert f"{outcome} {name} " in out, out[-3000:]
-    # Each failure's rows are kept for the check's description, with the problem in words.
+    # Each failure's rows are kept for the check's description, with the problem in words;
+    # those of a test that keeps none are asked again with its SQL from dbt's run results.
     if broken:
+        failing_sql = failing_tests_sql(tmp_path / "target" / "run_results.json")
+        [not_null_columns] = [name for name in generic if name.startswith("not_null_columns")]
+        [unique_id] = [uid for uid in failing_sql if uid.split(".")[-2] == not_null_columns]
+        check = AssetCheckResult(
+            passed=False,
+            metadata={"unique_id": unique_id, "dagster_dbt/failed_row_count": 1},
+        )
+        manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+        with connect(warehouse) as con:
+            described = with_failing_rows(con, check, manifest, failing_sql)
+        assert described.description == "1 failing row, e.g. partner_id is null in 1 of 2 rows"
         with connect(warehouse) as con:
             problems = con.execute(
                 "select problem from test_failures.assert_revenue_invoice_lines_have_fx_rate"
