@@ -218,6 +218,7 @@ def ratio(a: float, b: float) -> float | None:
 
 def run(months: int, hubs: int, rows: int, workdir: Path, out: Path) -> dict:
     started = time.perf_counter()
+    machine_at_start = machine()  # its load average before the bench's own work
     landing, described = prepared_landing(months, hubs, rows, workdir)
     run_dir = workdir / "run"
     shutil.rmtree(run_dir, ignore_errors=True)
@@ -246,7 +247,7 @@ def run(months: int, hubs: int, rows: int, workdir: Path, out: Path) -> dict:
     cost_rows = sum(described["cost_line_items"].values())
     results = {
         "measured_on": date.today().isoformat(),
-        "machine": machine(),
+        "machine": machine_at_start,
         "size": {"months": months, "hubs": described["hubs"], "partners": described["partners"]},
         "rows": cost_rows,
         "rows_by_provider": described["cost_line_items"],
