@@ -51,7 +51,7 @@ REQUIRE_ENV = "PARTNER_METRICS_REQUIRE_SPARK"
 EVERY_TEST_ENV = "PARTNER_METRICS_SPARK_EVERY_TEST"
 EVERY_TEST = bool(os.environ.get(EVERY_TEST_ENV))
 # Left out of `make test` (above): dbt's generic tests by name, and our `not_null_columns`
-# but on the marts (its SQL is the same whatever the model; all 80 took 33 s on Spark).
+# except the marts' (its SQL is the same whatever the model; all 80 took 33 s on Spark).
 LEFT_TO_MAKE_TEST_SPARK = ("not_null", "unique", "accepted_values", "relationships")
 NOT_NULL_COLUMNS_LEFT = ("models/staging/", "models/intermediate/")
 
