@@ -179,11 +179,10 @@ def test_each_invariant_passes_on_sound_data_and_fails_on_broken(tmp_path: Path,
         manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
         with connect(warehouse) as con:
             described = with_failing_rows(con, check, manifest, failing_sql)
-        assert described.description == "1 failing row, e.g. partner_id is null in 1 of 2 rows"
-        with connect(warehouse) as con:
             problems = con.execute(
                 "select problem from test_failures.assert_revenue_invoice_lines_have_fx_rate"
             ).fetchall()
+        assert described.description == "1 failing row, e.g. partner_id is null in 1 of 2 rows"
         assert problems == [
             (
                 "invoices/2024.csv, line 3: invoice INV-9 in CHF has no fx rate on or before "
