@@ -153,6 +153,7 @@ def build(
     `--full-refresh`). dbt's unit tests run when it rebuilds from scratch, unless not
     `unit_tests`. Progress lines go to `out`.
     """
+    from ingest.quality import start_validation_workers
     from orchestration.console import LogFile, Progress, is_terminal, log_path
     from orchestration.instance import fail_dead_runs, instance_dir, open_instance
     from orchestration.partitions import clamp, recent_window
@@ -162,6 +163,8 @@ def build(
 
     out = out or sys.stdout
     quiet_environment()
+    # As soon as the build starts (its run would start it after the prepare stage).
+    start_validation_workers()
     landing, warehouse = landing.resolve(), warehouse.resolve()
     snapshots = (snapshots or snapshots_path()).resolve()
     if not landing.is_dir():

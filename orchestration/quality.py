@@ -3,8 +3,9 @@
 One step runs the suites of every raw table the run selected (a `multi_asset_check`, each
 table's check still its own in the UI): the tables whose latest load wrote files are
 validated in worker processes (ingest.quality `validate_side_by_side`; one per batch of rows
-written, at most one per core), the others, which cost two SQL aggregates each, in the step
-itself.
+written, at most one per core), forked from a server the run started with GX imported
+(`ValidationWorkersResource`); the others, which cost two SQL aggregates each, in the step
+itself, which never imports GX.
 """
 
 import math
@@ -36,7 +37,7 @@ from ingest.quality import (
     validate_side_by_side,
 )
 from ingest.sources import SOURCES
-from orchestration.resources import WarehouseLockResource
+from orchestration.resources import ValidationWorkersResource, WarehouseLockResource
 
 CHECK_NAME = "great_expectations_suite"
 RAW_TABLES_WITH_SUITES = [
@@ -87,6 +88,7 @@ def great_expectations_suites(
     context: AssetCheckExecutionContext,
     warehouse: DuckDBResource,
     warehouse_lock: WarehouseLockResource,  # held for the whole run
+    validation_workers: ValidationWorkersResource,  # started with the run
 ) -> Iterator[AssetCheckResult]:
     """The suite of each selected raw table, on the files its latest load wrote."""
     selected = [
@@ -97,14 +99,12 @@ def great_expectations_suites(
     ]
     unchanged = [load for load, _ in selected if load.files == []]
     # Largest load first: it balances the workers.
-    written = [load for load, rows in sorted(selected, key=lambda s: -s[1]) if load.files != []]
-    in_step, in_workers = (unchanged, written) if len(written) > 1 else (unchanged + written, [])
-    # A worker per batch of rows written, at most one per core: each worker first pays GX's
-    # import (about 6 CPU-seconds), more than a second worker saves on small loads.
+    in_workers = [load for load, rows in sorted(selected, key=lambda s: -s[1]) if load.files != []]
+    # A worker per batch of rows written, at most one per core.
     rows_written = sum(rows for load, rows in selected if load.files != [])
     workers = min(os.cpu_count() or 1, max(1, math.ceil(rows_written / ROWS_PER_BATCH)))
     with warehouse.get_connection() as con:
-        for load in in_step:
+        for load in unchanged:
             yield check_result(validate_loaded(con, load.table, load.files, load.previous_rows))
     # Every connection of this process is closed now: the workers open the file read-only.
     if in_workers:

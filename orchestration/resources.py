@@ -15,6 +15,7 @@ from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 from packaging.version import Version
 
+from ingest.quality import start_validation_workers
 from orchestration.instance import PROCESS_TAG, this_process
 from orchestration.settings import Settings
 from warehouse.connection import build_lock
@@ -38,6 +39,15 @@ class WarehouseLockResource(ConfigurableResource):
             if context.instance is not None and context.run is not None:
                 context.instance.add_run_tags(context.run.run_id, {PROCESS_TAG: this_process()})
             yield self
+
+
+class ValidationWorkersResource(ConfigurableResource):
+    """Starts, as a run that validates raw tables starts, the server that the GX suites'
+    worker processes fork from (ingest.quality `start_validation_workers`): its imports,
+    GX's 4 s among them, run beside the loads instead of before the suites."""
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        start_validation_workers()
 
 
 def dbt_executable() -> str:
@@ -74,6 +84,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
             database=settings.warehouse, connection_config=settings.duckdb_config()
         ),
         "warehouse_lock": WarehouseLockResource(database=settings.warehouse),
+        "validation_workers": ValidationWorkersResource(),
         "dbt": ProjectDbtCliResource(
             project_dir=str(DBT_PROJECT_DIR),
             profiles_dir=str(DBT_PROJECT_DIR),

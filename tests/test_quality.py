@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import gc
+from concurrent.futures import ProcessPoolExecutor
 
 import duckdb
 import pandas as pd
+import psutil
 
 from ingest.quality import (
     SUITES,
     Loaded,
+    _workers_context,
     row_count_expectation,
+    start_validation_workers,
     validate_loaded,
     validate_side_by_side,
     validate_table,
@@ -216,3 +220,21 @@ def test_suites_side_by_side_in_worker_processes_give_what_one_process_gives(tmp
     assert not outcomes["fx_rates"].passed and outcomes["registry_clusters"].passed
     assert isinstance(outcomes["aws_cur"], duckdb.CatalogException)
     assert "aws_cur" in str(outcomes["aws_cur"])
+    # The workers' server, some 300 MB, is stopped once they are done.
+    assert workers_server() == []
+
+
+def workers_server() -> list[psutil.Process]:
+    return [p for p in psutil.Process().children() if "forkserver" in " ".join(p.cmdline())]
+
+
+def test_validation_workers_fork_from_a_server_that_imported_gx():
+    """Started before the suites run, the server imports GX once; every worker it forks has
+    it already (a spawned worker imported it again, some 4 s)."""
+    start_validation_workers()
+    assert len(workers_server()) == 1
+    with ProcessPoolExecutor(2, mp_context=_workers_context()) as pool:
+        imported = [
+            pool.submit(eval, "'great_expectations' in __import__('sys').modules") for _ in range(2)
+        ]
+        assert [future.result() for future in imported] == [True, True]
