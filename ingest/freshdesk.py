@@ -39,6 +39,7 @@ from ingest.tabular import (
     one_of,
     plausible_time,
     quote,
+    scratch_connection,
     split_rows,
     unique,
 )
@@ -89,12 +90,6 @@ FEEDBACK = RawTable(
     {"rating_id": "bigint", "feedback": "varchar"},
     "Free-text feedback given with satisfaction ratings; restricted database only.",
 )
-
-
-def _connect() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    con.execute("set TimeZone = 'UTC'")
-    return con
 
 
 def _read_array(con: duckdb.DuckDBPyConnection, path: Path, what: str) -> None:
@@ -153,7 +148,7 @@ def _whole_number(column: str, meaning: str = "an id") -> Check:
 
 
 def parse_tickets(path: Path) -> Parsed:
-    con = _connect()
+    con = scratch_connection()
     _read_array(con, path, "tickets")
     rows = con.sql(
         f"""
@@ -202,7 +197,7 @@ def parse_tickets(path: Path) -> Parsed:
 
 
 def parse_ratings(path: Path) -> Parsed:
-    con = _connect()
+    con = scratch_connection()
     _read_array(con, path, "satisfaction ratings")
     rows = con.sql(
         f"""

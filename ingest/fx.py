@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-import duckdb
-
 from ingest.framework import Parsed, RawTable, Source
 from ingest.tabular import (
     castable,
@@ -16,6 +14,7 @@ from ingest.tabular import (
     plausible_time,
     positive,
     read_csv_strings,
+    scratch_connection,
     split_rows,
     unique,
 )
@@ -28,7 +27,7 @@ RATES = RawTable(
 
 
 def parse_rates(path: Path) -> Parsed:
-    con = duckdb.connect()
+    con = scratch_connection()
     rows = read_csv_strings(con, path, required=("date", "currency", "usd_per_unit"))
     checks = [
         not_empty("date"),

@@ -39,6 +39,7 @@ from ingest.tabular import (
     plausible_time,
     quote,
     read_csv_strings,
+    scratch_connection,
     split_rows,
     unique,
 )
@@ -108,12 +109,6 @@ STAGES = RawTable(
 )
 
 
-def _connect() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    con.execute("set TimeZone = 'UTC'")
-    return con
-
-
 def _read_document(con: duckdb.DuckDBPyConnection, path: Path, what: str) -> None:
     """Load the file as one JSON value into temp table `doc(body json)`."""
     try:
@@ -164,7 +159,7 @@ def _as_double(column: str) -> str:
 
 
 def parse_deals_page(path: Path) -> Parsed:
-    con = _connect()
+    con = scratch_connection()
     _read_document(con, path, "HubSpot deals page")
     _results(con, "HubSpot deals page")
     bad = con.execute(
@@ -355,7 +350,7 @@ EXPORT_REQUIRED = ("Record ID", "Deal Stage", "Amount")
 def parse_deals_export(path: Path) -> Parsed:
     """The UI export CSV: labels rather than ids for pipeline and stage (resolved in dbt
     through the pipelines file), `;`-separated company ids, percentages for probability."""
-    con = _connect()
+    con = scratch_connection()
     optional = [c for c in EXPORT_COLUMNS if c not in EXPORT_REQUIRED]
     raw = read_csv_strings(con, path, required=EXPORT_REQUIRED, optional=optional)
     renamed = raw.select(

@@ -40,6 +40,7 @@ from ingest.tabular import (
     quote,
     read_csv_strings,
     read_sheet_values,
+    scratch_connection,
     split_rows,
     unique,
 )
@@ -172,14 +173,14 @@ def _split(con: duckdb.DuckDBPyConnection, rows: duckdb.DuckDBPyRelation) -> Par
 
 
 def parse_invoice_csv(path: Path) -> Parsed:
-    con = duckdb.connect()
+    con = scratch_connection()
     rows = read_csv_strings(con, path, required=REQUIRED, optional=OPTIONAL)
     return _split(con, rows)
 
 
 def parse_sheet_values(path: Path) -> Parsed:
     """A `values.get` response: first row is the header, later rows are ragged strings."""
-    con = duckdb.connect()
+    con = scratch_connection()
     return _split(con, read_sheet_values(con, path, required=REQUIRED, optional=OPTIONAL))
 
 

@@ -400,6 +400,8 @@ def _comments(
 def parse_survey_file(path: Path) -> Parsed:
     if path.name == QUESTIONS_FILE:
         return parse_questions(path)
+    # A database of its own, not a scratch connection (ingest.tabular): the respondent key
+    # is registered as a function, which belongs to the database.
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
     if path.suffix.lower() == ".json":

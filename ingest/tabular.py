@@ -16,6 +16,7 @@ import io
 import itertools
 import re
 import tempfile
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -36,6 +37,25 @@ class Check:
 
     fails: str
     reason: str
+
+
+_SCRATCH_LOCK = threading.Lock()
+
+
+@cache
+def _scratch_database() -> duckdb.DuckDBPyConnection:
+    database = duckdb.connect()
+    database.execute("set global TimeZone = 'UTC'")
+    return database
+
+
+def scratch_connection() -> duckdb.DuckDBPyConnection:
+    """Where a file is parsed: a connection of its own (its temp tables and registered
+    frames are its alone, and go when it closes) to this process's in-memory database, in
+    UTC. A database per file cost 15 ms to open: 1.8 s of the bench's 114 CRM and support
+    files."""
+    with _SCRATCH_LOCK:
+        return _scratch_database().cursor()
 
 
 def quote(name: str) -> str:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import duckdb
+import pyarrow as pa
+import pytest
 
-from ingest.tabular import plausible_time, split_rows
+from ingest.tabular import plausible_time, scratch_connection, split_rows
 
 
 def test_times_before_2000_or_over_a_year_ahead_are_quarantined_with_the_reason():
@@ -41,3 +43,21 @@ def test_times_before_2000_or_over_a_year_ahead_are_quarantined_with_the_reason(
             "raw": f'{{"sample_date":"{next_year_and_a_day}"}}',
         },
     ]
+
+
+def test_files_parsed_side_by_side_do_not_see_each_others_tables():
+    """Parsers share one in-memory database: each file's temp tables and registered frames
+    are its own connection's, gone when it closes, and its times are UTC."""
+    first, second = scratch_connection(), scratch_connection()
+    first.execute("create temp table items as select 1 as item")
+    second.execute("create temp table items as select 2 as item")
+    first.register("_rows", pa.table({"item": [3]}))
+    assert first.sql("select item from items").fetchall() == [(1,)]
+    assert second.sql("select item from items").fetchall() == [(2,)]
+    with pytest.raises(duckdb.CatalogException, match="_rows"):
+        second.sql("select * from _rows")
+    assert second.sql("select current_setting('TimeZone')").fetchall() == [("UTC",)]
+    first.close()
+    third = scratch_connection()
+    third.execute("create temp table items as select 4 as item")  # the name is free again
+    assert third.sql("select item from items").fetchall() == [(4,)]
