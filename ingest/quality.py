@@ -25,6 +25,8 @@ import math
 import multiprocessing
 import os
 import re
+import select
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -510,6 +512,31 @@ def _stop_validation_workers() -> None:
     forkserver._forkserver._stop()
 
 
+def validation_pool(workers: int) -> ProcessPoolExecutor:
+    """Worker processes forked from the server, each of which exits as soon as this process
+    does: a worker left behind by a killed build would wait for work for ever, and the
+    server with it (each worker holds the server's liveness pipe open)."""
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=_workers_context(),
+        initializer=_exit_with,
+        initargs=(os.getpid(),),
+    )
+
+
+def _exit_with(pid: int) -> None:
+    """In a worker: a thread that waits for process `pid` to end, then ends this process."""
+    if not hasattr(os, "pidfd_open"):  # not Linux: a killed build may leave its workers
+        return
+    ended = os.pidfd_open(pid)
+
+    def wait() -> None:
+        select.select([ended], [], [])
+        os._exit(1)
+
+    threading.Thread(target=wait, name="exit-with-build", daemon=True).start()
+
+
 def validate_side_by_side(
     database: str, config: Mapping[str, str], loads: Sequence[Loaded], workers: int | None = None
 ) -> Iterator[tuple[Loaded, SuiteResult | BaseException]]:
@@ -521,10 +548,7 @@ def validate_side_by_side(
     (started here if the run did not). `workers` defaults to one per core."""
     if not loads:
         return
-    pool = ProcessPoolExecutor(
-        max_workers=min(len(loads), workers or os.cpu_count() or 1),
-        mp_context=_workers_context(),
-    )
+    pool = validation_pool(min(len(loads), workers or os.cpu_count() or 1))
     try:
         running = {
             pool.submit(_validate_read_only, database, dict(config), load): load for load in loads

@@ -1,6 +1,6 @@
 """Process faults with real processes: a build killed with SIGKILL in the middle of dbt leaves
 no dbt process behind, and the run it left STARTED is marked failed when the next build
-starts, so nothing waits behind it."""
+starts, so nothing waits behind it; one killed while GX's workers run leaves none of them."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -115,3 +116,40 @@ def test_a_build_killed_during_dbt_leaves_no_orphan_and_its_run_is_failed_next_t
         failure = instance.all_logs(run.run_id)[-1]
         assert "ended without finishing it" in failure.message
         assert not [r for r in instance.get_runs() if r.status == DagsterRunStatus.STARTED]
+
+
+# A process that validates as the GX step does: a pool of validation workers (forked from
+# their server) with one busy for ten minutes, then it prints its pid and waits.
+VALIDATING = """
+import os, time
+from ingest.quality import validation_pool
+pool = validation_pool(1)
+pool.submit(time.sleep, 600)
+print(os.getpid(), flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_build_killed_while_gx_validates_leaves_no_worker_nor_their_server():
+    """A worker waits for work for ever once its build is gone, and keeps the server it
+    forked from alive (each holds the server's liveness pipe): killed with SIGKILL, the
+    validating process must take both with it."""
+    validating = subprocess.Popen(
+        [sys.executable, "-c", VALIDATING], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        pid = int(validating.stdout.readline())
+
+        def server_and_worker() -> list[int]:
+            table = process_table()
+            servers = [p for p, (parent, _, _) in table.items() if parent == pid]
+            workers = [p for p, (parent, _, _) in table.items() if parent in servers]
+            return servers + workers if servers and workers else []
+
+        forked = wait_for(server_and_worker, 120, "server and busy worker", validating)
+        os.kill(pid, signal.SIGKILL)
+        assert validating.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if validating.poll() is None:
+            validating.kill()
+    wait_for(lambda: not any(alive(p) for p in forked), 20, "end of the server and its worker")

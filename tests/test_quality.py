@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-from concurrent.futures import ProcessPoolExecutor
 
 import duckdb
 import pandas as pd
@@ -12,12 +11,12 @@ import psutil
 from ingest.quality import (
     SUITES,
     Loaded,
-    _workers_context,
     row_count_expectation,
     start_validation_workers,
     validate_loaded,
     validate_side_by_side,
     validate_table,
+    validation_pool,
 )
 from ingest.sources import SOURCES
 
@@ -233,7 +232,7 @@ def test_validation_workers_fork_from_a_server_that_imported_gx():
     it already (a spawned worker imported it again, some 4 s)."""
     start_validation_workers()
     assert len(workers_server()) == 1
-    with ProcessPoolExecutor(2, mp_context=_workers_context()) as pool:
+    with validation_pool(2) as pool:
         imported = [
             pool.submit(eval, "'great_expectations' in __import__('sys').modules") for _ in range(2)
         ]
