@@ -528,7 +528,12 @@ def _exit_with(pid: int) -> None:
     """In a worker: a thread that waits for process `pid` to end, then ends this process."""
     if not hasattr(os, "pidfd_open"):  # not Linux: a killed build may leave its workers
         return
-    ended = os.pidfd_open(pid)
+    try:
+        ended = os.pidfd_open(pid)
+    except ProcessLookupError:  # gone already
+        os._exit(1)
+    except OSError:  # pidfds refused (a sandbox): validate, as without them
+        return
 
     def wait() -> None:
         select.select([ended], [], [])
