@@ -163,12 +163,12 @@ def build(
 
     out = out or sys.stdout
     quiet_environment()
-    # As soon as the build starts (its run would start it after the prepare stage).
-    start_validation_workers()
     landing, warehouse = landing.resolve(), warehouse.resolve()
     snapshots = (snapshots or snapshots_path()).resolve()
     if not landing.is_dir():
         raise BuildFailedError(f"landing folder {landing} does not exist")
+    # As soon as the build can run (its run would start it after the prepare stage).
+    start_validation_workers()
     window = clamp(months or recent_window(as_of or date.today()))
     started = time.monotonic()
     dead: list[DeadRun] = []
