@@ -4,11 +4,20 @@ FOCUS (FinOps Open Cost and Usage Specification, https://focus.finops.org) is th
 target every provider format is normalised to in dbt. Real files are not always to the
 letter, and these are accepted: gzip-compressed CSV, the literal string NULL for null,
 'YYYY-MM-DD HH:MM:SS' timestamps, columns beyond the spec (ignored, except the sample's `Id`,
-kept as the line id), and ChargeFrequency 'Usage-based' for 'Usage-Based'. Rows with a bad
-value (cost not a number, unparseable timestamp, unknown ChargeCategory or
-CommitmentDiscountStatus, a charge period crossing months, a repeated line id, Tags that are
-not JSON, an empty ProviderName or ServiceName, which the spec does not allow to be null) are
-quarantined. The parts of one folder are one delivery (see ingest.cloud_costs.deliveries).
+kept as the line id), and ChargeFrequency 'Usage-based' for 'Usage-Based'.
+
+Microsoft Cost Management's FOCUS export leaves ServiceName empty on some rows that carry
+money (its conformance summary, learn.microsoft.com/cloud-computing/finops/focus/
+conformance-summary: EA Marketplace purchases; MCA reservation and savings plan purchases,
+rounding adjustments, MACC shortfall and Azure credits). Those rows land, with the stand-ins
+Microsoft names (`x_SkuMeterSubcategory`, else `PublisherName`), which stg_focus__costs takes
+as the service; only a row with none of the three is quarantined.
+
+Rows with a bad value (cost not a number, unparseable or implausible timestamp, unknown
+ChargeCategory or CommitmentDiscountStatus, a charge period crossing months, a repeated line
+id, Tags that are not JSON, an empty ProviderName, which the spec does not allow to be null)
+are quarantined. The parts of one folder are one delivery (see
+ingest.cloud_costs.deliveries).
 """
 
 from __future__ import annotations
@@ -82,12 +91,16 @@ OPTIONAL = (
     "InvoiceId",
     "ServiceSubcategory",
     "Id",
+    # Microsoft's stand-in for an empty ServiceName (module docstring).
+    "x_SkuMeterSubcategory",
 )
 COMMITMENT_DISCOUNT_STATUSES = ("Used", "Unused")
 CHARGE_CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
 CHARGE_FREQUENCIES = ("One-Time", "Recurring", "Usage-Based")
 TIMESTAMPS = ("BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd")
 NUMBERS = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "ConsumedQuantity")
+# A row lands when any of these names its service (the first, else a stand-in).
+SERVICE_NAMES = ("ServiceName", "x_SkuMeterSubcategory", "PublisherName")
 
 COSTS = RawTable(
     "focus_costs",
@@ -128,6 +141,7 @@ COSTS = RawTable(
         "commitment_discount_type": "varchar",
         "invoice_id": "varchar",
         "service_subcategory": "varchar",
+        "x_sku_meter_subcategory": "varchar",
         **SCOPE_COLUMNS,
     },
     "FOCUS 1.0-1.2 cost rows as the files give them, one row per file line; "
@@ -171,10 +185,16 @@ def read_rows(con: duckdb.DuckDBPyConnection, path: Path) -> Rows:
 def extract_focus(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
     rows = read_rows(con, path)
     checks = [
-        *(not_empty(c) for c in REQUIRED),
+        *(not_empty(c) for c in REQUIRED if c != "ServiceName"),
+        Check(
+            " and ".join(f"coalesce(trim({quote(c)}), '') = ''" for c in SERVICE_NAMES),
+            literal("ServiceName is empty, and so are PublisherName and x_SkuMeterSubcategory"),
+        ),
         *(finite(c) for c in NUMBERS),
         *(timestamp_check(c) for c in TIMESTAMPS),
         plausible_time("ChargePeriodStart", timestamp_sql("ChargePeriodStart")),
+        # '4/1/25' casts to the year 4: a scope in year 4 is a date format, not a bill.
+        plausible_time("BillingPeriodStart", timestamp_sql("BillingPeriodStart")),
         matches("BillingCurrency", "[A-Za-z]{3}", "an ISO 4217 code"),
         _one_of_ci("ChargeCategory", CHARGE_CATEGORIES),
         _one_of_ci("ChargeFrequency", CHARGE_FREQUENCIES),
@@ -232,6 +252,7 @@ def extract_focus(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
                 "ServiceSubcategory",
             )
         },
+        "x_sku_meter_subcategory": '"x_SkuMeterSubcategory"',
         "_billing_account_id": '"BillingAccountId"',
         "_billing_period": f"cast({timestamp_sql('BillingPeriodStart')} as date)",
     }
@@ -249,6 +270,6 @@ SOURCE = Source(
     extract=extract_focus,
     folders=("cloud_costs/focus",),
     deliveries=deliveries.each_folder,
-    version=2,
+    version=3,
     by_month=True,
 )

@@ -161,8 +161,48 @@ def test_empty_provider_or_service_is_quarantined_and_commitment_columns_are_kep
     ) == (4.0, "Unused", "arn:sp-1", "Savings Plan", "INV-7", "Virtual Machines")
     assert {r["record"]: r["reason"] for r in parsed.rejected.to_pylist()} == {
         "line 3": "ProviderName is empty",
-        "line 4": "ServiceName is empty",
+        "line 4": "ServiceName is empty, and so are PublisherName and x_SkuMeterSubcategory",
         "line 5": "CommitmentDiscountStatus is not one of Used, Unused: Idle",
+    }
+
+
+def test_rows_microsoft_leaves_without_service_name_land_with_its_stand_ins(tmp_path: Path):
+    """Microsoft's FOCUS conformance summary: ServiceName is empty for EA Marketplace
+    purchases (use PublisherName) and for MCA reservation purchases and Azure credits (use
+    x_SkuMeterSubcategory). Those rows carry money and land; stg_focus__costs takes the
+    stand-in (its unit test). A row with none of the three, or a BillingPeriodStart written
+    M/D/YY (which DuckDB reads as the year 3), is quarantined."""
+    path = tmp_path / "part_0_0001.csv"
+    header = (
+        "BilledCost,EffectiveCost,ListCost,BillingCurrency,BillingAccountId,BillingPeriodStart,"
+        "ChargeCategory,ChargePeriodStart,ChargePeriodEnd,ProviderName,PublisherName,"
+        "ServiceName,x_SkuMeterSubcategory\n"
+    )
+    period = "2025-03-01T00:00:00Z,{category},2025-03-04T00:00:00Z,2025-03-05T00:00:00Z"
+    rows = [
+        f"120.00,120.00,0,USD,BA,{period.format(category='Purchase')},Microsoft,Contoso Ltd,,",
+        f"900.00,0,900.00,USD,BA,{period.format(category='Purchase')},Microsoft,,,Reservation-Base",
+        f"-50.00,-50.00,-50.00,USD,BA,{period.format(category='Credit')},Microsoft,Microsoft,,"
+        "Azure Credit",
+        f"7.00,7.00,7.00,USD,BA,{period.format(category='Adjustment')},Microsoft,,,",
+        "8.00,8.00,8.00,USD,BA,3/1/25,Usage,2025-03-04T00:00:00Z,2025-03-05T00:00:00Z,"
+        "Microsoft,Microsoft,Virtual Machines,Dv3 Series",
+    ]
+    path.write_text(header + "\n".join(rows) + "\n")
+    parsed = FOCUS.parse(path)
+    landed = [
+        (r["_record"], r["service_name"], r["publisher_name"], r["x_sku_meter_subcategory"])
+        for r in parsed.tables["focus_costs"].to_pylist()
+    ]
+    assert landed == [
+        ("line 2", None, "Contoso Ltd", None),
+        ("line 3", None, None, "Reservation-Base"),
+        ("line 4", None, "Microsoft", "Azure Credit"),
+    ]
+    assert total(parsed.tables["focus_costs"], "billed_cost") == 970.0  # 120 + 900 - 50
+    assert {r["record"]: r["reason"] for r in parsed.rejected.to_pylist()} == {
+        "line 5": "ServiceName is empty, and so are PublisherName and x_SkuMeterSubcategory",
+        "line 6": "BillingPeriodStart is outside 2000-01-01 .. a year after the load day: 3/1/25",
     }
 
 

@@ -46,7 +46,9 @@ renamed as (
         charge_category,
         charge_class,
         charge_description,
-        service_name,
+        -- Microsoft's FOCUS export leaves ServiceName empty on purchases, credits and rounding
+        -- adjustments; its conformance summary names these stand-ins (ingest/cloud_costs/focus.py).
+        coalesce(service_name, x_sku_meter_subcategory, publisher_name) as service_name,
         coalesce(service_category, 'Other') as service_category,
         service_subcategory,
         sub_account_id,
