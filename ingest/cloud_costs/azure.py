@@ -4,9 +4,11 @@ Accepted as Azure writes them: CSV (gzip-compressed or not) or Parquet; a UTF-8 
 mark before the header; lines ending in CRLF, LF or both; dates as MM/DD/YYYY (older EA
 exports) or YYYY-MM-DD; EA PascalCase, MCA camelCase or the Pay-As-You-Go header set
 (`SubscriptionGuid`, `UsageDateTime`, `PreTaxCost`, `Currency`, no `ChargeType`: read as
-usage), matched case-insensitively; the cost in `CostInBillingCurrency` (MCA, newer EA),
-`Cost` (older EA) or `PreTaxCost`; and `Tags` as JSON without the outer braces
-(`"env": "prod","org": "x"`), read as a JSON object (left null when it still is not JSON).
+usage), matched case-insensitively, also when the file was downloaded in another language
+and a column reads `Abonnement-GUID (SubscriptionGuid)` (`english_name`); the cost in
+`CostInBillingCurrency` (MCA, newer EA), `Cost` (older EA) or `PreTaxCost`; and `Tags` as
+JSON without the outer braces (`"env": "prod","org": "x"`), read as a JSON object (left null
+when it still is not JSON).
 
 An export is of actual cost or amortized cost (`dataset`): the type its run's manifest.json
 names (`exportConfig.type`), else 'amortized' when the path says so. Both are landed and both
@@ -17,6 +19,7 @@ manifest.json, else one file per run) is `ingest.cloud_costs.deliveries.azure`.
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -99,6 +102,19 @@ COSTS = RawTable(
 )
 
 
+# A localised column name followed by the English one in parentheses, at the end.
+_LOCALISED = re.compile(r".*\(\s*([^()]*?)\s*\)\s*")
+
+
+def english_name(column: str) -> str:
+    """The English name of a column. Usage files downloaded from the portal in another
+    language label their columns `Abonnement-GUID (SubscriptionGuid)`, `Ressourcensatz
+    (ResourceRate)`: the localised name, then the English one in parentheses (opencost's
+    German header set); untranslated columns (`Currency`) stay as they are."""
+    match = _LOCALISED.fullmatch(column)
+    return match.group(1) if match and match.group(1) else column
+
+
 def date_sql(column: str) -> str:
     col = quote(column)
     return (
@@ -132,11 +148,16 @@ def dataset_of(path: Path) -> str:
     return "amortized" if "amortized" in path.as_posix().lower() else "actual"
 
 
+_FORMATS = ("azure_cost_export", "azure_payg_export")
+
+
 def extract_export(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
     parquet = file_kind(path) == "parquet"
     header = [n for n, _ in parquet_columns(con, path)] if parquet else csv_header(path)
-    schemas.expect(header, "azure_cost_export", "azure_payg_export")
-    lowered = {h.lower(): h for h in header}
+    english = [english_name(h) for h in header]
+    # Recognised by the English names; a header recognised as nothing is shown as written.
+    schemas.expect(english if schemas.detect(english) else header, *_FORMATS)
+    lowered = {e.lower(): h for e, h in zip(english, header, strict=True)}
     by_field = {}
     for field, names in FIELDS.items():
         found = next((lowered[n] for n in names if n in lowered), None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import duckdb
 import pytest
 
 from ingest.cloud_costs.azure import SOURCE as AZURE
-from ingest.framework import ParseError
+from ingest.framework import ParseError, load_source
 
 from .conftest import FIXTURES, SHARED_FORMATS
 
@@ -164,3 +165,64 @@ def test_parquet_export_and_the_dataset_its_manifest_names(tmp_path: Path):
     )
     # The manifest's type wins over a path that says 'amortized'.
     assert AZURE.parse(target).tables["azure_costs"].to_pylist()[0]["dataset"] == "actual"
+
+
+# opencost's Azure header sets (tests/fixtures/cloud_costs/README.md): one anonymised row each.
+OPENCOST = {
+    # A Pay-As-You-Go usage file downloaded in German: `Abonnement-GUID (SubscriptionGuid)`.
+    "payg-german-headers.csv": ("PreTaxCost (PreTaxCost)", "11111111-12ab-34dc-56ef-123456abcdef"),
+    # An MCA partner (CSP) export: camelCase, no billingAccountId, Tags in braces with spaces.
+    "mca-partner-camel.csv": ("costInBillingCurrency", "11111111-1111-1111-1111-123456789012"),
+    # An EA export with BillingCurrencyCode and ProductName, Tags without the outer braces.
+    "ea-opencost.csv": ("CostInBillingCurrency", "12345678"),
+}
+
+
+@pytest.mark.parametrize("name", OPENCOST)
+def test_opencost_header_sets_land_whole_with_the_plain_duckdb_totals(name: str, tmp_path: Path):
+    column, account = OPENCOST[name]
+    path = FIXTURES / "azure" / name
+    folder = tmp_path / "cloud_costs" / "azure" / "opencost"
+    folder.mkdir(parents=True)
+    shutil.copy(path, folder / name)
+    con = duckdb.connect()
+    report = load_source(con, AZURE, tmp_path)
+    [(count, total)] = duckdb.sql(
+        f"select count(*), sum(\"{column}\"::double) from read_csv('{path}', all_varchar = true)"
+    ).fetchall()
+    assert (report.rows_loaded, report.rows_quarantined) == (count, 0) == (1, 0)
+    assert con.sql("select count(*) from raw._quarantine").fetchall() == [(0,)]
+    [(landed, accounts, tags)] = con.sql(
+        "select sum(cost_in_billing_currency), list(distinct _billing_account_id), "
+        "list(tags is not null) from raw.azure_costs"
+    ).fetchall()
+    assert landed == pytest.approx(total, abs=1e-12)
+    assert accounts == [account]
+    assert tags == [name != "payg-german-headers.csv"]  # the German row has no tags
+
+
+def test_localised_headers_read_by_the_english_name_in_parentheses():
+    [row] = (
+        AZURE.parse(FIXTURES / "azure" / "payg-german-headers.csv")
+        .tables["azure_costs"]
+        .to_pylist()
+    )
+    # Line 2: 3 x 0.025 = 0.075 USD of load balancer rules on 2021-02-02.
+    assert (row["date"], row["quantity"], row["unit_price"], row["cost_in_billing_currency"]) == (
+        date(2021, 2, 2),
+        3.0,
+        0.025,
+        0.075,
+    )
+    assert (row["billing_currency"], row["charge_type"], row["resource_group"]) == (
+        "USD",
+        "Usage",
+        "Example-Resource-Group",
+    )
+
+
+def test_a_header_recognised_as_nothing_is_reported_as_written(tmp_path: Path):
+    path = tmp_path / "odd.csv"
+    path.write_text("Kosten (Cost),Datum (Day)\n1,2\n", encoding="utf-8")
+    with pytest.raises(ParseError, match=r"columns are Kosten \(Cost\), Datum \(Day\)$"):
+        AZURE.parse(path)
