@@ -13,7 +13,8 @@ when it still is not JSON).
 An export is of actual cost or amortized cost (`dataset`): the type its run's manifest.json
 names (`exportConfig.type`), else 'amortized' when the path says so. Both are landed and both
 are used: see stg_azure__costs. Which files make up a delivery (a partitioned run's
-manifest.json, else one file per run) is `ingest.cloud_costs.deliveries.azure`.
+manifest.json or an older export's _manifest.json, else one file per run) is
+`ingest.cloud_costs.deliveries.azure`.
 """
 
 from __future__ import annotations
@@ -221,7 +222,8 @@ SOURCE = Source(
     cadence=timedelta(days=35),  # bills close monthly
     extract=extract_export,
     folders=("cloud_costs/azure",),
-    manifests=("cloud_costs/azure/**/manifest.json",),
+    # `_manifest.json`: partitioned exports of the older export version (see `deliveries`).
+    manifests=("cloud_costs/azure/**/manifest.json", "cloud_costs/azure/**/_manifest.json"),
     deliveries=deliveries.azure,
     version=2,
     by_month=True,

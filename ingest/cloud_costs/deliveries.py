@@ -19,9 +19,12 @@ account and billing period, every row of the newest delivery and none of the old
   inside an assembly folder is recognised and not needed.
 - **Azure Cost Management** partitioned exports write a run folder of parts with a
   `manifest.json` listing its `blobs` (and the run's `submittedTime`): that folder is the
-  delivery. An export without a manifest writes one complete file per run into the same
-  date-range folder, so there each file is a delivery of its own (the newest wins, as Cost
-  Management's own tooling reads them).
+  delivery. Partitioned exports of the older version (`manifestVersion` 2021-01-01) name it
+  `_manifest.json`, list their parts (`000001.csv`, ...) the same way and give no run time.
+  An export without a manifest writes one complete file per run into the same date-range
+  folder, so there each file is a delivery of its own (the newest wins, as Cost Management's
+  own tooling reads them); read so, each part of a partitioned run would be a delivery and
+  only the newest part would count.
 - **GCP billing export files and FOCUS files**: the parts in one folder form one delivery
   (BigQuery shards an export as `-000000000000`, `-000000000001`, ...); a re-export goes to
   another folder and replaces it.

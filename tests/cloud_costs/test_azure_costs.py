@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 from datetime import date
@@ -226,3 +227,43 @@ def test_a_header_recognised_as_nothing_is_reported_as_written(tmp_path: Path):
     path.write_text("Kosten (Cost),Datum (Day)\n1,2\n", encoding="utf-8")
     with pytest.raises(ParseError, match=r"columns are Kosten \(Cost\), Datum \(Day\)$"):
         AZURE.parse(path)
+
+
+def test_an_older_partitioned_export_is_ruled_by_its_underscore_manifest(tmp_path: Path):
+    # koku's fixture manifest (manifestVersion 2021-01-01) lists one part, 000001.csv, of the
+    # run folder its blobName names; koku's MCA export stands in for the part.
+    source = FIXTURES / "azure" / "legacy-partitioned"
+    run = tmp_path.joinpath(
+        "cloud_costs/azure/cost/partitioned/20230101-20230131/202301041442",
+        "73746dc5-5dcc-4b83-b340-bb1bd2b1ca30",
+    )
+    run.mkdir(parents=True)
+    for name in ("_manifest.json", "000001.csv"):
+        shutil.copy(source / name, run / name)
+    shutil.copy(source / "000001.csv", run / "000002.csv")  # a part the manifest does not list
+    con = duckdb.connect()
+    report = load_source(con, AZURE, tmp_path)
+    assert (report.rows_loaded, report.rows_quarantined) == (8, 0)
+    log = {
+        Path(file).name: (status, delivery, superseded)
+        for file, status, delivery, superseded in con.sql(
+            "select file, status, delivery, superseded_by from raw._ingest_log"
+        ).fetchall()
+    }
+    folder = run.relative_to(tmp_path).as_posix()
+    assert log["_manifest.json"][0] == "manifest"
+    assert log["000001.csv"] == ("loaded", folder, None)
+    assert log["000002.csv"][:2] == ("loaded", folder)
+    assert log["000002.csv"][2].startswith("not in the blobs of ")
+    # The part, read by Python's csv module (its last line ends in LF, the others in CRLF,
+    # which DuckDB's sniffer refuses): 4 rows, 0.0000204972 + 0.0000016 + 0.000004 +
+    # 0.000000144 = 0.0000262412 USD.
+    with (source / "000001.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 4
+    assert sum(float(r["costInBillingCurrency"]) for r in rows) == pytest.approx(2.62412e-05)
+    [(count, total)] = con.sql(
+        "select count(*), sum(cost_in_billing_currency) from raw.azure_costs "
+        "where _file like '%/000001.csv'"
+    ).fetchall()
+    assert (count, total) == (4, pytest.approx(2.62412e-05, abs=1e-15))

@@ -360,6 +360,21 @@ def write_azure(landing: Path) -> None:
     delivered([write(folder / "cost_1111.csv", csv_text(AZURE, azure_rows("FIRSTGEN", FIRST)))], 2)
     mixed = csv_text(AZURE, azure_rows("FIRSTGEN", LINES)).replace("\n", "\r\n", 2)
     delivered([write(folder / "cost_2222.csv", mixed)], 4)
+    # A partitioned run of the older export version: parts 000001.csv, ... written at
+    # different times, and a `_manifest.json` (the shape of koku's fixture) listing them.
+    folder = root / "LEGACY/20240301-20240331/202404030600/73746dc5-5dcc-4b83-b340-bb1bd2b1ca30"
+    for n, part in enumerate(PARTS, start=1):
+        delivered([write(folder / f"00000{n}.csv", csv_text(AZURE, azure_rows("LEGACY", part)))], n)
+    blobs = [
+        {
+            "blobName": f"cost/LEGACY/20240301-20240331/202404030600/{folder.name}/00000{n}.csv",
+            "dataRowCount": len(part),
+            "headerRowCount": 1,
+        }
+        for n, part in enumerate(PARTS, start=1)
+    ]
+    manifest = {"manifestVersion": "2021-01-01", "dataFormat": "csv", "blobCount": 3}
+    delivered([write(folder / "_manifest.json", json.dumps({**manifest, "blobs": blobs}))], 4)
 
 
 # --- FOCUS -------------------------------------------------------------------------------
@@ -487,6 +502,7 @@ SPLIT = {
     ("aws", "444"): (4, WHOLE),
     ("gcp", "SPLIT"): (5, WHOLE - 1.5),
     ("azure", "SPLIT"): (4, WHOLE),
+    ("azure", "LEGACY"): (4, WHOLE),
     ("focus", "SPLIT"): (4, WHOLE),
 }
 
