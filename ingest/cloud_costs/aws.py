@@ -285,6 +285,10 @@ SOURCE = Source(
             "status file of the CUR's Athena integration: no bill lines",
         ),
         ("cloud_costs/aws/**/crawler-cfn.yml", "the CUR's Athena CloudFormation template"),
+        # Delivered beside the Parquet parts of a CUR with Athena integration
+        # (<report>/<report>/year=YYYY/month=M/<report>-create-table.sql, as AWS's user guide
+        # lays out the report's files).
+        ("cloud_costs/aws/**/*-create-table.sql", "the CUR's Athena table definition"),
         ("cloud_costs/aws/**/*-RedshiftCommands.sql", "the CUR's Redshift load commands"),
         ("cloud_costs/aws/**/*-RedshiftManifest.json", "the CUR's Redshift load manifest"),
     ),

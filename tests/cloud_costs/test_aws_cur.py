@@ -259,3 +259,23 @@ def test_a_damaged_part_read_with_others_is_named_and_nothing_is_written(tmp_pat
         assert error.value.problem.startswith("cannot be read: ")
         assert con.execute("select count(*) from raw.aws_cur").fetchall() == [(0,)]
         assert con.execute("select count(*) from raw._ingest_log").fetchall() == [(0,)]
+
+
+def test_the_athena_table_definition_beside_the_parts_is_ignored_not_skipped(tmp_path: Path):
+    # A CUR with Athena integration writes <report>-create-table.sql beside its Parquet parts
+    # (a real one: fixtures README); it holds no bill lines and is not an unknown file.
+    month = tmp_path / "cloud_costs/aws/cur/WorkshopCUR/WorkshopCUR/year=2018/month=10"
+    _cur2_part(month / "WorkshopCUR-00001.snappy.parquet", ["a", "b"], ["1.25", "0.75"])
+    definition = FIXTURES / "aws" / "athena" / "WorkshopCUR-create-table.sql"
+    (month / definition.name).write_bytes(definition.read_bytes())
+    with duckdb.connect() as con:
+        report = load_source(con, AWS, tmp_path)
+        statuses = {Path(f.file).name: (f.status, f.reason) for f in report.files}
+        assert statuses == {
+            "WorkshopCUR-00001.snappy.parquet": ("loaded", None),
+            "WorkshopCUR-create-table.sql": ("ignored", "the CUR's Athena table definition"),
+        }
+        assert report.skipped == []
+        assert con.execute("select sum(line_item_unblended_cost) from raw.aws_cur").fetchall() == [
+            (2.0,)
+        ]
