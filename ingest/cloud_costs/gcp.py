@@ -282,9 +282,28 @@ def _from_python_repr(column: str) -> str:
     )
 
 
+def _json_array(path: Path) -> bool:
+    """Whether the file is one JSON array (its first character other than white space is
+    '['), as Cloud Billing's retired file export wrote each day's file, rather than JSON
+    lines: a line of JSON lines is an object, so none starts an array."""
+    with open_bytes(path) as handle:
+        while chunk := handle.read(4096):
+            if chunk.strip():
+                return chunk.lstrip().startswith(b"[")
+    return False
+
+
 def _read_fields(con: duckdb.DuckDBPyConnection, path: Path) -> Rows:
     kind = file_kind(path)
     if kind == "json":
+        # Read line by line, an array is refused as "not valid JSON" at its first line (a file
+        # that is valid JSON), or, empty, as a foreign schema without columns: say what it is.
+        if _json_array(path):
+            raise ParseError(
+                "a JSON array, not JSON lines (one object per line, as BigQuery exports the "
+                "billing table)",
+                "line 1",
+            )
         rows = Rows(
             f"select json as j, row_number() over () as _ordinal "
             f"from read_json_objects({literal(str(path))}, format = 'newline_delimited')",

@@ -237,3 +237,17 @@ def test_keys_and_json_are_checked_past_the_first_thousand_lines(tmp_path: Path)
         GCP.parse(broken)
     assert error.value.where == "line 1501"
     assert error.value.problem.startswith("not valid JSON")
+
+
+def test_a_json_array_is_named_as_such_not_as_broken_json(tmp_path: Path):
+    # A day of Cloud Billing's retired file export (a real one, pretty-printed: fixtures
+    # README) is valid JSON but one array, not JSON lines; so is an empty array.
+    expected = (
+        "a JSON array, not JSON lines (one object per line, as BigQuery exports the billing table)"
+    )
+    empty = tmp_path / "empty.json"
+    empty.write_text("[ ]")
+    for path in (FIXTURES / "gcp" / "file-export-analytics-bigquery-demo-2014-02-20.json", empty):
+        with pytest.raises(ParseError) as error:
+            GCP.parse(path)
+        assert (error.value.problem, error.value.where) == (expected, "line 1")
