@@ -3,8 +3,10 @@
 Both export schemas are read: standard usage cost (`gcp_billing_export_v1_*`) and detailed
 usage cost (`gcp_billing_export_resource_v1_*`, which adds `resource.name`). The table is
 exported from BigQuery as newline-delimited JSON (nested records as objects, `labels` and
-`credits` as arrays), Parquet (the same nesting), or CSV of a flattened query with columns
-named `service.description` or `service_description` and `labels` / `credits` as JSON text.
+`credits` as arrays), a JSON array of the same objects (`bq query --format=json` or
+`prettyjson`; each row is named by its element), Parquet (the same nesting), or CSV of a
+flattened query with columns named `service.description` or `service_description` and
+`labels` / `credits` as JSON text.
 The live connector (`ingest.cloud_costs.bigquery`) writes the same JSON lines.
 
 Files may be gzip-compressed (`.jsonl.gz`, `.csv.gz`). Net cost = `cost` +
@@ -192,8 +194,9 @@ def _refuse_missing_required(keys: set[str]) -> None:
 KEY_SAMPLE_LINES = 1000
 
 
-def _from_json(con: duckdb.DuckDBPyConnection, rows: Rows, path: Path) -> Rows:
-    """Project rows of one JSON column `j` (plus `_ordinal`) onto the parser's fields."""
+def _from_json(con: duckdb.DuckDBPyConnection, rows: Rows, path: Path, record: str) -> Rows:
+    """Project rows of one JSON column `j` (plus `_ordinal`) onto the parser's fields; each
+    row is named `<record> N` (a line of JSON lines, an element of an array)."""
     keys = _top_keys(con, rows, path, KEY_SAMPLE_LINES)
     if REQUIRED_TOPS - keys:
         keys = _top_keys(con, rows, path)
@@ -212,7 +215,9 @@ def _from_json(con: duckdb.DuckDBPyConnection, rows: Rows, path: Path) -> Rows:
         else f"_values[{values.index(path) + 1}] as {quote(field)}"
         for field, path in FIELDS.items()
     ]
-    return parsed.select(f"{', '.join(columns)}, _ordinal, 'line ' || _ordinal as {RECORD_COLUMN}")
+    return parsed.select(
+        f"{', '.join(columns)}, _ordinal, {literal(record + ' ')} || _ordinal as {RECORD_COLUMN}"
+    )
 
 
 def _top_keys(
@@ -284,8 +289,8 @@ def _from_python_repr(column: str) -> str:
 
 def _json_array(path: Path) -> bool:
     """Whether the file is one JSON array (its first character other than white space is
-    '['), as Cloud Billing's retired file export wrote each day's file, rather than JSON
-    lines: a line of JSON lines is an object, so none starts an array."""
+    '['), as `bq query --format=json` (or `prettyjson`) writes query results, rather than
+    JSON lines: a line of JSON lines is an object, so none starts an array."""
     with open_bytes(path) as handle:
         while chunk := handle.read(4096):
             if chunk.strip():
@@ -296,20 +301,20 @@ def _json_array(path: Path) -> bool:
 def _read_fields(con: duckdb.DuckDBPyConnection, path: Path) -> Rows:
     kind = file_kind(path)
     if kind == "json":
-        # Read line by line, an array is refused as "not valid JSON" at its first line (a file
-        # that is valid JSON), or, empty, as a foreign schema without columns: say what it is.
+        # An array's rows are its elements, one object each, wherever its lines break.
         if _json_array(path):
-            raise ParseError(
-                "a JSON array, not JSON lines (one object per line, as BigQuery exports the "
-                "billing table)",
-                "line 1",
+            rows = Rows(
+                f"select json as j, row_number() over () as _ordinal "
+                f"from read_json_objects({literal(str(path))}, format = 'array')",
+                explain=read_error,
             )
+            return _from_json(con, rows, path, record="element")
         rows = Rows(
             f"select json as j, row_number() over () as _ordinal "
             f"from read_json_objects({literal(str(path))}, format = 'newline_delimited')",
             explain=lambda error: _not_json(error, path),
         )
-        return _from_json(con, rows, path)
+        return _from_json(con, rows, path, record="line")
     if kind == "parquet":
         return _from_parquet(con, path)
     header = csv_header(path)

@@ -239,15 +239,39 @@ def test_keys_and_json_are_checked_past_the_first_thousand_lines(tmp_path: Path)
     assert error.value.problem.startswith("not valid JSON")
 
 
-def test_a_json_array_is_named_as_such_not_as_broken_json(tmp_path: Path):
-    # A day of Cloud Billing's retired file export (a real one, pretty-printed: fixtures
-    # README) is valid JSON but one array, not JSON lines; so is an empty array.
-    expected = (
-        "a JSON array, not JSON lines (one object per line, as BigQuery exports the billing table)"
+def test_a_json_array_reads_as_its_objects_like_json_lines(tmp_path: Path):
+    """`bq query --format=prettyjson` writes the rows as one array, each object spread over
+    several lines: the same objects as the JSON lines fixture give the same rows, named by
+    their element, and the same rejections."""
+    lines = (FIXTURES / "gcp" / "standard.jsonl").read_text().splitlines()
+    objects = [json.loads(line) for line in lines]
+    array = tmp_path / "results.json"
+    array.write_text(json.dumps(objects, indent=2))
+    as_lines, as_array = GCP.parse(FIXTURES / "gcp" / "standard.jsonl"), GCP.parse(array)
+
+    def without_records(rows):
+        return [{k: v for k, v in row.items() if k != "_record"} for row in rows]
+
+    assert without_records(as_array.tables["gcp_billing_export"].to_pylist()) == (
+        without_records(as_lines.tables["gcp_billing_export"].to_pylist())
     )
-    empty = tmp_path / "empty.json"
-    empty.write_text("[ ]")
-    for path in (FIXTURES / "gcp" / "file-export-analytics-bigquery-demo-2014-02-20.json", empty):
-        with pytest.raises(ParseError) as error:
-            GCP.parse(path)
-        assert (error.value.problem, error.value.where) == (expected, "line 1")
+    assert sums(as_array) == (16.5, -3.25)  # worked out in the JSON lines test above
+    assert as_array.tables["gcp_billing_export"].column("_record").to_pylist() == [
+        "element 1",
+        "element 2",
+        "element 3",
+        "element 4",
+        "element 7",
+    ]
+    assert [r["record"] for r in as_array.rejected.to_pylist()] == ["element 5", "element 6"]
+
+
+def test_the_retired_file_export_is_named_another_schema():
+    # A day of Cloud Billing's retired file export (a real one, a pretty-printed array:
+    # fixtures README) has other fields than the BigQuery export.
+    with pytest.raises(ParseError) as error:
+        GCP.parse(FIXTURES / "gcp" / "file-export-analytics-bigquery-demo-2014-02-20.json")
+    assert error.value.problem == (
+        "unknown provider schema: expected a GCP billing export; columns are cost, endTime, "
+        "lineItemId, measurements, projectNumber, startTime"
+    )
