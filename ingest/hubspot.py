@@ -158,6 +158,22 @@ def _as_double(column: str) -> str:
     return f"try_cast(nullif(trim({quote(column)}), '') as double)"
 
 
+# A deal's companies (`associations=companies`). HubSpot lists a company once per association
+# type, so the primary company comes twice, as `deal_to_company` (type 5, "Deal with Primary
+# Company") and as `deal_to_company_unlabeled` (type 341), in no promised order:
+# `[{"id":"9","type":"deal_to_company_unlabeled"},{"id":"7","type":"deal_to_company"},
+# {"id":"7","type":"deal_to_company_unlabeled"}]` is primary company 7 and a second company 9.
+# The deal's company is the primary one (the first listed only when none is primary); the list
+# holds each company once, in the order given.
+_ASSOCIATED = "coalesce(from_json(r->'associations'->'companies'->'results', '[\"json\"]'), [])"
+_COMPANY_IDS = (
+    f"list_filter(list_transform({_ASSOCIATED}, lambda c: c->>'id'), "
+    "lambda c, i: list_position("
+    f"list_transform({_ASSOCIATED}, lambda c: c->>'id'), c) = i)"
+)
+_PRIMARY_COMPANY = f"list_filter({_ASSOCIATED}, lambda c: c->>'type' = 'deal_to_company')[1]->>'id'"
+
+
 def parse_deals_page(path: Path) -> Parsed:
     con = scratch_connection()
     _read_document(con, path, "HubSpot deals page")
@@ -196,10 +212,8 @@ def parse_deals_page(path: Path) -> Parsed:
             r->>'createdAt' as "createdAt",
             r->>'updatedAt' as "updatedAt",
             r->>'archived' as archived,
-            list_transform(
-                coalesce(from_json(r->'associations'->'companies'->'results', '["json"]'), []),
-                lambda c: c->>'id'
-            ) as company_ids,
+            {_COMPANY_IDS} as company_ids,
+            {_PRIMARY_COMPANY} as primary_company_id,
             coalesce(map_from_entries(list_transform(
                 list_filter(json_keys(r->'properties'), lambda k: {history}),
                 lambda k: struct_pack(k := k, v := r->'properties'->>k)
@@ -233,7 +247,7 @@ def parse_deals_page(path: Path) -> Parsed:
         checks,
         {
             "deal_id": "trim(id)",
-            "company_id": "company_ids[1]",
+            "company_id": "coalesce(primary_company_id, company_ids[1])",
             "company_ids": "company_ids",
             "deal_name": "dealname",
             "pipeline_id": "nullif(trim(pipeline), '')",

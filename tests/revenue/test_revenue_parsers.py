@@ -282,3 +282,45 @@ def test_broken_page_fails_the_source_and_leaves_earlier_loads(tmp_path):
         load_source(con, HUBSPOT, landing)
     [(deals,)] = con.execute("select count(*) from raw.hubspot_deals").fetchall()
     assert deals == 7
+
+
+SHAPES = FIXTURES / "hubspot_shapes"
+
+
+def _load_deals(tmp_path: Path, *files: str) -> tuple[list[dict], list[tuple]]:
+    deals = tmp_path / "landing" / "crm" / "deals"
+    deals.mkdir(parents=True)
+    for name in files:
+        shutil.copy(SHAPES / name, deals / name)
+    con = duckdb.connect()
+    load_source(con, HUBSPOT, tmp_path / "landing")
+    rows = con.sql(
+        "select deal_id, company_id, company_ids, amount, close_date, archived "
+        "from raw.hubspot_deals order by _record"
+    ).fetchall()
+    columns = ("deal_id", "company_id", "company_ids", "amount", "close_date", "archived")
+    quarantined = con.sql("select record, reason from raw._quarantine").fetchall()
+    return [dict(zip(columns, row, strict=True)) for row in rows], quarantined
+
+
+def test_deals_page_takes_the_primary_company_and_lists_each_company_once(tmp_path):
+    rows, quarantined = _load_deals(tmp_path, "associations-page.json")
+    assert quarantined == []
+    by_id = {r["deal_id"]: r for r in rows}
+    assert sorted(by_id) == ["2", "3", "498828505295"]
+    # The primary company (type deal_to_company), listed first or not; each company once.
+    first = by_id["498828505295"]
+    assert first["company_id"] == "426487875793"
+    assert first["company_ids"] == ["426487875793", "426418834661"]
+    assert first["amount"] == 500000.0
+    assert first["close_date"] is None
+    second = by_id["2"]
+    assert second["company_id"] == "7"
+    assert second["company_ids"] == ["9", "7"]
+    assert second["amount"] is None  # "" is no amount
+    assert second["archived"] is True
+    # No primary: the first listed.
+    assert by_id["3"]["company_id"] == "31"
+    assert by_id["3"]["company_ids"] == ["31", "30"]
+    assert by_id["3"]["close_date"] == date(2025, 3, 1)
+
