@@ -357,6 +357,9 @@ EXPORT_COLUMNS = {
     "Is Closed Won": "hs_is_closed_won",
     "Last Modified Date": "updatedAt",
     "Associated Company IDs": "company_ids",
+    # Exports that label the primary company carry it in a column of its own, often without
+    # the plain one.
+    "Associated Company IDs (Primary)": "primary_company_ids",
 }
 EXPORT_REQUIRED = ("Record ID", "Deal Stage", "Amount")
 
@@ -395,10 +398,13 @@ def parse_deals_export(path: Path) -> Parsed:
         ),
         unique(("id",)),
     ]
-    companies = (
-        "list_filter(list_transform(string_split(coalesce(company_ids, ''), ';'), "
-        "lambda c: trim(c)), lambda c: c <> '')"
+    # The primary company first, then the others, each once (an id in both columns is the
+    # same company).
+    listed = (
+        "list_filter(list_transform(string_split(concat_ws(';', primary_company_ids, "
+        "company_ids), ';'), lambda c: trim(c)), lambda c: c <> '')"
     )
+    companies = f"list_filter({listed}, lambda c, i: list_position({listed}, c) = i)"
     valid, rejected = split_rows(
         con,
         renamed,

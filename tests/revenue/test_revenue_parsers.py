@@ -324,3 +324,21 @@ def test_deals_page_takes_the_primary_company_and_lists_each_company_once(tmp_pa
     assert by_id["3"]["company_ids"] == ["31", "30"]
     assert by_id["3"]["close_date"] == date(2025, 3, 1)
 
+
+def test_ui_export_reads_the_primary_company_column(tmp_path):
+    rows, quarantined = _load_deals(
+        tmp_path, "primary-company-export.csv", "both-company-columns-export.csv"
+    )
+    assert quarantined == []
+    by_id = {r["deal_id"]: r for r in rows}
+    assert by_id["201"]["company_id"] == "5003"
+    assert by_id["201"]["company_ids"] == ["5003"]
+    assert by_id["201"]["amount"] == 4800.0
+    assert by_id["201"]["close_date"] == date(2024, 4, 20)
+    assert by_id["202"]["company_id"] == "5004"
+    assert by_id["202"]["amount"] == 1234.56
+    assert by_id["204"]["company_id"] is None
+    assert by_id["204"]["company_ids"] == []
+    # Primary first, then the others; 5001 is in both columns and listed once.
+    assert by_id["301"]["company_id"] == "5001"
+    assert by_id["301"]["company_ids"] == ["5001", "5002"]
