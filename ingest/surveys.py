@@ -14,7 +14,9 @@ Landing layout (`<landing>/surveys/`):
         "Which community or hub are you part of?": community  # partner id, name or hub URL
         "Anything else you would like to tell us?": comment   # free text, restricted
 
-  Several titles may map to the same meaning (a question reworded between forms).
+  Several titles may map to the same meaning (a question reworded between forms). A form
+  owned in another language heads the timestamp and e-mail columns in that language; name
+  them with the roles `timestamp` and `email` ("Marca temporal": timestamp).
 - `*.csv`: a form's responses as Google Forms or Sheets export them: `Timestamp`, `Email
   Address` when the form collects e-mails, then one column per question titled by it.
 - `*.json`: the responses sheet through Sheets v4 `values.get` with
@@ -90,7 +92,7 @@ LOCALE_FORMATS = {
     "ja_JP": ("%Y/%m/%d %H:%M:%S", "YYYY/MM/DD H:MM:SS"),
 }
 
-Role = Literal["recommend", "satisfaction", "community", "comment", "email"]
+Role = Literal["recommend", "satisfaction", "community", "comment", "email", "timestamp"]
 SCALES = {"recommend": (0, 10), "satisfaction": (1, 5)}
 
 
@@ -214,6 +216,8 @@ def _column_of(header: list[str], questions: Questions, role: str) -> str | None
     present = [title for title in questions.titles(role) if title in header]
     if role == "email" and EMAIL_ADDRESS in header:
         present.insert(0, EMAIL_ADDRESS)
+    if role == "timestamp" and TIMESTAMP in header:
+        present.insert(0, TIMESTAMP)
     if len(present) > 1:
         raise ParseError(f"several columns mean {role}: {', '.join(present)}", "header")
     return present[0] if present else None
@@ -247,7 +251,10 @@ def _parse_responses(
 ) -> Parsed:
     """Responses of one export (`read` is the CSV or the Sheets reader of `ingest.tabular`)."""
     questions = read_questions(path.parent / QUESTIONS_FILE)
-    if TIMESTAMP not in header:
+    # A form owned in another language heads it in that language ("Marca temporal" in
+    # Spanish): questions.yaml names it with the role `timestamp`.
+    timestamp = _column_of(header, questions, "timestamp")
+    if timestamp is None:
         raise ParseError(f"missing required column(s): {TIMESTAMP}", "header")
     columns = {role: _column_of(header, questions, role) for role in (*SCALES, "community")}
     if columns["community"] is None:
@@ -265,7 +272,7 @@ def _parse_responses(
     email = _column_of(header, questions, "email")
     comments = [title for title in questions.titles("comment") if title in header]
     wanted = [c for c in (*columns.values(), email, *comments) if c]
-    rows = read(con, path, required=[TIMESTAMP], optional=wanted)
+    rows = read(con, path, required=[timestamp], optional=wanted)
 
     key = read_secret(RESPONDENT_KEY_ENV)
     if email:
@@ -291,7 +298,7 @@ def _parse_responses(
     # E-mail and comments stay out of the checked rows, so a quarantined response is recorded
     # without them.
     checked = rows.select(
-        f"{quote(TIMESTAMP)}, "
+        f"{quote(timestamp)} as {quote(TIMESTAMP)}, "
         f"{f'respondent_key({quote(email)})' if email else 'null::varchar'} as respondent_key, "
         f"{answer('community')} as community, {answer('recommend')} as recommend, "
         f"{answer('satisfaction')} as satisfaction, {RECORD_COLUMN}, _ordinal"

@@ -309,3 +309,26 @@ def test_comments_in_the_restricted_database_mirror_the_landing_folder(tmp_path)
         assert comments() == [("surveys/b.csv", "third")]
         tables = {t for (t,) in con.execute("select table_name from duckdb_tables()").fetchall()}
     assert "survey_comments" not in tables
+
+
+def test_a_timestamp_column_headed_in_the_forms_language_is_named_in_questions_yaml(tmp_path):
+    """A Spanish-owned form heads its sheet "Marca temporal" and "Dirección de correo
+    electrónico" (hand-made; the headers as public code reading such sheets expects them):
+    28/11/2026 14:03:00 in Madrid (CET, UTC+1) is 13:03 UTC."""
+    header = f"Marca temporal,Dirección de correo electrónico,{RECOMMEND},{SATISFIED},{COMMUNITY}\n"
+    row = "28/11/2026 14:03:00,a@example.org,9,4,alpha\n"
+    settings = {"locale": "es_ES", "timezone": "Europe/Madrid"}
+    named = landing(
+        tmp_path / "named",
+        {"r.csv": header + row},
+        **settings,
+        **{"Marca temporal": "timestamp", "Dirección de correo electrónico": "email"},
+    )
+    [response] = responses(named / "r.csv")
+    assert response["submitted_at"] == datetime(2026, 11, 28, 13, 3, tzinfo=UTC)
+    assert response["respondent_key"] is not None
+    assert (response["recommend"], response["satisfaction"]) == (9, 4)
+    # Not named: the file fails, saying which column it misses.
+    unnamed = landing(tmp_path / "unnamed", {"r.csv": header + row}, **settings)
+    with pytest.raises(ParseError, match="missing required column"):
+        parse_survey_file(unnamed / "r.csv")
