@@ -461,4 +461,6 @@ SOURCE = Source(
     parse=parse_crm_file,
     cadence=timedelta(days=2),
     pull=pull_if_configured,
+    # 2: a deal's company is its primary one; files landed before are parsed again.
+    version=2,
 )
