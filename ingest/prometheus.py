@@ -11,6 +11,9 @@ registry); a live pull files each month in a folder of its own,
 - A sample that is not a finite number, a timestamp outside 2000 .. a year after the load
   (milliseconds read as seconds), or a series without the labels its query must give
   (`namespace`; `period` of `active_users`; the username of `user_servers`) is quarantined.
+- A native histogram sample (Prometheus 3 answers `histograms: [[<time>, {count, sum,
+  buckets}], ...]` beside or instead of `values`) is quarantined, one record each: every
+  series here is a float gauge, so a histogram means the file holds another query.
 - Every series is kept: `active_users` holds one per namespace and period, `user_servers`
   one per namespace and user. Samples may be sub-daily; staging takes each day's maximum.
 - Usernames are matched against the exclusions of `registry/usage.yaml` and replaced by a
@@ -88,7 +91,7 @@ _HEADER = (
     "error: 'VARCHAR'}"
 )
 _LABELS = "{data: 'STRUCT(result STRUCT(metric JSON)[])'}"
-_VALUES = "{data: 'STRUCT(result STRUCT(\"values\" VARCHAR[][])[])'}"
+_VALUES = "{data: 'STRUCT(result STRUCT(\"values\" VARCHAR[][], histograms VARCHAR[][])[])'}"
 MIN_OBJECT_SIZE = 1 << 24  # DuckDB's default maximum_object_size, 16 MiB
 # The registered labels of the file being staged.
 LABELS_VIEW = "_prometheus_series_labels"
@@ -225,22 +228,37 @@ def extract_query_range(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
             from {_READ.format(path=path_sql, size=size, columns=_VALUES)}
         ),
         samples as (
-            select i, unnest(s.values) as v, generate_subscripts(s.values, 1) as j from series
+            select i, 'values' as kind, unnest(s.values) as v,
+                   generate_subscripts(s.values, 1) as j
+            from series
+            union all
+            select i, 'histograms' as kind, unnest(s.histograms) as v,
+                   generate_subscripts(s.histograms, 1) as j
+            from series
         )
         select {literal(cluster)} as cluster, {literal(series)} as series,
                l.namespace, l.period, l.user_hash, l.user_is_excluded, l.labels,
-               l.label_problem, v[1] as sampled_at, v[2] as value,
-               'result[' || (samples.i - 1) || '] values[' || (j - 1) || ']' as {RECORD_COLUMN},
-               samples.i * 1000000000 + j as _ordinal
+               l.label_problem, v[1] as sampled_at,
+               case when kind = 'values' then v[2] end as value,
+               case when kind = 'histograms' then v[2] end as histogram,
+               'result[' || (samples.i - 1) || '] ' || kind || '[' || (j - 1) || ']'
+                   as {RECORD_COLUMN},
+               -- A series' histograms after its floats, in the order of the file.
+               samples.i * 1000000000 + (kind = 'histograms')::int * 500000000 + j as _ordinal
         from samples
         join {LABELS_VIEW} as l on samples.i = l.i
     """
+    value_checks = (not_empty("value"), finite("value"))
     checks = [
         Check("label_problem is not null", "label_problem"),
         castable("sampled_at", "DOUBLE"),
         plausible_time("sampled_at", _SAMPLE_TIME),
-        not_empty("value"),
-        finite("value"),
+        Check(
+            "histogram is not null",
+            literal("a native histogram sample, not a float: every series here is a gauge"),
+        ),
+        # A histogram has no float value: its one reason is the line above.
+        *(Check(f"histogram is null and ({c.fails})", c.reason) for c in value_checks),
     ]
     select = {
         "cluster": "cluster",

@@ -197,6 +197,44 @@ def test_a_timestamp_in_milliseconds_is_quarantined_not_read_as_a_far_future_yea
     ]
 
 
+def test_native_histogram_samples_are_quarantined_one_by_one_not_dropped(tmp_path: Path):
+    """Prometheus 3 docs (docs/querying/api.md, "Range vectors"): a series holds `values`,
+    `histograms` or both. The float loads; each histogram sample is a quarantined record."""
+    bucket = [0, "1", "2", "10"]
+    body = {
+        "status": "success",
+        "data": {
+            "resultType": "matrix",
+            "result": [
+                {
+                    "metric": {"namespace": "prod"},
+                    "values": [[1704067200, "4"]],
+                    "histograms": [[1704070800, {"count": "10", "sum": "20", "buckets": [bucket]}]],
+                },
+                {
+                    "metric": {"namespace": "staging"},
+                    "histograms": [
+                        [1704067200, {"count": "1", "sum": "1.5"}],
+                        [1704070800, {"count": "2", "sum": "3"}],
+                    ],
+                },
+            ],
+        },
+        "infos": ["PromQL info: ignored histogram in max aggregation"],
+    }
+    parsed = SOURCE.parse(write(landing(tmp_path), body, "running_servers"))
+    assert [
+        (r["namespace"], r["sampled_at"], r["value"])
+        for r in parsed.tables["prometheus_samples"].to_pylist()
+    ] == [("prod", datetime(2024, 1, 1, tzinfo=UTC), 4.0)]
+    reason = "a native histogram sample, not a float: every series here is a gauge"
+    assert [(r["record"], r["reason"]) for r in parsed.rejected.to_pylist()] == [
+        ("result[0] histograms[0]", reason),
+        ("result[1] histograms[0]", reason),
+        ("result[1] histograms[1]", reason),
+    ]
+
+
 USERS = matrix(
     (
         {"namespace": "prod", "annotation_hub_jupyter_org_username": "ada.lovelace"},
