@@ -17,7 +17,8 @@ registry); a live pull files each month in a folder of its own,
 - Every series is kept: `active_users` holds one per namespace and period, `user_servers`
   one per namespace and user. Samples may be sub-daily; staging takes each day's maximum.
 - Usernames are matched against the exclusions of `registry/usage.yaml` and replaced by a
-  keyed hash (`ingest.usage_settings`) before any row is built; `labels` keeps the rest.
+  keyed hash (`ingest.usage_settings`) before any row is built; `labels` keeps the rest,
+  but for the labels that spell a username another way (escaped, or in a user's pod name).
 """
 
 from __future__ import annotations
@@ -56,6 +57,13 @@ USER_SERIES = "user_servers"
 USERNAME_LABEL = "annotation_hub_jupyter_org_username"
 # Labels that carry a username in the operator's other per-user queries (label_replace).
 USERNAME_LABELS = (USERNAME_LABEL, "username")
+# Labels that name a user in another spelling, never kept: kubespawner labels a user's pod
+# with the escaped name (escapism, `alice-40example-2eorg`), which kube-state-metrics gives
+# as `label_hub_jupyter_org_username`; jupyterhub_user_group_info has `username_escaped` and
+# `username_safe`. The escaping is reversible, so they are names, not hashes.
+OTHER_USERNAME_LABELS = ("label_hub_jupyter_org_username", "username_escaped", "username_safe")
+# A per-user series' pods are users' servers, named `jupyter-<escaped name>[--<server>]`.
+USER_POD_LABEL = "pod"
 PERIODS = ("24h", "7d", "30d")
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present
 
@@ -138,7 +146,10 @@ def _series_labels(metrics: list[tuple[int, str]], series: str, landing: Path) -
         labels = json.loads(text) if text else {}
         labels = labels if isinstance(labels, dict) else {}
         username = next((labels[k] for k in USERNAME_LABELS if labels.get(k)), None)
-        kept = {k: v for k, v in labels.items() if k not in USERNAME_LABELS}
+        dropped = {*USERNAME_LABELS, *OTHER_USERNAME_LABELS}
+        if series == USER_SERIES or username:
+            dropped.add(USER_POD_LABEL)
+        kept = {k: v for k, v in labels.items() if k not in dropped}
         problem, user_hash, excluded = None, None, None
         if not labels.get("namespace"):
             problem = "namespace label is missing"

@@ -295,6 +295,63 @@ def test_usernames_are_hashed_and_exclusions_matched_on_the_name_before(
         assert name not in everything
 
 
+def test_a_username_in_another_label_or_in_a_user_pod_name_reaches_no_row(
+    tmp_path: Path, monkeypatch
+):
+    """kubespawner labels a user's pod `hub.jupyter.org/username` with the escaped name
+    (escapism: `@` is `-40`, `.` is `-2e`) and names it `jupyter-<escaped name>[--<server>]`;
+    kube-state-metrics turns the label into `label_hub_jupyter_org_username`, and
+    jupyterhub_user_group_info carries `username_escaped` and `username_safe`. A per-user,
+    per-pod query (as jupyterhub/grafana-dashboards groups by pod, namespace and username)
+    brings them along: none may land, in a row or in the quarantine."""
+    monkeypatch.setenv(KEY_ENV, KEY)
+    escaped = "alice-40example-2eorg"
+    body = matrix(
+        *(
+            (
+                {
+                    "namespace": "prod",
+                    "annotation_hub_jupyter_org_username": "alice@example.org",
+                    "label_hub_jupyter_org_username": escaped,
+                    "pod": pod,
+                    "container": "notebook",
+                },
+                [[1704067200, "1"]],
+            )
+            for pod in (f"jupyter-{escaped}", f"jupyter-{escaped}--gpu")
+        ),
+        (
+            {"namespace": "prod", "label_hub_jupyter_org_username": escaped, "pod": "jupyter-x"},
+            [[1704067200, "1"]],
+        ),
+        (
+            {
+                "namespace": "prod",
+                "username": "bob",
+                "username_escaped": "bob-2e",
+                "username_safe": "bob-2e---1a2b3c4d",
+            },
+            [[1704067200, "1"]],
+        ),
+    )
+    parsed = SOURCE.parse(write(landing(tmp_path), body, series="user_servers"))
+    valid = parsed.tables["prometheus_samples"].to_pylist()
+    alice, bob = (expected_hash(KEY.encode(), n) for n in ("alice@example.org", "bob"))
+    # Two pods of one user (a named server beside the default one): one hash, two series.
+    assert [(r["user_hash"], json.loads(r["labels"])) for r in valid] == [
+        (alice, {"container": "notebook", "namespace": "prod"}),
+        (alice, {"container": "notebook", "namespace": "prod"}),
+        (bob, {"namespace": "prod"}),
+    ]
+    rejected = parsed.rejected.to_pylist()
+    assert [(r["record"], r["reason"]) for r in rejected] == [
+        ("result[2] values[0]", "annotation_hub_jupyter_org_username label is missing or empty")
+    ]
+    everything = json.dumps(valid, default=str) + json.dumps(rejected)
+    for name in ("alice", "bob", "jupyter-x"):
+        assert name not in everything
+
+
 def test_usernames_without_a_key_fail_the_file_and_only_the_demo_may_use_the_demo_key(
     tmp_path: Path,
 ):
