@@ -10,7 +10,9 @@ any saved response.
 - Prometheus refuses a range of more than 11,000 points per series, so a month is asked for
   in chunks under that limit and the chunks are joined series by series.
 - `status: error` (in a 4xx/5xx or a 200 body) fails that cluster, with Prometheus' own
-  errorType and error; `warnings` are kept in the written file and reported.
+  errorType and error; `warnings` and Prometheus 3's info-level `infos` are kept in the
+  written file and reported. A series' native histogram samples (`histograms`) are joined
+  like its floats, for the connector to account for.
 - A cluster that cannot be queried (no datasource, an error, a timeout) is listed, as the
   operator's `errors.txt` does, in `usage/errors.txt` and in the pull's report; the other
   clusters are pulled. The pull fails only when no cluster could be pulled at all.
@@ -42,6 +44,10 @@ MAX_POINTS_PER_SERIES = 11_000
 # every 5 minutes; the per-hub gauges change slowly and are reduced to a daily maximum.
 STEP_SECONDS = {series: 300 if series == USER_SERIES else 3600 for series in SERIES}
 ERRORS_FILE = "usage/errors.txt"
+# What Prometheus says about a query that still answered: `warnings`, and since Prometheus
+# 2.54 (prometheus/prometheus#14327) info-level annotations apart in `infos` ("PromQL info:
+# ignored histogram in max aggregation"), which before came among the warnings.
+NOTES = ("warnings", "infos")
 
 
 def chunks(start: int, end: int, step: int, max_points: int = MAX_POINTS_PER_SERIES):
@@ -102,7 +108,7 @@ class Grafana:
         """One query_range response for start..end, asked in chunks and joined."""
         path = f"/api/datasources/proxy/uid/{uid}/api/v1/query_range"
         joined: dict[str, dict[str, Any]] = {}
-        warnings: list[str] = []
+        notes: dict[str, list[str]] = {key: [] for key in NOTES}
         for first, last in chunks(start, end, step, max_points):
             params = {"query": query, "start": first, "end": last, "step": step}
             body = self.client.get_json(path, params)
@@ -118,17 +124,21 @@ class Grafana:
                 raise self.client.error(
                     request, f"resultType is {data.get('resultType')!r}, expected 'matrix'"
                 )
-            warnings += [str(w) for w in body.get("warnings") or []]
+            for key, messages in notes.items():
+                messages += [str(message) for message in body.get(key) or []]
             for item in data.get("result") or []:
                 key = json.dumps(item.get("metric") or {}, sort_keys=True)
                 entry = joined.setdefault(key, {"metric": item.get("metric") or {}, "values": []})
                 entry["values"] += item.get("values") or []
+                if item.get("histograms"):
+                    entry.setdefault("histograms", []).extend(item["histograms"])
         response: dict[str, Any] = {
             "status": "success",
             "data": {"resultType": "matrix", "result": list(joined.values())},
         }
-        if warnings:
-            response["warnings"] = sorted(set(warnings))
+        for key, messages in notes.items():
+            if messages:
+                response[key] = sorted(set(messages))
         return response
 
 
@@ -190,7 +200,8 @@ def pull_usage(
         report.warnings += [
             f"{cluster} {month} {series}: {warning}"
             for (month, series), body in answers.items()
-            for warning in body.get("warnings", [])
+            for key in NOTES
+            for warning in body.get(key, [])
         ]
         report.files += _write_cluster(landing, cluster, answers)
     report.problems += [

@@ -180,6 +180,56 @@ def test_pull_lands_each_cluster_month_and_series_and_lists_what_failed(httpserv
     assert TOKEN not in errors + json.dumps(report.problems + report.warnings)
 
 
+def test_infos_and_native_histograms_survive_the_join_of_chunks(httpserver, tmp_path):
+    """Prometheus 2.54+ answers info-level annotations in `infos`, apart from `warnings`
+    (prometheus/prometheus#14327), and native histogram samples in `histograms` beside or
+    instead of `values` (docs/querying/api.md, "Range vectors"). Both are kept across chunks:
+    the info is reported, and the connector quarantines each histogram sample it is shown."""
+    registry(tmp_path, ["c1"])
+
+    def answer(request: Request) -> Response:
+        start = int(request.args["start"])
+        body = {
+            "status": "success",
+            "data": {
+                "resultType": "matrix",
+                "result": [
+                    {"metric": {"namespace": "prod"}, "values": [[start, "2"]]},
+                    {
+                        "metric": {"namespace": "staging"},
+                        "histograms": [[start, {"count": "1", "sum": "1"}]],
+                    },
+                ],
+            },
+            "infos": ["PromQL info: ignored histogram in max aggregation"],
+        }
+        return _json(body)
+
+    httpserver.expect_request("/api/datasources").respond_with_json(
+        [{"id": 1, "uid": "uid-c1", "name": "c1", "type": "prometheus"}]
+    )
+    httpserver.expect_request(
+        "/api/datasources/proxy/uid/uid-c1/api/v1/query_range"
+    ).respond_with_handler(answer)
+    # Three points of an hour: with at most 2 per request, two chunks (00:00-01:00, 02:00).
+    url = httpserver.url_for("/").rstrip("/")
+    month = datetime(2024, 3, 1).date()
+    report = pull_usage(tmp_path, url, TOKEN, now=NOW, months=[month], max_points=2)
+    info = "PromQL info: ignored histogram in max aggregation"
+    assert f"c1 2024-03 running_servers: {info}" in report.warnings
+    path = tmp_path / "usage/c1/2024-03/running_servers.json"
+    landed = json.loads(path.read_text())
+    assert landed["infos"] == [info]
+    prod, staging = landed["data"]["result"]
+    # 2024-03-01 00:00 .. 03-10 12:00 hourly, 2 points a chunk: each chunk's first point.
+    starts = list(range(MAR, MAR + 9 * 86400 + 12 * 3600 + 1, 2 * 3600))
+    assert [v[0] for v in prod["values"]] == starts
+    assert [h[0] for h in staging["histograms"]] == starts and staging["values"] == []
+    parsed = SOURCE.parse(path)
+    assert parsed.tables["prometheus_samples"].num_rows == len(starts)
+    assert parsed.rejected.num_rows == len(starts)
+
+
 def test_a_200_answer_with_status_error_fails_that_cluster(httpserver, tmp_path):
     registry(tmp_path, ["c1", "c2"])
     httpserver.expect_request("/api/datasources").respond_with_json(
