@@ -213,7 +213,9 @@ def csv_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ()) 
     read by DuckDB's strict CSV reader when the query runs.
 
     Columns beyond `required` and `optional` are accepted and ignored; a missing optional
-    column reads as null; a missing required column is a ParseError. DuckDB refuses a file
+    column reads as null; a missing required column is a ParseError. A blank header cell (a
+    trailing comma, as the ECB writes its rates) names column<N> (0-based), as DuckDB's own
+    sniffer does. DuckDB refuses a file
     that mixes CRLF and LF line ends (often without naming a line): such a file is read from
     a copy with its line ends made LF, which keeps line numbers. A refusal that names no line
     is located by Python's csv reader.
@@ -222,6 +224,7 @@ def csv_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ()) 
     missing = [c for c in required if c not in header]
     if missing:
         raise ParseError(f"missing required column(s): {', '.join(missing)}", "line 1 (header)")
+    header = [h or f"column{i}" for i, h in enumerate(header)]
     duplicated = sorted({h for h in header if header.count(h) > 1})
     if duplicated:
         raise ParseError(f"column(s) repeated in header: {', '.join(duplicated)}", "line 1")
