@@ -1,18 +1,28 @@
-"""Exchange rates (`fx/rates.csv`: date, currency, usd_per_unit) for converting to USD."""
+"""Exchange rates for converting to USD: our own `fx/*.csv` (date, currency, usd_per_unit),
+or the European Central Bank's euro reference rates as staff download them (eurofxref-hist.csv,
+eurofxref.csv), told apart by the header."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from ingest.framework import Parsed, RawTable, Source
+import pyarrow as pa
+
+from ingest.framework import Parsed, ParseError, RawTable, Source
 from ingest.tabular import (
+    Check,
     castable,
+    csv_header,
     date_format,
+    literal,
     matches,
     not_empty,
     plausible_time,
     positive,
+    quote,
     read_csv_strings,
     scratch_connection,
     split_rows,
@@ -26,7 +36,16 @@ RATES = RawTable(
 )
 
 
+# No currency is worth less than a thousandth of a cent or more than 10,000 USD: outside this,
+# a rate is a unit mistake to the fx_rates quality suite (ingest/quality.py).
+USD_PER_UNIT_RANGE = (1e-5, 1e4)
+
+
 def parse_rates(path: Path) -> Parsed:
+    """Our own shape, or the ECB's (its header starts `Date`, ours `date`)."""
+    header = csv_header(path)
+    if header[0] == "Date":
+        return parse_ecb_rates(path, header)
     con = scratch_connection()
     rows = read_csv_strings(con, path, required=("date", "currency", "usd_per_unit"))
     checks = [
@@ -53,10 +72,113 @@ def parse_rates(path: Path) -> Parsed:
     return Parsed(tables={RATES.name: valid}, rejected=rejected)
 
 
+# The ECB's history writes days as 2024-02-19; its daily file as 19 February 2024.
+ECB_DATE_FORMATS = ("%Y-%m-%d", "%d %B %Y")
+ECB_DAY = "coalesce({})".format(
+    ", ".join(f"try_strptime(trim(\"Date\"), '{f}')" for f in ECB_DATE_FORMATS)
+)
+# What the ECB writes for a currency it did not quote that day (a retired one, a suspended one).
+ECB_NO_RATE = ("N/A", "")
+
+
+def parse_ecb_rates(path: Path, header: Sequence[str]) -> Parsed:
+    """The ECB's euro reference rates: a row per business day, a column per currency of its
+    units per euro. They become our rows: usd_per_unit(C) = (USD per EUR) / (C per EUR), and
+    EUR's is USD per EUR. USD gets no row, as in our own files: the models take a USD amount
+    at 1 without a rate.
+
+    A day without a USD rate (N/A) yields no rows: nothing on it can be converted. A currency
+    the ECB did not quote that day (N/A, or an empty cell) yields no row for it. A day whose
+    Date is not a date (or is before 2000) is quarantined as its line; a rate that is not a
+    positive number as its cell (`line N, GBP`), and so is a rate outside USD_PER_UNIT_RANGE:
+    the history quotes the Turkish lira before its 2005 redenomination (1.3 M per USD), real
+    but refused by the quality suite as a unit mistake.
+    """
+    currencies = [h for h in header[1:] if h]  # a trailing comma leaves a blank last column
+    strange = [c for c in currencies if not re.fullmatch("[A-Z]{3}", c)]
+    if strange:
+        raise ParseError(
+            f"ECB rates header: not ISO 4217 code(s): {', '.join(strange)}", "line 1 (header)"
+        )
+    if "USD" not in currencies:
+        raise ParseError("ECB rates header: no USD column, so no rate converts to USD", "line 1")
+    if "EUR" in currencies:
+        raise ParseError("ECB rates header: an EUR column in rates per euro", "line 1 (header)")
+    others = [c for c in currencies if c != "USD"]
+    con = scratch_connection()
+    rows = read_csv_strings(con, path, required=("Date", "USD"), optional=others)
+    no_rate = ", ".join(literal(v) for v in ECB_NO_RATE)
+    quoted_days = rows.filter(f"coalesce(trim(USD), '') not in ({no_rate})")
+    formats = " or ".join(ECB_DATE_FORMATS)
+    days, rejected_days = split_rows(
+        con,
+        quoted_days,
+        [
+            not_empty("Date"),
+            Check(
+                f"trim(\"Date\") <> '' and {ECB_DAY} is null",
+                f'{literal(f"Date is not a date in {formats}: ")} || "Date"',
+            ),
+            plausible_time("Date", ECB_DAY),
+            castable("USD", "DOUBLE"),
+            positive("USD"),
+            unique(("Date",)),
+        ],
+        # EUR is a currency like the others, at 1 per euro.
+        {
+            "Date": '"Date"',
+            "USD": "USD",
+            "EUR": "'1'",
+            **{c: quote(c) for c in others},
+            "_line": "_ordinal",
+        },
+    )
+    rate = "try_cast(trim(rate) as double)"
+    usd_per_unit = f"(trim(USD)::double / {rate})"
+    low, high = USD_PER_UNIT_RANGE
+    con.register("_ecb_days", days)
+    try:
+        cells = con.sql(
+            "select \"Date\", USD, currency, rate, _record || ', ' || currency as _record, "
+            "row_number() over (order by _line, currency) as _ordinal "
+            f"from (unpivot _ecb_days on {', '.join(quote(c) for c in ['EUR', *others])} "
+            "into name currency value rate) "
+            f"where coalesce(trim(rate), '') not in ({no_rate})"
+        )
+        valid, rejected_cells = split_rows(
+            con,
+            cells,
+            [
+                Check(
+                    f"{rate} is null",
+                    "currency || ' is not a double: ' || rate",
+                ),
+                Check(
+                    f"{rate} is not null and not (isfinite({rate}) and {rate} > 0)",
+                    "currency || ' is not a positive number: ' || rate",
+                ),
+                Check(
+                    f"{rate} > 0 and {usd_per_unit} not between {low} and {high}",
+                    f"currency || ' gives usd_per_unit ' || {usd_per_unit} || "
+                    f"{literal(f', outside {low:g} .. {high:g}: ')} || rate",
+                ),
+            ],
+            {
+                "rate_date": f"{ECB_DAY}::date",
+                "currency": "currency",
+                "usd_per_unit": usd_per_unit,
+            },
+        )
+    finally:
+        con.unregister("_ecb_days")
+    rejected = pa.concat_tables([rejected_days, rejected_cells])
+    return Parsed(tables={RATES.name: valid}, rejected=rejected)
+
+
 SOURCE = Source(
     name="fx",
     group="reference",
-    description="Exchange rates to USD (fx/rates.csv).",
+    description="Exchange rates to USD (fx/*.csv: ours, or the ECB's euro reference rates).",
     patterns=("fx/*.csv",),
     tables=(RATES,),
     cadence=timedelta(days=35),
