@@ -101,7 +101,9 @@ def parse_ecb_rates(path: Path, header: Sequence[str]) -> Parsed:
             f"ECB rates header: not ISO 4217 code(s): {', '.join(strange)}", "line 1 (header)"
         )
     if "USD" not in currencies:
-        raise ParseError("ECB rates header: no USD column, so no rate converts to USD", "line 1")
+        raise ParseError(
+            "ECB rates header: no USD column, so no rate converts to USD", "line 1 (header)"
+        )
     if "EUR" in currencies:
         raise ParseError("ECB rates header: an EUR column in rates per euro", "line 1 (header)")
     others = [c for c in currencies if c != "USD"]

@@ -41,6 +41,7 @@ from ingest.cloud_costs.aws import LINE_ITEM_TYPES
 from ingest.cloud_costs.focus import CHARGE_CATEGORIES
 from ingest.cloud_costs.gcp import COST_TYPES
 from ingest.freshdesk import RATINGS
+from ingest.fx import USD_PER_UNIT_RANGE
 from ingest.invoices import GL_ACCOUNTS
 from ingest.prometheus import PERIODS, SERIES
 from ingest.tabular import EARLIEST_PLAUSIBLE, LONGEST_TERM_YEARS
@@ -111,7 +112,11 @@ SUITES: dict[str, list[Expectation]] = {
         # No currency is worth less than a thousandth of a cent or more than 10,000 USD.
         (
             "ExpectColumnValuesToBeBetween",
-            {"column": "usd_per_unit", "min_value": 1e-5, "max_value": 1e4},
+            {
+                "column": "usd_per_unit",
+                "min_value": USD_PER_UNIT_RANGE[0],
+                "max_value": USD_PER_UNIT_RANGE[1],
+            },
         ),
         _unique_together("rate_date", "currency", "_file"),
         _plausible_time("rate_date"),
