@@ -101,3 +101,107 @@ def test_a_file_that_is_not_utf8_fails_naming_the_line(tmp_path: Path):
         parse_rates(rates)
     assert failure.value.where == "line 3"
     assert "not utf-8 encoded" in failure.value.problem
+
+
+ECB = Path(__file__).parent / "fixtures" / "fx"
+
+
+def test_ecb_history_becomes_usd_per_unit_for_each_quoted_currency():
+    """tests/fixtures/fx/eurofxref-hist.csv: 3 days, 41 currency columns and a trailing
+    comma; each day 12 currencies are N/A (BGN, CYP, EEK, LTL, LVL, MTL, ROL, SIT, SKK, HRK,
+    RUB, TRL), so 29 are quoted, USD among them: 28 rows, plus EUR, a day; 3 x 29 = 87."""
+    parsed = parse_rates(ECB / "eurofxref-hist.csv")
+    rows = parsed.tables["fx_rates"].to_pylist()
+    assert parsed.rejected.num_rows == 0
+    assert len(rows) == 87
+    currencies = {r["currency"] for r in rows}
+    assert "USD" not in currencies  # as in our own files: the models take USD at 1
+    assert not currencies & {"BGN", "CYP", "HRK", "RUB", "TRL"}  # N/A: no row
+    assert {r["rate_date"] for r in rows} == {
+        date(2026, 4, 13),
+        date(2026, 4, 10),
+        date(2026, 4, 9),
+    }
+    rate = {(r["rate_date"], r["currency"]): r["usd_per_unit"] for r in rows}
+    # 2026-04-13: USD 1.1684 per EUR.
+    assert rate[date(2026, 4, 13), "EUR"] == 1.1684
+    # GBP 0.87058 per EUR: 1.1684 / 0.87058 = 1.342093...
+    assert rate[date(2026, 4, 13), "GBP"] == pytest.approx(1.342094, abs=1e-6)
+    # JPY 186.75 per EUR: 1.1684 / 186.75 = 0.0062565...
+    assert rate[date(2026, 4, 13), "JPY"] == pytest.approx(0.0062565, abs=1e-7)
+    # CAD 1.6177 per EUR: 1.1684 / 1.6177 = 0.72226...
+    assert rate[date(2026, 4, 13), "CAD"] == pytest.approx(0.72226, abs=1e-5)
+    # 2026-04-10: USD 1.1711, GBP 0.87105 per EUR: 1.1711 / 0.87105 = 1.344469...
+    assert rate[date(2026, 4, 10), "GBP"] == pytest.approx(1.344469, abs=1e-6)
+    first = next(r for r in rows if (r["rate_date"], r["currency"]) == (date(2026, 4, 13), "GBP"))
+    assert first["_record"] == "line 2, GBP"
+
+
+def test_ecb_daily_file_with_spaces_and_a_spelled_out_date_reads_like_the_history():
+    """tests/fixtures/fx/eurofxref.csv is `13 April 2026`, the history's first day: 29
+    currency columns with USD, none N/A, so 28 rows plus EUR, with the same rates."""
+    daily = parse_rates(ECB / "eurofxref.csv").tables["fx_rates"].to_pylist()
+    history = parse_rates(ECB / "eurofxref-hist.csv").tables["fx_rates"].to_pylist()
+    assert len(daily) == 29
+    assert daily == [r for r in history if r["rate_date"] == date(2026, 4, 13)]
+
+
+def test_ecb_days_before_2000_and_the_old_turkish_lira_are_quarantined():
+    """tests/fixtures/fx/eurofxref-hist-early.csv: 2004-12-31 quotes 28 currencies with USD
+    (27 rows plus EUR); TRL at 1836200 per EUR is 1.3621 / 1836200 = 7.4e-7 USD, below the
+    quality suite's floor. 1999-01-04 is before 2000, as our own files' dates may not be."""
+    parsed = parse_rates(ECB / "eurofxref-hist-early.csv")
+    rows = parsed.tables["fx_rates"].to_pylist()
+    assert len(rows) == 27
+    assert {r["rate_date"] for r in rows} == {date(2004, 12, 31)}
+    rejected = {row["record"]: row["reason"] for row in parsed.rejected.to_pylist()}
+    assert rejected == {
+        "line 2, TRL": "TRL gives usd_per_unit 7.418037250844135e-07, outside 1e-05 .. 10000: "
+        "1836200",
+        "line 3": "Date is outside 2000-01-01 .. a year after the load day: 1999-01-04",
+    }
+
+
+def test_ecb_bad_values_are_quarantined_naming_line_and_currency(tmp_path: Path):
+    """A day without a USD rate yields nothing; N/A yields no row; a bad rate is its cell's
+    quarantine, a bad Date its line's."""
+    rates = write(
+        tmp_path / "eurofxref-hist.csv",
+        "Date,USD,GBP,CAD,CYP,\n"
+        "2026-04-13,1.1684,0.87O58,1.6177,N/A,\n"  # a typo: letter O
+        "2026-04-10,N/A,0.87105,1.6187,N/A,\n"  # no USD: no rows
+        "2026-04-31,1.1685,0.87053,1.6175,N/A,\n"
+        "2026-04-08,1.1706,-0.86893,1.6225,N/A,\n",
+    )
+    parsed = parse_rates(rates)
+    rows = [
+        (r["rate_date"], r["currency"], r["_record"]) for r in parsed.tables["fx_rates"].to_pylist()
+    ]
+    assert rows == [
+        (date(2026, 4, 13), "CAD", "line 2, CAD"),
+        (date(2026, 4, 13), "EUR", "line 2, EUR"),
+        (date(2026, 4, 8), "CAD", "line 5, CAD"),
+        (date(2026, 4, 8), "EUR", "line 5, EUR"),
+    ]
+    rejected = {row["record"]: row["reason"] for row in parsed.rejected.to_pylist()}
+    assert rejected == {
+        "line 2, GBP": "GBP is not a double: 0.87O58",
+        "line 4": "Date is not a date in %Y-%m-%d or %d %B %Y: 2026-04-31",
+        "line 5, GBP": "GBP is not a positive number: -0.86893",
+    }
+    [raw] = [row["raw"] for row in parsed.rejected.to_pylist() if row["record"] == "line 2, GBP"]
+    assert raw == '{"Date":"2026-04-13","USD":"1.1684","currency":"GBP","rate":"0.87O58"}'
+
+
+@pytest.mark.parametrize(
+    ("header", "problem"),
+    [
+        ("Date,JPY,GBP,", "ECB rates header: no USD column, so no rate converts to USD"),
+        ("Date,USD,Pound,", "ECB rates header: not ISO 4217 code(s): Pound"),
+    ],
+)
+def test_an_ecb_header_without_usd_or_with_a_stranger_fails(tmp_path: Path, header, problem):
+    rates = write(tmp_path / "eurofxref.csv", f"{header}\n2026-04-13,1.1684,0.87058,\n")
+    with pytest.raises(ParseError) as failure:
+        parse_rates(rates)
+    assert failure.value.problem == problem
