@@ -215,10 +215,9 @@ def csv_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ()) 
     Columns beyond `required` and `optional` are accepted and ignored; a missing optional
     column reads as null; a missing required column is a ParseError. A blank header cell (a
     trailing comma, as the ECB writes its rates) names column<N> (0-based), as DuckDB's own
-    sniffer does. DuckDB refuses a file
-    that mixes CRLF and LF line ends (often without naming a line): such a file is read from
-    a copy with its line ends made LF, which keeps line numbers. A refusal that names no line
-    is located by Python's csv reader.
+    sniffer does. DuckDB refuses a file that mixes CRLF and LF line ends (often without
+    naming a line): such a file is read from a copy with its line ends made LF, which keeps
+    line numbers. A refusal that names no line is located by Python's csv reader.
     """
     header = csv_header(path)
     missing = [c for c in required if c not in header]
