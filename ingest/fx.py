@@ -180,8 +180,9 @@ def parse_ecb_rates(path: Path, header: Sequence[str]) -> Parsed:
 SOURCE = Source(
     name="fx",
     group="reference",
-    description="Exchange rates to USD (fx/*.csv: ours, or the ECB's euro reference rates).",
-    patterns=("fx/*.csv",),
+    description="Exchange rates to USD (fx/*.csv: ours, or the ECB's euro reference rates, "
+    "also as the zip it is downloaded in).",
+    patterns=("fx/*.csv", "fx/*.zip"),  # the ECB's history comes zipped
     tables=(RATES,),
     cadence=timedelta(days=35),
     parse=parse_rates,

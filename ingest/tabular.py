@@ -2,8 +2,9 @@
 
 A file whose structure is broken (unterminated quote, wrong number of fields, bad encoding,
 missing required column) is a `ParseError` naming the line. Files may be gzip-compressed
-(`.csv.gz`, as AWS and Azure write them) and may mix CRLF and LF line ends (files stitched
-together from two exports). A row whose values are wrong
+(`.csv.gz`, as AWS and Azure write them) or a zip archive of the one file (`.csv.zip`, legacy
+CUR's ZIP compression; the ECB's `eurofxref-hist.zip`) and may mix CRLF and LF line ends
+(files stitched together from two exports). A row whose values are wrong
 (not a number, not a date, empty key, duplicate key, value not allowed) is rejected with a
 reason and lands in quarantine; the rest of the file loads.
 """
@@ -17,6 +18,7 @@ import itertools
 import re
 import tempfile
 import threading
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -165,10 +167,46 @@ def unique(columns: Sequence[str]) -> Check:
 
 
 def open_bytes(path: Path) -> BinaryIO:
-    """The file's bytes, decompressed when it is gzip (`.gz`)."""
+    """The file's bytes, decompressed when it is gzip (`.gz`) or a zip archive (`.zip`) of
+    one file."""
     if path.name.lower().endswith(".gz"):
         return gzip.open(path, "rb")
+    if zipped(path):
+        return _zip_member(path)
     return path.open("rb")
+
+
+def zipped(path: Path) -> bool:
+    return path.name.lower().endswith(".zip")
+
+
+# What a damaged archive raises while it is read (gzip.BadGzipFile is an OSError).
+COMPRESSION_ERRORS = (OSError, EOFError, zipfile.BadZipFile)
+
+
+def _not_decompressed(path: Path, error: Exception, where: str) -> ParseError:
+    if zipped(path):
+        return ParseError(f"not a readable zip file: {error}", where)
+    if path.name.lower().endswith(".gz"):
+        return ParseError(f"not a readable gzip file: {error}", where)
+    return ParseError(f"cannot be read: {error}", where)
+
+
+def _zip_member(path: Path) -> BinaryIO:
+    """The one file of a zip archive, as a stream (the archive closes with it). An export
+    zipped for download holds one file; an archive of several is not one export."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ParseError(f"not a readable zip file: {error}", "file") from error
+    with archive:
+        members = [member for member in archive.infolist() if not member.is_dir()]
+        if len(members) != 1:
+            names = ", ".join(member.filename for member in members) or "none"
+            raise ParseError(
+                f"a zip archive of {len(members)} files ({names}), not of one export", "file"
+            )
+        return archive.open(members[0])
 
 
 def csv_header(path: Path) -> list[str]:
@@ -176,8 +214,8 @@ def csv_header(path: Path) -> list[str]:
     with open_bytes(path) as handle:
         try:
             first_line = handle.readline()
-        except (OSError, EOFError) as error:  # gzip.BadGzipFile is an OSError
-            raise ParseError(f"not a readable gzip file: {error}", "line 1") from error
+        except COMPRESSION_ERRORS as error:
+            raise _not_decompressed(path, error, "line 1") from error
     try:
         text = first_line.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -217,7 +255,8 @@ def csv_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ()) 
     trailing comma, as the ECB writes its rates) names column<N> (0-based), as DuckDB's own
     sniffer does. DuckDB refuses a file that mixes CRLF and LF line ends (often without
     naming a line): such a file is read from a copy with its line ends made LF, which keeps
-    line numbers. A refusal that names no line is located by Python's csv reader.
+    line numbers; so is a zipped file, which DuckDB does not read (the copies are removed
+    when the process ends). A refusal that names no line is located by Python's csv reader.
     """
     header = csv_header(path)
     missing = [c for c in required if c not in header]
@@ -227,11 +266,15 @@ def csv_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ()) 
     duplicated = sorted({h for h in header if header.count(h) > 1})
     if duplicated:
         raise ParseError(f"column(s) repeated in header: {', '.join(duplicated)}", "line 1")
-    crlf, lf = line_endings(path)
     source = path
-    if crlf and lf:
-        source = _scratch_folder() / f"{next(_TABLES)}-{path.name.removesuffix('.gz')}"
-        _copy_with_lf(path, source)
+    try:
+        crlf, lf = line_endings(path)
+        if (crlf and lf) or zipped(path):
+            plain = path.name.removesuffix(".gz").removesuffix(".zip")
+            source = _scratch_folder() / f"{next(_TABLES)}-{plain}"
+            _copy_with_lf(path, source)
+    except COMPRESSION_ERRORS as error:  # damaged past the header (a bad CRC, a cut file)
+        raise _not_decompressed(path, error, "file") from error
     columns = ", ".join(f"{literal(name)}: 'VARCHAR'" for name in header)
     wanted = [
         f"{quote(c)}" if c in header else f"null::varchar as {quote(c)}"
@@ -249,7 +292,8 @@ def csv_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ()) 
 
 @cache
 def _scratch_folder() -> Path:
-    """Where LF copies of mixed-line-end files live while this process reads them."""
+    """Where LF copies of mixed-line-end and zipped files live while this process reads
+    them."""
     folder = tempfile.TemporaryDirectory(prefix="partner-metrics-")
     _SCRATCH.append(folder)  # removed when the process ends
     return Path(folder.name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -135,6 +136,16 @@ def test_ecb_history_becomes_usd_per_unit_for_each_quoted_currency():
     assert rate[date(2026, 4, 10), "GBP"] == pytest.approx(1.344469, abs=1e-6)
     first = next(r for r in rows if (r["rate_date"], r["currency"]) == (date(2026, 4, 13), "GBP"))
     assert first["_record"] == "line 2, GBP"
+
+
+def test_ecb_history_zipped_as_downloaded_reads_like_the_csv(tmp_path: Path):
+    # The ECB offers the history as eurofxref-hist.zip, the CSV its one file.
+    zipped = tmp_path / "eurofxref-hist.zip"
+    with zipfile.ZipFile(zipped, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(ECB / "eurofxref-hist.csv", "eurofxref-hist.csv")
+    from_zip = parse_rates(zipped).tables["fx_rates"].to_pylist()
+    assert from_zip == parse_rates(ECB / "eurofxref-hist.csv").tables["fx_rates"].to_pylist()
+    assert len(from_zip) == 87  # worked out in the test above
 
 
 def test_ecb_daily_file_with_spaces_and_a_spelled_out_date_reads_like_the_history():

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import zipfile
 from datetime import date, timedelta
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pytest
 
-from ingest.tabular import plausible_time, scratch_connection, split_rows
+from ingest.framework import ParseError
+from ingest.tabular import csv_rows, plausible_time, scratch_connection, split_rows
 
 
 def test_times_before_2000_or_over_a_year_ahead_are_quarantined_with_the_reason():
@@ -61,3 +64,36 @@ def test_files_parsed_side_by_side_do_not_see_each_others_tables():
     third = scratch_connection()
     third.execute("create temp table items as select 4 as item")  # the name is free again
     assert third.sql("select item from items").fetchall() == [(4,)]
+
+
+def _zip(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def test_a_zipped_csv_reads_like_the_csv_with_its_line_numbers(tmp_path: Path):
+    # CRLF then LF line ends, which DuckDB refuses unless made LF: lines 2-4, 5.25 in all.
+    text = b"id,amount\r\na,1.00\r\nb,2.00\nc,2.25\n"
+    zipped = _zip(tmp_path / "report-1.csv.zip", {"report-1.csv": text})
+    rows = duckdb.sql(csv_rows(zipped, ["id", "amount"]).sql).fetchall()
+    assert rows == [
+        ("a", "1.00", 2, "line 2"),
+        ("b", "2.00", 3, "line 3"),
+        ("c", "2.25", 4, "line 4"),
+    ]
+
+
+def test_a_zip_of_several_files_or_a_damaged_zip_is_a_parse_error(tmp_path: Path):
+    several = _zip(tmp_path / "two.csv.zip", {"a.csv": b"id\n1\n", "b.csv": b"id\n2\n"})
+    with pytest.raises(ParseError) as error:
+        csv_rows(several, ["id"])
+    assert (error.value.problem, error.value.where) == (
+        "a zip archive of 2 files (a.csv, b.csv), not of one export",
+        "file",
+    )
+    damaged = tmp_path / "cut.csv.zip"
+    damaged.write_bytes(_zip(tmp_path / "whole.zip", {"a.csv": b"id\n1\n"}).read_bytes()[:40])
+    with pytest.raises(ParseError, match=r"^not a readable zip file: "):
+        csv_rows(damaged, ["id"])

@@ -24,11 +24,11 @@ from ingest.tabular import Check, literal, quote
 
 # The billing scope a delivery replaces: one billing account's one billing period.
 SCOPE_COLUMNS = {"_billing_account_id": "varchar", "_billing_period": "date"}
-COMPRESSED = (".gz",)
+COMPRESSED = (".gz", ".zip")
 
 
 def file_kind(path: Path) -> str:
-    """'csv', 'json' or 'parquet' from the file name, a `.gz` ending set aside."""
+    """'csv', 'json' or 'parquet' from the file name, a `.gz` or `.zip` ending set aside."""
     name = path.name.lower()
     for ending in COMPRESSED:
         name = name.removesuffix(ending)
@@ -41,7 +41,7 @@ def file_kind(path: Path) -> str:
 def data_patterns(folder: str, kinds: Sequence[str]) -> tuple[str, ...]:
     """Landing globs for each file kind, with its gzip-compressed form where one exists."""
     endings = {
-        "csv": ("csv", "csv.gz"),
+        "csv": ("csv", "csv.gz", "csv.zip"),  # zip: legacy CUR's ZIP compression
         "json": ("jsonl", "json", "ndjson", "jsonl.gz", "json.gz", "ndjson.gz"),
         "parquet": ("parquet",),  # compressed inside (snappy, gzip, zstd, ...)
     }

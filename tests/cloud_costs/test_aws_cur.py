@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import json
+import zipfile
 from pathlib import Path
 
 import duckdb
@@ -279,3 +281,36 @@ def test_the_athena_table_definition_beside_the_parts_is_ignored_not_skipped(tmp
         assert con.execute("select sum(line_item_unblended_cost) from raw.aws_cur").fetchall() == [
             (2.0,)
         ]
+
+
+def test_legacy_cur_zipped_as_its_zip_option_writes_it_loads_like_the_csv(tmp_path: Path):
+    """Legacy CUR's ZIP compression: <report>-N.csv.zip in the assembly its period manifest
+    names. It loads the lines of the CSV inside, counted and summed by plain DuckDB."""
+    source = FIXTURES / "aws" / "legacy-cur.csv"
+    period = tmp_path / "landing/cloud_costs/aws/cur/report/20240301-20240401"
+    assembly = period / "asm-1"
+    assembly.mkdir(parents=True)
+    with zipfile.ZipFile(assembly / "report-1.csv.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(source, "report-1.csv")
+    (period / "report-Manifest.json").write_text(
+        json.dumps(
+            {
+                "assemblyId": "asm-1",
+                "reportKeys": ["cur/report/20240301-20240401/asm-1/report-1.csv.zip"],
+            }
+        )
+    )
+    with duckdb.connect() as con:
+        report = load_source(con, AWS, tmp_path / "landing")
+        [(lines, total)] = duckdb.sql(
+            f'select count(*), sum("lineItem/UnblendedCost"::double) '
+            f"from read_csv('{source}', all_varchar = true)"
+        ).fetchall()
+        [loaded] = [f for f in report.files if f.file.endswith(".zip")]
+        assert (loaded.file, loaded.status) == (
+            "cloud_costs/aws/cur/report/20240301-20240401/asm-1/report-1.csv.zip",
+            "loaded",
+        )
+        assert (loaded.rows_loaded, loaded.rows_quarantined) == (lines, 0)
+        landed = con.execute("select sum(line_item_unblended_cost) from raw.aws_cur").fetchall()
+        assert round(landed[0][0], 10) == round(total, 10)
