@@ -166,11 +166,14 @@ def _as_double(column: str) -> str:
 # The deal's company is the primary one (the first listed only when none is primary); the list
 # holds each company once, in the order given.
 _ASSOCIATED = "coalesce(from_json(r->'associations'->'companies'->'results', '[\"json\"]'), [])"
-_COMPANY_IDS = (
-    f"list_filter(list_transform({_ASSOCIATED}, lambda c: c->>'id'), "
-    "lambda c, i: list_position("
-    f"list_transform({_ASSOCIATED}, lambda c: c->>'id'), c) = i)"
-)
+
+
+def _each_once(items: str) -> str:
+    """A SQL list without its repeats, in its order (DuckDB's list_distinct loses the order)."""
+    return f"list_filter({items}, lambda c, i: list_position({items}, c) = i)"
+
+
+_COMPANY_IDS = _each_once(f"list_transform({_ASSOCIATED}, lambda c: c->>'id')")
 _PRIMARY_COMPANY = f"list_filter({_ASSOCIATED}, lambda c: c->>'type' = 'deal_to_company')[1]->>'id'"
 
 
@@ -404,7 +407,7 @@ def parse_deals_export(path: Path) -> Parsed:
         "list_filter(list_transform(string_split(concat_ws(';', primary_company_ids, "
         "company_ids), ';'), lambda c: trim(c)), lambda c: c <> '')"
     )
-    companies = f"list_filter({listed}, lambda c, i: list_position({listed}, c) = i)"
+    companies = _each_once(listed)
     valid, rejected = split_rows(
         con,
         renamed,
