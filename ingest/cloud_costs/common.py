@@ -76,12 +76,14 @@ def timestamp_check(column: str) -> Check:
     )
 
 
-def within_one_month(start: str, end: str) -> Check:
-    """Charge periods are [start, end): the row must not run into another calendar month."""
+def within_one_month(start: str, end: str, unless: str = "false") -> Check:
+    """Charge periods are [start, end): the row must not run into another calendar month,
+    unless the SQL condition `unless` holds for it."""
     first, last = timestamp_sql(start), timestamp_sql(end)
     return Check(
         f"{first} is not null and {last} is not null and {last} > {first} and "
-        f"date_trunc('month', {first}) <> date_trunc('month', {last} - interval 1 microsecond)",
+        f"date_trunc('month', {first}) <> date_trunc('month', {last} - interval 1 microsecond)"
+        f" and not ({unless})",
         f"{literal(f'charge period crosses months: {start} ')} || {quote(start)} || "
         f"{literal(f', {end} ')} || {quote(end)}",
     )

@@ -14,9 +14,9 @@ Microsoft names (`x_SkuMeterSubcategory`, else `PublisherName`), which stg_focus
 as the service; only a row with none of the three is quarantined.
 
 Rows with a bad value (cost not a number, unparseable or implausible timestamp, unknown
-ChargeCategory or CommitmentDiscountStatus, a charge period crossing months, a repeated line
-id, Tags that are not JSON, an empty ProviderName, which the spec does not allow to be null)
-are quarantined. The parts of one folder are one delivery (see
+ChargeCategory or CommitmentDiscountStatus, a charge period crossing months but for a
+Purchase's, a repeated line id, Tags that are not JSON, an empty ProviderName, which the spec
+does not allow to be null) are quarantined. The parts of one folder are one delivery (see
 ingest.cloud_costs.deliveries).
 """
 
@@ -208,7 +208,14 @@ def extract_focus(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
             "'Tags is not JSON: ' || \"Tags\"",
         ),
         end_not_before_start("ChargePeriodStart", "ChargePeriodEnd"),
-        within_one_month("ChargePeriodStart", "ChargePeriodEnd"),
+        # A purchase may cover its whole term (FOCUS 1.2's own example: a one-time purchase
+        # of April 2025 to April 2026); the models count it in its first month, when it is
+        # billed, and its EffectiveCost reaches the months through the usage it pays for.
+        within_one_month(
+            "ChargePeriodStart",
+            "ChargePeriodEnd",
+            unless="coalesce(lower(trim(\"ChargeCategory\")), '') = 'purchase'",
+        ),
     ]
     select = {
         "line_id": '"Id"',
@@ -270,6 +277,6 @@ SOURCE = Source(
     extract=extract_focus,
     folders=("cloud_costs/focus",),
     deliveries=deliveries.each_folder,
-    version=3,
+    version=4,
     by_month=True,
 )

@@ -246,3 +246,36 @@ def test_files_checked_in_one_batch_keep_their_own_lines_keys_and_counts(tmp_pat
             ("cloud_costs/focus/a/quirks.csv", 4, 5),
             ("cloud_costs/focus/b/quirks.csv", 4, 5),
         ]
+
+
+def test_a_purchase_may_cover_its_term_but_usage_may_not_cross_months(tmp_path: Path):
+    """FOCUS 1.2's virtual-currency example (appendix, saas_examples): a one-time purchase
+    whose charge period is 2025-04-01 to 2026-04-01. It lands; usage over the same period is
+    still quarantined as crossing months."""
+    path = tmp_path / "focus.csv"
+    header = (
+        "BilledCost,EffectiveCost,ListCost,BillingCurrency,BillingAccountId,BillingPeriodStart,"
+        "ChargeCategory,ChargeFrequency,ChargePeriodStart,ChargePeriodEnd,ProviderName,"
+        "ServiceName\n"
+    )
+    term = "2025-04-01T00:00:00Z,2026-04-01T00:00:00Z,ACME,Credits"
+    rows = [
+        f"10000.00,0,10000.00,USD,BA,2025-04-01T00:00:00Z,Purchase,One-Time,{term}",
+        f"12.00,12.00,12.00,USD,BA,2025-04-01T00:00:00Z,Usage,Usage-Based,{term}",
+    ]
+    path.write_text(header + "\n".join(rows) + "\n")
+    parsed = FOCUS.parse(path)
+    [purchase] = parsed.tables["focus_costs"].to_pylist()
+    assert (
+        purchase["charge_category"],
+        purchase["billed_cost"],
+        purchase["charge_period_start"],
+        purchase["charge_period_end"],
+    ) == ("Purchase", 10000.0, datetime(2025, 4, 1), datetime(2026, 4, 1))
+    assert [(r["record"], r["reason"]) for r in parsed.rejected.to_pylist()] == [
+        (
+            "line 3",
+            "charge period crosses months: ChargePeriodStart 2025-04-01T00:00:00Z, "
+            "ChargePeriodEnd 2026-04-01T00:00:00Z",
+        )
+    ]
