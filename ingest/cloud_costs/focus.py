@@ -210,7 +210,8 @@ def extract_focus(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
         end_not_before_start("ChargePeriodStart", "ChargePeriodEnd"),
         # A purchase may cover its whole term (FOCUS 1.2's own example: a one-time purchase
         # of April 2025 to April 2026); the models count it in its first month, when it is
-        # billed, and its EffectiveCost reaches the months through the usage it pays for.
+        # billed (a commitment's purchase has EffectiveCost 0: the usage it pays for carries
+        # it into the months).
         within_one_month(
             "ChargePeriodStart",
             "ChargePeriodEnd",
