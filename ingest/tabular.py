@@ -169,11 +169,15 @@ def unique(columns: Sequence[str]) -> Check:
 def open_bytes(path: Path) -> BinaryIO:
     """The file's bytes, decompressed when it is gzip (`.gz`) or a zip archive (`.zip`) of
     one file."""
-    if path.name.lower().endswith(".gz"):
+    if gzipped(path):
         return gzip.open(path, "rb")
     if zipped(path):
         return _zip_member(path)
     return path.open("rb")
+
+
+def gzipped(path: Path) -> bool:
+    return path.name.lower().endswith(".gz")
 
 
 def zipped(path: Path) -> bool:
@@ -187,7 +191,7 @@ COMPRESSION_ERRORS = (OSError, EOFError, zipfile.BadZipFile)
 def _not_decompressed(path: Path, error: Exception, where: str) -> ParseError:
     if zipped(path):
         return ParseError(f"not a readable zip file: {error}", where)
-    if path.name.lower().endswith(".gz"):
+    if gzipped(path):
         return ParseError(f"not a readable gzip file: {error}", where)
     return ParseError(f"cannot be read: {error}", where)
 
@@ -198,7 +202,7 @@ def _zip_member(path: Path) -> BinaryIO:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as error:
-        raise ParseError(f"not a readable zip file: {error}", "file") from error
+        raise _not_decompressed(path, error, "file") from error
     with archive:
         members = [member for member in archive.infolist() if not member.is_dir()]
         if len(members) != 1:
@@ -268,8 +272,8 @@ def csv_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ()) 
         raise ParseError(f"column(s) repeated in header: {', '.join(duplicated)}", "line 1")
     source = path
     try:
-        crlf, lf = line_endings(path)
-        if (crlf and lf) or zipped(path):
+        # A zipped file is copied whatever its line ends: no pass to count them first.
+        if zipped(path) or all(line_endings(path)):
             plain = path.name.removesuffix(".gz").removesuffix(".zip")
             source = _scratch_folder() / f"{next(_TABLES)}-{plain}"
             _copy_with_lf(path, source)
