@@ -127,30 +127,37 @@ def _data_export(
 def azure(landing: Path, data: Sequence[Path], manifests: Sequence[Path]) -> dict[Path, Delivery]:
     ruled: dict[Path, Delivery] = {}
     for manifest in manifests:
-        document = _read_manifest(manifest)
-        blobs = document.get("blobs")
-        if not isinstance(blobs, list) or not all(
-            isinstance(b, dict) and isinstance(b.get("blobName"), str) for b in blobs
-        ):
-            raise ParseError("blobs is not a list of {blobName: ...}", file=manifest)
-        run = manifest.parent
-        listed = [
-            _under(run, blob["blobName"], anchor=run.name, manifest=manifest, loose=True)
-            for blob in blobs
-        ]
-        _require_present(listed, manifest, landing)
-        delivered = _submitted(document) or file_time(manifest)
-        ruled |= {path: Delivery(_relative(run, landing), delivered) for path in listed}
-        for path in data:
-            if path.parent == run and path not in ruled:
-                ruled[path] = Delivery(
-                    _relative(run, landing),
-                    file_time(path),
-                    f"not in the blobs of {_relative(manifest, landing)}: a part of an earlier run",
-                )
+        ruled |= _azure_run(landing, data, manifest, _read_manifest(manifest))
     for path in data:
         if path not in ruled:  # an export without a manifest writes one complete file per run
             ruled[path] = Delivery(_relative(path, landing), file_time(path))
+    return ruled
+
+
+def _azure_run(
+    landing: Path, data: Sequence[Path], manifest: Path, document: Mapping[str, Any]
+) -> dict[Path, Delivery]:
+    """A partitioned run's folder: the parts its manifest's `blobs` list, as of the run."""
+    blobs = document.get("blobs")
+    if not isinstance(blobs, list) or not all(
+        isinstance(b, dict) and isinstance(b.get("blobName"), str) for b in blobs
+    ):
+        raise ParseError("blobs is not a list of {blobName: ...}", file=manifest)
+    run = manifest.parent
+    listed = [
+        _under(run, blob["blobName"], anchor=run.name, manifest=manifest, loose=True)
+        for blob in blobs
+    ]
+    _require_present(listed, manifest, landing)
+    delivered = _submitted(document) or file_time(manifest)
+    ruled = {path: Delivery(_relative(run, landing), delivered) for path in listed}
+    for path in data:
+        if path.parent == run and path not in ruled:
+            ruled[path] = Delivery(
+                _relative(run, landing),
+                file_time(path),
+                f"not in the blobs of {_relative(manifest, landing)}: a part of an earlier run",
+            )
     return ruled
 
 
