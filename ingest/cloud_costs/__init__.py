@@ -7,7 +7,8 @@ Landing layout (`<landing>/cloud_costs/`), gzip-compressed files accepted throug
 - `aws/**/*.{parquet,csv}`: AWS CUR 2.0 (Data Exports) or legacy CUR, with their manifests;
 - `azure/**/*.{csv,parquet}`: Azure Cost Management exports, EA, MCA or Pay-As-You-Go
   (actual or amortized), with partitioned runs' manifest.json;
-- `focus/**/*.{csv,parquet}`: FOCUS 1.0-1.2 files from any provider.
+- `focus/**/*.{csv,parquet}`: FOCUS 1.0-1.2 files from any provider, with the manifests of
+  AWS Data Exports and Azure exports.
 
 A month's costs for one billing account must come from one format only (a FOCUS export and
 a CUR of the same account and month would both be counted). A newer delivery of the same

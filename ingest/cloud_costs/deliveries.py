@@ -25,9 +25,15 @@ account and billing period, every row of the newest delivery and none of the old
   folder, so there each file is a delivery of its own (the newest wins, as Cost Management's
   own tooling reads them); read so, each part of a partitioned run would be a delivery and
   only the newest part would count.
-- **GCP billing export files and FOCUS files**: the parts in one folder form one delivery
-  (BigQuery shards an export as `-000000000000`, `-000000000001`, ...); a re-export goes to
-  another folder and replaces it.
+- **GCP billing export files**: the parts in one folder form one delivery (BigQuery shards
+  an export as `-000000000000`, `-000000000001`, ...); a re-export goes to another folder and
+  replaces it.
+- **FOCUS files**: AWS Data Exports (FOCUS_1_0_AWS, FOCUS_1_2_AWS) and Azure Cost Management
+  (FocusCost) write FOCUS as they write their native bills, with the same manifests, and the
+  same rules apply: a `dataFiles` manifest as for CUR 2.0, a `blobs` manifest as for an Azure
+  run. Files no manifest covers (other providers, files copied by hand) are their folder's
+  delivery, as for GCP. A legacy CUR manifest (`reportKeys`) fails the load: legacy CUR writes
+  no FOCUS, so its report was landed in the wrong folder.
 
 A delivery's time is its manifest's (the time it names, else the manifest file's
 modification time), else the newest modification time of its files.
@@ -49,7 +55,7 @@ _FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
 def each_folder(landing: Path, data: Sequence[Path], manifests: Sequence[Path]) -> dict:
-    """GCP and FOCUS: no manifest; every folder's files are one delivery (the default)."""
+    """GCP: no manifest; every folder's files are one delivery (the default)."""
     return {}
 
 
@@ -120,6 +126,31 @@ def _data_export(
                 _relative(path.parent, landing),
                 file_time(path),
                 f"not in the dataFiles of {_relative(manifest, landing)}: a part of an earlier run",
+            )
+    return ruled
+
+
+def focus(landing: Path, data: Sequence[Path], manifests: Sequence[Path]) -> dict[Path, Delivery]:
+    """Each manifest by the rule of the export its keys name; files no manifest covers are
+    left to the default, their folder (not Azure's one file per run: FOCUS from elsewhere)."""
+    ruled: dict[Path, Delivery] = {}
+    for manifest in manifests:
+        document = _read_manifest(manifest)
+        if "dataFiles" in document:
+            ruled |= _data_export(landing, data, manifest, document)
+        elif "blobs" in document:
+            ruled |= _azure_run(landing, data, manifest, document)
+        elif "reportKeys" in document:
+            raise ParseError(
+                "a legacy CUR manifest: legacy CUR writes no FOCUS; move the report to "
+                "cloud_costs/aws",
+                file=manifest,
+            )
+        else:
+            raise ParseError(
+                "not a FOCUS export manifest: it has neither dataFiles (AWS Data Exports) nor "
+                "blobs (Azure Cost Management)",
+                file=manifest,
             )
     return ruled
 

@@ -16,8 +16,9 @@ as the service; only a row with none of the three is quarantined.
 Rows with a bad value (cost not a number, unparseable or implausible timestamp, unknown
 ChargeCategory or CommitmentDiscountStatus, a charge period crossing months but for a
 Purchase's, a repeated line id, Tags that are not JSON, an empty ProviderName, which the spec
-does not allow to be null) are quarantined. The parts of one folder are one delivery (see
-ingest.cloud_costs.deliveries).
+does not allow to be null) are quarantined. Which files make up a delivery (an AWS Data
+Exports or Azure export manifest's list, else the parts of one folder) is
+`ingest.cloud_costs.deliveries.focus`.
 """
 
 from __future__ import annotations
@@ -277,7 +278,14 @@ SOURCE = Source(
     tables=(COSTS,),
     extract=extract_focus,
     folders=("cloud_costs/focus",),
-    deliveries=deliveries.each_folder,
+    # AWS Data Exports' <export>-Manifest.json, Azure exports' manifest.json (`_manifest.json`
+    # in the older export version): read by `deliveries.focus`.
+    manifests=(
+        "cloud_costs/focus/**/*-Manifest.json",
+        "cloud_costs/focus/**/manifest.json",
+        "cloud_costs/focus/**/_manifest.json",
+    ),
+    deliveries=deliveries.focus,
     version=4,
     by_month=True,
 )

@@ -1,6 +1,7 @@
 """Deliveries, not files: for every bill format, a bill split into parts counts whole, a
 re-delivery replaces the earlier one whole, and what the provider's metadata rules out (an
-old legacy CUR assembly, a part a manifest does not list) never counts.
+old legacy CUR assembly, a part a manifest does not list, in a native bill or in FOCUS)
+never counts.
 
 One landing folder holds every scenario, each in a billing account of its own, all for March
 2024 in USD; it is loaded by the real connectors and the staging models are built by dbt.
@@ -126,12 +127,15 @@ def cur2_parquet(path: Path, account: str, lines) -> Path:
 
 
 def data_export_manifest(export: Path, folder: str, parts: list[Path]) -> Path:
+    """`<export>/metadata/<folder>/<export>-Manifest.json`, listing `parts` as S3 URIs."""
     return write(
-        export / "metadata" / folder / "cur2-Manifest.json",
+        export / "metadata" / folder / f"{export.name}-Manifest.json",
         json.dumps(
             {
                 "executionId": folder,
-                "dataFiles": [f"s3://bucket/prefix/cur2/data/{folder}/{p.name}" for p in parts],
+                "dataFiles": [
+                    f"s3://bucket/prefix/{export.name}/data/{folder}/{p.name}" for p in parts
+                ],
             }
         ),
     )
@@ -298,26 +302,30 @@ def azure_rows(account: str, lines) -> list[list]:
     ]
 
 
+def azure_manifest(folder: Path, parts: list[Path], submitted: str, export_type: str) -> Path:
+    """A run's manifest.json, listing `parts` as blobs."""
+    return write(
+        folder / "manifest.json",
+        json.dumps(
+            {
+                "manifestVersion": "2024-04-01",
+                "exportConfig": {"exportName": "cost", "type": export_type},
+                "runInfo": {"submittedTime": submitted},
+                "blobs": [
+                    {"blobName": f"dir/cost/20240301-20240331/{folder.name}/{p.name}"}
+                    for p in parts
+                ],
+            }
+        ),
+    )
+
+
 def azure_run(folder: Path, account: str, parts, submitted: str, extra=()) -> list[Path]:
     files = [
         write(folder / f"part_{n}_0001.csv.gz", "\ufeff" + csv_text(AZURE, azure_rows(account, p)))
         for n, p in enumerate(parts)
     ]
-    manifest = write(
-        folder / "manifest.json",
-        json.dumps(
-            {
-                "manifestVersion": "2024-04-01",
-                "exportConfig": {"exportName": "cost", "type": "ActualCost"},
-                "runInfo": {"submittedTime": submitted},
-                "blobs": [
-                    {"blobName": f"dir/cost/20240301-20240331/{folder.name}/{f.name}"}
-                    for f in files
-                ],
-            }
-        ),
-    )
-    return [*files, manifest, *extra]
+    return [*files, azure_manifest(folder, files, submitted, "ActualCost"), *extra]
 
 
 def write_azure(landing: Path) -> None:
@@ -413,6 +421,15 @@ def focus_rows(account: str, lines) -> list[list]:
     ]
 
 
+def focus_run(folder: Path, account: str, parts, submitted: str) -> list[Path]:
+    """An Azure FocusCost export run: its parts and the manifest.json listing them."""
+    files = [
+        write(folder / f"part_{n}_0001.csv.gz", csv_text(FOCUS, focus_rows(account, p)))
+        for n, p in enumerate(parts)
+    ]
+    return [*files, azure_manifest(folder, files, submitted, "FocusCost")]
+
+
 def write_focus(landing: Path) -> None:
     root = landing / "cloud_costs" / "focus"
     parts = [
@@ -430,6 +447,33 @@ def write_focus(landing: Path) -> None:
         ],
         4,
     )
+    # AWS Data Exports' FOCUS 1.0 with AWS columns, "overwrite" versioning: the first run
+    # wrote the bill in 3 parts, the second in 2 over the first two; the first run's part 3
+    # (l4 again) is left in the folder, and the manifest lists the second run's parts only.
+    export = root / "aws" / "focus"
+    folder = export / "data/BILLING_PERIOD=2024-03"
+    first = [
+        write(folder / f"focus-{n:05d}.csv.gz", csv_text(FOCUS, focus_rows("AWS-STALE", p)))
+        for n, p in enumerate(PARTS, start=1)
+    ]
+    delivered(first, 2)
+    second = [
+        write(folder / f"focus-{n:05d}.csv.gz", csv_text(FOCUS, focus_rows("AWS-STALE", p)))
+        for n, p in enumerate([LINES[:2], LINES[2:]], start=1)
+    ]
+    delivered([*second, data_export_manifest(export, "BILLING_PERIOD=2024-03", second)], 4)
+    # Azure's FocusCost export: a second run folder re-delivers the month (its manifest's
+    # submittedTime is later, whatever the files' times say) ...
+    period = root / "azure" / "focuscost" / "20240301-20240331"
+    delivered(focus_run(period / "run1", "AZ-REDO", [FIRST], "2024-04-02T06:00:00Z"), 5)
+    second = focus_run(period / "run2", "AZ-REDO", [LINES[:2], LINES[2:]], "2024-04-04T06:00:00Z")
+    delivered(second, 1)
+    # ... and a part left in a run folder that the run's manifest does not list.
+    folder = root / "azure" / "focusstale" / "20240301-20240331" / "run1"
+    stray = write(
+        folder / "part_9_0001.csv.gz", csv_text(FOCUS, focus_rows("AZ-STALE", [("x", 99.0)]))
+    )
+    delivered([*focus_run(folder, "AZ-STALE", PARTS, "2024-04-03T06:00:00Z"), stray], 3)
 
 
 # --- One build ---------------------------------------------------------------------------
@@ -523,6 +567,7 @@ REDELIVERED = {
     ("azure", "REDO"): ("20240301-20240331/run2", "20240301-20240331/run1"),
     ("azure", "FIRSTGEN"): ("cost_2222.csv", "cost_1111.csv"),
     ("focus", "REDO"): ("REDO/export-2", "REDO/export-1"),
+    ("focus", "AZ-REDO"): ("20240301-20240331/run2", "20240301-20240331/run1"),
 }
 
 
@@ -556,13 +601,41 @@ def test_an_old_assembly_counts_nothing_even_when_written_later(warehouse):
     assert "names assembly cccc" in superseded[4]
 
 
-@pytest.mark.parametrize(("provider", "account"), [("aws", "333"), ("azure", "STALE")])
+# (provider, account) -> the amount of the part the manifest does not list.
+LEFT_OVER = {
+    ("aws", "333"): 99.0,
+    ("azure", "STALE"): 99.0,
+    ("focus", "AWS-STALE"): -1.75,  # counted, l4 would count twice: 14.25 over 5 rows
+    ("focus", "AZ-STALE"): 99.0,
+}
+
+
+@pytest.mark.parametrize(("provider", "account"), sorted(LEFT_OVER))
 def test_a_part_the_manifest_does_not_list_is_left_out(warehouse, provider, account):
-    # The listed parts hold the whole bill; the left-over part's 99.00 is not counted.
+    # The listed parts hold the whole bill; the left-over part is not counted.
     assert staged(warehouse, provider, account) == (4, WHOLE)
     rows = deliveries(warehouse, provider, account)
-    assert [(r[1], r[2]) for r in rows] == [(True, WHOLE), (False, 99.0)]
+    assert [(r[1], r[2]) for r in rows] == [(True, WHOLE), (False, LEFT_OVER[(provider, account)])]
     assert rows[1][4].startswith("not in the ") and "a part of an earlier run" in rows[1][4]
+
+
+def test_the_focus_parts_no_manifest_lists_are_superseded_with_the_reason(warehouse):
+    export = "cloud_costs/focus/aws/focus"
+    run = "cloud_costs/focus/azure/focusstale/20240301-20240331/run1"
+    assert warehouse.execute(
+        "select landing_file, superseded_by from staging.stg_ingest__files "
+        "where source_name = 'focus' and superseded_by is not null order by landing_file"
+    ).fetchall() == [
+        (
+            f"{export}/data/BILLING_PERIOD=2024-03/focus-00003.csv.gz",
+            f"not in the dataFiles of {export}/metadata/BILLING_PERIOD=2024-03/"
+            "focus-Manifest.json: a part of an earlier run",
+        ),
+        (
+            f"{run}/part_9_0001.csv.gz",
+            f"not in the blobs of {run}/manifest.json: a part of an earlier run",
+        ),
+    ]
 
 
 def test_delivery_times_come_from_manifests_and_files(warehouse):

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.cloud_costs import aws, azure, deliveries, gcp
+from ingest.cloud_costs import aws, azure, deliveries, focus, gcp
 from ingest.framework import SourceError, load_source
 
 CUR2_CSV = (
@@ -18,6 +18,14 @@ CUR2_CSV = (
     "line_item_usage_start_date,line_item_usage_end_date,bill_billing_period_start_date\n"
     "111,Usage,2.00,2024-03-01T00:00:00Z,2024-03-01T01:00:00Z,2024-03-01T00:00:00Z\n"
 )
+FOCUS_CSV = (
+    "BilledCost,EffectiveCost,ListCost,BillingCurrency,BillingAccountId,BillingPeriodStart,"
+    "ChargeCategory,ChargePeriodStart,ChargePeriodEnd,ProviderName,ServiceName\n"
+    "2.00,2.00,2.00,USD,111,2024-03-01,Usage,2024-03-01,2024-03-02,AWS,EC2\n"
+)
+# AWS Data Exports' FOCUS_1_0_AWS table and Azure's FocusCost export, as their runs write them.
+FOCUS_AWS = "cloud_costs/focus/aws/focus"
+FOCUS_AZURE = "cloud_costs/focus/azure/focuscost/20240301-20240331/run1"
 
 
 def put(landing: Path, relative: str, text: str, day: int = 1) -> Path:
@@ -166,3 +174,101 @@ def test_a_changed_parser_reads_every_file_again(tmp_path: Path, con):
         ("cloud_costs/aws/cur.csv", "replaced", 1)
     ]
     assert con.execute("select count(*) from raw.aws_cur").fetchall() == [(1,)]
+
+
+def focus_exports(landing: Path, azure_blobs: list[str]) -> Path:
+    """One FOCUS export of each provider: AWS overwrote 3 parts with 2 (part 3 is left over)
+    and lists those 2; Azure's run of 1 part lists `azure_blobs`. Returns AWS's manifest."""
+    data = f"{FOCUS_AWS}/data/BILLING_PERIOD=2024-03"
+    for n, day in ((1, 3), (2, 3), (3, 2)):
+        put(landing, f"{data}/focus-0000{n}.csv", FOCUS_CSV, day=day)
+    put(landing, f"{FOCUS_AZURE}/part_0_0001.csv", FOCUS_CSV)
+    put(
+        landing,
+        f"{FOCUS_AZURE}/manifest.json",
+        json.dumps(
+            {
+                "exportConfig": {"type": "FocusCost"},
+                "runInfo": {"submittedTime": "2024-04-02T06:00:00.0000000Z"},
+                "blobs": [{"blobName": f"focus/focuscost/{name}"} for name in azure_blobs],
+            }
+        ),
+    )
+    return put(
+        landing,
+        f"{FOCUS_AWS}/metadata/BILLING_PERIOD=2024-03/focus-Manifest.json",
+        json.dumps(
+            {
+                "dataFiles": [
+                    f"s3://b/p/focus/data/BILLING_PERIOD=2024-03/focus-0000{n}.csv" for n in (1, 2)
+                ]
+            }
+        ),
+        day=3,
+    )
+
+
+def test_focus_export_manifests_are_read_not_skipped(tmp_path: Path, con):
+    landing = tmp_path / "landing"
+    focus_exports(landing, azure_blobs=["20240301-20240331/run1/part_0_0001.csv"])
+    report = load_source(con, focus.SOURCE, landing)
+    assert report.skipped == []
+    assert {f.file: f.status for f in report.files if f.file.endswith(".json")} == {
+        f"{FOCUS_AWS}/metadata/BILLING_PERIOD=2024-03/focus-Manifest.json": "manifest",
+        f"{FOCUS_AZURE}/manifest.json": "manifest",
+    }
+    logged = log(con)
+    assert logged[f"{FOCUS_AZURE}/part_0_0001.csv"][2:] == (
+        FOCUS_AZURE,
+        datetime(2024, 4, 2, 6, tzinfo=UTC),
+        None,
+    )
+
+
+def test_a_focus_manifest_landed_after_its_parts_rules_them_without_parsing_again(
+    tmp_path: Path, con
+):
+    landing = tmp_path / "landing"
+    focus_exports(landing, azure_blobs=["20240301-20240331/run1/part_0_0001.csv"]).unlink()
+    load_source(con, focus.SOURCE, landing)
+    left_over = f"{FOCUS_AWS}/data/BILLING_PERIOD=2024-03/focus-00003.csv"
+    assert log(con)[left_over][4] is None  # no manifest yet: the folder is one delivery
+    focus_exports(landing, azure_blobs=["20240301-20240331/run1/part_0_0001.csv"])
+    report = load_source(con, focus.SOURCE, landing)
+    assert {f.status for f in report.files if not f.file.endswith(".json")} == {"unchanged"}
+    assert log(con)[left_over][4] == (
+        f"not in the dataFiles of {FOCUS_AWS}/metadata/BILLING_PERIOD=2024-03/"
+        "focus-Manifest.json: a part of an earlier run"
+    )
+
+
+def test_a_focus_run_missing_a_listed_part_fails_the_load_naming_it(tmp_path: Path, con):
+    landing = tmp_path / "landing"
+    focus_exports(
+        landing,
+        azure_blobs=[f"20240301-20240331/run1/part_{n}_0001.csv" for n in (0, 1)],
+    )
+    with pytest.raises(SourceError) as failure:
+        load_source(con, focus.SOURCE, landing)
+    assert str(failure.value) == (
+        f"focus: {FOCUS_AZURE}/manifest.json: delivery incomplete: the manifest lists 2 data "
+        f"file(s) and 1 are not in landing: {FOCUS_AZURE}/part_1_0001.csv"
+    )
+    assert con.execute("select count(*) from raw.focus_costs").fetchall() == [(0,)]
+
+
+def test_a_legacy_cur_manifest_in_the_focus_folder_fails_the_load_naming_it(tmp_path: Path, con):
+    landing = tmp_path / "landing"
+    period = "cloud_costs/focus/report/20240301-20240401"
+    put(landing, f"{period}/a1/report-1.csv", FOCUS_CSV)
+    put(
+        landing,
+        f"{period}/report-Manifest.json",
+        json.dumps({"assemblyId": "a1", "reportKeys": [f"p/{period}/a1/report-1.csv"]}),
+    )
+    with pytest.raises(SourceError) as failure:
+        load_source(con, focus.SOURCE, landing)
+    assert str(failure.value) == (
+        f"focus: {period}/report-Manifest.json: a legacy CUR manifest: legacy CUR writes no "
+        "FOCUS; move the report to cloud_costs/aws"
+    )

@@ -1,5 +1,5 @@
--- Grain: one row per BillingAccountId, BillingPeriodStart, delivery (a folder of FOCUS
--- files), format verdict and currency: which delivery counts.
+-- Grain: one row per BillingAccountId, BillingPeriodStart, delivery (an export run's folder
+-- of FOCUS files), format verdict and currency: which delivery counts.
 with costs as (
     select * from {{ source('focus', 'costs') }}
 ),
