@@ -33,10 +33,12 @@ import itertools
 import json
 import os
 import re
+import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -225,6 +227,39 @@ class Rows:
             f"select {columns}, _path from ({self.many.sql})", self.many.schema
         )
         return Rows(f"select {columns} from ({self.sql})", self.explain, self.records, many)
+
+
+@contextmanager
+def file_scratch() -> Iterator[None]:
+    """Scratch copies made while one file loads (`scratch_folder`) go when it is done, loaded
+    or failed: a history of zipped bills would otherwise keep every file's unzipped size on
+    disk until the process ends. The framework opens one around each file's parse or staging,
+    which has read the file's `Rows` when it ends (a `Rows.many` read later must read the
+    files where they lie)."""
+    folders: list[tempfile.TemporaryDirectory] = []
+    token = _SCRATCH_FOLDERS.set(folders)
+    try:
+        yield
+    finally:
+        _SCRATCH_FOLDERS.reset(token)
+        for folder in folders:
+            folder.cleanup()
+
+
+def scratch_folder() -> Path:
+    """Where a parser puts a copy of the file it reads (unzipped, its line ends made LF): the
+    loading file's scratch folder (`file_scratch`), made on first use; outside a load (a
+    parser called directly, as tests do), one removed when the process ends."""
+    folders = _SCRATCH_FOLDERS.get(_PROCESS_SCRATCH)
+    if not folders:
+        # A copy left behind must not hide why the load failed.
+        scratch = tempfile.TemporaryDirectory(prefix="partner-metrics-", ignore_cleanup_errors=True)
+        folders.append(scratch)
+    return Path(folders[0].name)
+
+
+_SCRATCH_FOLDERS: ContextVar[list[tempfile.TemporaryDirectory]] = ContextVar("scratch_folders")
+_PROCESS_SCRATCH: list[tempfile.TemporaryDirectory] = []  # each removed when the process ends
 
 
 @dataclass(frozen=True)
@@ -469,7 +504,8 @@ def _add_missing_columns(
 
 def _parse_file(source: Source, path: Path, relative: str) -> Parsed:
     try:
-        parsed = source.parse(path)
+        with file_scratch():  # the file is read when the parse returns
+            parsed = source.parse(path)
     except ParseError as error:
         raise SourceError(source.name, relative, error.problem, error.where) from error
     except (duckdb.Error, UnicodeDecodeError, OSError) as error:
@@ -795,7 +831,8 @@ def _names(tables: Iterable[RawTable]) -> set[str]:
 def _stage_file(batches: _Batches, item: Pending) -> None:
     """Stage one file of a streamed source; raises SourceError naming the file."""
     try:
-        batches.add(item.path, item.report.file)
+        with file_scratch():  # the file is read when it is staged
+            batches.add(item.path, item.report.file)
     except ParseError as error:
         culprit = item.report.file if error.file is None else error.file.as_posix()
         raise SourceError(batches.source.name, culprit, error.problem, error.where) from error

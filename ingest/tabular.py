@@ -16,7 +16,6 @@ import gzip
 import io
 import itertools
 import re
-import tempfile
 import threading
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -28,7 +27,7 @@ from typing import BinaryIO
 import duckdb
 import pyarrow as pa
 
-from ingest.framework import RECORD_COLUMN, ParseError, Rows, read_error
+from ingest.framework import RECORD_COLUMN, ParseError, Rows, read_error, scratch_folder
 
 _LINE = re.compile(r"CSV Error on Line: (\d+)")
 
@@ -259,8 +258,9 @@ def csv_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ()) 
     trailing comma, as the ECB writes its rates) names column<N> (0-based), as DuckDB's own
     sniffer does. DuckDB refuses a file that mixes CRLF and LF line ends (often without
     naming a line): such a file is read from a copy with its line ends made LF, which keeps
-    line numbers; so is a zipped file, which DuckDB does not read (the copies are removed
-    when the process ends). A refusal that names no line is located by Python's csv reader.
+    line numbers; so is a zipped file, which DuckDB does not read (the copy is removed when
+    the file's load is done: `scratch_folder`). A refusal that names no line is located by
+    Python's csv reader.
     """
     header = csv_header(path)
     missing = [c for c in required if c not in header]
@@ -275,7 +275,7 @@ def csv_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ()) 
         # A zipped file is copied whatever its line ends: no pass to count them first.
         if zipped(path) or all(line_endings(path)):
             plain = path.name.removesuffix(".gz").removesuffix(".zip")
-            source = _scratch_folder() / f"{next(_TABLES)}-{plain}"
+            source = scratch_folder() / f"{next(_TABLES)}-{plain}"
             _copy_with_lf(path, source)
     except COMPRESSION_ERRORS as error:  # damaged past the header (a bad CRC, a cut file)
         raise _not_decompressed(path, error, "file") from error
@@ -292,18 +292,6 @@ def csv_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ()) 
         "strict_mode = true, encoding = 'utf-8')",
         explain=lambda error: _located(error, source, len(header)),
     )
-
-
-@cache
-def _scratch_folder() -> Path:
-    """Where LF copies of mixed-line-end and zipped files live while this process reads
-    them."""
-    folder = tempfile.TemporaryDirectory(prefix="partner-metrics-")
-    _SCRATCH.append(folder)  # removed when the process ends
-    return Path(folder.name)
-
-
-_SCRATCH: list[tempfile.TemporaryDirectory] = []
 
 
 def _located(error: duckdb.Error, path: Path, width: int) -> ParseError:

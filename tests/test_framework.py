@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import tempfile
+import zipfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from ingest.framework import SourceError, load_source
+from ingest.framework import Extract, RawTable, Source, SourceError, load_source
 from ingest.fx import SOURCE as FX
+from ingest.tabular import castable, csv_rows
 
 T1 = datetime(2026, 1, 1, tzinfo=UTC)
 T2 = datetime(2026, 1, 2, tzinfo=UTC)
@@ -215,3 +220,142 @@ def test_a_source_whose_every_record_is_quarantined_fails_and_writes_nothing(tmp
     write_rates(landing, "b.csv", "date,currency,usd_per_unit\n2024-04-01,GBP,x\n")
     report = load_source(con, FX, landing, now=T2)
     assert (report.rows_loaded, report.rows_quarantined) == (0, 1)
+
+
+# Scratch copies: a zipped CSV, or one mixing CRLF and LF line ends, is read from an LF copy.
+
+
+@pytest.fixture
+def temp_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """tempfile's folder for this test, so what a load leaves there can be listed."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def temporary_files(folder: Path) -> list[bytes]:
+    return sorted(path.read_bytes() for path in folder.rglob("*") if path.is_file())
+
+
+def watched(step: Callable, folder: Path, seen: list[list[bytes]]) -> Callable:
+    """A source's `parse` or `extract` that notes the temporary files there are as it ends."""
+
+    def run(*args):
+        try:
+            return step(*args)
+        finally:
+            seen.append(temporary_files(folder))
+
+    return run
+
+
+def bills(folder: Path, seen: list[list[bytes]]) -> Source:
+    """A streamed source of CSV bills (`bills/*`: id, amount), its extract `watched`."""
+
+    def extract(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
+        rows = csv_rows(path, ["id", "amount"])
+        return Extract(
+            rows,
+            {"bills": {"id": "id", "amount": "amount::double"}},
+            checks=[castable("amount", "DOUBLE")],
+        )
+
+    table = RawTable("bills", {"id": "varchar", "amount": "double"}, "A bill's lines.")
+    return Source(
+        "bills", "test", "Bills.", ("bills/*",), (table,), extract=watched(extract, folder, seen)
+    )
+
+
+def write_zip(path: Path, member: str, data: bytes, method: int = zipfile.ZIP_DEFLATED) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", method) as archive:
+        archive.writestr(member, data)
+
+
+def test_zipped_and_mixed_line_end_bills_are_read_from_copies_that_go_with_each_file(
+    tmp_path: Path, con, temp_folder: Path
+):
+    landing = tmp_path / "landing"
+    write_zip(landing / "bills/2024-01.csv.zip", "2024-01.csv", b"id,amount\r\na,1.00\r\nb,2\n")
+    write_zip(landing / "bills/2024-02.csv.zip", "2024-02.csv", b"id,amount\nc,x\nd,4.00\n")
+    (landing / "bills/2024-03.csv").write_bytes(b"id,amount\r\ne,5.00\nf,6.00\r\n")
+    seen: list[list[bytes]] = []
+    report = load_source(con, bills(temp_folder, seen), landing, now=T1)
+    # While a file loads, its LF copy is the one temporary file: the previous file's is gone.
+    assert seen == [
+        [b"id,amount\na,1.00\nb,2\n"],
+        [b"id,amount\nc,x\nd,4.00\n"],
+        [b"id,amount\ne,5.00\nf,6.00\n"],
+    ]
+    # The copies were what DuckDB read (it reads no zip), with the files' line numbers.
+    assert table(con, "select _file, _record, id, amount from raw.bills order by all") == [
+        ("bills/2024-01.csv.zip", "line 2", "a", 1.0),
+        ("bills/2024-01.csv.zip", "line 3", "b", 2.0),
+        ("bills/2024-02.csv.zip", "line 3", "d", 4.0),
+        ("bills/2024-03.csv", "line 2", "e", 5.0),
+        ("bills/2024-03.csv", "line 3", "f", 6.0),
+    ]
+    assert table(con, "select file, record, reason from raw._quarantine") == [
+        ("bills/2024-02.csv.zip", "line 2", "amount is not a double: x")
+    ]
+    assert [(f.status, f.rows_loaded, f.rows_quarantined) for f in report.files] == [
+        ("loaded", 2, 0),
+        ("loaded", 1, 1),
+        ("loaded", 2, 0),
+    ]
+    assert list(temp_folder.iterdir()) == []
+
+
+def test_a_python_parser_reads_zipped_rates_from_copies_that_go_with_each_file(
+    tmp_path: Path, con, temp_folder: Path
+):
+    landing = tmp_path / "landing"
+    header = b"date,currency,usd_per_unit"
+    write_zip(landing / "fx/2024-01.zip", "rates.csv", header + b"\r\n2024-01-01,EUR,1.1\n")
+    write_zip(landing / "fx/2024-02.zip", "rates.csv", header + b"\n2024-02-01,EUR,1.2\n")
+    (landing / "fx/2024-03.csv").write_bytes(header + b"\r\n2024-03-01,EUR,1.3\n")
+    seen: list[list[bytes]] = []
+    fx = dataclasses.replace(FX, parse=watched(FX.parse, temp_folder, seen))
+    load_source(con, fx, landing, now=T1)
+    assert seen == [
+        [header + b"\n2024-01-01,EUR,1.1\n"],
+        [header + b"\n2024-02-01,EUR,1.2\n"],
+        [header + b"\n2024-03-01,EUR,1.3\n"],
+    ]
+    assert table(con, "select _file, _record, usd_per_unit from raw.fx_rates order by all") == [
+        ("fx/2024-01.zip", "line 2", 1.1),
+        ("fx/2024-02.zip", "line 2", 1.2),
+        ("fx/2024-03.csv", "line 2", 1.3),
+    ]
+    assert list(temp_folder.iterdir()) == []
+
+
+def damaged_zip(path: Path) -> str:
+    """A zip whose one file fails its CRC past the header, as a cut or corrupted download."""
+    data = b"id,amount\n" + b"".join(b"x%d,1.00\n" % n for n in range(2000))
+    write_zip(path, "2024-02.csv", data, zipfile.ZIP_STORED)  # stored: the bytes as they are
+    archive = path.read_bytes()
+    path.write_bytes(archive.replace(b"x1999,1.00", b"x1999,9.00"))
+    return "file: not a readable zip file: Bad CRC-32 for file '2024-02.csv'"
+
+
+def broken_line(path: Path) -> str:
+    write_zip(path, "2024-02.csv", b"id,amount\r\nc,3.00\r\nd,4.00,extra\n")
+    return "line 3: malformed CSV: Expected Number of Columns: 2 Found: 3"
+
+
+@pytest.mark.parametrize("broken", [broken_line, damaged_zip])
+def test_a_file_that_fails_to_load_leaves_no_copy(
+    tmp_path: Path, con, temp_folder: Path, broken: Callable[[Path], str]
+):
+    landing = tmp_path / "landing"
+    write_zip(landing / "bills/2024-01.csv.zip", "2024-01.csv", b"id,amount\na,1.00\n")
+    problem = broken(landing / "bills/2024-02.csv.zip")
+    seen: list[list[bytes]] = []
+    with pytest.raises(SourceError) as failure:
+        load_source(con, bills(temp_folder, seen), landing, now=T1)
+    assert str(failure.value) == f"bills: bills/2024-02.csv.zip, {problem}"
+    # The failing file's copy was made (the first file's gone by then), and went with the load.
+    assert [len(files) for files in seen] == [1, 1]
+    assert list(temp_folder.iterdir()) == []
