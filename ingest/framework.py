@@ -17,6 +17,8 @@ module does the rest the same way for all of them:
   exclusions), the logged sha256 covers the file and those settings, so changed settings
   re-load the files;
 - rows that fail validation go to ``raw._quarantine`` with the reason and the raw record;
+- a copy a parser makes of a file to read it (a zipped CSV unzipped) is removed as soon as
+  that file is loaded or fails (`file_scratch`), not when the process ends;
 - a file that cannot be parsed at all raises `SourceError` naming source, file and line,
   before anything is written;
 - all writes of one source happen in one DuckDB transaction, so a failure leaves the
