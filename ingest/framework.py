@@ -37,6 +37,8 @@ import os
 import re
 import tempfile
 import threading
+import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager, suppress
@@ -229,6 +231,11 @@ class Rows:
             f"select {columns}, _path from ({self.many.sql})", self.many.schema
         )
         return Rows(f"select {columns} from ({self.sql})", self.explain, self.records, many)
+
+
+# What a damaged compressed file raises while it is read: gzip.BadGzipFile is an OSError, a
+# cut stream an EOFError, a corrupt deflate stream (in a .gz or a .zip) a zlib.error.
+COMPRESSION_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zlib.error)
 
 
 @contextmanager
@@ -510,7 +517,7 @@ def _parse_file(source: Source, path: Path, relative: str) -> Parsed:
             parsed = source.parse(path)
     except ParseError as error:
         raise SourceError(source.name, relative, error.problem, error.where) from error
-    except (duckdb.Error, UnicodeDecodeError, OSError) as error:
+    except (duckdb.Error, UnicodeDecodeError, *COMPRESSION_ERRORS) as error:
         raise SourceError(source.name, relative, f"cannot be read: {error}") from error
     expected = {
         table.name: {*table.columns, RECORD_COLUMN}
@@ -838,7 +845,7 @@ def _stage_file(batches: _Batches, item: Pending) -> None:
     except ParseError as error:
         culprit = item.report.file if error.file is None else error.file.as_posix()
         raise SourceError(batches.source.name, culprit, error.problem, error.where) from error
-    except (UnicodeDecodeError, OSError) as error:
+    except (UnicodeDecodeError, *COMPRESSION_ERRORS) as error:
         raise SourceError(
             batches.source.name, item.report.file, f"cannot be read: {error}"
         ) from error

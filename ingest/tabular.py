@@ -27,7 +27,14 @@ from typing import BinaryIO
 import duckdb
 import pyarrow as pa
 
-from ingest.framework import RECORD_COLUMN, ParseError, Rows, read_error, scratch_folder
+from ingest.framework import (
+    COMPRESSION_ERRORS,
+    RECORD_COLUMN,
+    ParseError,
+    Rows,
+    read_error,
+    scratch_folder,
+)
 
 _LINE = re.compile(r"CSV Error on Line: (\d+)")
 
@@ -181,10 +188,6 @@ def gzipped(path: Path) -> bool:
 
 def zipped(path: Path) -> bool:
     return path.name.lower().endswith(".zip")
-
-
-# What a damaged archive raises while it is read (gzip.BadGzipFile is an OSError).
-COMPRESSION_ERRORS = (OSError, EOFError, zipfile.BadZipFile)
 
 
 def _not_decompressed(path: Path, error: Exception, where: str) -> ParseError:
