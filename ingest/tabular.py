@@ -215,21 +215,41 @@ def _zip_member(path: Path) -> BinaryIO:
         return archive.open(members[0])
 
 
-def csv_header(path: Path) -> list[str]:
+# How a spreadsheet separates the fields it saves: ',' in CSV, ';' in CSV where the locale's
+# decimal separator is ',' (de, fr, es, it, nl, pt-BR), a tab in "Text (tab delimited)".
+DELIMITERS = (",", ";", "\t")
+
+
+def csv_delimiter(path: Path, required: Sequence[str]) -> str:
+    """The separator the header is written with: ',' unless the header split at commas has
+    none of `required` and split at ';' or a tab has some. Data rows are not looked at: a
+    value holding ';' is no sign of anything."""
+    line = _first_line(path)
+    return next((d for d in DELIMITERS if set(required) & set(_cells(line, d))), ",")
+
+
+def csv_header(path: Path, delimiter: str = ",") -> list[str]:
     """The header row, without a UTF-8 byte-order mark (only the first line is decoded)."""
+    header = _cells(_first_line(path), delimiter)
+    if not any(header):
+        raise ParseError("file is empty: no header row", "line 1")
+    return header
+
+
+def _first_line(path: Path) -> str:
     with open_bytes(path) as handle:
         try:
             first_line = handle.readline()
         except COMPRESSION_ERRORS as error:
             raise _not_decompressed(path, error, "line 1") from error
     try:
-        text = first_line.decode("utf-8-sig")
+        return first_line.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ParseError(f"header is not UTF-8: {error.reason}", "line 1") from error
-    header = next(csv.reader([text]), None)
-    if not header or not any(h.strip() for h in header):
-        raise ParseError("file is empty: no header row", "line 1")
-    return [h.strip() for h in header]
+
+
+def _cells(line: str, delimiter: str) -> list[str]:
+    return [cell.strip() for cell in next(csv.reader([line], delimiter=delimiter), [])]
 
 
 def read_csv_strings(
@@ -256,6 +276,7 @@ def csv_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ()) 
     """All wanted columns as strings, plus `_record` ('line N') and `_ordinal` (file order),
     read by DuckDB's strict CSV reader when the query runs.
 
+    Fields are separated by ',', or by ';' or a tab when the header says so (`csv_delimiter`).
     Columns beyond `required` and `optional` are accepted and ignored; a missing optional
     column reads as null; a missing required column is a ParseError. A blank header cell (a
     trailing comma, as the ECB writes its rates) names column<N> (0-based), as DuckDB's own
@@ -265,7 +286,8 @@ def csv_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ()) 
     the file's load is done: `scratch_folder`). A refusal that names no line is located by
     Python's csv reader.
     """
-    header = csv_header(path)
+    delimiter = csv_delimiter(path, required)
+    header = csv_header(path, delimiter)
     missing = [c for c in required if c not in header]
     if missing:
         raise ParseError(f"missing required column(s): {', '.join(missing)}", "line 1 (header)")
@@ -291,18 +313,19 @@ def csv_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ()) 
         f"select {', '.join(wanted)}, row_number() over () + 1 as _ordinal, "
         f"'line ' || (row_number() over () + 1) as {RECORD_COLUMN} "
         f"from read_csv({literal(str(source))}, header = true, auto_detect = false, "
-        f"columns = {{{columns}}}, delim = ',', quote = '\"', escape = '\"', "
+        f"columns = {{{columns}}}, delim = {literal(delimiter)}, quote = '\"', escape = '\"', "
         "strict_mode = true, encoding = 'utf-8')",
-        explain=lambda error: _located(error, source, len(header)),
+        explain=lambda error: _located(error, source, len(header), delimiter),
     )
 
 
-def _located(error: duckdb.Error, path: Path, width: int) -> ParseError:
+def _located(error: duckdb.Error, path: Path, width: int, delimiter: str) -> ParseError:
     """DuckDB's error, with the line found by Python's csv reader when DuckDB names none."""
     if _LINE.search(str(error)):
         return read_error(error)
     problem = read_error(error).problem.removeprefix("cannot be read: ")
-    return ParseError(f"malformed CSV: {problem}", _locate_unreadable_line(path, width))
+    where = _locate_unreadable_line(path, width, delimiter)
+    return ParseError(f"malformed CSV: {problem}", where)
 
 
 def line_endings(path: Path) -> tuple[int, int]:
@@ -327,11 +350,11 @@ def _copy_with_lf(source: Path, target: Path) -> None:
         writer.write(carry)
 
 
-def _locate_unreadable_line(path: Path, width: int) -> str | None:
+def _locate_unreadable_line(path: Path, width: int, delimiter: str) -> str | None:
     """The first line Python's strict csv reader cannot read, or whose field count is off."""
     with open_bytes(path) as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
-        reader = csv.reader(text, strict=True)
+        reader = csv.reader(text, delimiter=delimiter, strict=True)
         try:
             for row in reader:
                 if len(row) != width:

@@ -11,7 +11,13 @@ import pyarrow as pa
 import pytest
 
 from ingest.framework import ParseError
-from ingest.tabular import csv_rows, plausible_time, scratch_connection, split_rows
+from ingest.tabular import (
+    csv_rows,
+    plausible_time,
+    read_csv_strings,
+    scratch_connection,
+    split_rows,
+)
 
 
 def test_times_before_2000_or_over_a_year_ahead_are_quarantined_with_the_reason():
@@ -97,3 +103,59 @@ def test_a_zip_of_several_files_or_a_damaged_zip_is_a_parse_error(tmp_path: Path
     damaged.write_bytes(_zip(tmp_path / "whole.zip", {"a.csv": b"id\n1\n"}).read_bytes()[:40])
     with pytest.raises(ParseError, match=r"^not a readable zip file: "):
         csv_rows(damaged, ["id"])
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_a_semicolon_or_tab_separated_file_is_read_at_the_separator_of_its_header(
+    tmp_path: Path, delimiter: str
+):
+    # A spreadsheet's export: a comma is text inside a field, a ';' within one is quoted.
+    path = tmp_path / "export.csv"
+    path.write_text(
+        f"id{delimiter}amount{delimiter}note\n"
+        f"a{delimiter}1,50{delimiter}Cloud costs, January\n"
+        f'b{delimiter}2{delimiter}"setup; onboarding"\n',
+        encoding="utf-8",
+    )
+    rows = read_csv_strings(scratch_connection(), path, ["id", "amount"], ["note"]).fetchall()
+    assert rows == [
+        ("a", "1,50", "Cloud costs, January", 2, "line 2"),
+        ("b", "2", "setup; onboarding", 3, "line 3"),
+    ]
+
+
+def test_the_separator_is_told_by_the_header_alone(tmp_path: Path):
+    """A comma file whose values hold ';' and tabs is read at commas; a ';' header that lacks
+    a column names that column, and a header wrong every way names them all."""
+    commas = tmp_path / "commas.csv"
+    commas.write_text('id,note\na,x;y\nb,"p\tq;r"\n', encoding="utf-8")
+    rows = read_csv_strings(scratch_connection(), commas, ["id", "note"]).fetchall()
+    assert [row[:2] for row in rows] == [("a", "x;y"), ("b", "p\tq;r")]
+    for header, missing in [("id;amount", "note"), ("identifier;comment", "id, note")]:
+        path = tmp_path / "export.csv"
+        path.write_text(f"{header}\na;1\n", encoding="utf-8")
+        with pytest.raises(ParseError) as error:
+            csv_rows(path, ["id", "note"])
+        assert (error.value.where, error.value.problem) == (
+            "line 1 (header)",
+            f"missing required column(s): {missing}",
+        )
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("id;amount\na;1,00\nb;2,00;x\nc;3,00\n", "Expected Number of Columns: 2 Found: 3"),
+        # A bare CR: DuckDB names no line, Python's reader (at ';') finds the long one.
+        ("id;amount\na;1,00\rb;2,00;x\nc;3,00\n", "This can happen when is not possible"),
+    ],
+)
+def test_a_line_of_another_width_in_a_semicolon_file_is_named(
+    tmp_path: Path, text: str, problem: str
+):
+    path = tmp_path / "export.csv"
+    path.write_bytes(text.encode())
+    with pytest.raises(ParseError) as error:
+        read_csv_strings(scratch_connection(), path, ["id", "amount"])
+    assert error.value.where == "line 3"
+    assert error.value.problem.startswith("malformed CSV: " + problem)

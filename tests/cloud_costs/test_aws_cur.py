@@ -87,6 +87,24 @@ def test_legacy_cur_headers_are_renamed_and_tag_columns_folded():
     ]
 
 
+def test_legacy_cur_whose_values_hold_semicolons_and_tabs_is_still_read_at_commas(
+    tmp_path: Path,
+):
+    """The separator is told by the header alone: a provider export, always comma-separated,
+    reads as it always has whatever its values hold."""
+    text = (FIXTURES / "aws" / "legacy-cur.csv").read_text(encoding="utf-8")
+    path = tmp_path / "legacy-cur.csv"
+    path.write_text(text.replace(",hub-x,science", ",hub-x;staging,science\tops"))
+    parsed = AWS.parse(path)
+    assert parsed.rejected.num_rows == 0
+    assert unblended(parsed) == 2.0  # 1.25 + 0.75
+    tags = parsed.tables["aws_cur"].column("resource_tags").to_pylist()
+    assert json.loads(tags[0]) == {
+        "user:2i2c:hub-name": "hub-x;staging",
+        "user:team": "science\tops",
+    }
+
+
 def test_missing_column_is_a_parse_error(tmp_path: Path):
     path = tmp_path / "cur.csv"
     path.write_text(
