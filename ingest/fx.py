@@ -1,5 +1,6 @@
-"""Exchange rates for converting to USD: our own `fx/*.csv` (date, currency, usd_per_unit),
-or the European Central Bank's euro reference rates as staff download them (eurofxref-hist.csv,
+"""Exchange rates for converting to USD: our own `fx/*.csv` (date, currency, usd_per_unit;
+saved from a spreadsheet in a decimal-comma locale, `;`-separated with rates like 1,0845), or
+the European Central Bank's euro reference rates as staff download them (eurofxref-hist.csv,
 eurofxref.csv), told apart by the header."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ingest.tabular import (
     Check,
     castable,
     csv_header,
+    csv_numbers,
     date_format,
     literal,
     matches,
@@ -39,6 +41,7 @@ RATES = RawTable(
 # No currency is worth less than a thousandth of a cent or more than 10,000 USD: outside this,
 # a rate is a unit mistake to the fx_rates quality suite (ingest/quality.py).
 USD_PER_UNIT_RANGE = (1e-5, 1e4)
+OWN_COLUMNS = ("date", "currency", "usd_per_unit")
 
 
 def parse_rates(path: Path) -> Parsed:
@@ -47,15 +50,16 @@ def parse_rates(path: Path) -> Parsed:
     if header[0] == "Date":
         return parse_ecb_rates(path, header)
     con = scratch_connection()
-    rows = read_csv_strings(con, path, required=("date", "currency", "usd_per_unit"))
+    rows = read_csv_strings(con, path, required=OWN_COLUMNS)
+    numbers = csv_numbers(path, OWN_COLUMNS)
     checks = [
         not_empty("date"),
         date_format("date", "%Y-%m-%d"),
         plausible_time("date", "try_strptime(trim(date), '%Y-%m-%d')"),
         not_empty("currency"),
-        castable("usd_per_unit", "DOUBLE"),
+        numbers.check("usd_per_unit"),
         not_empty("usd_per_unit"),
-        positive("usd_per_unit"),
+        positive("usd_per_unit", numbers),
         matches("currency", "[A-Za-z]{3}", "an ISO 4217 code"),
         unique(("date", "currency")),
     ]
@@ -66,7 +70,7 @@ def parse_rates(path: Path) -> Parsed:
         {
             "rate_date": "strptime(trim(date), '%Y-%m-%d')::date",
             "currency": "upper(trim(currency))",
-            "usd_per_unit": "trim(usd_per_unit)::double",
+            "usd_per_unit": numbers.value("usd_per_unit"),
         },
     )
     return Parsed(tables={RATES.name: valid}, rejected=rejected)

@@ -4,7 +4,9 @@ Landing layout (`<landing>/invoices/`):
 
 - `*.csv`: one line per invoice line, header `invoice_number, customer, hubspot_deal_id,
   invoice_date, due_date, paid_date, gl_account, description, service_period_start,
-  service_period_end, amount, currency`; dates `YYYY-MM-DD`.
+  service_period_end, amount, currency`; dates `YYYY-MM-DD`. Saved from a spreadsheet in a
+  decimal-comma locale, fields are separated by `;` and amounts have a decimal comma
+  (`1.234,56`; `ingest.tabular.csv_numbers`).
 - `*.json`: the Google Sheets v4 `spreadsheets.values.get` response for the same columns
   (`{"range":"Invoices!A1:L40","majorDimension":"ROWS","values":[[header...],[...]]}`); every
   cell is a string and trailing empty cells and rows are omitted, so rows are ragged.
@@ -28,9 +30,11 @@ import duckdb
 
 from ingest.framework import Parsed, RawTable, Source
 from ingest.tabular import (
+    DECIMAL_POINT,
     LONGEST_TERM_YEARS,
     Check,
-    castable,
+    Numbers,
+    csv_numbers,
     date_format,
     literal,
     matches,
@@ -113,7 +117,10 @@ def _try_date(column: str) -> str:
     return f"try_strptime(trim({quote(column)}), '%Y-%m-%d')"
 
 
-def _split(con: duckdb.DuckDBPyConnection, rows: duckdb.DuckDBPyRelation) -> Parsed:
+def _split(
+    con: duckdb.DuckDBPyConnection, rows: duckdb.DuckDBPyRelation, numbers: Numbers
+) -> Parsed:
+    amount = numbers.value("amount")
     checks = [
         not_empty("invoice_number"),
         not_empty("invoice_date"),
@@ -124,7 +131,7 @@ def _split(con: duckdb.DuckDBPyConnection, rows: duckdb.DuckDBPyRelation) -> Par
         *(plausible_time(c, _try_date(c)) for c in DATES if c != "service_period_end"),
         # A prepaid multi-year membership ends years ahead: a promise, not an event.
         plausible_time("service_period_end", _try_date("service_period_end"), LONGEST_TERM_YEARS),
-        castable("amount", "DOUBLE"),
+        numbers.check("amount"),
         one_of("gl_account", sorted(GL_ACCOUNTS)),
         matches("currency", "[A-Za-z]{3}", "an ISO 4217 code"),
         Check(
@@ -141,7 +148,7 @@ def _split(con: duckdb.DuckDBPyConnection, rows: duckdb.DuckDBPyRelation) -> Par
     ]
     checks.append(
         Check(
-            "try_cast(trim(amount) as double) < 0 "
+            f"{amount} < 0 "
             f"and nullif(trim({quote(CREDIT_NOTE_FOR)}), '') is null "
             f"and not starts_with(trim(invoice_number), {literal(CREDIT_NOTE_PREFIX)})",
             "'amount is negative (' || trim(amount) || ') but the line is not a credit note: "
@@ -164,7 +171,7 @@ def _split(con: duckdb.DuckDBPyConnection, rows: duckdb.DuckDBPyRelation) -> Par
             **{c: _date(c) for c in DATES},
             "gl_account": "trim(gl_account)",
             "description": "nullif(trim(description), '')",
-            "amount": "cast(trim(amount) as double)",
+            "amount": amount,
             "currency": "upper(trim(currency))",
             CREDIT_NOTE_FOR: f"nullif(trim({quote(CREDIT_NOTE_FOR)}), '')",
         },
@@ -175,13 +182,14 @@ def _split(con: duckdb.DuckDBPyConnection, rows: duckdb.DuckDBPyRelation) -> Par
 def parse_invoice_csv(path: Path) -> Parsed:
     con = scratch_connection()
     rows = read_csv_strings(con, path, required=REQUIRED, optional=OPTIONAL)
-    return _split(con, rows)
+    return _split(con, rows, csv_numbers(path, REQUIRED))
 
 
 def parse_sheet_values(path: Path) -> Parsed:
     """A `values.get` response: first row is the header, later rows are ragged strings."""
     con = scratch_connection()
-    return _split(con, read_sheet_values(con, path, required=REQUIRED, optional=OPTIONAL))
+    rows = read_sheet_values(con, path, required=REQUIRED, optional=OPTIONAL)
+    return _split(con, rows, DECIMAL_POINT)
 
 
 def parse_invoice_file(path: Path) -> Parsed:

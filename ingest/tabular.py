@@ -87,6 +87,57 @@ def castable(column: str, type_: str) -> Check:
     )
 
 
+# A number as a decimal-comma locale writes it: 1234,56 or -1234,56 (1,5E-05 in scientific
+# notation); thousands grouped by a space, a no-break space or a narrow no-break space (1 234,56,
+# as French formats write them), or by '.' before a decimal comma (1.234,56). A '.' elsewhere
+# (3.000, 1,234.56) may be a decimal point, so the value is ambiguous and not read.
+_DECIMAL_COMMA_NUMBER = (
+    r"-?(\d+(,\d+)?([eE][-+]?\d+)?"
+    r"|\d{1,3}([ \x{00A0}\x{202F}]\d{3})+(,\d+)?"
+    r"|\d{1,3}(\.\d{3})+,\d+)"
+)
+_THOUSANDS_SEPARATOR = r"[. \x{00A0}\x{202F}]"
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """How a file writes numbers: with a decimal point (1234.56, read as DuckDB casts it), or
+    with a decimal comma (`csv_numbers`)."""
+
+    decimal_comma: bool = False
+
+    def value(self, column: str) -> str:
+        """SQL: the column as a double, null when it is not a number written this way."""
+        text = f"trim({quote(column)})"
+        if not self.decimal_comma:
+            return f"try_cast({text} as double)"
+        ungrouped = f"regexp_replace({text}, {literal(_THOUSANDS_SEPARATOR)}, '', 'g')"
+        return (
+            f"case when regexp_full_match({text}, {literal(_DECIMAL_COMMA_NUMBER)}) "
+            f"then try_cast(replace({ungrouped}, ',', '.') as double) end"
+        )
+
+    def check(self, column: str) -> Check:
+        """Rejects a value that is not a number written this way (an empty one is left to
+        `not_empty`)."""
+        if not self.decimal_comma:
+            return castable(column, "DOUBLE")
+        col = quote(column)
+        ambiguous = (
+            f"{column} is ambiguous: in a ';'-separated file ',' is the decimal separator and "
+            "'.' only groups thousands before it (1.234,56): "
+        )
+        return Check(
+            f"nullif(trim({col}), '') is not null and {self.value(column)} is null",
+            f"case when contains({col}, '.') then {literal(ambiguous)} "
+            f"else {literal(f'{column} is not a number with a decimal comma: ')} end || {col}",
+        )
+
+
+DECIMAL_POINT = Numbers()
+DECIMAL_COMMA = Numbers(decimal_comma=True)
+
+
 def date_format(column: str, fmt: str) -> Check:
     col = quote(column)
     return Check(
@@ -96,10 +147,10 @@ def date_format(column: str, fmt: str) -> Check:
     )
 
 
-def positive(column: str) -> Check:
+def positive(column: str, numbers: Numbers = DECIMAL_POINT) -> Check:
     """A finite number above zero (a rate, a price)."""
     col = quote(column)
-    number = f"try_cast(trim({col}) as double)"
+    number = numbers.value(column)
     return Check(
         f"{number} is not null and not (isfinite({number}) and {number} > 0)",
         f"{literal(f'{column} is not a positive number: ')} || {col}",
@@ -226,6 +277,13 @@ def csv_delimiter(path: Path, required: Sequence[str]) -> str:
     value holding ';' is no sign of anything."""
     line = _first_line(path)
     return next((d for d in DELIMITERS if set(required) & set(_cells(line, d))), ",")
+
+
+def csv_numbers(path: Path, required: Sequence[str]) -> Numbers:
+    """A ';'-separated file writes decimal commas: Excel and LibreOffice save CSV with ';' in
+    the locales whose decimal separator is ','. Any other file writes decimal points. A ';'
+    file written with decimal points anyway has them quarantined as ambiguous, not misread."""
+    return DECIMAL_COMMA if csv_delimiter(path, required) == ";" else DECIMAL_POINT
 
 
 def csv_header(path: Path, delimiter: str = ",") -> list[str]:

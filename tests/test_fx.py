@@ -67,6 +67,45 @@ def test_byte_order_mark_and_extra_columns_are_accepted(tmp_path: Path):
     assert [(r["currency"], r["usd_per_unit"]) for r in rows] == [("EUR", 1.09)]
 
 
+def test_semicolon_rates_with_decimal_commas_read_like_their_comma_twin(tmp_path: Path):
+    twin = write(
+        tmp_path / "comma.csv",
+        "date,currency,usd_per_unit\n"
+        "2024-01-01,EUR,1.0845\n"
+        "2024-01-01,JPY,0.0067\n"
+        "2024-01-01,IDR,6.4E-05\n"
+        "2024-01-01,KWD,3.25\n",
+    )
+    rates = write(
+        tmp_path / "semicolon.csv",
+        "date;currency;usd_per_unit\n"
+        "2024-01-01;EUR;1,0845\n"
+        "2024-01-01;JPY;0,0067\n"
+        "2024-01-01;IDR;6,4E-05\n"
+        "2024-01-01;KWD;3,25\n",
+    )
+    rows = parse_rates(rates).tables["fx_rates"]
+    assert rows.to_pylist() == parse_rates(twin).tables["fx_rates"].to_pylist()
+    assert rows.column("usd_per_unit").to_pylist() == [1.0845, 0.0067, 6.4e-05, 3.25]
+
+
+def test_a_rate_with_a_decimal_point_in_a_semicolon_file_is_quarantined(tmp_path: Path):
+    """1.085 would be 1085 to the locale that writes ';': not read either way."""
+    rates = write(
+        tmp_path / "semicolon.csv",
+        "date;currency;usd_per_unit\n2024-01-01;EUR;1,0845\n2024-01-01;GBP;1.085\n",
+    )
+    parsed = parse_rates(rates)
+    assert parsed.tables["fx_rates"].column("currency").to_pylist() == ["EUR"]
+    assert [(r["record"], r["reason"]) for r in parsed.rejected.to_pylist()] == [
+        (
+            "line 3",
+            "usd_per_unit is ambiguous: in a ';'-separated file ',' is the decimal separator "
+            "and '.' only groups thousands before it (1.234,56): 1.085",
+        )
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "where", "problem"),
     [

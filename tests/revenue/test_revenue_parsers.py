@@ -181,6 +181,87 @@ def test_invoice_csv_quarantines_duplicate_unknown_gl_and_bad_amount():
     ]
 
 
+INVOICE_HEADER = (
+    "invoice_number,customer,hubspot_deal_id,invoice_date,due_date,paid_date,gl_account,"
+    "description,service_period_start,service_period_end,amount,currency"
+)
+# Six invoice lines as the accounting export writes them; the amounts sum to 3000.00 +
+# 1234.56 - 250.50 + 0.75 + 12345.00 + 2000.00 = 18329.81.
+COMMA_INVOICES = f"""{INVOICE_HEADER}
+INV-101,Alpha,101,2024-01-05,2024-02-04,,4221,Membership Q1,2024-01-01,2024-03-31,3000.00,EUR
+INV-102,Beta,102,2024-01-05,2024-02-04,,4222,"Cloud costs, January",,,1234.56,USD
+CN-001,Beta,102,2024-02-05,2024-03-06,,4222,Credit for INV-102,,,-250.50,USD
+INV-103,Beta,102,2024-02-05,2024-03-06,,4223,Usage; overage,,,0.75,USD
+INV-104,Gamma,103,2024-03-05,2024-04-04,,4221,Membership,2024-01-01,2024-12-31,12345.00,GBP
+INV-105,Gamma,103,2024-03-05,2024-04-04,,4224,Setup,,,2000.00,GBP
+"""
+# The same lines saved by a spreadsheet in a decimal-comma locale: ';' between fields (a
+# comma in a description needs no quotes, a ';' does), amounts with a decimal comma.
+SEMICOLON_INVOICES = f"""{INVOICE_HEADER.replace(",", ";")}
+INV-101;Alpha;101;2024-01-05;2024-02-04;;4221;Membership Q1;2024-01-01;2024-03-31;3000,00;EUR
+INV-102;Beta;102;2024-01-05;2024-02-04;;4222;Cloud costs, January;;;1234,56;USD
+CN-001;Beta;102;2024-02-05;2024-03-06;;4222;Credit for INV-102;;;-250,50;USD
+INV-103;Beta;102;2024-02-05;2024-03-06;;4223;"Usage; overage";;;0,75;USD
+INV-104;Gamma;103;2024-03-05;2024-04-04;;4221;Membership;2024-01-01;2024-12-31;12345,00;GBP
+INV-105;Gamma;103;2024-03-05;2024-04-04;;4224;Setup;;;2000,00;GBP
+"""
+# With thousands grouped: by '.' (German), a narrow no-break space and a no-break space
+# (French), a space.
+GROUPED_INVOICES = f"""{INVOICE_HEADER.replace(",", ";")}
+INV-101;Alpha;101;2024-01-05;2024-02-04;;4221;Membership Q1;2024-01-01;2024-03-31;3.000,00;EUR
+INV-102;Beta;102;2024-01-05;2024-02-04;;4222;Cloud costs, January;;;1\u202f234,56;USD
+CN-001;Beta;102;2024-02-05;2024-03-06;;4222;Credit for INV-102;;;-250,50;USD
+INV-103;Beta;102;2024-02-05;2024-03-06;;4223;"Usage; overage";;;0,75;USD
+INV-104;Gamma;103;2024-03-05;2024-04-04;;4221;Membership;2024-01-01;2024-12-31;12\u00a0345,00;GBP
+INV-105;Gamma;103;2024-03-05;2024-04-04;;4224;Setup;;;2 000,00;GBP
+"""
+
+
+@pytest.mark.parametrize("text", [SEMICOLON_INVOICES, GROUPED_INVOICES], ids=["plain", "grouped"])
+def test_semicolon_invoices_with_decimal_commas_read_like_their_comma_twin(tmp_path, text):
+    twin = tmp_path / "comma.csv"
+    twin.write_text(COMMA_INVOICES, encoding="utf-8")
+    path = tmp_path / "semicolon.csv"
+    path.write_text(text, encoding="utf-8")
+    parsed, expected = parse_invoice_csv(path), parse_invoice_csv(twin)
+    assert parsed.rejected.num_rows == expected.rejected.num_rows == 0
+    lines = parsed.tables["invoice_lines"]
+    assert lines.to_pylist() == expected.tables["invoice_lines"].to_pylist()
+    assert lines.column("amount").to_pylist() == [3000.0, 1234.56, -250.5, 0.75, 12345.0, 2000.0]
+    assert sum(lines.column("amount").to_pylist()) == pytest.approx(18329.81)
+    assert lines.column("description").to_pylist()[1:4:2] == [
+        "Cloud costs, January",
+        "Usage; overage",
+    ]
+
+
+def test_semicolon_invoices_quarantine_an_ambiguous_amount_and_a_dotted_date(tmp_path):
+    path = tmp_path / "semicolon.csv"
+    path.write_text(
+        f"""{INVOICE_HEADER.replace(",", ";")}
+INV-101;Alpha;101;2024-01-05;2024-02-04;;4221;Membership Q1;2024-01-01;2024-03-31;3.000;EUR
+INV-102;Beta;102;2024-01-05;2024-02-04;;4222;Cloud costs, January;;;1,234.56;USD
+INV-103;Beta;102;2024-02-05;2024-03-06;;4223;Usage;;;0,75 EUR;USD
+INV-105;Gamma;103;05.03.2024;2024-04-04;;4224;Setup;;;2.000,00;GBP
+INV-106;Gamma;103;2024-03-05;2024-04-04;;4224;Training;;;1.500,50;GBP
+""",
+        encoding="utf-8",
+    )
+    parsed = parse_invoice_csv(path)
+    ambiguous = (
+        "amount is ambiguous: in a ';'-separated file ',' is the decimal separator and "
+        "'.' only groups thousands before it (1.234,56): "
+    )
+    assert [(r["record"], r["reason"]) for r in parsed.rejected.to_pylist()] == [
+        ("line 2", ambiguous + "3.000"),
+        ("line 3", ambiguous + "1,234.56"),
+        ("line 4", "amount is not a number with a decimal comma: 0,75 EUR"),
+        ("line 5", "invoice_date is not a date in %Y-%m-%d: 05.03.2024"),
+    ]
+    lines = parsed.tables["invoice_lines"].to_pylist()
+    assert [(r["_record"], r["amount"]) for r in lines] == [("line 6", 1500.5)]
+
+
 def test_sheet_values_reads_ragged_rows_and_skips_empty_ones():
     parsed = parse_sheet_values(FIXTURES / "invoices" / "sheet-2025.json")
     lines = parsed.tables["invoice_lines"].to_pylist()
