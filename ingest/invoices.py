@@ -9,8 +9,9 @@ Landing layout (`<landing>/invoices/`):
   (`1.234,56`; `ingest.tabular.csv_numbers`).
 - `*.json`: the Google Sheets v4 `spreadsheets.values.get` response for the same columns
   (`{"range":"Invoices!A1:L40","majorDimension":"ROWS","values":[[header...],[...]]}`); every
-  cell is a string and trailing empty cells and rows are omitted, so rows are ragged.
-  `ingest.sheets_client.pull_sheet` writes it from the live API.
+  cell is a string (a number, as the live pull asks for unformatted values) and trailing
+  empty cells and rows are omitted, so rows are ragged. `ingest.sheets_client.pull_sheet`
+  writes it from the live API.
 
 Both go through the same checks: an unknown GL account, an amount that is not a number, a
 date that is not a date, a service period that ends before it starts or a line repeated in
@@ -199,10 +200,17 @@ def parse_invoice_file(path: Path) -> Parsed:
 
 
 def pull_if_configured(landing: Path) -> object:
-    """The live Sheets pull (ingest.sheets_client), when its token and sheet id are set."""
+    """The live Sheets pull (ingest.sheets_client), when its token and sheet id are set.
+    Amounts come unformatted (JSON numbers): formatted, a sheet in a decimal-comma locale
+    shows 3000 as `3.000`, which reads as 3, and a currency format as `$3,000.00`. Dates come
+    as the sheet shows them, as before (unformatted, they would be serial day numbers)."""
     from ingest import sheets_client
 
-    return sheets_client.pull_if_configured(landing)
+    return sheets_client.pull_if_configured(
+        landing,
+        value_render_option="UNFORMATTED_VALUE",
+        date_time_render_option="FORMATTED_STRING",
+    )
 
 
 SOURCE = Source(

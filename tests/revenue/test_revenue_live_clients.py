@@ -230,6 +230,46 @@ def test_sheets_pull_lands_the_values_response(httpserver, tmp_path, tokens):
     assert [r["invoice_number"] for r in lines] == ["INV-101", "INV-102"]
 
 
+def test_the_invoice_pull_asks_for_numbers_as_numbers(httpserver, tmp_path, tokens, monkeypatch):
+    """A sheet in a German locale formats 3000 as `3.000` and 1234.5 as `1.234,50`; formatted
+    values would read as 3 and be quarantined. Unformatted, the API answers JSON numbers."""
+    from ingest import invoices
+
+    monkeypatch.setenv("INVOICES_SPREADSHEET_ID", "sheet-123")
+    monkeypatch.setenv("GOOGLE_SHEETS_API_URL", httpserver.url_for("/"))
+    header = [
+        "invoice_number", "customer", "hubspot_deal_id", "invoice_date", "due_date", "paid_date",
+        "gl_account", "description", "service_period_start", "service_period_end", "amount",
+        "currency",
+    ]  # fmt: skip
+    body = {
+        "range": "Invoices!A1:L3",
+        "majorDimension": "ROWS",
+        "values": [
+            header,
+            ["INV-1", "Alpha", 101, "2025-01-05", "2025-02-04", "", 4222, "Cloud", "", "", 3000,
+             "EUR"],
+            ["INV-2", "Alpha", 101, "2025-01-05", "2025-02-04", "", 4224, "Setup", "", "", 1234.5,
+             "EUR"],
+        ],
+    }  # fmt: skip
+    httpserver.expect_request(
+        SHEET_PATH,
+        query_string={
+            "majorDimension": "ROWS",
+            "valueRenderOption": "UNFORMATTED_VALUE",
+            "dateTimeRenderOption": "FORMATTED_STRING",
+            "alt": "json",
+        },
+    ).respond_with_json(body)
+    path = invoices.pull_if_configured(tmp_path)
+    lines = parse_sheet_values(path).tables["invoice_lines"].to_pylist()
+    assert [(r["hubspot_deal_id"], r["gl_account"], r["amount"]) for r in lines] == [
+        ("101", "4222", 3000.0),
+        ("101", "4224", 1234.5),
+    ]
+
+
 def test_sheets_429_is_retried_by_the_librarys_own_backoff(httpserver, tmp_path, tokens):
     """google-api-python-client retries with `execute(num_retries=...)`: a random wait of up
     to 2^n seconds before retry n (it does not read Retry-After)."""
