@@ -4,7 +4,7 @@ Every bill format is read by DuckDB as one query of VARCHAR columns plus `_recor
 person finds the row: 'line N' or 'row N') and `_ordinal` (`ingest.framework.Rows`), so the
 same `Check`s apply whether the file was CSV, JSON lines or Parquet, compressed or not, and
 the framework streams the file into the warehouse (`ingest.framework.Extract`). Nested values
-(labels, credits, tag maps) arrive as JSON text.
+(labels, credits, tag maps) arrive as JSON text, typed ones (timestamps, decimals) as text.
 
 Every cloud raw table also carries the row's delivery scope, `_billing_account_id` and
 `_billing_period`, as its format defines them: staging keeps the newest delivery of each
@@ -152,8 +152,9 @@ def parquet_rows(
 ) -> Rows:
     """A Parquet file as the same string rows `ingest.tabular.csv_rows` gives for CSV.
 
-    Nested columns (maps, lists, structs) become JSON text. A missing required column is a
-    ParseError. Its number of records comes from the file's metadata, without reading it.
+    Typed columns become their text, nested ones JSON (`parquet_text`). A missing required
+    column is a ParseError. Its number of records comes from the file's metadata, without
+    reading it.
     """
     columns = parquet_columns(con, path)
     if formats:
@@ -167,10 +168,36 @@ def parquet_rows(
         if name not in present:
             wanted.append(f"null::varchar as {quote(name)}")
             continue
-        nested = any(t in present[name].upper() for t in ("MAP(", "STRUCT(", "[]"))
-        value = f"to_json({quote(name)})::varchar" if nested else f"{quote(name)}::varchar"
-        wanted.append(f"{value} as {quote(name)}")
+        wanted.append(f"{parquet_text(name, present[name])} as {quote(name)}")
     return parquet_read(con, path, ", ".join(wanted), tuple(columns))
+
+
+def parquet_text(name: str, column_type: str) -> str:
+    """SQL for a Parquet column of DuckDB type `column_type` as text: a nested value as JSON,
+    and a list of key/value records (BigQuery's repeated STRUCT<key, value, ...>, as Google's
+    FOCUS view writes Tags) as the JSON object a map gives, so tags read alike whoever wrote
+    them. Where a key repeats, its first value is kept (the view lists a resource's own
+    labels before those it inherits from its project)."""
+    col = quote(name)
+    kind = duckdb.sqltype(column_type)
+    if _key_value_records(kind):
+        keys = f"list_transform({col}, lambda t: t.key)"
+        entries = f"list_transform({col}, lambda t: struct_pack(k := t.key, v := t.value))"
+        first = (
+            f"list_filter({entries}, "
+            f"lambda e, i: e.k is not null and list_position({keys}, e.k) = i)"
+        )
+        return f"to_json(map_from_entries({first}))::varchar"
+    if kind.id in ("map", "struct", "list", "array"):
+        return f"to_json({col})::varchar"
+    return f"{col}::varchar"
+
+
+def _key_value_records(kind: duckdb.sqltypes.DuckDBPyType) -> bool:
+    if kind.id != "list":
+        return False
+    [(_, element)] = kind.children
+    return element.id == "struct" and {"key", "value"} <= {name for name, _ in element.children}
 
 
 def parquet_read(
