@@ -4,7 +4,11 @@ FOCUS (FinOps Open Cost and Usage Specification, https://focus.finops.org) is th
 target every provider format is normalised to in dbt. Real files are not always to the
 letter, and these are accepted: gzip-compressed CSV, the literal string NULL for null,
 'YYYY-MM-DD HH:MM:SS' timestamps, columns beyond the spec (ignored, except the sample's `Id`,
-kept as the line id), and ChargeFrequency 'Usage-based' for 'Usage-Based'.
+kept as the line id), and ChargeFrequency 'Usage-based' for 'Usage-Based'. Parquet exports'
+typed columns read as their text (`common.parquet_text`): AWS's `timestamp_milliseconds` and
+doubles, Microsoft's decimals and offset timestamps, and Tags as the JSON object staging
+looks hub tags up in, whether AWS's map, Microsoft's JSON text or Google's list of key/value
+records (its FOCUS view, exported by BigQuery).
 
 Microsoft Cost Management's FOCUS export leaves ServiceName empty on some rows that carry
 money (its conformance summary, learn.microsoft.com/cloud-computing/finops/focus/
@@ -286,6 +290,6 @@ SOURCE = Source(
         "cloud_costs/focus/**/_manifest.json",
     ),
     deliveries=deliveries.focus,
-    version=4,
+    version=5,
     by_month=True,
 )
