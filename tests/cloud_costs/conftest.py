@@ -1,10 +1,12 @@
-"""Where the cloud-cost fixtures live (see tests/fixtures/cloud_costs/README.md)."""
+"""Where the cloud-cost fixtures live (see tests/fixtures/cloud_costs/README.md), and the
+registry of the builds that land only a few bills."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+import yaml
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cloud_costs"
 # The public samples as published, beside the repository or a folder above it (a worktree)
@@ -17,8 +19,31 @@ SHARED_FORMATS = next(
     ),
     Path(__file__).resolve().parents[3] / "shared" / "formats",
 )
+# The one partner and hub of write_one_cluster_registry, live through 2024 and after.
+PARTNER, CLUSTER, HUB = "uni-a", "cluster-a", "prod"
 
 
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES
+
+
+def write_one_cluster_registry(landing: Path, provider: str, account: str) -> None:
+    """registry/clusters.yaml of one cluster, the `provider`'s `account` (project,
+    subscription), whose one hub belongs to one partner: a build with only a few bills
+    landed needs nothing else (no fx file for USD bills, no other source)."""
+    registry = {
+        "partners": [{"id": PARTNER, "name": "University A"}],
+        "clusters": [
+            {
+                "name": CLUSTER,
+                "provider": provider,
+                "account": account,
+                "paid_by_us": True,
+                "hubs": [{"name": HUB, "partner": PARTNER, "launched_on": "2024-01-01"}],
+            }
+        ],
+    }
+    path = landing / "registry" / "clusters.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(registry, sort_keys=False), encoding="utf-8")

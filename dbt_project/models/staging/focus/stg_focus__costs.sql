@@ -51,7 +51,15 @@ renamed as (
         coalesce(service_name, x_sku_meter_subcategory, publisher_name) as service_name,
         coalesce(service_category, 'Other') as service_category,
         service_subcategory,
-        sub_account_id,
+        -- Microsoft's FOCUS export gives the subscription as its resource path
+        -- ('/subscriptions/<guid>'); the registry, like Azure's own exports, has the GUID.
+        case
+            when
+                lower(sub_account_id) like '/subscriptions/_%'
+                and sub_account_id not like '/%/%/%'  -- a resource below it is not the subscription
+                then substr(sub_account_id, 16)  -- after '/subscriptions/'
+            else sub_account_id
+        end as sub_account_id,
         sub_account_name,
         region_id,
         resource_id,
