@@ -23,6 +23,7 @@ SINGULAR = (
     "assert_month_spine_has_no_gaps",
     "assert_month_spine_ends_at_the_as_of_month",
     "assert_cloud_cost_attribution_conserves_cost",
+    "assert_cloud_cost_sub_account_months_come_in_one_format",
     "assert_revenue_mrr_movements_reconcile",
     "assert_revenue_deals_have_fx_rate",
     "assert_revenue_invoice_lines_have_fx_rate",
@@ -51,10 +52,18 @@ def make_warehouse(path: Path, broken: bool) -> None:
             select cast(m as date) as month_start,
                    cast(cast(m as date) + interval 1 month - interval 1 day as date) as month_end
             from (values ('2024-01-01'), ('2024-02-01'), ('{last_month}')) as t(m)""")
-        # Broken: a dollar lost in attribution.
-        con.execute("""create table intermediate.int_cloud_costs__focus as select * from (values
-            (date '2024-01-01', 60.0), (date '2024-01-01', 40.0)) as t(charge_month,
-            effective_cost_usd)""")
+        # Broken: a dollar lost in attribution, and account 123's January landed as a CUR
+        # and as a FOCUS export (its second line from the FOCUS one).
+        second_source = "focus" if broken else "aws_cur"
+        con.execute(f"""create table intermediate.int_cloud_costs__focus as select * from (values
+            (date '2024-01-01', 60.0, 'aws', '123', 'aws_cur|9|2024-01-01'),
+            (date '2024-01-01', 40.0, 'aws', '123', '{second_source}|9|2024-01-01')
+            ) as t(charge_month, effective_cost_usd, provider, SubAccountId, delivery_scope)""")
+        con.execute("""create table intermediate.int_cloud_costs__delivery_scopes as
+            select * from (values
+            ('aws_cur|9|2024-01-01', 'aws_cur', 'cloud_costs/aws/cur/data/BILLING_PERIOD=2024-01'),
+            ('focus|9|2024-01-01', 'focus', 'cloud_costs/focus/aws/data/BILLING_PERIOD=2024-01')
+            ) as t(delivery_scope, source_name, delivery)""")
         con.execute(f"""create table marts.fct_cloud_costs_monthly as
             select date '2024-01-01' as month, {99.0 if broken else 100.0} as effective_cost_usd""")
         # Contracts: p1 100/month for January and February, p2 50/month from February. MRR:

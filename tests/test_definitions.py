@@ -92,6 +92,9 @@ def test_every_dbt_test_is_an_asset_check_so_none_is_logged_as_an_observation():
         "assert_month_spine_has_no_gaps": "intermediate/int_month_spine",
         "assert_month_spine_ends_at_the_as_of_month": "intermediate/int_month_spine",
         "assert_cloud_cost_attribution_conserves_cost": "marts/fct_cloud_costs_monthly",
+        "assert_cloud_cost_sub_account_months_come_in_one_format": (
+            "intermediate/int_cloud_costs__focus"
+        ),
         "assert_revenue_mrr_movements_reconcile": "marts/fct_mrr_movements",
         "assert_revenue_deals_have_fx_rate": "intermediate/int_revenue__deals",
         "assert_revenue_invoice_lines_have_fx_rate": "intermediate/int_revenue__invoice_lines",
