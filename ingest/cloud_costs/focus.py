@@ -17,11 +17,17 @@ rounding adjustments, MACC shortfall and Azure credits). Those rows land, with t
 Microsoft names (`x_SkuMeterSubcategory`, else `PublisherName`), which stg_focus__costs takes
 as the service; only a row with none of the three is quarantined.
 
+Google's FOCUS view (its BigQuery template of March 19, 2024) writes the billing account as
+SubAccountId and the project in `x_Project`, a record (JSON text in CSV); the project's id
+lands as `x_project_id`, which stg_focus__costs takes as a Google row's sub-account. The view
+names the field `id`; `Id` is read too, the spelling code written against Google's native
+FOCUS export uses (its schema page could not be read here).
+
 Rows with a bad value (cost not a number, unparseable or implausible timestamp, unknown
 ChargeCategory or CommitmentDiscountStatus, a charge period crossing months but for a
-Purchase's, a repeated line id, Tags that are not JSON, an empty ProviderName, which the spec
-does not allow to be null) are quarantined. Which files make up a delivery (an AWS Data
-Exports or Azure export manifest's list, else the parts of one folder) is
+Purchase's, a repeated line id, Tags or x_Project that are not JSON, an empty ProviderName,
+which the spec does not allow to be null) are quarantined. Which files make up a delivery
+(an AWS Data Exports or Azure export manifest's list, else the parts of one folder) is
 `ingest.cloud_costs.deliveries.focus`.
 """
 
@@ -98,12 +104,15 @@ OPTIONAL = (
     "Id",
     # Microsoft's stand-in for an empty ServiceName (module docstring).
     "x_SkuMeterSubcategory",
+    # Google's project, where SubAccountId is the billing account (module docstring).
+    "x_Project",
 )
 COMMITMENT_DISCOUNT_STATUSES = ("Used", "Unused")
 CHARGE_CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
 CHARGE_FREQUENCIES = ("One-Time", "Recurring", "Usage-Based")
 TIMESTAMPS = ("BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd")
 NUMBERS = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "ConsumedQuantity")
+JSON_COLUMNS = ("Tags", "x_Project")
 # A row lands when any of these names its service (the first, else a stand-in).
 SERVICE_NAMES = ("ServiceName", "x_SkuMeterSubcategory", "PublisherName")
 
@@ -147,6 +156,7 @@ COSTS = RawTable(
         "invoice_id": "varchar",
         "service_subcategory": "varchar",
         "x_sku_meter_subcategory": "varchar",
+        "x_project_id": "varchar",
         **SCOPE_COLUMNS,
     },
     "FOCUS 1.0-1.2 cost rows as the files give them, one row per file line; "
@@ -208,9 +218,12 @@ def extract_focus(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
             '"ChargeClass" is not null and lower(trim("ChargeClass")) <> \'correction\'',
             "'ChargeClass is not Correction or null: ' || \"ChargeClass\"",
         ),
-        Check(
-            '"Tags" is not null and json_valid("Tags") is not true',
-            "'Tags is not JSON: ' || \"Tags\"",
+        *(
+            Check(
+                f"{quote(c)} is not null and json_valid({quote(c)}) is not true",
+                literal(f"{c} is not JSON: ") + f" || {quote(c)}",
+            )
+            for c in JSON_COLUMNS
         ),
         end_not_before_start("ChargePeriodStart", "ChargePeriodEnd"),
         # A purchase may cover its whole term (FOCUS 1.2's own example: a one-time purchase
@@ -266,6 +279,8 @@ def extract_focus(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
             )
         },
         "x_sku_meter_subcategory": '"x_SkuMeterSubcategory"',
+        "x_project_id": """coalesce(json_extract_string("x_Project", '$.id'), """
+        """json_extract_string("x_Project", '$.Id'))""",
         "_billing_account_id": '"BillingAccountId"',
         "_billing_period": f"cast({timestamp_sql('BillingPeriodStart')} as date)",
     }
@@ -290,6 +305,6 @@ SOURCE = Source(
         "cloud_costs/focus/**/_manifest.json",
     ),
     deliveries=deliveries.focus,
-    version=5,
+    version=6,
     by_month=True,
 )

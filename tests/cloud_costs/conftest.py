@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
 import yaml
 
@@ -47,3 +48,14 @@ def write_one_cluster_registry(landing: Path, provider: str, account: str) -> No
     path = landing / "registry" / "clusters.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(registry, sort_keys=False), encoding="utf-8")
+
+
+def write_typed_parquet(fixture: str, target: Path) -> Path:
+    """The typed Parquet export `focus/parquet/<fixture>` (a DuckDB query of its rows, typed
+    as the provider publishes them) written to `target`, where the export puts its part."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    query = (FIXTURES / "focus" / "parquet" / fixture).read_text(encoding="utf-8")
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        con.execute(f"copy ({query}) to '{target}' (format parquet)")
+    return target

@@ -13,7 +13,7 @@ import pytest
 from ingest.cloud_costs.focus import SOURCE as FOCUS
 from ingest.framework import ParseError, load_source
 
-from .conftest import FIXTURES, SHARED_FORMATS
+from .conftest import FIXTURES, SHARED_FORMATS, write_typed_parquet
 
 
 def total(table, column: str) -> float:
@@ -278,4 +278,47 @@ def test_a_purchase_may_cover_its_term_but_usage_may_not_cross_months(tmp_path: 
             "charge period crosses months: ChargePeriodStart 2025-04-01T00:00:00Z, "
             "ChargePeriodEnd 2026-04-01T00:00:00Z",
         )
+    ]
+
+
+def test_googles_project_lands_from_x_project_in_parquet_or_csv(tmp_path: Path):
+    """Google's FOCUS view gives the billing account as SubAccountId and the project in
+    x_Project: a record in its Parquet export (the fixture), JSON text in CSV. The project's
+    id lands as x_project_id, whether the field is `id` (the view) or `Id`; a row without
+    x_Project lands without it, and one whose x_Project is not JSON is quarantined."""
+    view = write_typed_parquet("gcp-focus-view.sql", tmp_path / "focus-000000000000.parquet")
+    assert [
+        (r["sub_account_id"], r["x_project_id"])
+        for r in FOCUS.parse(view).tables["focus_costs"].to_pylist()
+    ] == [("01ABCD-234567-89EFGH", "hubs-project")] * 3
+
+    path = tmp_path / "focus.csv"
+    header = (
+        "BilledCost,EffectiveCost,ListCost,BillingCurrency,BillingAccountId,BillingPeriodStart,"
+        "ChargeCategory,ChargePeriodStart,ChargePeriodEnd,ProviderName,ServiceName,"
+        "SubAccountId,x_Project\n"
+    )
+    row = (
+        "1.00,1.00,1.00,USD,BA,2025-03-01T08:00:00Z,usage,2025-03-05T00:00:00Z,"
+        "2025-03-05T01:00:00Z,Google Cloud,Compute Engine,01ABCD-234567-89EFGH,"
+    )
+    projects = (
+        '{"id": "view-project", "number": "1", "ancestors": [{"resource_name": "folders/2"}]}',
+        '{"Id": "native-project", "Number": "3"}',
+        "NULL",
+        "view-project",
+    )
+    # A CSV field holding JSON is quoted, its quotes doubled.
+    quoted = ['"' + project.replace('"', '""') + '"' for project in projects]
+    path.write_text(header + "".join(f"{row}{project}\n" for project in quoted))
+    parsed = FOCUS.parse(path)
+    assert [
+        (r["_record"], r["x_project_id"]) for r in parsed.tables["focus_costs"].to_pylist()
+    ] == [
+        ("line 2", "view-project"),
+        ("line 3", "native-project"),
+        ("line 4", None),
+    ]
+    assert [(r["record"], r["reason"]) for r in parsed.rejected.to_pylist()] == [
+        ("line 5", "x_Project is not JSON: view-project")
     ]

@@ -20,7 +20,7 @@ from ingest.cloud_costs.focus import SOURCE as FOCUS
 from ingest.framework import load_source
 from tests.conftest import run_dbt
 
-from .conftest import FIXTURES
+from .conftest import write_typed_parquet
 
 TIMESTAMP_MS = pa.timestamp("ms")
 TIMESTAMP_UTC = pa.timestamp("us", tz="UTC")
@@ -112,12 +112,7 @@ HUB_TAG_KEYS = (
 
 def land(export: Export, landing: Path) -> Path:
     """The fixture written where the provider's export puts it, in the published types."""
-    target = landing / "cloud_costs" / "focus" / export.landed_as
-    target.parent.mkdir(parents=True, exist_ok=True)
-    query = (FIXTURES / "focus" / "parquet" / export.sql).read_text(encoding="utf-8")
-    with duckdb.connect() as con:
-        con.execute("set TimeZone = 'UTC'")
-        con.execute(f"copy ({query}) to '{target}' (format parquet)")
+    target = write_typed_parquet(export.sql, landing / "cloud_costs" / "focus" / export.landed_as)
     schema = pq.read_schema(target)
     assert {c: schema.field(c).type for c in export.published} == export.published
     return target
