@@ -30,15 +30,22 @@ current_rows as (
     where files.superseded_by is null
 ),
 
-renamed as (
+with_provider as (
     select
-        {{ dbt.concat(["'focus: '", "_file", "' '", "_record"]) }} as line_key,
+        *,
         case
             when lower(provider_name) in ('aws', 'amazon web services') then 'aws'
             when lower(provider_name) in ('google cloud', 'gcp', 'google') then 'gcp'
             when lower(provider_name) in ('microsoft', 'azure', 'microsoft azure') then 'azure'
             else lower(provider_name)
-        end as provider,  -- noqa: RF04
+        end as provider  -- noqa: RF04
+    from current_rows
+),
+
+renamed as (
+    select
+        {{ dbt.concat(["'focus: '", "_file", "' '", "_record"]) }} as line_key,
+        provider,
         billing_account_id,
         _billing_period as billing_period_start,
         charge_period_start,
@@ -51,9 +58,12 @@ renamed as (
         coalesce(service_name, x_sku_meter_subcategory, publisher_name) as service_name,
         coalesce(service_category, 'Other') as service_category,
         service_subcategory,
-        -- Microsoft's FOCUS export gives the subscription as its resource path
-        -- ('/subscriptions/<guid>'); the registry, like Azure's own exports, has the GUID.
         case
+            -- Google's FOCUS view gives the billing account as SubAccountId and the project
+            -- in x_Project (ingest/cloud_costs/focus.py); the registry has the project.
+            when provider = 'gcp' and x_project_id is not null then x_project_id
+            -- Microsoft's FOCUS export gives the subscription as its resource path
+            -- ('/subscriptions/<guid>'); the registry, like Azure's own exports, has the GUID.
             when
                 lower(sub_account_id) like '/subscriptions/_%'
                 and sub_account_id not like '/%/%/%'  -- a resource below it is not the subscription
@@ -76,7 +86,7 @@ renamed as (
         invoice_id,
         _file,
         _loaded_at
-    from current_rows
+    from with_provider
 )
 
 select * from renamed
