@@ -20,8 +20,6 @@ SHARED_FORMATS = next(
     ),
     Path(__file__).resolve().parents[3] / "shared" / "formats",
 )
-# The one partner and hub of write_one_cluster_registry, live through 2024 and after.
-PARTNER, CLUSTER, HUB = "uni-a", "cluster-a", "prod"
 
 
 @pytest.fixture
@@ -29,20 +27,24 @@ def fixtures() -> Path:
     return FIXTURES
 
 
-def write_one_cluster_registry(landing: Path, provider: str, account: str) -> None:
-    """registry/clusters.yaml of one cluster, the `provider`'s `account` (project,
-    subscription), whose one hub belongs to one partner: a build with only a few bills
-    landed needs nothing else (no fx file for USD bills, no other source)."""
+def write_registry(landing: Path, accounts: dict[str, str]) -> None:
+    """registry/clusters.yaml of one cluster per provider, `cluster-<provider>` of that
+    `provider`'s account (project, subscription), whose one hub `prod`, live from 2024,
+    belongs to partner `uni-<provider>`: a build with only a few bills landed needs nothing
+    else (no fx file for USD bills, no other source)."""
     registry = {
-        "partners": [{"id": PARTNER, "name": "University A"}],
+        "partners": [{"id": f"uni-{p}", "name": f"University {p.upper()}"} for p in accounts],
         "clusters": [
             {
-                "name": CLUSTER,
+                "name": f"cluster-{provider}",
                 "provider": provider,
                 "account": account,
                 "paid_by_us": True,
-                "hubs": [{"name": HUB, "partner": PARTNER, "launched_on": "2024-01-01"}],
+                "hubs": [
+                    {"name": "prod", "partner": f"uni-{provider}", "launched_on": "2024-01-01"}
+                ],
             }
+            for provider, account in accounts.items()
         ],
     }
     path = landing / "registry" / "clusters.yaml"
