@@ -1,10 +1,11 @@
 """What the cloud-bill connectors share: reading any file as string columns, and row checks.
 
 Every bill format is read by DuckDB as one query of VARCHAR columns plus `_record` (where a
-person finds the row: 'line N' or 'row N') and `_ordinal` (`ingest.framework.Rows`), so the
-same `Check`s apply whether the file was CSV, JSON lines or Parquet, compressed or not, and
-the framework streams the file into the warehouse (`ingest.framework.Extract`). Nested values
-(labels, credits, tag maps) arrive as JSON text, typed ones (timestamps, decimals) as text.
+person finds the row: 'line N', 'element N' of a JSON array, or 'row N') and `_ordinal`
+(`ingest.framework.Rows`), so the same `Check`s apply whether the file was CSV, JSON lines or
+Parquet, compressed or not, and the framework streams the file into the warehouse
+(`ingest.framework.Extract`). Nested values (labels, credits, tag maps) arrive as JSON text,
+typed ones (timestamps, decimals) as text.
 
 Every cloud raw table also carries the row's delivery scope, `_billing_account_id` and
 `_billing_period`, as its format defines them: staging keeps the newest delivery of each
@@ -13,14 +14,16 @@ scope (see `ingest.cloud_costs.deliveries`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import io
+import json
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import duckdb
 
 from ingest.cloud_costs import schemas
-from ingest.framework import RECORD_COLUMN, ManyFiles, ParseError, Rows
-from ingest.tabular import Check, literal, quote
+from ingest.framework import RECORD_COLUMN, ManyFiles, ParseError, Rows, read_error
+from ingest.tabular import Check, literal, open_bytes, quote
 
 # The billing scope a delivery replaces: one billing account's one billing period.
 SCOPE_COLUMNS = {"_billing_account_id": "varchar", "_billing_period": "date"}
@@ -181,16 +184,21 @@ def parquet_text(name: str, column_type: str) -> str:
     col = quote(name)
     kind = duckdb.sqltype(column_type)
     if _key_value_records(kind):
-        keys = f"list_transform({col}, lambda t: t.key)"
-        entries = f"list_transform({col}, lambda t: struct_pack(k := t.key, v := t.value))"
-        first = (
-            f"list_filter({entries}, "
-            f"lambda e, i: e.k is not null and list_position({keys}, e.k) = i)"
-        )
-        return f"to_json(map_from_entries({first}))::varchar"
+        return key_value_object(col)
     if kind.id in ("map", "struct", "list", "array"):
         return f"to_json({col})::varchar"
     return f"{col}::varchar"
+
+
+def key_value_object(records: str) -> str:
+    """SQL: `records` (a list of structs with `key` and `value`) as the JSON object text a
+    map of them gives, a repeated key's first value kept (`parquet_text`)."""
+    keys = f"list_transform({records}, lambda t: t.key)"
+    entries = f"list_transform({records}, lambda t: struct_pack(k := t.key, v := t.value))"
+    first = (
+        f"list_filter({entries}, lambda e, i: e.k is not null and list_position({keys}, e.k) = i)"
+    )
+    return f"to_json(map_from_entries({first}))::varchar"
 
 
 def _key_value_records(kind: duckdb.sqltypes.DuckDBPyType) -> bool:
@@ -222,3 +230,81 @@ def parquet_read(
             schema,
         ),
     )
+
+
+def json_objects(path: Path) -> tuple[Rows, str]:
+    """A JSON file's objects as rows of one JSON column `j` (plus `_ordinal`), and what a
+    person calls each: a `line` of JSON lines (as `bq extract` writes a table), or an
+    `element` of one JSON array (as `bq query --format=json` or `prettyjson` writes results,
+    each object over as many lines as it likes)."""
+    if _json_array(path):
+        return Rows(
+            f"select json as j, row_number() over () as _ordinal "
+            f"from read_json_objects({literal(str(path))}, format = 'array')",
+            explain=read_error,
+        ), "element"
+    return Rows(
+        f"select json as j, row_number() over () as _ordinal "
+        f"from read_json_objects({literal(str(path))}, format = 'newline_delimited')",
+        explain=lambda error: _not_json(error, path),
+    ), "line"
+
+
+# Objects read for a file's keys: a file whose first objects carry every needed key has
+# them; only one that seems to lack one is read whole to be sure.
+KEY_SAMPLE_LINES = 1000
+
+
+def json_keys(
+    con: duckdb.DuckDBPyConnection, rows: Rows, path: Path, needed: Iterable[str]
+) -> set[str]:
+    """The top-level keys (columns) of `json_objects` rows: those of the first
+    KEY_SAMPLE_LINES objects, or of every one when they lack one of `needed`."""
+    keys = _top_keys(con, rows, path, KEY_SAMPLE_LINES)
+    if set(needed) - keys:
+        keys = _top_keys(con, rows, path)
+    return keys
+
+
+def _top_keys(
+    con: duckdb.DuckDBPyConnection, rows: Rows, path: Path, lines: int | None = None
+) -> set[str]:
+    """The top-level keys of the file's first `lines` objects (of every one when None)."""
+    limit = "" if lines is None else f" limit {lines}"
+    try:
+        found = con.execute(f"select distinct unnest(json_keys(j)) from ({rows.sql}{limit})")
+        return {k for (k,) in found.fetchall()}
+    except duckdb.Error as error:
+        raise _not_json(error, path) from error
+
+
+def _not_json(error: duckdb.Error, path: Path) -> ParseError:
+    """DuckDB refused a line (read for the keys, or later with every field): which one."""
+    line = _bad_json_line(path)
+    if line is None:
+        return read_error(error)
+    return ParseError(f"not valid JSON: {str(error).strip().rsplit(': ', 1)[-1]}", line)
+
+
+def _bad_json_line(path: Path) -> str | None:
+    """Only after DuckDB refused the file: the first line that is not a JSON object."""
+    with io.TextIOWrapper(open_bytes(path), encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                json.loads(line)
+            except ValueError:
+                return f"line {number}"
+    return None
+
+
+def _json_array(path: Path) -> bool:
+    """Whether the file is one JSON array (its first character other than white space is
+    '['), rather than JSON lines: a line of JSON lines is an object, so none starts an
+    array."""
+    with open_bytes(path) as handle:
+        while chunk := handle.read(4096):
+            if chunk.strip():
+                return chunk.lstrip().startswith(b"[")
+    return False

@@ -23,8 +23,6 @@ the repr converts cleanly, and the row is quarantined with that reason when it d
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
@@ -37,6 +35,8 @@ from ingest.cloud_costs.common import (
     data_patterns,
     end_not_before_start,
     file_kind,
+    json_keys,
+    json_objects,
     parquet_columns,
     parquet_fields,
     parquet_read,
@@ -52,7 +52,6 @@ from ingest.framework import (
     RawTable,
     Rows,
     Source,
-    read_error,
 )
 from ingest.tabular import (
     Check,
@@ -63,7 +62,6 @@ from ingest.tabular import (
     matches,
     not_empty,
     one_of,
-    open_bytes,
     plausible_time,
     quote,
 )
@@ -163,19 +161,6 @@ CREDITS = RawTable(
 )
 
 
-def _bad_json_line(path: Path) -> str | None:
-    """Only after DuckDB refused the file: the first line that is not a JSON object."""
-    with io.TextIOWrapper(open_bytes(path), encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                json.loads(line)
-            except ValueError:
-                return f"line {number}"
-    return None
-
-
 # The top-level keys (columns) holding the required fields.
 REQUIRED_TOPS = {FIELDS[field].split(".")[0] for field in REQUIRED}
 
@@ -189,18 +174,10 @@ def _refuse_missing_required(keys: set[str]) -> None:
         raise ParseError(f"missing required column(s): {', '.join(missing)}", "schema")
 
 
-# Lines read for the export's keys: a file whose first lines carry every required key has
-# them; only one that seems to lack one is read whole to be sure.
-KEY_SAMPLE_LINES = 1000
-
-
 def _from_json(con: duckdb.DuckDBPyConnection, rows: Rows, path: Path, record: str) -> Rows:
     """Project rows of one JSON column `j` (plus `_ordinal`) onto the parser's fields; each
     row is named `<record> N` (a line of JSON lines, an element of an array)."""
-    keys = _top_keys(con, rows, path, KEY_SAMPLE_LINES)
-    if REQUIRED_TOPS - keys:
-        keys = _top_keys(con, rows, path)
-    _refuse_missing_required(keys)
+    _refuse_missing_required(json_keys(con, rows, path, REQUIRED_TOPS))
     # Each row's JSON is parsed twice (once for the values, once for the nested ones kept as
     # JSON text), not once per field.
     values = [path for field, path in FIELDS.items() if field not in JSON_FIELDS]
@@ -218,26 +195,6 @@ def _from_json(con: duckdb.DuckDBPyConnection, rows: Rows, path: Path, record: s
     return parsed.select(
         f"{', '.join(columns)}, _ordinal, {literal(record + ' ')} || _ordinal as {RECORD_COLUMN}"
     )
-
-
-def _top_keys(
-    con: duckdb.DuckDBPyConnection, rows: Rows, path: Path, lines: int | None = None
-) -> set[str]:
-    """The top-level keys of the file's first `lines` objects (of every one when None)."""
-    limit = "" if lines is None else f" limit {lines}"
-    try:
-        found = con.execute(f"select distinct unnest(json_keys(j)) from ({rows.sql}{limit})")
-        return {k for (k,) in found.fetchall()}
-    except duckdb.Error as error:
-        raise _not_json(error, path) from error
-
-
-def _not_json(error: duckdb.Error, path: Path) -> ParseError:
-    """DuckDB refused a line (read for the keys, or later with every field): which one."""
-    line = _bad_json_line(path)
-    if line is None:
-        return read_error(error)
-    return ParseError(f"not valid JSON: {str(error).strip().rsplit(': ', 1)[-1]}", line)
 
 
 def _from_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> Rows:
@@ -287,34 +244,11 @@ def _from_python_repr(column: str) -> str:
     )
 
 
-def _json_array(path: Path) -> bool:
-    """Whether the file is one JSON array (its first character other than white space is
-    '['), as `bq query --format=json` (or `prettyjson`) writes query results, rather than
-    JSON lines: a line of JSON lines is an object, so none starts an array."""
-    with open_bytes(path) as handle:
-        while chunk := handle.read(4096):
-            if chunk.strip():
-                return chunk.lstrip().startswith(b"[")
-    return False
-
-
 def _read_fields(con: duckdb.DuckDBPyConnection, path: Path) -> Rows:
     kind = file_kind(path)
     if kind == "json":
-        # An array's rows are its elements, one object each, wherever its lines break.
-        if _json_array(path):
-            rows = Rows(
-                f"select json as j, row_number() over () as _ordinal "
-                f"from read_json_objects({literal(str(path))}, format = 'array')",
-                explain=read_error,
-            )
-            return _from_json(con, rows, path, record="element")
-        rows = Rows(
-            f"select json as j, row_number() over () as _ordinal "
-            f"from read_json_objects({literal(str(path))}, format = 'newline_delimited')",
-            explain=lambda error: _not_json(error, path),
-        )
-        return _from_json(con, rows, path, record="line")
+        rows, record = json_objects(path)
+        return _from_json(con, rows, path, record)
     if kind == "parquet":
         return _from_parquet(con, path)
     header = csv_header(path)
