@@ -266,6 +266,53 @@ def json_keys(
     return keys
 
 
+def json_rows(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    required: Sequence[str],
+    optional: Sequence[str] = (),
+    formats: Sequence[str] = (),
+) -> Rows:
+    """A JSON lines file, or one JSON array of objects, as the same string rows
+    `parquet_rows` gives: a scalar as its text, a nested value as its JSON, a list of
+    key/value records (BigQuery's repeated STRUCT<key, value, ...>, such as Tags) as the
+    object a map gives. A missing required key is a ParseError."""
+    rows, record = json_objects(path)
+    keys = json_keys(con, rows, path, required)
+    if formats:
+        schemas.expect(sorted(keys), *formats)
+    missing = [c for c in required if c not in keys]
+    if missing:
+        raise ParseError(f"missing required column(s): {', '.join(missing)}", "schema")
+    columns = [*required, *optional]
+    # Each object is parsed once, for every column, not once per column.
+    parsed = rows.select(
+        f"json_extract(j, [{', '.join(literal('$.' + c) for c in columns)}]) as _values, _ordinal"
+    )
+    texts = ", ".join(
+        f"{_json_text(f'_values[{i}]')} as {quote(c)}" for i, c in enumerate(columns, start=1)
+    )
+    return parsed.select(
+        f"{texts}, _ordinal, {literal(record + ' ')} || _ordinal as {RECORD_COLUMN}"
+    )
+
+
+# The structure a list of key/value records is read as, other fields set aside.
+KEY_VALUE_RECORDS = '[{"key": "VARCHAR", "value": "VARCHAR"}]'
+
+
+def _json_text(value: str) -> str:
+    """SQL: a JSON `value` as text, as `parquet_text` gives a typed one: an array of objects
+    that all have a key (an empty one too, as Parquet's typed empty list) as the object a
+    map gives, any other nested value as its JSON, a string unquoted, a number as its text."""
+    records = f"from_json({value}, {literal(KEY_VALUE_RECORDS)})"
+    return (
+        f"case when json_type({value}) = 'ARRAY' and "
+        f"len(json_extract({value}, '$[*].key')) = json_array_length({value}) "
+        f"then {key_value_object(records)} else {value}->>'$' end"
+    )
+
+
 def _top_keys(
     con: duckdb.DuckDBPyConnection, rows: Rows, path: Path, lines: int | None = None
 ) -> set[str]:

@@ -1,4 +1,4 @@
-"""FOCUS 1.0-1.2 cost and usage files (CSV or Parquet) under `cloud_costs/focus/`.
+"""FOCUS 1.0-1.2 cost and usage files (CSV, Parquet or JSON) under `cloud_costs/focus/`.
 
 FOCUS (FinOps Open Cost and Usage Specification, https://focus.finops.org) is the common
 target every provider format is normalised to in dbt. Real files are not always to the
@@ -8,7 +8,10 @@ kept as the line id), and ChargeFrequency 'Usage-based' for 'Usage-Based'. Parqu
 typed columns read as their text (`common.parquet_text`): AWS's `timestamp_milliseconds` and
 doubles, Microsoft's decimals and offset timestamps, and Tags as the JSON object staging
 looks hub tags up in, whether AWS's map, Microsoft's JSON text or Google's list of key/value
-records (its FOCUS view, exported by BigQuery).
+records (its FOCUS view, exported by BigQuery). BigQuery cannot export those repeated and
+nested columns to CSV, so Google's FOCUS also comes as newline-delimited JSON (`bq extract`,
+often gzip-compressed shards) or one JSON array (`bq query --format=json`): read as the same
+text (`common.json_rows`), each row named by its line or element.
 
 Microsoft Cost Management's FOCUS export leaves ServiceName empty on some rows that carry
 money (its conformance summary, learn.microsoft.com/cloud-computing/finops/focus/
@@ -43,6 +46,7 @@ from ingest.cloud_costs.common import (
     data_patterns,
     end_not_before_start,
     file_kind,
+    json_rows,
     null_literals,
     parquet_rows,
     parsed_timestamps,
@@ -189,8 +193,11 @@ def _canonical(column: str, allowed: tuple[str, ...]) -> str:
 
 def read_rows(con: duckdb.DuckDBPyConnection, path: Path) -> Rows:
     """The file's wanted columns as strings, whatever the container."""
-    if file_kind(path) == "parquet":
+    kind = file_kind(path)
+    if kind == "parquet":
         rows = parquet_rows(con, path, REQUIRED, OPTIONAL, formats=("focus",))
+    elif kind == "json":
+        rows = json_rows(con, path, REQUIRED, OPTIONAL, formats=("focus",))
     else:
         schemas.expect(csv_header(path), "focus")
         rows = csv_rows(path, REQUIRED, OPTIONAL)
@@ -292,8 +299,8 @@ def extract_focus(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
 SOURCE = Source(
     name="focus",
     group="cloud_costs",
-    description="FOCUS 1.0-1.2 cost files, CSV or Parquet (cloud_costs/focus/**).",
-    patterns=data_patterns("cloud_costs/focus", ("csv", "parquet")),
+    description="FOCUS 1.0-1.2 cost files, CSV, Parquet or JSON lines (cloud_costs/focus/**).",
+    patterns=data_patterns("cloud_costs/focus", ("csv", "parquet", "json")),
     tables=(COSTS,),
     extract=extract_focus,
     folders=("cloud_costs/focus",),
@@ -305,6 +312,6 @@ SOURCE = Source(
         "cloud_costs/focus/**/_manifest.json",
     ),
     deliveries=deliveries.focus,
-    version=6,
+    version=7,
     by_month=True,
 )
