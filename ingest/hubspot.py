@@ -34,6 +34,7 @@ from ingest.tabular import (
     LONGEST_TERM_YEARS,
     Check,
     castable,
+    csv_header,
     literal,
     not_empty,
     plausible_time,
@@ -370,6 +371,13 @@ EXPORT_REQUIRED = ("Record ID", "Deal Stage", "Amount")
 def parse_deals_export(path: Path) -> Parsed:
     """The UI export CSV: labels rather than ids for pipeline and stage (resolved in dbt
     through the pipelines file), `;`-separated company ids, percentages for probability."""
+    if not set(csv_header(path)) & set(EXPORT_REQUIRED):
+        # HubSpot labels an export's columns in the language asked for when exporting.
+        raise ParseError(
+            f"none of the columns {', '.join(EXPORT_REQUIRED)}: HubSpot writes an export's "
+            "column labels in the language chosen for it; export again in English",
+            "line 1 (header)",
+        )
     con = scratch_connection()
     optional = [c for c in EXPORT_COLUMNS if c not in EXPORT_REQUIRED]
     raw = read_csv_strings(con, path, required=EXPORT_REQUIRED, optional=optional)
