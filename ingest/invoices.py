@@ -9,9 +9,9 @@ Landing layout (`<landing>/invoices/`):
   (`1.234,56`; `ingest.tabular.csv_numbers`).
 - `*.json`: the Google Sheets v4 `spreadsheets.values.get` response for the same columns
   (`{"range":"Invoices!A1:L40","majorDimension":"ROWS","values":[[header...],[...]]}`); every
-  cell is a string (a number, as the live pull asks for unformatted values) and trailing
-  empty cells and rows are omitted, so rows are ragged. `ingest.sheets_client.pull_sheet`
-  writes it from the live API.
+  cell is a string (or, as the live pull asks for unformatted values, a number; a date cell
+  a serial day number) and trailing empty cells and rows are omitted, so rows are ragged.
+  `ingest.sheets_client.pull_sheet` writes it from the live API.
 
 Both go through the same checks: an unknown GL account, an amount that is not a number, a
 date that is not a date, a service period that ends before it starts or a line repeated in
@@ -187,10 +187,18 @@ def parse_invoice_csv(path: Path) -> Parsed:
 
 
 def parse_sheet_values(path: Path) -> Parsed:
-    """A `values.get` response: first row is the header, later rows are ragged strings."""
+    """A `values.get` response: first row is the header, later rows are ragged strings. A
+    date cell the live pull gets as a serial number (days since 1899-12-30, the Sheets epoch)
+    reads as its day; a date typed as text stays as it is (YYYY-MM-DD)."""
     con = scratch_connection()
     rows = read_sheet_values(con, path, required=REQUIRED, optional=OPTIONAL)
-    return _split(con, rows, DECIMAL_POINT)
+    days = ", ".join(
+        f"case when regexp_full_match(trim({quote(c)}), '[0-9]+([.][0-9]+)?') "
+        f"then strftime(date '1899-12-30' + cast(floor(trim({quote(c)})::double) as integer), "
+        f"'%Y-%m-%d') else {quote(c)} end as {quote(c)}"
+        for c in DATES
+    )
+    return _split(con, rows.select(f"* replace ({days})"), DECIMAL_POINT)
 
 
 def parse_invoice_file(path: Path) -> Parsed:
@@ -201,15 +209,16 @@ def parse_invoice_file(path: Path) -> Parsed:
 
 def pull_if_configured(landing: Path) -> object:
     """The live Sheets pull (ingest.sheets_client), when its token and sheet id are set.
-    Amounts come unformatted (JSON numbers): formatted, a sheet in a decimal-comma locale
-    shows 3000 as `3.000`, which reads as 3, and a currency format as `$3,000.00`. Dates come
-    as the sheet shows them, as before (unformatted, they would be serial day numbers)."""
+    Values come unformatted, whatever the sheet's locale and formats: amounts as JSON numbers
+    (formatted, a sheet in a decimal-comma locale shows 3000 as `3.000`, which reads as 3, and
+    a currency format as `$3,000.00`) and date cells as serial day numbers (formatted, a US
+    sheet shows `1/5/2025`, a German one `05.01.2025`)."""
     from ingest import sheets_client
 
     return sheets_client.pull_if_configured(
         landing,
         value_render_option="UNFORMATTED_VALUE",
-        date_time_render_option="FORMATTED_STRING",
+        date_time_render_option="SERIAL_NUMBER",
     )
 
 

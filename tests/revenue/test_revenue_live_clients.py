@@ -8,6 +8,7 @@ tests never sleep.
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -230,9 +231,14 @@ def test_sheets_pull_lands_the_values_response(httpserver, tmp_path, tokens):
     assert [r["invoice_number"] for r in lines] == ["INV-101", "INV-102"]
 
 
-def test_the_invoice_pull_asks_for_numbers_as_numbers(httpserver, tmp_path, tokens, monkeypatch):
-    """A sheet in a German locale formats 3000 as `3.000` and 1234.5 as `1.234,50`; formatted
-    values would read as 3 and be quarantined. Unformatted, the API answers JSON numbers."""
+def test_the_invoice_pull_asks_for_numbers_and_dates_unformatted(
+    httpserver, tmp_path, tokens, monkeypatch
+):
+    """A sheet in a German locale formats 3000 as `3.000` and 1234.5 as `1.234,50`, and a date
+    as `05.01.2025` (a US one `1/5/2025`): formatted, 3000 would read as 3 and the rest be
+    quarantined. Unformatted, the API answers JSON numbers, and date cells as serial days
+    since 1899-12-30: 2025-01-01 is 45658 (as in Excel), so 45662 is 2025-01-05 and 45692
+    2025-02-04; 45671.75 is 2025-01-14 at 18:00. A date typed as text stays text."""
     from ingest import invoices
 
     monkeypatch.setenv("INVOICES_SPREADSHEET_ID", "sheet-123")
@@ -247,8 +253,7 @@ def test_the_invoice_pull_asks_for_numbers_as_numbers(httpserver, tmp_path, toke
         "majorDimension": "ROWS",
         "values": [
             header,
-            ["INV-1", "Alpha", 101, "2025-01-05", "2025-02-04", "", 4222, "Cloud", "", "", 3000,
-             "EUR"],
+            ["INV-1", "Alpha", 101, 45662, 45692, 45671.75, 4222, "Cloud", "", "", 3000, "EUR"],
             ["INV-2", "Alpha", 101, "2025-01-05", "2025-02-04", "", 4224, "Setup", "", "", 1234.5,
              "EUR"],
         ],
@@ -258,16 +263,20 @@ def test_the_invoice_pull_asks_for_numbers_as_numbers(httpserver, tmp_path, toke
         query_string={
             "majorDimension": "ROWS",
             "valueRenderOption": "UNFORMATTED_VALUE",
-            "dateTimeRenderOption": "FORMATTED_STRING",
+            "dateTimeRenderOption": "SERIAL_NUMBER",
             "alt": "json",
         },
     ).respond_with_json(body)
     path = invoices.pull_if_configured(tmp_path)
     lines = parse_sheet_values(path).tables["invoice_lines"].to_pylist()
-    assert [(r["hubspot_deal_id"], r["gl_account"], r["amount"]) for r in lines] == [
-        ("101", "4222", 3000.0),
-        ("101", "4224", 1234.5),
+    assert [
+        (r["hubspot_deal_id"], r["gl_account"], r["amount"], r["invoice_date"], r["due_date"])
+        for r in lines
+    ] == [
+        ("101", "4222", 3000.0, date(2025, 1, 5), date(2025, 2, 4)),
+        ("101", "4224", 1234.5, date(2025, 1, 5), date(2025, 2, 4)),
     ]
+    assert [r["paid_date"] for r in lines] == [date(2025, 1, 14), None]
 
 
 def test_sheets_429_is_retried_by_the_librarys_own_backoff(httpserver, tmp_path, tokens):
