@@ -275,7 +275,10 @@ def csv_delimiter(path: Path, required: Sequence[str]) -> str:
     """The separator the header is written with: ',' unless the header split at commas has
     none of `required` and split at ';' or a tab has some. Data rows are not looked at: a
     value holding ';' is no sign of anything."""
-    line = _first_line(path)
+    return _delimiter(_first_line(path), required)
+
+
+def _delimiter(line: str, required: Sequence[str]) -> str:
     return next((d for d in DELIMITERS if set(required) & set(_cells(line, d))), ",")
 
 
@@ -288,7 +291,11 @@ def csv_numbers(path: Path, required: Sequence[str]) -> Numbers:
 
 def csv_header(path: Path, delimiter: str = ",") -> list[str]:
     """The header row, without a UTF-8 byte-order mark (only the first line is decoded)."""
-    header = _cells(_first_line(path), delimiter)
+    return _header(_first_line(path), delimiter)
+
+
+def _header(line: str, delimiter: str) -> list[str]:
+    header = _cells(line, delimiter)
     if not any(header):
         raise ParseError("file is empty: no header row", "line 1")
     return header
@@ -344,8 +351,9 @@ def csv_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ()) 
     the file's load is done: `scratch_folder`). A refusal that names no line is located by
     Python's csv reader.
     """
-    delimiter = csv_delimiter(path, required)
-    header = csv_header(path, delimiter)
+    first_line = _first_line(path)  # read once, for the separator and the header
+    delimiter = _delimiter(first_line, required)
+    header = _header(first_line, delimiter)
     missing = [c for c in required if c not in header]
     if missing:
         raise ParseError(f"missing required column(s): {', '.join(missing)}", "line 1 (header)")

@@ -160,12 +160,8 @@ def parquet_rows(
     reading it.
     """
     columns = parquet_columns(con, path)
-    if formats:
-        schemas.expect([name for name, _ in columns], *formats)
     present = dict(columns)
-    missing = [c for c in required if c not in present]
-    if missing:
-        raise ParseError(f"missing required column(s): {', '.join(missing)}", "schema")
+    _require_columns(list(present), required, formats)
     wanted = []
     for name in [*required, *optional]:
         if name not in present:
@@ -173,6 +169,18 @@ def parquet_rows(
             continue
         wanted.append(f"{parquet_text(name, present[name])} as {quote(name)}")
     return parquet_read(con, path, ", ".join(wanted), tuple(columns))
+
+
+def _require_columns(
+    columns: Sequence[str], required: Sequence[str], formats: Sequence[str]
+) -> None:
+    """A Parquet or JSON file's columns: another provider's file is named as such (when
+    `formats` says whose it must be), then a missing required column is a ParseError."""
+    if formats:
+        schemas.expect(columns, *formats)
+    missing = [c for c in required if c not in columns]
+    if missing:
+        raise ParseError(f"missing required column(s): {', '.join(missing)}", "schema")
 
 
 def parquet_text(name: str, column_type: str) -> str:
@@ -278,12 +286,7 @@ def json_rows(
     key/value records (BigQuery's repeated STRUCT<key, value, ...>, such as Tags) as the
     object a map gives. A missing required key is a ParseError."""
     rows, record = json_objects(path)
-    keys = json_keys(con, rows, path, required)
-    if formats:
-        schemas.expect(sorted(keys), *formats)
-    missing = [c for c in required if c not in keys]
-    if missing:
-        raise ParseError(f"missing required column(s): {', '.join(missing)}", "schema")
+    _require_columns(sorted(json_keys(con, rows, path, required)), required, formats)
     columns = [*required, *optional]
     # Each object is parsed once, for every column, not once per column.
     parsed = rows.select(
