@@ -45,7 +45,7 @@ from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
 from typing import Any, TypeVar
 
 import duckdb
@@ -142,6 +142,21 @@ class PullError(RuntimeError):
         super().__init__(message)
         self.request = request
         self.status = status
+
+
+def unfinished(target: Path) -> Path:
+    """Where a live pull writes a file before moving it to `target` complete
+    (`.<name>.partial` beside it), so a pull killed mid-write leaves no half file to read."""
+    return target.with_name(f".{target.name}.partial")
+
+
+def unfinished_pulls(folder: str) -> tuple[str, str]:
+    """The `ignored` entry for the unfinished files (`unfinished`) of pulls into `folder`
+    (a landing glob): one is left only by a pull that was killed, and the next replaces it."""
+    return (
+        f"{folder}/.*.partial",
+        "an unfinished file of a live pull that was interrupted; the next pull replaces it",
+    )
 
 
 @dataclass
@@ -377,12 +392,64 @@ def survey(source: Source, landing: Path) -> Inventory:
     for pattern, why in source.ignored:
         for path in sorted(_glob(landing, (pattern,)) - known):
             others.setdefault(path, (IGNORED, why))
-    expected = ", ".join(p.rsplit("/", 1)[-1] for p in source.patterns)
     for folder in source.folders:
         for path in sorted(p for p in (landing / folder).rglob("*") if p.is_file()):
             if path not in known and path not in others:
-                others[path] = (SKIPPED, f"not a file {source.name} reads (expected {expected})")
+                others[path] = (SKIPPED, unread_reason(source, path.relative_to(landing)))
     return Inventory(data, manifests, dict(sorted(others.items())))
+
+
+def unread_reason(source: Source, relative: PurePath) -> str:
+    """Why a file under the source's folders is not read, put so a person knows what to do:
+    the places the source reads (relative to landing, as the log names files), and, when the
+    file's extension differs from one only in case, the name to give it: file names are
+    case-sensitive here, so `invoices/JAN.CSV` is not `invoices/*.csv`."""
+    reason = f"not a file {source.name} reads (expected {_places(source.patterns)})"
+    name = relative.name
+    suffixes = PurePosixPath(name).suffixes
+    for count in range(1, len(suffixes) + 1):
+        ending = "".join(suffixes[-count:])
+        renamed = name[: -len(ending)] + ending.lower()
+        if renamed != name and any(
+            _glob_regex(pattern).fullmatch((relative.parent / renamed).as_posix())
+            for pattern in source.patterns
+        ):
+            return (
+                f"{reason}: {ending} is not {ending.lower()} (names are case-sensitive); "
+                f"rename it to {renamed}"
+            )
+    return reason
+
+
+def _places(patterns: Sequence[str]) -> str:
+    """Landing globs as a person reads them: the file kinds of one folder together
+    (`invoices/*.{csv,json}`), others as they are."""
+    kinds: dict[str, list[str]] = {}
+    for pattern in patterns:
+        folder, _, name = pattern.rpartition("/")
+        if name.startswith("*.") and folder:
+            kinds.setdefault(f"{folder}/*.", []).append(name[2:])
+        else:
+            kinds.setdefault(pattern, [])
+    shown = []
+    for place, ends in kinds.items():
+        if len(ends) > 1:
+            shown.append(place + "{" + ",".join(ends) + "}")
+        else:
+            shown.append(place + "".join(ends))
+    return ", ".join(shown)
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """A landing glob as `Path.glob` reads it (`**` any folders or none, `*` and `?` within
+    one name), as a regular expression over a relative POSIX path."""
+    parts = [
+        "(?:[^/]+/)*"
+        if segment == "**"
+        else re.escape(segment).replace(r"\*", "[^/]*").replace(r"\?", "[^/]") + "/"
+        for segment in pattern.split("/")
+    ]
+    return re.compile("".join(parts).removesuffix("/"))
 
 
 MISSING_ROWS_KEPT = "missing, rows kept"

@@ -30,7 +30,14 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.framework import RECORD_COLUMN, Parsed, ParseError, RawTable, Source
+from ingest.framework import (
+    RECORD_COLUMN,
+    Parsed,
+    ParseError,
+    RawTable,
+    Source,
+    unfinished_pulls,
+)
 from ingest.tabular import (
     Check,
     literal,
@@ -279,4 +286,6 @@ SOURCE = Source(
     cadence=timedelta(days=35),
     pull=pull_if_configured,
     restricted_tables=(FEEDBACK,),
+    folders=("support",),
+    ignored=(unfinished_pulls("support/*"),),
 )

@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from ingest.framework import unfinished
 from ingest.http import ApiClient
 from ingest.secrets import read_secret
 
@@ -75,7 +76,7 @@ def _all_pages(client: ApiClient, path: str, params: dict[str, Any]) -> list[dic
 def _write(folder: Path, name: str, items: list[dict]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / name
-    partial = folder / f".{name}.partial"
+    partial = unfinished(target)
     partial.write_text(json.dumps(items, separators=(",", ":")), encoding="utf-8")
     os.replace(partial, target)
     return target

@@ -190,4 +190,5 @@ SOURCE = Source(
     tables=(RATES,),
     cadence=timedelta(days=35),
     parse=parse_rates,
+    folders=("fx",),
 )

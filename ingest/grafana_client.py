@@ -34,7 +34,7 @@ from typing import Any
 
 from ingest.framework import ParseError, PullError, PullReport
 from ingest.http import ApiClient
-from ingest.prometheus import SERIES, USER_SERIES, registry_clusters
+from ingest.prometheus import ERRORS_FILE, SERIES, USER_SERIES, registry_clusters
 from ingest.secrets import read_secret
 
 URL_ENV = "GRAFANA_URL"
@@ -43,7 +43,6 @@ MAX_POINTS_PER_SERIES = 11_000
 # Seconds between points. A user's server can live for minutes: the operator samples pods
 # every 5 minutes; the per-hub gauges change slowly and are reduced to a daily maximum.
 STEP_SECONDS = {series: 300 if series == USER_SERIES else 3600 for series in SERIES}
-ERRORS_FILE = "usage/errors.txt"
 # What Prometheus says about a query that still answered: `warnings`, and since Prometheus
 # 2.54 (prometheus/prometheus#14327) info-level annotations apart in `infos` ("PromQL info:
 # ignored histogram in max aggregation"), which before came among the warnings.

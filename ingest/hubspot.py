@@ -61,6 +61,9 @@ DEAL_PROPERTIES = (
     "hs_is_closed_won",
 )
 STAGE_HISTORY_PREFIXES = ("hs_v2_date_entered_", "hs_v2_date_exited_")
+# The live pull gathers its pages in a folder of this prefix under crm/ and moves them in only
+# when every page arrived (ingest.hubspot_client); a killed pull leaves the folder behind.
+PULL_SCRATCH = ".pull-"
 # Dates of a deal page and of the UI export (after renaming its labels to properties).
 EXPORT_DATES = ("closedate", "createdate", "contract_start_date", "contract_end_date", "updatedAt")
 PAGE_DATES = (*EXPORT_DATES, "createdAt")
@@ -472,6 +475,13 @@ SOURCE = Source(
     parse=parse_crm_file,
     cadence=timedelta(days=2),
     pull=pull_if_configured,
+    folders=("crm",),
+    ignored=(
+        (
+            f"crm/{PULL_SCRATCH}*/*",
+            "pages of a HubSpot pull that was interrupted (never read; delete the folder)",
+        ),
+    ),
     # 2: a deal's company is its primary one; files landed before are parsed again.
     version=2,
 )

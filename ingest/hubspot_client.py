@@ -26,7 +26,7 @@ from typing import Any
 
 from ingest.framework import PullError
 from ingest.http import ApiClient
-from ingest.hubspot import DEAL_PROPERTIES, STAGE_HISTORY_PREFIXES
+from ingest.hubspot import DEAL_PROPERTIES, PULL_SCRATCH, STAGE_HISTORY_PREFIXES
 from ingest.secrets import read_secret, redact
 
 API = "https://api.hubapi.com"
@@ -84,7 +84,7 @@ def pull_deals(
     )
     crm = landing / "crm"
     crm.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".pull-", dir=crm))
+    scratch = Path(tempfile.mkdtemp(prefix=PULL_SCRATCH, dir=crm))
     try:
         pipelines = client.get_page("/crm/v3/pipelines/deals", {})
         (scratch / "pipelines.json").write_text(json.dumps(pipelines), encoding="utf-8")

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.framework import Parsed, RawTable, Source
+from ingest.framework import Parsed, RawTable, Source, unfinished_pulls
 from ingest.tabular import (
     DECIMAL_POINT,
     LONGEST_TERM_YEARS,
@@ -232,4 +232,6 @@ SOURCE = Source(
     parse=parse_invoice_file,
     cadence=timedelta(days=35),
     pull=pull_if_configured,
+    folders=("invoices",),
+    ignored=(unfinished_pulls("invoices"),),
 )

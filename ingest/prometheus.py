@@ -54,6 +54,9 @@ SERIES = {
     ),
 }
 USER_SERIES = "user_servers"
+# Where the Grafana pull (ingest.grafana_client) lists the clusters it could not pull, as the
+# operator's own errors.txt does: beside the responses, holding none.
+ERRORS_FILE = "usage/errors.txt"
 USERNAME_LABEL = "annotation_hub_jupyter_org_username"
 # Labels that carry a username in the operator's other per-user queries (label_replace).
 USERNAME_LABELS = (USERNAME_LABEL, "username")
@@ -302,6 +305,8 @@ SOURCE = Source(
     pull=_pull,
     settings_fingerprint=settings_fingerprint,
     by_month=True,
+    folders=("usage",),
+    ignored=((ERRORS_FILE, "the Grafana pull's list of clusters it could not pull (no samples)"),),
     # 2: labels that spell a username another way are dropped; files landed before are
     # parsed again, so no such label stays in raw.
     version=2,

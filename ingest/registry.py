@@ -248,4 +248,8 @@ SOURCE = Source(
     patterns=("registry/clusters.yaml",),
     tables=(PARTNERS, CLUSTERS, HUBS),
     parse=parse_registry,
+    # The folder is the registry's; usage.yaml beside it is the usage_settings source's, which
+    # declares no folder, so a stray file here is reported once, not by both.
+    folders=("registry",),
+    ignored=(("registry/usage.yaml", "the usage settings, read by the usage_settings source"),),
 )

@@ -30,7 +30,7 @@ from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from ingest.framework import PullError
+from ingest.framework import PullError, unfinished
 from ingest.http import TimeBudget, TimeBudgetExceededError, execute_google
 from ingest.secrets import read_secret, redact
 
@@ -130,7 +130,7 @@ def pull_sheet(
     target_folder = landing / folder
     target_folder.mkdir(parents=True, exist_ok=True)
     target = target_folder / f"{name}.json"
-    partial = target_folder / f".{name}.json.partial"
+    partial = unfinished(target)
     partial.write_text(json.dumps(body, indent=1), encoding="utf-8")
     os.replace(partial, target)
     return target

@@ -51,7 +51,7 @@ import pyarrow as pa
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ingest.framework import RECORD_COLUMN, Parsed, ParseError, RawTable, Source
+from ingest.framework import RECORD_COLUMN, Parsed, ParseError, RawTable, Source, unfinished_pulls
 from ingest.secrets import read_secret
 from ingest.tabular import (
     Check,
@@ -456,4 +456,6 @@ SOURCE = Source(
     pull=pull_if_configured,
     restricted_tables=(COMMENTS,),
     settings_fingerprint=settings_fingerprint,
+    folders=("surveys",),
+    ignored=(unfinished_pulls("surveys"),),
 )

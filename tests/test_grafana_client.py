@@ -16,7 +16,7 @@ import pytest
 import yaml
 from werkzeug import Request, Response
 
-from ingest.framework import PullError
+from ingest.framework import PullError, survey
 from ingest.grafana_client import STEP_SECONDS, chunks, month_ranges, pull_if_configured, pull_usage
 from ingest.prometheus import SERIES, SOURCE, USER_SERIES
 
@@ -170,6 +170,13 @@ def test_pull_lands_each_cluster_month_and_series_and_lists_what_failed(httpserv
     errors = (tmp_path / "usage" / "errors.txt").read_text()
     assert errors == "".join(f"{line}\n" for line in report.problems)
     assert not (tmp_path / "usage" / "c2").exists()
+    # The connector accounts for every file the pull wrote: errors.txt holds no samples.
+    assert survey(SOURCE, tmp_path).others == {
+        tmp_path / "usage/errors.txt": (
+            "ignored",
+            "the Grafana pull's list of clusters it could not pull (no samples)",
+        )
+    }
     # Prometheus' warnings are reported and kept in the landed file.
     assert report.warnings == [
         "c1 2024-02 memory_requests_bytes: PromQL info: metric might not be a counter",

@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ingest.framework import unfinished
 from ingest.http import TimeBudget, TimeBudgetExceededError, execute_google
 from ingest.secrets import remember
 
@@ -182,7 +183,7 @@ def land_month(
     folder = landing / "cloud_costs" / "gcp" / table.replace(".", "__")
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{invoice_month}.jsonl"
-    partial = folder / f".{invoice_month}.jsonl.partial"
+    partial = unfinished(target)
     try:
         with partial.open("w", encoding="utf-8") as handle:
             for record in fetch_month(service, project, table, invoice_month, **options):

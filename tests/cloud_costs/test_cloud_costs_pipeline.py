@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -86,8 +87,10 @@ BAD_VALID = 10.0 + 5.0 + 5.0 + 3.0
 BAD_QUARANTINED = 7.0 + 3.5 + 1.5 + 1.25
 
 
-# A file nothing reads, which the build must list as skipped rather than pass over.
+# A file nothing reads, which the build must list as skipped rather than pass over; and an
+# invoice export saved with an upper-case extension, which Path.glob does not match on Linux.
 UNKNOWN_FILE = "cloud_costs/aws/README.txt"
+UPPER_CASE_INVOICES = "invoices/JAN.CSV"
 
 
 def _current_gcp_files(landing: Path) -> list[Path]:
@@ -189,6 +192,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, cli_env: dict[str, str]):
         path = landing / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+    shutil.copy(sorted((landing / "invoices").glob("*.csv"))[0], landing / UPPER_CASE_INVOICES)
     result = build_cli(landing, warehouse, cli_env)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     return landing, warehouse, result.stdout
@@ -257,7 +261,18 @@ def test_an_unknown_file_is_skipped_in_the_log_and_the_summary(built):
         "select status, reason from raw._ingest_log where file = ?", [UNKNOWN_FILE]
     ).fetchall()
     assert (status, reason.split(" (")[0]) == ("skipped", "not a file aws_cur reads")
-    assert f"  aws_cur: {UNKNOWN_FILE}: not a file aws_cur reads" in stdout
+    # Listed alike, whichever source's folder holds them, with what to do.
+    assert (
+        "Skipped files (2; not read, nothing of them is counted):\n"
+        f"  aws_cur: {UNKNOWN_FILE}: not a file aws_cur reads (expected "
+        "cloud_costs/aws/**/*.{parquet,csv,csv.gz,csv.zip})\n"
+        f"  invoices: {UPPER_CASE_INVOICES}: not a file invoices reads (expected "
+        "invoices/*.{csv,json}): .CSV is not .csv (names are case-sensitive); rename it to "
+        "JAN.csv\n"
+    ) in stdout
+    assert con.execute(
+        "select count(*) from raw.invoice_lines where _file = ?", [UPPER_CASE_INVOICES]
+    ).fetchall() == [(0,)]
     assert (landing / UNKNOWN_FILE).exists(), "raw input is never destroyed"
 
 

@@ -120,7 +120,9 @@ def test_unknown_files_are_skipped_with_the_reason_and_known_ones_ignored(tmp_pa
     put(landing, "cloud_costs/aws/r/cost_and_usage_data_status/status.parquet", "PAR1")
     report = load_source(con, aws.SOURCE, landing)
     statuses = {f.file: (f.status, f.reason) for f in report.files}
-    expected = "not a file aws_cur reads (expected *.parquet, *.csv, *.csv.gz, *.csv.zip)"
+    expected = (
+        "not a file aws_cur reads (expected cloud_costs/aws/**/*.{parquet,csv,csv.gz,csv.zip})"
+    )
     assert statuses == {
         "cloud_costs/aws/cur.csv": ("loaded", None),
         "cloud_costs/aws/notes.txt": ("skipped", expected),
