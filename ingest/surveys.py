@@ -19,6 +19,8 @@ Landing layout (`<landing>/surveys/`):
   them with the roles `timestamp` and `email` ("Marca temporal": timestamp).
 - `*.csv`: a form's responses as Google Forms or Sheets export them: `Timestamp`, `Email
   Address` when the form collects e-mails, then one column per question titled by it.
+- `*.zip`: Google Forms' own "Download responses (.csv)", a zip archive of the one CSV
+  (`<form title>.csv.zip`), read as that CSV (from an unzipped copy, line numbers kept).
 - `*.json`: the responses sheet through Sheets v4 `values.get` with
   `valueRenderOption=UNFORMATTED_VALUE` (scores as numbers) and
   `dateTimeRenderOption=FORMATTED_STRING` (timestamps as the sheet shows them, in its locale);
@@ -58,6 +60,7 @@ from ingest.tabular import (
     csv_header,
     literal,
     not_empty,
+    open_bytes,
     plausible_time,
     quote,
     read_csv_strings,
@@ -65,6 +68,7 @@ from ingest.tabular import (
     sheet_header,
     split_rows,
     unique,
+    zipped,
 )
 
 QUESTIONS_FILE = "questions.yaml"
@@ -413,7 +417,21 @@ def parse_survey_file(path: Path) -> Parsed:
     con.execute("set TimeZone = 'UTC'")
     if path.suffix.lower() == ".json":
         return _parse_responses(con, path, sheet_header(con, path), read_sheet_values)
+    if zipped(path):
+        _require_csv_inside(path)
     return _parse_responses(con, path, csv_header(path), read_csv_strings)
+
+
+def _require_csv_inside(path: Path) -> None:
+    """A Forms download zips the one CSV; an archive of anything else is no export of it
+    (an archive of several files, or a damaged one, fails in `open_bytes` already)."""
+    with open_bytes(path) as member:
+        name = member.name
+    if not name.lower().endswith(".csv"):
+        raise ParseError(
+            f"a zip archive of {name}, not of a CSV export (Google Forms zips its one CSV)",
+            "file",
+        )
 
 
 def pull_if_configured(landing: Path) -> object:
@@ -446,10 +464,10 @@ def settings_fingerprint(landing: Path) -> str:
 SOURCE = Source(
     name="surveys",
     group="community",
-    description="Community survey responses (Google Forms): CSV exports (surveys/*.csv) and "
-    "the responses sheet as values.get JSON (surveys/*.json), read as surveys/questions.yaml "
-    "says.",
-    patterns=("surveys/*.csv", "surveys/*.json", f"surveys/{QUESTIONS_FILE}"),
+    description="Community survey responses (Google Forms): CSV exports (surveys/*.csv, or "
+    "zipped as Forms downloads them, surveys/*.zip) and the responses sheet as values.get "
+    "JSON (surveys/*.json), read as surveys/questions.yaml says.",
+    patterns=("surveys/*.csv", "surveys/*.zip", "surveys/*.json", f"surveys/{QUESTIONS_FILE}"),
     tables=(SETTINGS, RESPONSES),
     parse=parse_survey_file,
     cadence=timedelta(days=120),
