@@ -4,7 +4,9 @@ A file whose structure is broken (unterminated quote, wrong number of fields, ba
 missing required column) is a `ParseError` naming the line. Files may be gzip-compressed
 (`.csv.gz`, as AWS and Azure write them) or a zip archive of the one file (`.csv.zip`, legacy
 CUR's ZIP compression; the ECB's `eurofxref-hist.zip`) and may mix CRLF and LF line ends
-(files stitched together from two exports). A row whose values are wrong
+(files stitched together from two exports). An Excel workbook (`.xlsx`, as HubSpot's export and
+finance's invoice lists come) is read as the CSV of its first worksheet (`csv_rows`).
+A row whose values are wrong
 (not a number, not a date, empty key, duplicate key, value not allowed) is rejected with a
 reason and lands in quarantine; the rest of the file loads.
 """
@@ -18,14 +20,19 @@ import itertools
 import re
 import threading
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from functools import cache
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import duckdb
+import openpyxl
 import pyarrow as pa
+from openpyxl.cell.read_only import EMPTY_CELL
+from openpyxl.workbook import Workbook
 
 from ingest.framework import (
     COMPRESSION_ERRORS,
@@ -302,6 +309,8 @@ def _header(line: str, delimiter: str) -> list[str]:
 
 
 def _first_line(path: Path) -> str:
+    if workbook(path):
+        return _csv_line(_sheet_header(path))
     with open_bytes(path) as handle:
         try:
             first_line = handle.readline()
@@ -349,8 +358,10 @@ def csv_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ()) 
     naming a line): such a file is read from a copy with its line ends made LF, which keeps
     line numbers; so is a zipped file, which DuckDB does not read (the copy is removed when
     the file's load is done: `scratch_folder`). A refusal that names no line is located by
-    Python's csv reader.
+    Python's csv reader. A workbook is read as its first worksheet (`workbook_rows`).
     """
+    if workbook(path):
+        return workbook_rows(path, required, optional)
     first_line = _first_line(path)  # read once, for the separator and the header
     delimiter = _delimiter(first_line, required)
     header = _header(first_line, delimiter)
@@ -428,6 +439,180 @@ def _locate_unreadable_line(path: Path, width: int, delimiter: str) -> str | Non
         except csv.Error:
             return f"line {reader.line_num}"
     return None
+
+
+# --- Excel workbooks --------------------------------------------------------------------------
+
+# The column of a workbook's CSV copy that holds each row's row number in the worksheet.
+_SHEET_ROW = "_sheet_row"
+# How an OLE2 compound file starts: an Excel 97-2003 workbook, or an encrypted (password-
+# protected) .xlsx, which Excel stores inside one.
+_OLE2_SIGNATURE = bytes.fromhex("d0cf11e0a1b11ae1")
+# What openpyxl raises on a damaged workbook: not a zip or a cut one, a missing part (KeyError),
+# malformed XML (SyntaxError), a value it cannot read (ValueError).
+_WORKBOOK_ERRORS = (*COMPRESSION_ERRORS, KeyError, SyntaxError, ValueError)
+
+
+def workbook(path: Path) -> bool:
+    """An Excel workbook: `.xlsx`, read as its first worksheet; `.xls`, refused by name."""
+    return path.suffix.lower() in (".xlsx", ".xls")
+
+
+def workbook_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ()) -> Rows:
+    """`csv_rows` of the workbook's first worksheet, written to a CSV copy (`_sheet_copy`);
+    `_record` is 'line N' with N the worksheet's row, as a CSV saved from it would number it."""
+    rows = csv_rows(_sheet_copy(path, required), [*required, _SHEET_ROW], optional)
+    columns = ", ".join(quote(c) for c in [*required, *optional])
+    row = quote(_SHEET_ROW)
+    return rows.select(
+        f"{columns}, cast({row} as bigint) as _ordinal, 'line ' || {row} as {RECORD_COLUMN}"
+    )
+
+
+def _sheet_copy(path: Path, required: Sequence[str]) -> Path:
+    """The first worksheet as a CSV copy in the scratch folder: row 1 is the header (HubSpot's
+    export has nothing above it), each later row with anything in it follows with its row
+    number (a blank row is skipped, as the Sheets path skips one). A cell becomes the text a
+    CSV would hold (`_text`); cells right of the header's last label are not read, as a CSV's
+    unlabelled columns are not. Another worksheet headed with the same required columns
+    fails the file: only the first is read, and half a workbook must not load as all of it."""
+    target = scratch_folder() / f"{next(_TABLES)}-{path.stem}.csv"
+    with _open_workbook(path) as book:
+        first = book.worksheets[0]
+        for other in book.worksheets[1:]:
+            if set(required) <= {cell.strip() for cell in _header_row(other)}:
+                raise ParseError(
+                    f"worksheets {first.title!r} and {other.title!r} both have the columns "
+                    f"{', '.join(required)}; only the first worksheet is read: save each as a "
+                    "workbook of its own"
+                )
+        header = _first_header(book)
+        # Cells the file writes without a value: blank, or a formula never computed.
+        valueless: set[tuple[int, int]] = set()
+        with target.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow([*header, _SHEET_ROW])
+            for number, row in enumerate(_stream(first, min_row=2), start=2):
+                cells = row[: len(header)]
+                texts = [_text(cell.value) for cell in cells]
+                valueless.update(
+                    (number, column)
+                    for column, cell in enumerate(cells, start=1)
+                    if cell is not EMPTY_CELL and cell.value is None and cell.data_type == "n"
+                )
+                if any(text.strip() for text in texts):
+                    writer.writerow([*texts, *[""] * (len(header) - len(texts)), number])
+    if valueless:
+        _no_formula_without_value(path, valueless)
+    return target
+
+
+def _no_formula_without_value(path: Path, valueless: set[tuple[int, int]]) -> None:
+    """A formula never computed (a workbook written by a program and not opened in a
+    spreadsheet since) has no value: a ParseError naming its cell, not an empty value. (A
+    formula whose text result is empty is typed 'str', as Excel writes `IF(...,"",...)`, and
+    reads as empty.) Only a workbook with cells written without a value is read again, for
+    its formulas."""
+    with _open_workbook(path, formulas=True) as book:
+        sheet = book.worksheets[0]
+        for cells in _stream(sheet, min_row=2):
+            for cell in cells:
+                if cell.data_type == "f" and (cell.row, cell.column) in valueless:
+                    formula = getattr(cell.value, "text", cell.value)
+                    raise ParseError(
+                        f"worksheet {sheet.title!r}, cell {cell.coordinate}: formula {formula} "
+                        "has no computed value (the workbook was written by a program and "
+                        "never calculated); open and save it in Excel or LibreOffice, or "
+                        "export CSV",
+                        f"line {cell.row}",
+                    )
+
+
+@contextmanager
+def _open_workbook(path: Path, formulas: bool = False) -> Iterator[Workbook]:
+    """The workbook, read-only (streamed), with each formula cell's value as last computed,
+    or (`formulas`) its formula. An .xls, an encrypted or a damaged file is a ParseError."""
+    if path.suffix.lower() == ".xls":
+        raise ParseError(
+            "an Excel 97-2003 workbook (.xls) is not read: export or save it as CSV or XLSX"
+        )
+    with path.open("rb") as handle:
+        if handle.read(len(_OLE2_SIGNATURE)) == _OLE2_SIGNATURE:
+            raise ParseError(
+                "a password-protected (encrypted) workbook, or an .xls named .xlsx: not read; "
+                "remove the password, or export or save it as CSV or XLSX"
+            )
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=not formulas)
+    except _WORKBOOK_ERRORS as error:
+        raise _unreadable(error) from error
+    try:
+        if not book.worksheets:
+            raise ParseError("the workbook has no worksheet")
+        yield book
+    finally:
+        book.close()
+
+
+def _unreadable(error: Exception) -> ParseError:
+    return ParseError(f"not a readable XLSX workbook: {error}")
+
+
+def _stream(sheet: Any, min_row: int, max_row: int | None = None) -> Iterator[tuple[Any, ...]]:
+    """A worksheet's rows of cells from `min_row`, each as long as the file writes it (not
+    padded to the `<dimension>` a file states, which some writers get wrong); a damaged
+    worksheet is a ParseError."""
+    sheet.reset_dimensions()
+    try:
+        yield from sheet.iter_rows(min_row=min_row, max_row=max_row)
+    except _WORKBOOK_ERRORS as error:
+        raise _unreadable(error) from error
+
+
+def _sheet_header(path: Path) -> list[str]:
+    with _open_workbook(path) as book:
+        return _first_header(book)
+
+
+def _first_header(book: Workbook) -> list[str]:
+    sheet = book.worksheets[0]
+    header = _header_row(sheet)
+    if not any(header):
+        raise ParseError(f"worksheet {sheet.title!r} has no header: row 1 is empty", "line 1")
+    return header
+
+
+def _header_row(sheet: Any) -> list[str]:
+    """Row 1's cells as text, without the empty cells after the last label."""
+    cells = next(_stream(sheet, min_row=1, max_row=1), ())
+    texts = [_text(cell.value) for cell in cells]
+    while texts and not texts[-1].strip():
+        texts.pop()
+    return texts
+
+
+def _text(value: object) -> str:
+    """A typed cell as a CSV holds it: a whole number without '.0' (HubSpot's Record ID), a
+    decimal to the 15 significant digits Excel keeps (0.1+0.2 is 0.3), a date at midnight as
+    YYYY-MM-DD and any other time as an ISO timestamp, a boolean as true/false, an error as
+    Excel shows it (#N/A), an empty cell as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.15g}"
+    if isinstance(value, datetime) and value.time() == time():
+        return value.date().isoformat()
+    if isinstance(value, date | time):
+        return value.isoformat()
+    return str(value)
+
+
+def _csv_line(cells: Sequence[str]) -> str:
+    line = io.StringIO()
+    csv.writer(line, lineterminator="\n").writerow(cells)
+    return line.getvalue()
 
 
 def _sheet_cells(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[list[str], int]:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import zipfile
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import duckdb
+import openpyxl
 import pyarrow as pa
 import pytest
 
 from ingest.framework import ParseError
 from ingest.tabular import (
+    csv_header,
     csv_rows,
     plausible_time,
     read_csv_strings,
@@ -159,3 +161,114 @@ def test_a_line_of_another_width_in_a_semicolon_file_is_named(
         read_csv_strings(scratch_connection(), path, ["id", "amount"])
     assert error.value.where == "line 3"
     assert error.value.problem.startswith("malformed CSV: " + problem)
+
+
+# --- Excel workbooks: written by openpyxl as a program writes them (typed cells, a formula
+# without a computed value), and patched where Excel writes its own shape (cached results).
+
+
+def _workbook(path: Path, *sheets: tuple[str, list[list[object]]]) -> Path:
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, rows in sheets:
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+    return path
+
+
+def _patched(path: Path, old: str, new: str) -> Path:
+    """The workbook with its first worksheet's XML edited (old must be there)."""
+    member = "xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    xml = parts[member].decode()
+    assert old in xml
+    parts[member] = xml.replace(old, new).encode()
+    return _zip(path, parts)
+
+
+def test_a_workbook_reads_as_the_csv_of_its_first_sheet_with_its_row_numbers(tmp_path: Path):
+    """Typed cells become the text a CSV holds; a blank row is skipped and the next keeps its
+    row number; a cell right of the header's last label is not read."""
+    path = _workbook(
+        tmp_path / "export.xlsx",
+        (
+            "Export",
+            [
+                ["id", "amount", "day", "at", "flag", "note"],
+                # 0.1 + 0.7 is 0.7999999999999999 in a double; Excel shows and keeps 0.8.
+                [18345678901, 0.1 + 0.7, date(2024, 1, 5), datetime(2024, 4, 20, 14, 5), True],
+                [7, 4800.0, datetime(2024, 1, 5), time(14, 5), False, 'say "hi",\nbye'],
+                [],
+                [8, 1234.56, None, None, None, None, "not under a label"],
+            ],
+        ),
+        ("Notes", [["exported by finance"]]),
+    )
+    assert csv_header(path) == ["id", "amount", "day", "at", "flag", "note"]
+    rows = duckdb.sql(csv_rows(path, ["id", "amount"], ["day", "at", "flag", "note"]).sql)
+    assert rows.fetchall() == [
+        ("18345678901", "0.8", "2024-01-05", "2024-04-20T14:05:00", "true", None, 2, "line 2"),
+        ("7", "4800", "2024-01-05", "14:05:00", "false", 'say "hi",\nbye', 3, "line 3"),
+        ("8", "1234.56", None, None, None, None, 5, "line 5"),
+    ]
+
+
+def test_a_formula_reads_as_its_computed_value_and_one_never_computed_fails(tmp_path: Path):
+    written = _workbook(
+        tmp_path / "written.xlsx",
+        ("Invoices", [["id", "total", "note"], [1, "=1+1", '=IF(A2=1,"","x")']]),
+    )
+    # As a program writes it, without values: the first formula is named, not read as empty.
+    with pytest.raises(ParseError) as error:
+        csv_rows(written, ["id", "total"], ["note"])
+    assert (error.value.where, error.value.problem) == (
+        "line 2",
+        "worksheet 'Invoices', cell B2: formula =1+1 has no computed value (the workbook was "
+        "written by a program and never calculated); open and save it in Excel or LibreOffice, "
+        "or export CSV",
+    )
+    # As Excel saves it: each formula with its result, an empty text result typed "str".
+    saved = _patched(written, '<c r="B2"><f>1+1</f><v /></c>', '<c r="B2"><f>1+1</f><v>2</v></c>')
+    saved = _patched(
+        saved,
+        '<c r="C2"><f>IF(A2=1,"","x")</f><v /></c>',
+        '<c r="C2" t="str"><f>IF(A2=1,"","x")</f><v></v></c>',
+    )
+    rows = duckdb.sql(csv_rows(saved, ["id", "total"], ["note"]).sql).fetchall()
+    assert rows == [("1", "2", None, 2, "line 2")]
+
+
+def test_a_workbook_is_read_whole_whatever_size_its_dimension_states(tmp_path: Path):
+    """Read-only reading trusts the sheet's <dimension>, which some writers leave at A1."""
+    path = _workbook(tmp_path / "a.xlsx", ("Sheet", [["id", "amount"], ["a", 1], ["b", 2]]))
+    path = _patched(path, '<dimension ref="A1:B3" />', '<dimension ref="A1" />')
+    rows = duckdb.sql(csv_rows(path, ["id", "amount"]).sql).fetchall()
+    assert rows == [("a", "1", 2, "line 2"), ("b", "2", 3, "line 3")]
+
+
+def test_a_second_sheet_of_the_same_columns_or_an_empty_header_fails(tmp_path: Path):
+    """Only the first sheet is read: one more holding rows of the source must not be passed
+    over, so the workbook fails naming both."""
+    header = ["invoice_number", "amount"]
+    years = _workbook(
+        tmp_path / "years.xlsx",
+        ("2024", [header, ["INV-1", 10]]),
+        ("2025", [[*header, "note"], ["INV-2", 20]]),
+    )
+    with pytest.raises(ParseError) as error:
+        csv_rows(years, header)
+    assert error.value.problem == (
+        "worksheets '2024' and '2025' both have the columns invoice_number, amount; only the "
+        "first worksheet is read: save each as a workbook of its own"
+    )
+    titled = _workbook(tmp_path / "titled.xlsx", ("Invoices", [[], header, ["INV-1", 10]]))
+    for read in (csv_header, lambda path: csv_rows(path, header)):
+        with pytest.raises(ParseError) as error:
+            read(titled)
+        assert (error.value.where, error.value.problem) == (
+            "line 1",
+            "worksheet 'Invoices' has no header: row 1 is empty",
+        )
