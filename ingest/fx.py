@@ -1,7 +1,8 @@
 """Exchange rates for converting to USD: our own `fx/*.csv` (date, currency, usd_per_unit;
 saved from a spreadsheet in a decimal-comma locale, `;`-separated with rates like 1,0845), or
 the European Central Bank's euro reference rates as staff download them (eurofxref-hist.csv,
-eurofxref.csv), told apart by the header."""
+eurofxref.csv), told apart by the header. Either may be an Excel workbook (`fx/*.xlsx`), read
+as the CSV of its first worksheet (`ingest.tabular.workbook_rows`)."""
 
 from __future__ import annotations
 
@@ -185,8 +186,10 @@ SOURCE = Source(
     name="fx",
     group="reference",
     description="Exchange rates to USD (fx/*.csv: ours, or the ECB's euro reference rates, "
-    "also as the zip it is downloaded in).",
-    patterns=("fx/*.csv", "fx/*.zip"),  # the ECB's history comes zipped
+    "also as the zip it is downloaded in; or either as an Excel workbook, fx/*.xlsx).",
+    # The ECB's history comes zipped; an .xls is matched to fail saying to save it as CSV or
+    # XLSX, not to be passed over.
+    patterns=("fx/*.csv", "fx/*.zip", "fx/*.xlsx", "fx/*.xls"),
     tables=(RATES,),
     cadence=timedelta(days=35),
     parse=parse_rates,

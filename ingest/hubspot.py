@@ -6,8 +6,9 @@ Landing layout (`<landing>/crm/`):
   exactly as the API returns them (`{"results":[{"id","properties":{...},"createdAt",
   "updatedAt","archived","associations":{"companies":{"results":[{"id","type"}]}}}],
   "paging":{"next":{"after":...}}}`); every property value is a string or null.
-- `deals/*.csv`: the deal export of HubSpot's UI (column labels such as `Record ID`, `Deal
-  Stage`; stage and pipeline by label, resolved to ids in dbt through the pipelines file).
+- `deals/*.csv`, `deals/*.xlsx`: the deal export of HubSpot's UI, as CSV or XLSX (column
+  labels such as `Record ID`, `Deal Stage`; stage and pipeline by label, resolved to ids in
+  dbt through the pipelines file). An XLS export fails, saying to export CSV or XLSX.
 - `pipelines.json`: `GET /crm/v3/pipelines/deals` (`{"results":[{"id","label","stages":[{"id",
   "label","displayOrder","metadata":{"isClosed","probability"}}]}]}`).
 
@@ -43,6 +44,7 @@ from ingest.tabular import (
     scratch_connection,
     split_rows,
     unique,
+    workbook,
 )
 
 # Properties requested from HubSpot (`properties=` of the objects API), in that order.
@@ -372,8 +374,9 @@ EXPORT_REQUIRED = ("Record ID", "Deal Stage", "Amount")
 
 
 def parse_deals_export(path: Path) -> Parsed:
-    """The UI export CSV: labels rather than ids for pipeline and stage (resolved in dbt
-    through the pipelines file), `;`-separated company ids, percentages for probability."""
+    """The UI export (CSV, or an XLSX workbook read as its CSV): labels rather than ids for
+    pipeline and stage (resolved in dbt through the pipelines file), `;`-separated company
+    ids, percentages for probability."""
     if not set(csv_header(path)) & set(EXPORT_REQUIRED):
         # HubSpot labels an export's columns in the language asked for when exporting.
         raise ParseError(
@@ -453,7 +456,7 @@ def parse_deals_export(path: Path) -> Parsed:
 def parse_crm_file(path: Path) -> Parsed:
     if path.name == "pipelines.json":
         return parse_pipelines(path)
-    if path.suffix.lower() == ".csv":
+    if path.suffix.lower() == ".csv" or workbook(path):
         return parse_deals_export(path)
     return parse_deals_page(path)
 
@@ -469,8 +472,15 @@ SOURCE = Source(
     name="hubspot",
     group="revenue",
     description="HubSpot CRM: deal pages (crm/deals/*.json), UI deal exports "
-    "(crm/deals/*.csv) and deal pipelines (crm/pipelines.json).",
-    patterns=("crm/deals/*.json", "crm/deals/*.csv", "crm/pipelines.json"),
+    "(crm/deals/*.csv, *.xlsx) and deal pipelines (crm/pipelines.json).",
+    # An .xls export is matched to fail saying to export CSV or XLSX, not to be passed over.
+    patterns=(
+        "crm/deals/*.json",
+        "crm/deals/*.csv",
+        "crm/deals/*.xlsx",
+        "crm/deals/*.xls",
+        "crm/pipelines.json",
+    ),
     tables=(DEALS, STAGES),
     parse=parse_crm_file,
     cadence=timedelta(days=2),

@@ -1,4 +1,5 @@
-"""Invoice lines from the accounting system: CSV exports and the finance Google Sheet.
+"""Invoice lines from the accounting system: CSV exports or Excel workbooks, and the finance
+Google Sheet.
 
 Landing layout (`<landing>/invoices/`):
 
@@ -7,6 +8,9 @@ Landing layout (`<landing>/invoices/`):
   service_period_end, amount, currency`; dates `YYYY-MM-DD`. Saved from a spreadsheet in a
   decimal-comma locale, fields are separated by `;` and amounts have a decimal comma
   (`1.234,56`; `ingest.tabular.csv_numbers`).
+- `*.xlsx`: the same columns in the first worksheet of an Excel workbook, row 1 the header,
+  read as the CSV of that worksheet (`ingest.tabular.workbook_rows`; a date cell as
+  YYYY-MM-DD). An `.xls` (Excel 97-2003) fails, saying to save it as CSV or XLSX.
 - `*.json`: the Google Sheets v4 `spreadsheets.values.get` response for the same columns
   (`{"range":"Invoices!A1:L40","majorDimension":"ROWS","values":[[header...],[...]]}`); every
   cell is a string (or, as the live pull asks for unformatted values, a number; a date cell
@@ -202,6 +206,7 @@ def parse_sheet_values(path: Path) -> Parsed:
 
 
 def parse_invoice_file(path: Path) -> Parsed:
+    """A values.get response, or a CSV or workbook (read as CSV)."""
     if path.suffix == ".json":
         return parse_sheet_values(path)
     return parse_invoice_csv(path)
@@ -225,9 +230,10 @@ def pull_if_configured(landing: Path) -> object:
 SOURCE = Source(
     name="invoices",
     group="revenue",
-    description="Invoice lines: accounting CSV exports (invoices/*.csv) and the finance "
-    "Google Sheet as values.get JSON (invoices/*.json).",
-    patterns=("invoices/*.csv", "invoices/*.json"),
+    description="Invoice lines: accounting CSV exports (invoices/*.csv), Excel workbooks "
+    "(invoices/*.xlsx) and the finance Google Sheet as values.get JSON (invoices/*.json).",
+    # An .xls is matched to fail saying to save it as CSV or XLSX, not to be passed over.
+    patterns=("invoices/*.csv", "invoices/*.xlsx", "invoices/*.xls", "invoices/*.json"),
     tables=(LINES,),
     parse=parse_invoice_file,
     cadence=timedelta(days=35),

@@ -6,9 +6,12 @@ import zipfile
 from datetime import date
 from pathlib import Path
 
+import duckdb
+import openpyxl
 import pytest
 
-from ingest.framework import ParseError
+from ingest.framework import ParseError, load_source
+from ingest.fx import SOURCE as FX
 from ingest.fx import parse_rates
 
 
@@ -185,6 +188,30 @@ def test_ecb_history_zipped_as_downloaded_reads_like_the_csv(tmp_path: Path):
     from_zip = parse_rates(zipped).tables["fx_rates"].to_pylist()
     assert from_zip == parse_rates(ECB / "eurofxref-hist.csv").tables["fx_rates"].to_pylist()
     assert len(from_zip) == 87  # worked out in the test above
+
+
+def test_rates_kept_in_a_workbook_load_from_fx_xlsx(tmp_path: Path):
+    """Our rates as a workbook keeps them: date cells, rates as numbers (1.0845 typed, 0.66 a
+    formula's 0.06 + 0.6 = 0.6599999999999999); the same rows as the CSV would give."""
+    landing = tmp_path / "landing"
+    (landing / "fx").mkdir(parents=True)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in [
+        ["date", "currency", "usd_per_unit"],
+        [date(2024, 1, 1), "EUR", 1.0845],
+        [date(2024, 1, 1), "AUD", 0.06 + 0.6],
+    ]:
+        sheet.append(row)
+    book.save(landing / "fx" / "rates.xlsx")
+    con = duckdb.connect()
+    load_source(con, FX, landing)
+    assert con.sql(
+        "select rate_date, currency, usd_per_unit, _record from raw.fx_rates order by _record"
+    ).fetchall() == [
+        (date(2024, 1, 1), "EUR", 1.0845, "line 2"),
+        (date(2024, 1, 1), "AUD", 0.66, "line 3"),
+    ]
 
 
 def test_ecb_daily_file_with_spaces_and_a_spelled_out_date_reads_like_the_history():

@@ -1,21 +1,24 @@
-"""HubSpot deal pages, the pipelines file and invoice lines (CSV and Sheets JSON), on
-fixtures in tests/fixtures/revenue whose expected values are worked out by hand."""
+"""HubSpot deal pages, the pipelines file and invoice lines (CSV, Excel workbooks and Sheets
+JSON), on fixtures in tests/fixtures/revenue whose expected values are worked out by hand."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shutil
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
+import openpyxl
 import pytest
 
 from ingest.framework import ParseError, SourceError, load_source
 from ingest.hubspot import SOURCE as HUBSPOT
 from ingest.hubspot import parse_deals_export, parse_deals_page, parse_pipelines
 from ingest.invoices import SOURCE as INVOICES
-from ingest.invoices import parse_invoice_csv, parse_sheet_values
+from ingest.invoices import parse_invoice_csv, parse_invoice_file, parse_sheet_values
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "revenue"
 
@@ -115,6 +118,51 @@ def test_ui_export_csv_gives_labels_company_lists_and_percentages():
     assert rows[1]["company_id"] == "5003"
     assert rows[0]["close_date"] == date(2024, 4, 20)
     assert rows[0]["contract_end_date"] == date(2025, 4, 30)
+    assert [(r["record"], r["reason"]) for r in parsed.rejected.to_pylist()] == [
+        ("line 4", "amount is not a double: 12k"),
+    ]
+
+
+def _typed_workbook(path: Path, text: str, cell) -> Path:
+    """A workbook of the CSV text's rows in its first sheet, each cell typed by `cell(label,
+    text)` as a spreadsheet holds it (numbers, dates), an empty one left empty."""
+    rows = list(csv.reader(io.StringIO(text)))
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(rows[0])
+    for row in rows[1:]:
+        typed = zip(rows[0], row, strict=True)
+        sheet.append([cell(label, value) if value else None for label, value in typed])
+    book.save(path)
+    return path
+
+
+def _export_cell(label: str, text: str) -> object:
+    """HubSpot's XLSX export as a workbook types it: ids and amounts numbers, dates date cells
+    (`YYYY-MM-DD HH:mm` in the CSV); anything else, and a value that is no number, text."""
+    if label.endswith("Date"):
+        return datetime.fromisoformat(text)
+    if label in ("Record ID", "Amount", "Associated Company IDs") and text.isdigit():
+        return int(text)
+    return text
+
+
+def test_ui_export_xlsx_reads_like_its_csv(tmp_path):
+    """The fixture export saved as XLSX: the same deals, the same quarantined row, named by
+    the same line (the sheet's row)."""
+    export = FIXTURES / "crm_export" / "deals-export.csv"
+    workbook = _typed_workbook(
+        tmp_path / "deals-export.xlsx", export.read_text(encoding="utf-8"), _export_cell
+    )
+    parsed, expected = parse_deals_export(workbook), parse_deals_export(export)
+    deals = parsed.tables["hubspot_deals"].to_pylist()
+    assert deals == expected.tables["hubspot_deals"].to_pylist()
+    assert [(r["deal_id"], r["amount"], r["company_ids"]) for r in deals] == [
+        ("201", 4800.0, ["5003"]),
+        ("202", 1200.0, ["5003", "5001"]),
+    ]
+    assert deals[0]["created_at"] == datetime.fromisoformat("2024-02-01 09:00+00:00")
+    assert parsed.rejected.to_pylist() == expected.rejected.to_pylist()
     assert [(r["record"], r["reason"]) for r in parsed.rejected.to_pylist()] == [
         ("line 4", "amount is not a double: 12k"),
     ]
@@ -260,6 +308,39 @@ INV-106;Gamma;103;2024-03-05;2024-04-04;;4224;Training;;;1.500,50;GBP
     ]
     lines = parsed.tables["invoice_lines"].to_pylist()
     assert [(r["_record"], r["amount"]) for r in lines] == [("line 6", 1500.5)]
+
+
+def _invoice_cell(label: str, text: str) -> object:
+    """A finance workbook's cell: dates date cells, ids, GL accounts and amounts numbers."""
+    if label.endswith(("_date", "_start", "_end")):
+        return date.fromisoformat(text)
+    if label in ("hubspot_deal_id", "gl_account"):
+        return int(text)
+    if label == "amount":
+        # INV-103's 0.80 as a formula's result: 0.1 + 0.7 is 0.7999999999999999 in a double.
+        return 0.1 + 0.7 if text == "0.80" else float(text)
+    return text
+
+
+def test_invoice_workbook_reads_like_its_csv(tmp_path):
+    """Typed cells come out as the CSV's text: a HubSpot deal id past 2^32 without '.0', a
+    computed amount without float noise, dates as YYYY-MM-DD, an empty cell empty."""
+    text = COMMA_INVOICES.replace(",101,", ",18345678901,").replace(",0.75,", ",0.80,")
+    twin = tmp_path / "invoices.csv"
+    twin.write_text(text, encoding="utf-8")
+    workbook = _typed_workbook(tmp_path / "invoices.xlsx", text, _invoice_cell)
+    parsed, expected = parse_invoice_file(workbook), parse_invoice_csv(twin)
+    assert parsed.rejected.num_rows == expected.rejected.num_rows == 0
+    lines = parsed.tables["invoice_lines"]
+    assert lines.to_pylist() == expected.tables["invoice_lines"].to_pylist()
+    assert lines.column("amount").to_pylist() == [3000.0, 1234.56, -250.5, 0.8, 12345.0, 2000.0]
+    first = lines.to_pylist()[0]
+    assert (first["hubspot_deal_id"], first["gl_account"], first["_record"]) == (
+        "18345678901",
+        "4221",
+        "line 2",
+    )
+    assert (first["invoice_date"], first["paid_date"]) == (date(2024, 1, 5), None)
 
 
 def test_sheet_values_reads_ragged_rows_and_skips_empty_ones():
