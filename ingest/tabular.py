@@ -4,11 +4,10 @@ A file whose structure is broken (unterminated quote, wrong number of fields, ba
 missing required column) is a `ParseError` naming the line. Files may be gzip-compressed
 (`.csv.gz`, as AWS and Azure write them) or a zip archive of the one file (`.csv.zip`, legacy
 CUR's ZIP compression; the ECB's `eurofxref-hist.zip`) and may mix CRLF and LF line ends
-(files stitched together from two exports). An Excel workbook (`.xlsx`, as HubSpot's export and
-finance's invoice lists come) is read as the CSV of its first worksheet (`csv_rows`).
-A row whose values are wrong
-(not a number, not a date, empty key, duplicate key, value not allowed) is rejected with a
-reason and lands in quarantine; the rest of the file loads.
+(files stitched together from two exports). An Excel workbook (`.xlsx`, as HubSpot's export
+and finance's invoice lists come) is read as the CSV of its first worksheet (`csv_rows`). A
+row whose values are wrong (not a number, not a date, empty key, duplicate key, value not
+allowed) is rejected with a reason and lands in quarantine; the rest of the file loads.
 """
 
 from __future__ import annotations
