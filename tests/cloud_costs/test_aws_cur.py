@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -180,6 +181,49 @@ def test_legacy_cur_written_for_athena_is_recognised_and_keeps_its_tags(tmp_path
     assert row["resource_tags"] == (
         '{"user:2i2c_hub_name":"hub-a","aws:eks_namespace":"kube-system","user:team":null}'
     )
+
+
+def test_a_real_athena_part_of_a_legacy_cur_loads_with_its_ri_lines_and_tags():
+    """201 rows of a real December 2018 part of a CUR with Athena integration (AWS
+    Well-Architected Labs' WorkshopCUR, fixtures README): 129 typed columns, timestamps as
+    INT64 milliseconds, eight resource_tags_* columns, and the RI fee lines AWS writes for
+    the whole month (ending 23:59:59)."""
+    path = FIXTURES / "aws" / "athena" / "WorkshopCUR-Dec2018-subset.snappy.parquet"
+    parsed = AWS.parse(path)
+    assert parsed.rejected.num_rows == 0
+    rows = parsed.tables["aws_cur"].to_pylist()
+    # Plain DuckDB on the file: 9 RIFee lines 152.2968, 40 DiscountedUsage 0, 152 Usage 0.7912.
+    expected = duckdb.sql(
+        "select line_item_line_item_type, count(*), round(sum(line_item_unblended_cost), 6) "
+        f"from read_parquet('{path}') group by 1 order by 1"
+    ).fetchall()
+    assert expected == [
+        ("DiscountedUsage", 40, 0.0),
+        ("RIFee", 9, 152.2968),
+        ("Usage", 152, 0.7912),
+    ]
+    by_type: dict[str, list[float]] = {}
+    for row in rows:
+        by_type.setdefault(row["line_item_line_item_type"], []).append(
+            row["line_item_unblended_cost"]
+        )
+    assert sorted((t, len(c), round(sum(c), 6)) for t, c in by_type.items()) == expected
+    assert {(r["_billing_account_id"], r["_billing_period"].isoformat()) for r in rows} == {
+        ("836060457634", "2018-12-01")
+    }
+    fee = next(r for r in rows if r["line_item_line_item_type"] == "RIFee")
+    assert (fee["line_item_usage_start_date"], fee["line_item_usage_end_date"]) == (
+        datetime(2018, 12, 1),
+        datetime(2018, 12, 31, 23, 59, 59),
+    )
+    # Athena's column resource_tags_user_name is the tag user:name; empty tags are null.
+    tags = [json.loads(r["resource_tags"]) for r in rows]
+    assert len(tags[0]) == 8
+    [(jump_box,)] = duckdb.sql(
+        f"select count(*) from read_parquet('{path}') where resource_tags_user_name = 'JumpBox'"
+    ).fetchall()
+    assert jump_box == 40
+    assert sum(t["user:name"] == "JumpBox" for t in tags) == jump_box
 
 
 def test_legacy_cur_gzip_with_net_cost_discount_and_arn_columns(tmp_path: Path):

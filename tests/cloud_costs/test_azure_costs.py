@@ -202,6 +202,26 @@ def test_opencost_header_sets_land_whole_with_the_plain_duckdb_totals(name: str,
     assert tags == [name != "payg-german-headers.csv"]  # the German row has no tags
 
 
+def test_an_export_of_only_its_header_loads_as_a_file_without_rows(tmp_path: Path):
+    # finops-toolkit's EA_NoRows.csv (fixtures README): the EA header with its byte-order
+    # mark and no line, beside the EA actual-cost sample in the same date-range folder.
+    folder = tmp_path / "cloud_costs" / "azure" / "ea" / "20230901-20230930"
+    folder.mkdir(parents=True)
+    for name in ("ea-no-rows.csv", "ea-actualcost-sample.csv"):
+        shutil.copy(FIXTURES / "azure" / name, folder / name)
+    assert AZURE.parse(folder / "ea-no-rows.csv").tables["azure_costs"].num_rows == 0
+    con = duckdb.connect()
+    report = load_source(con, AZURE, tmp_path)
+    assert {Path(f.file).name: (f.status, f.rows_loaded) for f in report.files} == {
+        "ea-no-rows.csv": ("loaded", 0),
+        "ea-actualcost-sample.csv": ("loaded", 11),
+    }
+    assert (report.rows_quarantined, report.skipped) == (0, [])
+    # The sample's 11 lines worked by hand (test_actual_sample_total_worked_by_hand).
+    [(total,)] = con.sql("select sum(cost_in_billing_currency) from raw.azure_costs").fetchall()
+    assert total == pytest.approx(8.5450077867, abs=1e-9)
+
+
 def test_localised_headers_read_by_the_english_name_in_parentheses():
     [row] = (
         AZURE.parse(FIXTURES / "azure" / "payg-german-headers.csv")
