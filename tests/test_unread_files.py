@@ -69,15 +69,16 @@ def test_the_demo_landing_has_no_file_a_source_does_not_read(small_landing: Path
 def test_files_no_source_reads_are_skipped_saying_what_to_do_and_load_nothing(
     landing: Path, tmp_path: Path
 ):
-    """Files a person might save into the landing folder: an Excel export, an upper-case
-    extension (Path.glob is case-sensitive on Linux), a gzipped Prometheus answer, a
-    browser's `.txt` suffix on a saved API page, notes. Each holds real data of its folder
-    where it can, so a read would show as rows."""
+    """Files a person might save into the landing folder: an invoice's PDF, HubSpot's zip of
+    a large export, an upper-case extension (Path.glob is case-sensitive on Linux), a gzipped
+    Prometheus answer, a browser's `.txt` suffix on a saved API page, notes. Each holds real
+    data of its folder where it can, so a read would show as rows."""
     invoices = sorted((landing / "invoices").glob("*.csv"))[0]
     shutil.copy(invoices, landing / "invoices/JAN.CSV")
-    (landing / "invoices/2025-01.xlsx").write_bytes(b"PK\x03\x04")  # an xlsx is a zip
+    (landing / "invoices/INV-0042.pdf").write_bytes(b"%PDF-1.7\n")  # the invoice itself
     (landing / "invoices/questions.yaml").write_text("questions: {}\n", encoding="utf-8")
-    (landing / "crm/deals/export.xlsx").write_bytes(b"PK\x03\x04")
+    # HubSpot zips an export of over a million rows, several files in one archive.
+    (landing / "crm/deals/hubspot-crm-exports-all-deals.zip").write_bytes(b"PK\x03\x04")
     usage = landing / "usage/2i2c-aws-us"
     (usage / "running_servers.json.gz").write_bytes(
         gzip.compress((usage / "running_servers.json").read_bytes())
@@ -89,7 +90,7 @@ def test_files_no_source_reads_are_skipped_saying_what_to_do_and_load_nothing(
     (landing / "fx/ECB.ZIP").write_bytes(b"PK\x03\x04")
     (landing / "registry/notes.md").write_text("clusters moved in May\n", encoding="utf-8")
 
-    expected_invoices = "not a file invoices reads (expected invoices/*.{csv,json})"
+    expected_invoices = "not a file invoices reads (expected invoices/*.{csv,xlsx,xls,json})"
     surveys = "not a file surveys reads (expected surveys/*.{csv,zip,json}, surveys/questions.yaml)"
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
         found = load(con, landing)
@@ -110,8 +111,8 @@ def test_files_no_source_reads_are_skipped_saying_what_to_do_and_load_nothing(
                 "fx/ECB.ZIP": (
                     SKIPPED,
                     0,
-                    "not a file fx reads (expected fx/*.{csv,zip}): .ZIP is not .zip (names "
-                    "are case-sensitive); rename it to ECB.zip",
+                    "not a file fx reads (expected fx/*.{csv,zip,xlsx,xls}): .ZIP is not .zip "
+                    "(names are case-sensitive); rename it to ECB.zip",
                 )
             },
             "prometheus": {
@@ -122,15 +123,15 @@ def test_files_no_source_reads_are_skipped_saying_what_to_do_and_load_nothing(
                 )
             },
             "hubspot": {
-                "crm/deals/export.xlsx": (
+                "crm/deals/hubspot-crm-exports-all-deals.zip": (
                     SKIPPED,
                     0,
-                    "not a file hubspot reads (expected crm/deals/*.{json,csv}, "
+                    "not a file hubspot reads (expected crm/deals/*.{json,csv,xlsx,xls}, "
                     "crm/pipelines.json)",
                 )
             },
             "invoices": {
-                "invoices/2025-01.xlsx": (SKIPPED, 0, expected_invoices),
+                "invoices/INV-0042.pdf": (SKIPPED, 0, expected_invoices),
                 "invoices/JAN.CSV": (
                     SKIPPED,
                     0,
@@ -236,7 +237,7 @@ def test_a_skip_reason_names_the_places_relative_to_landing():
     )
     hubspot = BY_NAME["hubspot"]
     assert unread_reason(hubspot, Path("crm/Pipelines.JSON")) == (
-        "not a file hubspot reads (expected crm/deals/*.{json,csv}, crm/pipelines.json)"
+        "not a file hubspot reads (expected crm/deals/*.{json,csv,xlsx,xls}, crm/pipelines.json)"
     )
     # Too deep for usage/*/*/*.json: no renaming makes it read.
     assert unread_reason(prometheus, Path("usage/c1/2024/02/running_servers.JSON")) == (
