@@ -267,8 +267,8 @@ def test_an_unknown_file_is_skipped_in_the_log_and_the_summary(built):
         f"  aws_cur: {UNKNOWN_FILE}: not a file aws_cur reads (expected "
         "cloud_costs/aws/**/*.{parquet,csv,csv.gz,csv.zip})\n"
         f"  invoices: {UPPER_CASE_INVOICES}: not a file invoices reads (expected "
-        "invoices/*.{csv,json}): .CSV is not .csv (names are case-sensitive); rename it to "
-        "JAN.csv\n"
+        "invoices/*.{csv,xlsx,xls,json}): .CSV is not .csv (names are case-sensitive); rename "
+        "it to JAN.csv\n"
     ) in stdout
     assert con.execute(
         "select count(*) from raw.invoice_lines where _file = ?", [UPPER_CASE_INVOICES]
