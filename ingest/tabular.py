@@ -280,7 +280,10 @@ DELIMITERS = (",", ";", "\t")
 def csv_delimiter(path: Path, required: Sequence[str]) -> str:
     """The separator the header is written with: ',' unless the header split at commas has
     none of `required` and split at ';' or a tab has some. Data rows are not looked at: a
-    value holding ';' is no sign of anything."""
+    value holding ';' is no sign of anything. A workbook is read through a ','-separated copy
+    with decimal points (`_text`): it is not opened again to say so."""
+    if workbook(path):
+        return ","
     return _delimiter(_first_line(path), required)
 
 
