@@ -450,6 +450,8 @@ _SHEET_ROW = "_sheet_row"
 # How an OLE2 compound file starts: an Excel 97-2003 workbook, or an encrypted (password-
 # protected) .xlsx, which Excel stores inside one.
 _OLE2_SIGNATURE = bytes.fromhex("d0cf11e0a1b11ae1")
+# A formula element of a worksheet's XML, with or without a namespace prefix (`<f>`, `<x:f t=`).
+_FORMULA_ELEMENT = re.compile(rb"<(?:\w+:)?f[\s>/]")
 # What openpyxl raises on a damaged workbook: not a zip or a cut one, a missing part (KeyError),
 # malformed XML (SyntaxError), a value it cannot read (ValueError).
 _WORKBOOK_ERRORS = (*COMPRESSION_ERRORS, KeyError, SyntaxError, ValueError)
@@ -504,9 +506,26 @@ def _sheet_copy(path: Path, required: Sequence[str]) -> Path:
                 )
                 if any(text.strip() for text in texts):
                     writer.writerow([*texts, *[""] * (len(header) - len(texts)), number])
-    if valueless:
+    if valueless and _has_formulas(path):
         _no_formula_without_value(path, valueless)
     return target
+
+
+def _has_formulas(path: Path) -> bool:
+    """Whether a worksheet of the workbook holds a formula (an `<f>` element). A cell written
+    without a value is a formula never computed only then; otherwise it is a formatted blank,
+    which Excel writes routinely, and the workbook need not be read a second time for it."""
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                continue
+            with archive.open(name) as part:
+                carried = b""
+                for chunk in iter(lambda: part.read(1 << 20), b""):
+                    if _FORMULA_ELEMENT.search(carried + chunk):
+                        return True
+                    carried = chunk[-8:]  # an element split between two chunks
+    return False
 
 
 def _no_formula_without_value(path: Path, valueless: set[tuple[int, int]]) -> None:

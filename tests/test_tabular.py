@@ -241,6 +241,29 @@ def test_a_formula_reads_as_its_computed_value_and_one_never_computed_fails(tmp_
     assert rows == [("1", "2", None, 2, "line 2")]
 
 
+def test_a_formatted_blank_reads_as_empty_without_reading_the_workbook_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Excel writes a formatted empty cell as `<c r="C2" s="1"/>`: no value, like a formula
+    never computed. Without a formula in the workbook it is read as empty, and the workbook is
+    opened once, not a second time to look for formulas (a second read of a 30,000-row
+    workbook took 4 s)."""
+    path = _workbook(tmp_path / "styled.xlsx", ("Invoices", [["id", "total", "note"], [1, 2]]))
+    path = _patched(
+        path, '<c r="B2" t="n"><v>2</v></c>', '<c r="B2" t="n"><v>2</v></c><c r="C2" s="1"/>'
+    )
+    opened = []
+    load = openpyxl.load_workbook
+    monkeypatch.setattr(
+        openpyxl,
+        "load_workbook",
+        lambda *args, **kwargs: opened.append(kwargs) or load(*args, **kwargs),
+    )
+    rows = duckdb.sql(csv_rows(path, ["id", "total"], ["note"]).sql).fetchall()
+    assert rows == [("1", "2", None, 2, "line 2")]
+    assert [kwargs["data_only"] for kwargs in opened] == [True]
+
+
 def test_a_workbook_is_read_whole_whatever_size_its_dimension_states(tmp_path: Path):
     """Read-only reading trusts the sheet's <dimension>, which some writers leave at A1."""
     path = _workbook(tmp_path / "a.xlsx", ("Sheet", [["id", "amount"], ["a", 1], ["b", 2]]))
