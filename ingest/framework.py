@@ -8,7 +8,8 @@ module does the rest the same way for all of them:
 - a file already loaded with the same sha256 (by the same parser version) is skipped; a
   changed file replaces its rows;
 - every file under a source's folders is accounted for: a data file is loaded, a delivery
-  manifest is logged as `manifest`, a known auxiliary file as `ignored` and any other file as
+  manifest is logged as `manifest`, a known auxiliary file, the operating system's metadata
+  (a Mac's `._<name>`) and a hidden file as `ignored` (`never_data`) and any other file as
   `skipped` with the reason, never passed over in silence;
 - a source that knows how its provider delivers files says which delivery each file belongs
   to (`Delivery`); the log keeps it, refreshed on every run, for staging to keep only the
@@ -361,9 +362,10 @@ class Source:
             object.__setattr__(self, "parse", lambda path: parse_in_memory(self, path))
 
     def files(self, landing: Path) -> list[Path]:
-        """The data files: matching `patterns`, and not a manifest or an ignored file."""
+        """The data files: matching `patterns`, and not a manifest, an ignored file or a
+        file that is never data (`never_data`)."""
         not_data = _glob(landing, self.manifests) | _glob(landing, [p for p, _ in self.ignored])
-        return sorted(_glob(landing, self.patterns) - not_data)
+        return sorted(_readable(landing, self.patterns) - not_data)
 
     def parser_version(self) -> str:
         """Changes when the parser or the raw tables change, so old rows are not kept as is."""
@@ -373,6 +375,55 @@ class Source:
 
 def _glob(landing: Path, patterns: Sequence[str]) -> set[Path]:
     return {p for pattern in patterns for p in landing.glob(pattern) if p.is_file()}
+
+
+def _readable(landing: Path, patterns: Sequence[str]) -> set[Path]:
+    """The files `patterns` match that may be data: `Path.glob`'s `*` matches a name
+    starting with '.' (`*.csv` matches `._2025-01.csv`), which a shell's does not."""
+    return {p for p in _glob(landing, patterns) if not never_data(p.relative_to(landing))}
+
+
+def os_metadata(path: PurePath) -> str | None:
+    """Why `path` (relative to landing, or a zip archive's member) is what an operating
+    system writes beside the files a person copies, never data; None for any other file.
+
+    macOS keeps a file's extended attributes and resource fork in an AppleDouble `._<name>`
+    beside it wherever the volume or archive cannot hold them (exFAT or FAT drives, SMB
+    shares, tar; a zip made by the Finder puts them in a `__MACOSX/` folder), and the
+    Finder's view of a folder in its `.DS_Store`; Windows Explorer writes `Thumbs.db` and
+    `desktop.ini` (Windows names ignore case).
+    """
+    name = path.name
+    if "__MACOSX" in path.parts[:-1]:
+        return "macOS metadata (__MACOSX) of a zip archive made on a Mac"
+    if name.startswith("._"):
+        return f"macOS metadata (AppleDouble) of {name[2:]}"
+    if name == ".DS_Store":
+        return "macOS metadata (.DS_Store): the Finder's view of the folder"
+    if name.lower() == "thumbs.db":
+        return "Windows metadata (Thumbs.db): Explorer's thumbnails of the folder"
+    if name.lower() == "desktop.ini":
+        return "Windows metadata (desktop.ini): Explorer's settings of the folder"
+    return None
+
+
+def hidden(path: PurePath) -> str | None:
+    """Why a hidden file (its name or a folder's starting with '.', relative to landing) is
+    not read: such names are tools' own files, never a person's export (rsync's copy under
+    way `.<name>.<random>`, Syncthing's `.stversions/`, LibreOffice's `.~lock.<name>#`), and
+    Arrow's dataset discovery passes them over alike. A folder's listing hides them: a load
+    failing on one would send a person looking for a file they cannot see."""
+    part = next((part for part in path.parts if part.startswith(".")), None)
+    if part is None:
+        return None
+    where = "a hidden file" if part == path.name else f"in a hidden folder ({part}/)"
+    return f"{where}, never read: name it without the leading '.' if it holds data"
+
+
+def never_data(path: PurePath) -> str | None:
+    """Why a file under landing is never read whatever its name ends with: the operating
+    system's metadata (`os_metadata`) or a hidden file (`hidden`)."""
+    return os_metadata(path) or hidden(path)
 
 
 @dataclass
@@ -385,18 +436,23 @@ class Inventory:
 
 
 def survey(source: Source, landing: Path) -> Inventory:
+    """Every file the source sees (its patterns, manifests, ignored files and the files of
+    its folders), each found to be data, a manifest, ignored or skipped. Why a file is
+    ignored: the operating system's metadata, else the source's reason, else hidden."""
     data = source.files(landing)
-    manifests = sorted(_glob(landing, source.manifests) - set(data))
-    known = set(data) | set(manifests)
-    others: dict[Path, tuple[str, str]] = {}
+    manifests = sorted(_readable(landing, source.manifests) - set(data))
+    ignored: dict[Path, str] = {}
     for pattern, why in source.ignored:
-        for path in sorted(_glob(landing, (pattern,)) - known):
-            others.setdefault(path, (IGNORED, why))
-    for folder in source.folders:
-        for path in sorted(p for p in (landing / folder).rglob("*") if p.is_file()):
-            if path not in known and path not in others:
-                others[path] = (SKIPPED, unread_reason(source, path.relative_to(landing)))
-    return Inventory(data, manifests, dict(sorted(others.items())))
+        for path in _glob(landing, (pattern,)):
+            ignored.setdefault(path, why)
+    seen = _glob(landing, source.patterns) | _glob(landing, source.manifests) | set(ignored)
+    seen |= {p for folder in source.folders for p in (landing / folder).rglob("*") if p.is_file()}
+    others: dict[Path, tuple[str, str]] = {}
+    for path in sorted(seen - set(data) - set(manifests)):
+        relative = path.relative_to(landing)
+        why = os_metadata(relative) or ignored.get(path) or hidden(relative)
+        others[path] = (IGNORED, why) if why else (SKIPPED, unread_reason(source, relative))
+    return Inventory(data, manifests, others)
 
 
 def unread_reason(source: Source, relative: PurePath) -> str:
