@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
 import duckdb
@@ -38,6 +38,7 @@ from ingest.framework import (
     RECORD_COLUMN,
     ParseError,
     Rows,
+    os_metadata,
     read_error,
     scratch_folder,
 )
@@ -257,13 +258,19 @@ def _not_decompressed(path: Path, error: Exception, where: str) -> ParseError:
 
 def _zip_member(path: Path) -> BinaryIO:
     """The one file of a zip archive, as a stream (the archive closes with it). An export
-    zipped for download holds one file; an archive of several is not one export."""
+    zipped for download holds one file; an archive of several is not one export. A zip made
+    on a Mac (the Finder's Compress) holds `__MACOSX/._<name>` beside the file: the
+    operating system's metadata is no file of the archive (`os_metadata`)."""
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as error:
         raise _not_decompressed(path, error, "file") from error
     with archive:
-        members = [member for member in archive.infolist() if not member.is_dir()]
+        members = [
+            member
+            for member in archive.infolist()
+            if not member.is_dir() and not os_metadata(PurePosixPath(member.filename))
+        ]
         if len(members) != 1:
             names = ", ".join(member.filename for member in members) or "none"
             raise ParseError(

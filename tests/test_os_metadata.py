@@ -13,12 +13,14 @@ import json
 import os
 import shutil
 import struct
+import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pytest
 
-from ingest.framework import IGNORED, RAW_SCHEMA, load_source, unfinished
+from ingest.framework import IGNORED, RAW_SCHEMA, SourceError, load_source, unfinished
 from ingest.sources import SOURCES
 
 BY_NAME = {source.name: source for source in SOURCES}
@@ -255,3 +257,45 @@ def test_hidden_files_are_ignored_and_an_unfinished_pull_keeps_its_reason(tmp_pa
         assert con.execute("select count(*), sum(cost) from raw.gcp_billing_export").fetchall() == [
             (5, 16.5)
         ]
+
+
+ECB = FIXTURES / "fx" / "eurofxref-hist.csv"
+
+
+def test_a_zip_made_on_a_mac_is_the_one_file_it_holds(tmp_path: Path):
+    """The Finder's Compress of one file writes the file, a `__MACOSX/` folder and the
+    file's AppleDouble in it (as `unzip -l` lists such an archive): the ECB's history
+    zipped again on a Mac loads its 87 rates (3 days x 29 quoted currencies, worked out in
+    tests/test_fx.py)."""
+    landing = tmp_path / "landing"
+    (landing / "fx").mkdir(parents=True)
+    with zipfile.ZipFile(landing / "fx/eurofxref-hist.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(ECB, "eurofxref-hist.csv")
+        archive.writestr("__MACOSX/", b"")
+        archive.writestr("__MACOSX/._eurofxref-hist.csv", apple_double())
+    with duckdb.connect() as con:
+        [report] = load_source(con, BY_NAME["fx"], landing).files
+        assert (report.file, report.status, report.rows_loaded) == (
+            "fx/eurofxref-hist.zip",
+            "loaded",
+            87,
+        )
+
+
+def test_a_zip_made_on_a_mac_of_two_files_is_still_not_one_export(tmp_path: Path):
+    """A folder compressed on a Mac holds its `.DS_Store` too; its two CSVs are two files,
+    and the error names them, not the metadata."""
+    landing = tmp_path / "landing"
+    (landing / "fx").mkdir(parents=True)
+    with zipfile.ZipFile(landing / "fx/rates.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("rates/", b"")
+        archive.write(ECB, "rates/eurofxref-hist.csv")
+        archive.write(ECB, "rates/eurofxref-hist (1).csv")
+        archive.writestr("rates/.DS_Store", b"\x00\x00\x00\x01Bud1" + bytes(2040))
+        archive.writestr("__MACOSX/rates/._eurofxref-hist.csv", apple_double())
+    with duckdb.connect() as con, pytest.raises(SourceError) as error:
+        load_source(con, BY_NAME["fx"], landing)
+    assert str(error.value) == (
+        "fx: fx/rates.zip, file: a zip archive of 2 files (rates/eurofxref-hist.csv, "
+        "rates/eurofxref-hist (1).csv), not of one export"
+    )
