@@ -21,6 +21,7 @@ from dagster import (
     sensor,
 )
 
+from ingest.framework import never_data
 from orchestration.instance import fail_dead_runs
 from orchestration.partitions import month_key, recent_window, window_tags
 from orchestration.settings import Settings
@@ -86,12 +87,15 @@ def monthly_close(context: ScheduleEvaluationContext):
 
 
 def landing_fingerprint(settings: Settings) -> str | None:
-    """A digest of every file's path, size and modification time under the landing folder."""
+    """A digest of every file's path, size and modification time under the landing folder,
+    but for files that are never data (`never_data`): the Finder rewrites a folder's
+    `.DS_Store` as someone on a Mac browses it on the share."""
     landing = settings.landing_root
     if not landing.exists():
         return None
     fingerprint = hashlib.sha256()
-    for path in sorted(p for p in landing.rglob("*") if p.is_file()):
+    files = (p for p in landing.rglob("*") if p.is_file())
+    for path in sorted(p for p in files if not never_data(p.relative_to(landing))):
         stat = path.stat()
         fingerprint.update(
             f"{path.relative_to(landing)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode()

@@ -84,6 +84,10 @@ def test_the_landing_sensor_runs_once_per_change(tmp_path: Path):
         assert first.tags[RANGE_END_TAG] == f"{date.today():%Y-%m}"
         context.update_cursor(first.run_key)
         assert isinstance(landing_changed(context), SkipReason)
+        # Never data: a Mac's companion of the file and the Finder's view of the folder.
+        (landing / "fx" / "._rates.csv").write_bytes(b"\x00\x05\x16\x07" + bytes(4092))
+        (landing / "fx" / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1" + bytes(2040))
+        assert isinstance(landing_changed(context), SkipReason)
         rates.write_text(rates.read_text() + "2024-01-02,EUR,1.2\n")
         second = landing_changed(context)
         assert isinstance(second, RunRequest) and second.run_key != first.run_key
