@@ -363,9 +363,8 @@ class Source:
 
     def files(self, landing: Path) -> list[Path]:
         """The data files: matching `patterns`, and not a manifest, an ignored file or a
-        file that is never data (`never_data`)."""
-        not_data = _glob(landing, self.manifests) | _glob(landing, [p for p, _ in self.ignored])
-        return sorted(_readable(landing, self.patterns) - not_data)
+        file that is never data (`never_data`); see `survey`."""
+        return survey(self, landing).data
 
     def parser_version(self) -> str:
         """Changes when the parser or the raw tables change, so old rows are not kept as is."""
@@ -375,12 +374,6 @@ class Source:
 
 def _glob(landing: Path, patterns: Sequence[str]) -> set[Path]:
     return {p for pattern in patterns for p in landing.glob(pattern) if p.is_file()}
-
-
-def _readable(landing: Path, patterns: Sequence[str]) -> set[Path]:
-    """The files `patterns` match that may be data: `Path.glob`'s `*` matches a name
-    starting with '.' (`*.csv` matches `._2025-01.csv`), which a shell's does not."""
-    return {p for p in _glob(landing, patterns) if not never_data(p.relative_to(landing))}
 
 
 def os_metadata(path: PurePath) -> str | None:
@@ -420,10 +413,20 @@ def hidden(path: PurePath) -> str | None:
     return f"{where}, never read: name it without the leading '.' if it holds data"
 
 
+def office_lock(path: PurePath) -> str | None:
+    """Why a `~$<name>` is not read: Microsoft Office's owner file, which Excel writes beside
+    a workbook while someone has it open (on a share, a build sees it) and deletes when they
+    close it; 165 bytes naming the user, never a workbook, though named `.xlsx`."""
+    if path.name.startswith("~$"):
+        return "Microsoft Office's owner file (~$): Excel's lock on a workbook someone has open"
+    return None
+
+
 def never_data(path: PurePath) -> str | None:
     """Why a file under landing is never read whatever its name ends with: the operating
-    system's metadata (`os_metadata`) or a hidden file (`hidden`)."""
-    return os_metadata(path) or hidden(path)
+    system's metadata (`os_metadata`), an Office lock (`office_lock`) or a hidden file
+    (`hidden`)."""
+    return os_metadata(path) or office_lock(path) or hidden(path)
 
 
 @dataclass
@@ -438,19 +441,27 @@ class Inventory:
 def survey(source: Source, landing: Path) -> Inventory:
     """Every file the source sees (its patterns, manifests, ignored files and the files of
     its folders), each found to be data, a manifest, ignored or skipped. Why a file is
-    ignored: the operating system's metadata, else the source's reason, else hidden."""
-    data = source.files(landing)
-    manifests = sorted(_readable(landing, source.manifests) - set(data))
+    ignored: the operating system's metadata or an Office lock, else the source's reason,
+    else hidden."""
+    matched = _glob(landing, source.patterns)  # each glob once: a bill's history is 1,000s
+    listed = _glob(landing, source.manifests)
     ignored: dict[Path, str] = {}
     for pattern, why in source.ignored:
         for path in _glob(landing, (pattern,)):
             ignored.setdefault(path, why)
-    seen = _glob(landing, source.patterns) | _glob(landing, source.manifests) | set(ignored)
+    # `Path.glob`'s `*` matches a name starting with '.' (`*.csv` matches `._2025-01.csv`),
+    # which a shell's does not.
+    readable = {p for p in matched | listed if not never_data(p.relative_to(landing))}
+    data = sorted(readable & (matched - listed - set(ignored)))
+    manifests = sorted(readable & (listed - set(data)))
+    seen = matched | listed | set(ignored)
     seen |= {p for folder in source.folders for p in (landing / folder).rglob("*") if p.is_file()}
     others: dict[Path, tuple[str, str]] = {}
     for path in sorted(seen - set(data) - set(manifests)):
         relative = path.relative_to(landing)
-        why = os_metadata(relative) or ignored.get(path) or hidden(relative)
+        why = (
+            os_metadata(relative) or office_lock(relative) or ignored.get(path) or hidden(relative)
+        )
         others[path] = (IGNORED, why) if why else (SKIPPED, unread_reason(source, relative))
     return Inventory(data, manifests, others)
 

@@ -133,6 +133,13 @@ def copied_from_a_mac(landing: Path) -> dict[str, str]:
     made["invoices/desktop.ini"] = (
         "Windows metadata (desktop.ini): Explorer's settings of the folder"
     )
+    # Excel's owner file while someone has invoices-2024.xlsx open on the share: 165 bytes,
+    # the user's name first (length-prefixed), matching invoices/*.xlsx by its name.
+    owner = b"\x0bFinance Ops".ljust(54, b" ") + bytes(111)
+    (landing / "invoices/~$invoices-2024.xlsx").write_bytes(owner)
+    made["invoices/~$invoices-2024.xlsx"] = (
+        "Microsoft Office's owner file (~$): Excel's lock on a workbook someone has open"
+    )
     return made
 
 
