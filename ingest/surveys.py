@@ -60,7 +60,6 @@ from ingest.tabular import (
     csv_header,
     literal,
     not_empty,
-    open_bytes,
     plausible_time,
     quote,
     read_csv_strings,
@@ -68,7 +67,6 @@ from ingest.tabular import (
     sheet_header,
     split_rows,
     unique,
-    zipped,
 )
 
 QUESTIONS_FILE = "questions.yaml"
@@ -417,21 +415,7 @@ def parse_survey_file(path: Path) -> Parsed:
     con.execute("set TimeZone = 'UTC'")
     if path.suffix.lower() == ".json":
         return _parse_responses(con, path, sheet_header(con, path), read_sheet_values)
-    if zipped(path):
-        _require_csv_inside(path)
     return _parse_responses(con, path, csv_header(path), read_csv_strings)
-
-
-def _require_csv_inside(path: Path) -> None:
-    """A Forms download zips the one CSV; an archive of anything else is no export of it
-    (an archive of several files, or a damaged one, fails in `open_bytes` already)."""
-    with open_bytes(path) as member:
-        name = member.name
-    if not name.lower().endswith(".csv"):
-        raise ParseError(
-            f"a zip archive of {name}, not of a CSV export (Google Forms zips its one CSV)",
-            "file",
-        )
 
 
 def pull_if_configured(landing: Path) -> object:

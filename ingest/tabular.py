@@ -257,10 +257,12 @@ def _not_decompressed(path: Path, error: Exception, where: str) -> ParseError:
 
 
 def _zip_member(path: Path) -> BinaryIO:
-    """The one file of a zip archive, as a stream (the archive closes with it). An export
-    zipped for download holds one file; an archive of several is not one export. A zip made
-    on a Mac (the Finder's Compress) holds `__MACOSX/._<name>` beside the file: the
-    operating system's metadata is no file of the archive (`os_metadata`)."""
+    """The one CSV of a zip archive, as a stream (the archive closes with it). An export
+    zipped for download holds one file, a CSV wherever a zip is read here (legacy CUR's ZIP
+    compression, the ECB's history, a Forms download); an archive of several is not one
+    export, and one of anything else is named rather than read as text. A zip made on a Mac
+    (the Finder's Compress) holds `__MACOSX/._<name>` beside the file: the operating
+    system's metadata is no file of the archive (`os_metadata`)."""
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as error:
@@ -276,7 +278,10 @@ def _zip_member(path: Path) -> BinaryIO:
             raise ParseError(
                 f"a zip archive of {len(members)} files ({names}), not of one export", "file"
             )
-        return archive.open(members[0])
+        (member,) = members
+        if not member.filename.lower().endswith(".csv"):
+            raise ParseError(f"a zip archive of {member.filename}, not of a CSV export", "file")
+        return archive.open(member)
 
 
 # How a spreadsheet separates the fields it saves: ',' in CSV, ';' in CSV where the locale's
