@@ -151,13 +151,13 @@ def unfinished(target: Path) -> Path:
     return target.with_name(f".{target.name}.partial")
 
 
-def unfinished_pulls(folder: str) -> tuple[str, str]:
-    """The `ignored` entry for the unfinished files (`unfinished`) of pulls into `folder`
-    (a landing glob): one is left only by a pull that was killed, and the next replaces it."""
-    return (
-        f"{folder}/.*.partial",
-        "an unfinished file of a live pull that was interrupted; the next pull replaces it",
-    )
+def unfinished_pull(path: PurePath) -> str | None:
+    """Why a `.<name>.partial` (`unfinished`) is not read, in whichever folder a pull writes:
+    one is left only by a pull that was killed, and the next replaces it."""
+    name = path.name
+    if name.startswith(".") and name.endswith(".partial"):
+        return "an unfinished file of a live pull that was interrupted; the next pull replaces it"
+    return None
 
 
 @dataclass
@@ -442,7 +442,7 @@ def survey(source: Source, landing: Path) -> Inventory:
     """Every file the source sees (its patterns, manifests, ignored files and the files of
     its folders), each found to be data, a manifest, ignored or skipped. Why a file is
     ignored: the operating system's metadata or an Office lock, else the source's reason,
-    else hidden."""
+    else an interrupted pull's file (`unfinished_pull`), else hidden."""
     matched = _glob(landing, source.patterns)  # each glob once: a bill's history is 1,000s
     listed = _glob(landing, source.manifests)
     ignored: dict[Path, str] = {}
@@ -460,7 +460,11 @@ def survey(source: Source, landing: Path) -> Inventory:
     for path in sorted(seen - set(data) - set(manifests)):
         relative = path.relative_to(landing)
         why = (
-            os_metadata(relative) or office_lock(relative) or ignored.get(path) or hidden(relative)
+            os_metadata(relative)
+            or office_lock(relative)
+            or ignored.get(path)
+            or unfinished_pull(relative)
+            or hidden(relative)
         )
         others[path] = (IGNORED, why) if why else (SKIPPED, unread_reason(source, relative))
     return Inventory(data, manifests, others)

@@ -36,7 +36,6 @@ from ingest.framework import (
     ParseError,
     RawTable,
     Source,
-    unfinished_pulls,
 )
 from ingest.tabular import (
     Check,
@@ -287,5 +286,4 @@ SOURCE = Source(
     pull=pull_if_configured,
     restricted_tables=(FEEDBACK,),
     folders=("support",),
-    ignored=(unfinished_pulls("support/*"),),
 )

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.framework import Parsed, RawTable, Source, unfinished_pulls
+from ingest.framework import Parsed, RawTable, Source
 from ingest.tabular import (
     DECIMAL_POINT,
     LONGEST_TERM_YEARS,
@@ -239,5 +239,4 @@ SOURCE = Source(
     cadence=timedelta(days=35),
     pull=pull_if_configured,
     folders=("invoices",),
-    ignored=(unfinished_pulls("invoices"),),
 )

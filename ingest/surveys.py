@@ -53,7 +53,7 @@ import pyarrow as pa
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ingest.framework import RECORD_COLUMN, Parsed, ParseError, RawTable, Source, unfinished_pulls
+from ingest.framework import RECORD_COLUMN, Parsed, ParseError, RawTable, Source
 from ingest.secrets import read_secret
 from ingest.tabular import (
     Check,
@@ -459,5 +459,4 @@ SOURCE = Source(
     restricted_tables=(COMMENTS,),
     settings_fingerprint=settings_fingerprint,
     folders=("surveys",),
-    ignored=(unfinished_pulls("surveys"),),
 )

@@ -52,7 +52,6 @@ from ingest.framework import (
     RawTable,
     Rows,
     Source,
-    unfinished_pulls,
 )
 from ingest.tabular import (
     Check,
@@ -390,7 +389,6 @@ SOURCE = Source(
     extract=extract_export,
     pull=pull_if_configured,
     folders=("cloud_costs/gcp",),
-    ignored=(unfinished_pulls("cloud_costs/gcp/**"),),  # the BigQuery pull's (bigquery.py)
     deliveries=deliveries.each_folder,
     version=2,
     by_month=True,
