@@ -38,6 +38,7 @@ from ingest.framework import (
     RECORD_COLUMN,
     ParseError,
     Rows,
+    once_per_file_load,
     os_metadata,
     read_error,
     scratch_folder,
@@ -324,7 +325,7 @@ def _header(line: str, delimiter: str) -> list[str]:
 
 def _first_line(path: Path) -> str:
     if workbook(path):
-        return _csv_line(_sheet_header(path))
+        return _csv_line(_sheet_copy(path).header)
     with open_bytes(path) as handle:
         try:
             first_line = handle.readline()
@@ -476,8 +477,18 @@ def workbook(path: Path) -> bool:
 
 def workbook_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ()) -> Rows:
     """`csv_rows` of the workbook's first worksheet, written to a CSV copy (`_sheet_copy`);
-    `_record` is 'line N' with N the worksheet's row, as a CSV saved from it would number it."""
-    rows = csv_rows(_sheet_copy(path, required), [*required, _SHEET_ROW], optional)
+    `_record` is 'line N' with N the worksheet's row, as a CSV saved from it would number it.
+    Another worksheet headed with the same required columns fails the file: only the first
+    is read, and half a workbook must not load as all of it."""
+    sheet = _sheet_copy(path)
+    for title, labels in sheet.others:
+        if set(required) <= labels:
+            raise ParseError(
+                f"worksheets {sheet.title!r} and {title!r} both have the columns "
+                f"{', '.join(required)}; only the first worksheet is read: save each as a "
+                "workbook of its own"
+            )
+    rows = csv_rows(sheet.csv, [*required, _SHEET_ROW], optional)
     columns = ", ".join(quote(c) for c in [*required, *optional])
     row = quote(_SHEET_ROW)
     return rows.select(
@@ -485,23 +496,37 @@ def workbook_rows(path: Path, required: Sequence[str], optional: Sequence[str] =
     )
 
 
-def _sheet_copy(path: Path, required: Sequence[str]) -> Path:
+@dataclass(frozen=True)
+class _SheetCopy:
+    """A workbook's first worksheet as a CSV file (`csv`), with what else a reader asks of the
+    workbook: the worksheet's title and header (row 1), and each other worksheet's title and
+    row 1 labels."""
+
+    csv: Path
+    title: str
+    header: list[str]
+    others: tuple[tuple[str, frozenset[str]], ...]
+
+
+def _sheet_copy(path: Path) -> _SheetCopy:
+    """The workbook's `_SheetCopy`, made once per file load (`once_per_file_load`): a source
+    that reads a workbook's header before its rows (HubSpot's export, fx) loads it once."""
+    return once_per_file_load(("workbook", path), lambda: _copy_first_sheet(path))
+
+
+def _copy_first_sheet(path: Path) -> _SheetCopy:
     """The first worksheet as a CSV copy in the scratch folder: row 1 is the header (HubSpot's
     export has nothing above it), each later row with anything in it follows with its row
     number (a blank row is skipped, as the Sheets path skips one). A cell becomes the text a
     CSV would hold (`_text`); cells right of the header's last label are not read, as a CSV's
-    unlabelled columns are not. Another worksheet headed with the same required columns
-    fails the file: only the first is read, and half a workbook must not load as all of it."""
+    unlabelled columns are not."""
     target = scratch_folder() / f"{next(_TABLES)}-{path.stem}.csv"
     with _open_workbook(path) as book:
         first = book.worksheets[0]
-        for other in book.worksheets[1:]:
-            if set(required) <= {cell.strip() for cell in _header_row(other)}:
-                raise ParseError(
-                    f"worksheets {first.title!r} and {other.title!r} both have the columns "
-                    f"{', '.join(required)}; only the first worksheet is read: save each as a "
-                    "workbook of its own"
-                )
+        others = tuple(
+            (other.title, frozenset(cell.strip() for cell in _header_row(other)))
+            for other in book.worksheets[1:]
+        )
         header = _first_header(book)
         # Cells the file writes without a value: blank, or a formula never computed.
         valueless: set[tuple[int, int]] = set()
@@ -520,7 +545,7 @@ def _sheet_copy(path: Path, required: Sequence[str]) -> Path:
                     writer.writerow([*texts, *[""] * (len(header) - len(texts)), number])
     if valueless and _has_formulas(path):
         _no_formula_without_value(path, valueless)
-    return target
+    return _SheetCopy(target, first.title, header, others)
 
 
 def _has_formulas(path: Path) -> bool:
@@ -600,11 +625,6 @@ def _stream(sheet: Any, min_row: int, max_row: int | None = None) -> Iterator[tu
         yield from sheet.iter_rows(min_row=min_row, max_row=max_row)
     except _WORKBOOK_ERRORS as error:
         raise _unreadable(error) from error
-
-
-def _sheet_header(path: Path) -> list[str]:
-    with _open_workbook(path) as book:
-        return _first_header(book)
 
 
 def _first_header(book: Workbook) -> list[str]:

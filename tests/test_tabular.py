@@ -11,7 +11,7 @@ import openpyxl
 import pyarrow as pa
 import pytest
 
-from ingest.framework import ParseError
+from ingest.framework import ParseError, file_scratch
 from ingest.tabular import (
     csv_header,
     csv_rows,
@@ -262,6 +262,33 @@ def test_a_formatted_blank_reads_as_empty_without_reading_the_workbook_again(
     rows = duckdb.sql(csv_rows(path, ["id", "total"], ["note"]).sql).fetchall()
     assert rows == [("1", "2", None, 2, "line 2")]
     assert [kwargs["data_only"] for kwargs in opened] == [True]
+
+
+def test_a_workbook_read_for_its_header_then_its_rows_is_loaded_once_per_file_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """HubSpot's export and fx files are told apart by their header before their rows are
+    read: while the file loads (the framework's `file_scratch`), the workbook's CSV copy
+    serves both, and a 30,000-row export is not loaded a second time (1.3 s). The copy goes
+    with the load: the next load reads the workbook again."""
+    path = _workbook(
+        tmp_path / "deals.xlsx",
+        ("Deals", [["Record ID", "Deal Stage", "Amount"], [201, "Closed Won", 4800]]),
+    )
+    opened = []
+    load = openpyxl.load_workbook
+    monkeypatch.setattr(
+        openpyxl,
+        "load_workbook",
+        lambda *args, **kwargs: opened.append(kwargs) or load(*args, **kwargs),
+    )
+    required = ["Record ID", "Deal Stage", "Amount"]
+    for _ in range(2):
+        with file_scratch():
+            assert csv_header(path) == required
+            rows = read_csv_strings(scratch_connection(), path, required).fetchall()
+        assert rows == [("201", "Closed Won", "4800", 2, "line 2")]
+    assert len(opened) == 2  # once per load
 
 
 def test_a_workbook_is_read_whole_whatever_size_its_dimension_states(tmp_path: Path):
