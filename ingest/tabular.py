@@ -22,7 +22,7 @@ import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
@@ -460,6 +460,9 @@ def _locate_unreadable_line(path: Path, width: int, delimiter: str) -> str | Non
 
 # The column of a workbook's CSV copy that holds each row's row number in the worksheet.
 _SHEET_ROW = "_sheet_row"
+# How a workbook's CSV copy writes a date-time cell (`_text`), whatever the spreadsheet's
+# locale: ISO 8601 to the second; a date alone when the time is midnight (a date cell).
+CELL_DATE_TIME_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d")
 # How an OLE2 compound file starts: an Excel 97-2003 workbook, or an encrypted (password-
 # protected) .xlsx, which Excel stores inside one.
 _OLE2_SIGNATURE = bytes.fromhex("d0cf11e0a1b11ae1")
@@ -646,17 +649,19 @@ def _header_row(sheet: Any) -> list[str]:
 
 def _text(value: object) -> str:
     """A typed cell as a CSV holds it: a whole number without '.0' (HubSpot's Record ID), a
-    decimal to the 15 significant digits Excel keeps (0.1+0.2 is 0.3), a date at midnight as
-    YYYY-MM-DD and any other time as an ISO timestamp, a boolean as true/false, an error as
-    Excel shows it (#N/A), an empty cell as empty."""
+    decimal to the 15 significant digits Excel keeps (0.1+0.2 is 0.3), a date-time as
+    `CELL_DATE_TIME_FORMATS` say (to the second, rounded as a time format without fractions
+    shows it), a boolean as true/false, an error as Excel shows it (#N/A), an empty cell as
+    empty."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
         return f"{value:.15g}"
-    if isinstance(value, datetime) and value.time() == time():
-        return value.date().isoformat()
+    if isinstance(value, datetime):
+        value = (value + timedelta(microseconds=500_000)).replace(microsecond=0)
+        return value.date().isoformat() if value.time() == time() else value.isoformat()
     if isinstance(value, date | time):
         return value.isoformat()
     return str(value)

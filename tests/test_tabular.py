@@ -216,6 +216,25 @@ def test_a_workbook_reads_as_the_csv_of_its_first_sheet_with_its_row_numbers(tmp
     ]
 
 
+def test_a_date_time_cell_reads_to_the_second_as_a_time_format_shows_it(tmp_path: Path):
+    """A spreadsheet keeps a time to the millisecond and shows h:mm:ss rounded: 14:05:59.6 is
+    14:06:00, 14:05:59.4 is 14:05:59, and 23:59:59.5 is midnight, a date cell's form."""
+    path = _workbook(
+        tmp_path / "times.xlsx",
+        (
+            "Times",
+            [
+                ["at"],
+                [datetime(2024, 4, 20, 14, 5, 59, 600_000)],
+                [datetime(2024, 4, 20, 14, 5, 59, 400_000)],
+                [datetime(2024, 4, 20, 23, 59, 59, 500_000)],
+            ],
+        ),
+    )
+    rows = duckdb.sql(csv_rows(path, ["at"]).sql).fetchall()
+    assert [at for at, _, _ in rows] == ["2024-04-20T14:06:00", "2024-04-20T14:05:59", "2024-04-21"]
+
+
 def test_a_formula_reads_as_its_computed_value_and_one_never_computed_fails(tmp_path: Path):
     written = _workbook(
         tmp_path / "written.xlsx",
