@@ -1,4 +1,4 @@
-"""Community surveys: Google Forms responses (NPS, satisfaction), as CSV exports or the sheet.
+"""Community surveys: Google Forms responses (NPS, satisfaction), as CSV, XLSX or the sheet.
 
 Landing layout (`<landing>/surveys/`):
 
@@ -21,6 +21,10 @@ Landing layout (`<landing>/surveys/`):
   Address` when the form collects e-mails, then one column per question titled by it.
 - `*.zip`: Google Forms' own "Download responses (.csv)", a zip archive of the one CSV
   (`<form title>.csv.zip`), read as that CSV (from an unzipped copy, line numbers kept).
+- `*.xlsx`: the responses sheet downloaded as a workbook (File > Download > Microsoft Excel),
+  its first worksheet read as workbooks are (`ingest.tabular.workbook_rows`); the Timestamp
+  is a date-time cell there, locale-free, in the spreadsheet's time zone (one typed as text
+  follows the locale). An `.xls` fails, saying to save it as CSV or XLSX.
 - `*.json`: the responses sheet through Sheets v4 `values.get` with
   `valueRenderOption=UNFORMATTED_VALUE` (scores as numbers) and
   `dateTimeRenderOption=FORMATTED_STRING` (timestamps as the sheet shows them, in its locale);
@@ -56,6 +60,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ingest.framework import RECORD_COLUMN, Parsed, ParseError, RawTable, Source
 from ingest.secrets import read_secret
 from ingest.tabular import (
+    CELL_DATE_TIME_FORMATS,
     Check,
     csv_header,
     literal,
@@ -226,10 +231,14 @@ def _column_of(header: list[str], questions: Questions, role: str) -> str | None
 
 
 def _submitted_at(column: str, questions: Questions) -> str:
-    """The Timestamp cell as a UTC instant: the locale's format in the form's time zone, or
-    the unambiguous `2024/01/15 3:27:46 PM GMT-5` of a form's own CSV download."""
+    """The Timestamp cell as a UTC instant: in the form's time zone, the locale's format (text,
+    as a CSV or the sheet's values give it) or a workbook's date-time cell, which its CSV copy
+    writes in ISO 8601 whatever the locale (`CELL_DATE_TIME_FORMATS`); or the unambiguous
+    `2024/01/15 3:27:46 PM GMT-5` of a form's own CSV download."""
     fmt = LOCALE_FORMATS[questions.locale][0]
     col = f"trim({quote(column)})"
+    cell = ", ".join(literal(f) for f in CELL_DATE_TIME_FORMATS)
+    local = f"coalesce(try_strptime({col}, {literal(fmt)}), try_strptime({col}, [{cell}]))"
     with_offset = (
         f"try_strptime(regexp_extract({col}, '^(.*) GMT[+-][0-9:]+$', 1), '%Y/%m/%d %I:%M:%S %p')"
     )
@@ -240,7 +249,7 @@ def _submitted_at(column: str, questions: Questions) -> str:
         "as integer), 0))"
     )
     return (
-        f"coalesce(timezone({literal(questions.timezone)}, try_strptime({col}, {literal(fmt)})), "
+        f"coalesce(timezone({literal(questions.timezone)}, {local}), "
         f"timezone('UTC', {with_offset} - to_minutes({offset})))"
     )
 
@@ -449,9 +458,18 @@ SOURCE = Source(
     name="surveys",
     group="community",
     description="Community survey responses (Google Forms): CSV exports (surveys/*.csv, or "
-    "zipped as Forms downloads them, surveys/*.zip) and the responses sheet as values.get "
-    "JSON (surveys/*.json), read as surveys/questions.yaml says.",
-    patterns=("surveys/*.csv", "surveys/*.zip", "surveys/*.json", f"surveys/{QUESTIONS_FILE}"),
+    "zipped as Forms downloads them, surveys/*.zip), the responses sheet downloaded as a "
+    "workbook (surveys/*.xlsx) or as values.get JSON (surveys/*.json), read as "
+    "surveys/questions.yaml says.",
+    # An .xls is matched to fail saying to save it as CSV or XLSX, not to be passed over.
+    patterns=(
+        "surveys/*.csv",
+        "surveys/*.zip",
+        "surveys/*.xlsx",
+        "surveys/*.xls",
+        "surveys/*.json",
+        f"surveys/{QUESTIONS_FILE}",
+    ),
     tables=(SETTINGS, RESPONSES),
     parse=parse_survey_file,
     cadence=timedelta(days=120),

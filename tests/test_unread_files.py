@@ -91,7 +91,10 @@ def test_files_no_source_reads_are_skipped_saying_what_to_do_and_load_nothing(
     (landing / "registry/notes.md").write_text("clusters moved in May\n", encoding="utf-8")
 
     expected_invoices = "not a file invoices reads (expected invoices/*.{csv,xlsx,xls,json})"
-    surveys = "not a file surveys reads (expected surveys/*.{csv,zip,json}, surveys/questions.yaml)"
+    surveys = (
+        "not a file surveys reads "
+        "(expected surveys/*.{csv,zip,xlsx,xls,json}, surveys/questions.yaml)"
+    )
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
         found = load(con, landing)
         assert found == {

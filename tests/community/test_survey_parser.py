@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import openpyxl
 import pytest
 
 from ingest.framework import ParseError, SourceError, load_source
@@ -228,6 +229,117 @@ def test_a_forms_download_zip_loads_the_rows_of_its_csv(tmp_path):
         assert restricted.execute(
             "select _file, response_id, comment from survey_comments order by _file"
         ).fetchall() == [(file, ids[0][1][0], "More GPUs, please") for file in files]
+
+
+# The responses sheet downloaded twice, as Sheets writes it: File > Download > CSV gives each
+# timestamp as the sheet shows it (en_US: M/D/YYYY H:MM:SS), Microsoft Excel (.xlsx) gives a
+# date-time cell (a serial day number with the number format m/d/yyyy h:mm:ss), scores as
+# numbers and the rest as text. Hand-made with openpyxl.
+SHEET_CSV = (
+    HEADER
+    + '1/15/2024 10:23:45,Ada@Example.org,10,5,alpha,"More GPUs, please"\n'
+    + "1/16/2024 0:00:00,,6,3,beta,\n"
+    + "1/17/2024 9:06:00,bob@example.org,11,4,beta,\n"
+)
+SHEET_ROWS = [
+    [datetime(2024, 1, 15, 10, 23, 45), "Ada@Example.org", 10, 5, "alpha", "More GPUs, please"],
+    [datetime(2024, 1, 16), None, 6, 3, "beta", None],  # submitted at midnight
+    [datetime(2024, 1, 17, 9, 6), "bob@example.org", 11, 4, "beta", None],
+]
+
+
+def _responses_workbook(path: Path, rows: list[list[object]]) -> Path:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Form Responses 1"
+    sheet.append(HEADER.strip().split(","))
+    for row in rows:
+        sheet.append(row)
+    for (cell,) in sheet.iter_rows(min_row=2, max_col=1):
+        if isinstance(cell.value, datetime):
+            cell.number_format = "m/d/yyyy h:mm:ss"
+    book.save(path)
+    return path
+
+
+def test_a_response_in_the_csv_and_the_xlsx_download_of_the_sheet_counts_once(tmp_path):
+    """The same response gets the same response_id from both downloads (staging keeps one
+    per response_id): the CSV's en_US text and the workbook's date-time cell are both the
+    spreadsheet's time in its zone. By hand, Los Angeles in January is UTC-8: 10:23:45 is
+    18:23:45 UTC, midnight (a cell the copy writes as its date) 08:00 UTC; line 4's 11 is off
+    the 0-10 scale in both; the comment is restricted in both."""
+    from warehouse.paths import restricted_path
+
+    root = tmp_path / "landing"
+    folder = landing(root, {"responses.csv": SHEET_CSV}, timezone="America/Los_Angeles")
+    _responses_workbook(folder / "responses.xlsx", SHEET_ROWS)
+    warehouse = tmp_path / "w.duckdb"
+    ada = hmac.new(KEY.encode(), b"ada@example.org", hashlib.sha256).hexdigest()
+    expected = [
+        ("line 2", datetime(2024, 1, 15, 18, 23, 45, tzinfo=UTC), ada, "alpha", 10, 5),
+        ("line 3", datetime(2024, 1, 16, 8, 0, tzinfo=UTC), None, "beta", 6, 3),
+    ]
+    files = ["surveys/responses.csv", "surveys/responses.xlsx"]
+    with duckdb.connect(str(warehouse)) as con:
+        report = load_source(con, SOURCE, root)
+        assert {f.file: (f.status, f.rows_loaded, f.rows_quarantined) for f in report.files} == {
+            "surveys/questions.yaml": ("loaded", 1, 0),
+            files[0]: ("loaded", 2, 1),
+            files[1]: ("loaded", 2, 1),
+        }
+        for file in files:
+            assert (
+                con.execute(
+                    "select _record, submitted_at, respondent_key, community, recommend, "
+                    "satisfaction from raw.survey_responses where _file = ? order by _record",
+                    [file],
+                ).fetchall()
+                == expected
+            )
+            assert con.execute(
+                "select record, reason from raw._quarantine where file = ?", [file]
+            ).fetchall() == [("line 4", "recommend is not a whole number from 0 to 10: 11")]
+        ids = con.execute(
+            "select _file, list(response_id order by _record) from raw.survey_responses "
+            "group by _file order by _file"
+        ).fetchall()
+        [(responses,)] = con.execute(
+            "select count(distinct response_id) from raw.survey_responses"
+        ).fetchall()
+    assert [file for file, _ in ids] == files
+    assert ids[0][1] == ids[1][1] and responses == 2
+    with duckdb.connect(str(restricted_path(warehouse)), read_only=True) as restricted:
+        assert restricted.execute(
+            "select _file, response_id, comment from survey_comments order by _file"
+        ).fetchall() == [(file, ids[0][1][0], "More GPUs, please") for file in files]
+
+
+def test_a_workbook_timestamp_cell_is_read_whatever_the_locale_and_text_in_it_by_the_locale(
+    tmp_path,
+):
+    """en_GB, London (GMT in January, BST in May): the date-time cell 5 Jan 2024 09:03:45 is
+    09:03:45 UTC; the same time typed as text, 1/5/2024 9:03:45, is day first, 1 May,
+    08:03:45 UTC; text in the month-first order of another locale is quarantined, as in a CSV."""
+    folder = landing(tmp_path, {}, locale="en_GB", timezone="Europe/London")
+    path = _responses_workbook(
+        folder / "responses.xlsx",
+        [
+            [datetime(2024, 1, 5, 9, 3, 45), None, 9, 4, "alpha", None],
+            ["1/5/2024 9:03:45", None, 8, 4, "alpha", None],
+            ["1/25/2024 9:03:45", None, 7, 4, "alpha", None],
+        ],
+    )
+    parsed = parse_survey_file(path)
+    assert [
+        (r["_record"], r["submitted_at"], r["recommend"])
+        for r in parsed.tables["survey_responses"].to_pylist()
+    ] == [
+        ("line 2", datetime(2024, 1, 5, 9, 3, 45, tzinfo=UTC), 9),
+        ("line 3", datetime(2024, 5, 1, 8, 3, 45, tzinfo=UTC), 8),
+    ]
+    assert [(r["record"], r["reason"]) for r in parsed.rejected.to_pylist()] == [
+        ("line 4", "Timestamp is not a date-time in en_GB (D/M/YYYY H:MM:SS): 1/25/2024 9:03:45")
+    ]
 
 
 def test_the_sheet_gives_numbers_and_formatted_timestamps(tmp_path):
