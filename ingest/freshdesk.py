@@ -18,8 +18,9 @@ details are never read; rating feedback goes to the restricted database only.
 
 A file that is not a JSON array (an HTML error page, an API error object) fails with what it
 is; a ticket or rating with a wrong value (no id, a time that is not a time or comes before
-the ticket was created, a rating off the scale, an id twice in a file) is quarantined with
-the reason. A ticket whose company is not a registry partner is found in dbt
+the ticket was created, a rating off the scale, an id twice in a file, a ticket without
+`stats` as a list asked without include=stats gives it) is quarantined with the reason. A
+ticket whose company is not a registry partner is found in dbt
 (`int_support__rejected_tickets`).
 """
 
@@ -168,6 +169,7 @@ def parse_tickets(path: Path) -> Parsed:
             item->'stats'->>'first_responded_at' as first_responded_at,
             item->'stats'->>'resolved_at' as resolved_at,
             item->'stats'->>'closed_at' as closed_at,
+            coalesce(json_type(item, '$.stats'), 'missing') as stats,
             '[' || (i - 1) || ']' as {RECORD_COLUMN},
             i as _ordinal
         from items
@@ -185,6 +187,14 @@ def parse_tickets(path: Path) -> Parsed:
         *(_is_timestamp(column) for column in TICKET_TIMES),
         *(plausible_time(column, _timestamp(column)) for column in TICKET_TIMES),
         *(_not_before_created(column) for column in ("first_responded_at", "resolved_at")),
+        # A list asked without include=stats has no `stats` at all: reading it as "no response
+        # yet" would hide responses, and a later pull's copy of the ticket replaces an earlier
+        # one that had them.
+        Check(
+            "stats <> 'OBJECT'",
+            "'stats is ' || lower(stats) || ' (pulled without include=stats?): its first "
+            "response and resolution times are unknown'",
+        ),
         unique(("id",)),
     ]
     valid, rejected = split_rows(
@@ -286,4 +296,6 @@ SOURCE = Source(
     pull=pull_if_configured,
     restricted_tables=(FEEDBACK,),
     folders=("support",),
+    # 2: a ticket without stats is quarantined; files landed before are parsed again.
+    version=2,
 )

@@ -20,6 +20,7 @@ from ingest.freshdesk_client import PER_PAGE, previous_month_start, pull_if_conf
 
 API_KEY = "fd-api-key-3b9c1e77"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "community" / "support"
+SHAPES = FIXTURES.parent / "shapes"
 
 
 class Waits:
@@ -121,8 +122,30 @@ def test_bad_ticket_values_are_quarantined_with_reasons(tmp_path):
     assert {r["record"]: r["reason"] for r in parsed.rejected.to_pylist()} == {
         "[1]": "created_at is not an ISO timestamp: yesterday",
         "[2]": "resolved_at 2024-02-01T00:00:00Z is before created_at 2024-03-01T10:00:00Z",
-        "[3]": "id is empty; created_at is empty",
+        "[3]": "id is empty; created_at is empty; stats is missing (pulled without "
+        "include=stats?): its first response and resolution times are unknown",
     }
+
+
+def test_a_ticket_listed_without_stats_is_quarantined_not_read_as_never_answered(tmp_path):
+    """A list asked without include=stats (ticket 84 of a recorded response, closed, in
+    tests/fixtures/community/shapes/README.md) has no `stats`: its first response and
+    resolution are unknown, not absent, and must not replace a copy that had them."""
+    parsed = parse_support_file(SHAPES / "freshdesk-tickets-without-stats.json")
+    assert parsed.tables["freshdesk_tickets"].num_rows == 0
+    assert [(r["record"], r["reason"]) for r in parsed.rejected.to_pylist()] == [
+        (
+            "[0]",
+            "stats is missing (pulled without include=stats?): its first response and "
+            "resolution times are unknown",
+        )
+    ]
+    # `"stats": null` says no more.
+    parsed = parse_support_file(write(tmp_path, "tickets", [ticket(1) | {"stats": None}]))
+    assert [r["reason"] for r in parsed.rejected.to_pylist()] == [
+        "stats is null (pulled without include=stats?): its first response and resolution "
+        "times are unknown"
+    ]
 
 
 # --- live pull -------------------------------------------------------------------------------
