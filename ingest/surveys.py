@@ -18,7 +18,9 @@ Landing layout (`<landing>/surveys/`):
   owned in another language heads the timestamp and e-mail columns in that language; name
   them with the roles `timestamp` and `email` ("Marca temporal": timestamp).
 - `*.csv`: a form's responses as Google Forms or Sheets export them: `Timestamp`, `Email
-  Address` when the form collects e-mails, then one column per question titled by it.
+  Address` when the form collects e-mails, then one column per question titled by it. The
+  form's own download writes `2024/01/16 3:27:46 PM PST` (the zone's short name, `GMT`, or
+  `GMT-5`), read in that zone, which must be the one `timezone` names.
 - `*.zip`: Google Forms' own "Download responses (.csv)", a zip archive of the one CSV
   (`<form title>.csv.zip`), read as that CSV (from an unzipped copy, line numbers kept).
 - `*.xlsx`: the responses sheet downloaded as a workbook (File > Download > Microsoft Excel),
@@ -47,7 +49,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -230,28 +233,69 @@ def _column_of(header: list[str], questions: Questions, role: str) -> str | None
     return present[0] if present else None
 
 
-def _submitted_at(column: str, questions: Questions) -> str:
+# Google Forms' own "Download responses (.csv)" writes `2024/01/16 3:27:46 PM GMT-5`: the
+# form's time zone as an offset from GMT, `GMT` itself at offset zero, or the short name
+# Google gives that zone (`PM PDT`, `AM AST`).
+_DOWNLOADED = (
+    "'^([0-9]{4}/[0-9]{1,2}/[0-9]{1,2} [0-9]{1,2}:[0-9]{2}:[0-9]{2} [AP]M) "
+    "([A-Za-z]+)(?:([+-])([0-9]{1,2})(?::([0-9]{2}))?)?$', "
+    "['local', 'zone', 'sign', 'hours', 'minutes']"
+)
+
+
+@lru_cache(maxsize=8)
+def zone_abbreviations(timezone: str) -> tuple[tuple[str, int], ...]:
+    """The short names `timezone` has had since 2000, each with its UTC offset in minutes
+    (America/Los_Angeles: PDT -420, PST -480), as a Forms download names the form's zone. A
+    name the zone gave two offsets says nothing certain and is left out."""
+    zone = ZoneInfo(timezone)
+    offsets: dict[str, set[int]] = {}
+    day, end = datetime(2000, 1, 1, 12, tzinfo=UTC), datetime.now(UTC) + timedelta(days=366)
+    while day < end:
+        local = day.astimezone(zone)
+        minutes = local.utcoffset() // timedelta(minutes=1)
+        offsets.setdefault(local.tzname() or "", set()).add(minutes)
+        day += timedelta(days=1)
+    return tuple(
+        (name, minutes.pop())
+        for name, minutes in sorted(offsets.items())
+        if name.isalpha() and name not in ("GMT", "UTC") and len(minutes) == 1
+    )
+
+
+def _downloaded_offset(downloaded: str, abbreviations: tuple[tuple[str, int], ...]) -> str:
+    """Minutes east of UTC of a Forms download's time zone; null for another zone's name."""
+    named = " ".join(f"when {literal(name)} then {minutes}" for name, minutes in abbreviations)
+    named = named or "when null then 0"  # a zone without short names (UTC) matches none
+    return (
+        f"case when {downloaded}.zone in ('GMT', 'UTC') then "
+        f"(case when {downloaded}.sign = '-' then -1 else 1 end) * ("
+        f"60 * coalesce(try_cast({downloaded}.hours as integer), 0) "
+        f"+ coalesce(try_cast({downloaded}.minutes as integer), 0)) "
+        f"when {downloaded}.sign = '' then case {downloaded}.zone {named} end "
+        "end"
+    )
+
+
+def _submitted_at(column: str, questions: Questions) -> tuple[str, str]:
     """The Timestamp cell as a UTC instant: in the form's time zone, the locale's format (text,
     as a CSV or the sheet's values give it) or a workbook's date-time cell, which its CSV copy
-    writes in ISO 8601 whatever the locale (`CELL_DATE_TIME_FORMATS`); or the unambiguous
-    `2024/01/15 3:27:46 PM GMT-5` of a form's own CSV download."""
+    writes in ISO 8601 whatever the locale (`CELL_DATE_TIME_FORMATS`); or a form's own CSV
+    download, which names its zone (above). Also the condition of a download naming a zone
+    other than questions.yaml's."""
     fmt = LOCALE_FORMATS[questions.locale][0]
     col = f"trim({quote(column)})"
     cell = ", ".join(literal(f) for f in CELL_DATE_TIME_FORMATS)
-    local = f"coalesce(try_strptime({col}, {literal(fmt)}), try_strptime({col}, [{cell}]))"
-    with_offset = (
-        f"try_strptime(regexp_extract({col}, '^(.*) GMT[+-][0-9:]+$', 1), '%Y/%m/%d %I:%M:%S %p')"
+    in_zone = f"coalesce(try_strptime({col}, {literal(fmt)}), try_strptime({col}, [{cell}]))"
+    downloaded = f"(regexp_extract({col}, {_DOWNLOADED}))"
+    offset = _downloaded_offset(downloaded, zone_abbreviations(questions.timezone))
+    local = f"try_strptime({downloaded}.local, '%Y/%m/%d %I:%M:%S %p')"
+    submitted = (
+        f"coalesce(timezone({literal(questions.timezone)}, {in_zone}), "
+        f"timezone('UTC', {local} - to_minutes({offset})))"
     )
-    offset = (
-        f"(case when regexp_extract({col}, 'GMT([+-])', 1) = '-' then -1 else 1 end) * ("
-        f"60 * try_cast(regexp_extract({col}, 'GMT[+-]([0-9]+)', 1) as integer) "
-        f"+ coalesce(try_cast(regexp_extract({col}, 'GMT[+-][0-9]+:([0-9]+)$', 1) "
-        "as integer), 0))"
-    )
-    return (
-        f"coalesce(timezone({literal(questions.timezone)}, {local}), "
-        f"timezone('UTC', {with_offset} - to_minutes({offset})))"
-    )
+    other_zone = f"({downloaded}.zone <> '' and ({offset}) is null)"
+    return submitted, other_zone
 
 
 def _parse_responses(
@@ -314,11 +358,20 @@ def _parse_responses(
         f"{answer('community')} as community, {answer('recommend')} as recommend, "
         f"{answer('satisfaction')} as satisfaction, {RECORD_COLUMN}, _ordinal"
     )
-    submitted = _submitted_at(TIMESTAMP, questions)
+    submitted, other_zone = _submitted_at(TIMESTAMP, questions)
+    zones = ", ".join(name for name, _ in zone_abbreviations(questions.timezone))
     checks = [
         not_empty(TIMESTAMP),
         Check(
-            f"trim({quote(TIMESTAMP)}) <> '' and {submitted} is null",
+            other_zone,
+            literal(
+                f"Timestamp's time zone is not {questions.timezone} ({zones or 'GMT'}), as "
+                "questions.yaml says: "
+            )
+            + f" || {quote(TIMESTAMP)}",
+        ),
+        Check(
+            f"trim({quote(TIMESTAMP)}) <> '' and {submitted} is null and not {other_zone}",
             literal(
                 f"Timestamp is not a date-time in {questions.locale} "
                 f"({LOCALE_FORMATS[questions.locale][1]}): "
@@ -477,4 +530,7 @@ SOURCE = Source(
     restricted_tables=(COMMENTS,),
     settings_fingerprint=settings_fingerprint,
     folders=("surveys",),
+    # 2: a form's own download naming its time zone (`PM PDT`, `PM GMT`) is read; files
+    # landed before are parsed again.
+    version=2,
 )

@@ -97,6 +97,66 @@ def test_a_forms_download_with_its_gmt_offset_is_read_in_any_locale(tmp_path):
     ]
 
 
+SHAPES = Path(__file__).resolve().parents[1] / "fixtures" / "community" / "shapes"
+
+
+def test_a_forms_download_naming_its_time_zone_is_read_in_that_zone(tmp_path):
+    """A form's own download writes its zone's short name (tests/fixtures/community/shapes/
+    README.md): 11:07:29 AM AST and 1:09:25 PM AST (Puerto Rico, UTC-4) are 15:07:29 and
+    17:09:25 UTC."""
+    csv = (SHAPES / "forms-download-zone-name.csv").read_text(encoding="utf-8")
+    folder = landing(tmp_path, {"r.csv": csv}, timezone="America/Puerto_Rico")
+    assert [r["submitted_at"] for r in responses(folder / "r.csv")] == [
+        datetime(2022, 6, 22, 15, 7, 29, tzinfo=UTC),
+        datetime(2022, 6, 22, 17, 9, 25, tzinfo=UTC),
+    ]
+
+
+def test_a_forms_download_in_summer_and_winter_time_and_at_gmt(tmp_path):
+    """PDT is UTC-7, PST UTC-8 (6:45:54 PM PST is 02:45:54 UTC the next day); in London
+    3:27:46 PM GMT is 15:27:46 UTC and BST is UTC+1."""
+    pacific = landing(
+        tmp_path / "la",
+        {
+            "r.csv": HEADER
+            + "2024/05/19 8:38:12 AM PDT,,9,4,alpha,\n"
+            + "2024/01/22 6:45:54 PM PST,,8,4,alpha,\n"
+        },
+        timezone="America/Los_Angeles",
+    )
+    london = landing(
+        tmp_path / "london",
+        {
+            "r.csv": HEADER
+            + "2024/01/16 3:27:46 PM GMT,,9,4,alpha,\n"
+            + "2024/07/16 3:27:46 PM BST,,8,4,alpha,\n"
+        },
+        locale="en_GB",
+        timezone="Europe/London",
+    )
+    assert [r["submitted_at"] for r in responses(pacific / "r.csv")] == [
+        datetime(2024, 5, 19, 15, 38, 12, tzinfo=UTC),
+        datetime(2024, 1, 23, 2, 45, 54, tzinfo=UTC),
+    ]
+    assert [r["submitted_at"] for r in responses(london / "r.csv")] == [
+        datetime(2024, 1, 16, 15, 27, 46, tzinfo=UTC),
+        datetime(2024, 7, 16, 14, 27, 46, tzinfo=UTC),
+    ]
+
+
+def test_a_forms_download_in_another_zone_than_questions_yaml_says_is_quarantined(tmp_path):
+    """AST is no name of Los Angeles' time: reading it there would shift it by hours."""
+    csv = (SHAPES / "forms-download-zone-name.csv").read_text(encoding="utf-8")
+    folder = landing(tmp_path, {"r.csv": csv}, timezone="America/Los_Angeles")
+    parsed = parse_survey_file(folder / "r.csv")
+    assert parsed.tables["survey_responses"].num_rows == 0
+    assert {r["record"]: r["reason"] for r in parsed.rejected.to_pylist()} == {
+        f"line {n}": "Timestamp's time zone is not America/Los_Angeles (PDT, PST), as "
+        f"questions.yaml says: 2022/06/22 {time} AST"
+        for n, time in ((2, "11:07:29 AM"), (3, "1:09:25 PM"))
+    }
+
+
 def test_emails_become_keyed_hashes_and_comments_leave_the_raw_rows(tmp_path):
     folder = landing(
         tmp_path,
