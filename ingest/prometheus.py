@@ -215,9 +215,22 @@ def extract_query_range(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
         ).fetchall()
     except duckdb.Error as error:
         raise ParseError(f"not a Prometheus JSON response: {str(error).strip()}") from error
-    if len(header) != 1:
-        raise ParseError(f"expected one JSON object, found {len(header)}")
+    if len(header) > 1:
+        # prometheus-api-client and others save the `result` list alone.
+        raise ParseError(
+            f"expected one JSON object, found {len(header)} (an array: the 'result' list "
+            'saved alone?); save the whole query_range response, {"status", "data"}'
+        )
+    if not header:
+        raise ParseError("expected one JSON object, found 0")
     status, result_type, error_type, error = header[0]
+    if status not in ("success", "error"):
+        # Grafana's own answer (/api/ds/query, the query inspector) is data frames.
+        raise ParseError(
+            f"not a Prometheus API response: 'status' is {status!r}, not 'success' or "
+            "'error' (Grafana's data frames are not read: save what the datasource proxy's "
+            "/api/v1/query_range answers)"
+        )
     if status != "success":
         raise ParseError(f"Prometheus answered status {status!r}: {error_type}: {error}")
     if result_type != "matrix":

@@ -128,6 +128,33 @@ def test_error_and_instant_responses_fail_the_file(tmp_path: Path, body, problem
     assert failure.value.problem == problem
 
 
+FIXTURES = Path(__file__).parent / "fixtures" / "usage"
+
+
+def test_a_saved_result_list_is_refused_saying_to_save_the_whole_response(tmp_path: Path):
+    """prometheus-api-client saves `data.result` alone: two series, no status (a real file)."""
+    body = (FIXTURES / "result-list-alone.json").read_text(encoding="utf-8")
+    with pytest.raises(ParseError) as failure:
+        SOURCE.parse(write(landing(tmp_path), body))
+    assert failure.value.problem == (
+        "expected one JSON object, found 2 (an array: the 'result' list saved alone?); save "
+        'the whole query_range response, {"status", "data"}'
+    )
+
+
+def test_grafanas_data_frames_are_refused_as_not_a_prometheus_answer(tmp_path: Path):
+    """Grafana's /api/ds/query answer has no Prometheus status: it is not 'Prometheus
+    answered status None'."""
+    body = (FIXTURES / "grafana-ds-query.json").read_text(encoding="utf-8")
+    with pytest.raises(ParseError) as failure:
+        SOURCE.parse(write(landing(tmp_path), body))
+    assert failure.value.problem == (
+        "not a Prometheus API response: 'status' is None, not 'success' or 'error' "
+        "(Grafana's data frames are not read: save what the datasource proxy's "
+        "/api/v1/query_range answers)"
+    )
+
+
 def test_an_html_error_page_is_not_taken_for_data(tmp_path: Path):
     with pytest.raises(ParseError) as failure:
         SOURCE.parse(write(landing(tmp_path), "<html><body>502 Bad Gateway</body></html>"))
