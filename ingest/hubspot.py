@@ -296,6 +296,13 @@ def parse_pipelines(path: Path) -> Parsed:
     seen: dict[str, str] = {}
     for p, pipeline in enumerate(document["results"]):
         where = f"results[{p}]"
+        if isinstance(pipeline, dict) and "pipelineId" in pipeline and "id" not in pipeline:
+            # The retired CRM Pipelines v1 API names them pipelineId and stageId.
+            raise ParseError(
+                "a CRM Pipelines v1 response ('pipelineId', 'stageId'), not v3: land "
+                "GET /crm/v3/pipelines/deals",
+                where,
+            )
         if not isinstance(pipeline, dict) or not pipeline.get("id"):
             raise ParseError("pipeline has no id", where)
         stages = pipeline.get("stages")

@@ -211,6 +211,18 @@ def test_pipelines_file_with_bad_probability_names_the_stage(tmp_path):
     assert error.value.where == "results[0].stages[1]"
 
 
+def test_a_pipelines_v1_response_is_refused_naming_the_v3_endpoint():
+    """HubSpot's demo portal's recorded v1 answer (hubspot_shapes/README.md): every pipeline
+    has a `pipelineId`, so 'pipeline has no id' would mislead."""
+    with pytest.raises(ParseError) as error:
+        parse_pipelines(FIXTURES / "hubspot_shapes" / "pipelines-v1.json")
+    assert (error.value.problem, error.value.where) == (
+        "a CRM Pipelines v1 response ('pipelineId', 'stageId'), not v3: land "
+        "GET /crm/v3/pipelines/deals",
+        "results[0]",
+    )
+
+
 def test_invoice_csv_quarantines_duplicate_unknown_gl_and_bad_amount():
     parsed = parse_invoice_csv(FIXTURES / "invoices" / "invoices-2024.csv")
     lines = parsed.tables["invoice_lines"].to_pylist()
