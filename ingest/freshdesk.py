@@ -111,13 +111,20 @@ def _read_array(con: duckdb.DuckDBPyConnection, path: Path, what: str) -> None:
         [(body,)] = con.execute("select json(content) from read_text(?)", [str(path)]).fetchall()
     except duckdb.Error as error:
         raise ParseError(f"not a Freshdesk {what} page: {str(error).strip()}") from error
-    [(kind, code, message)] = con.execute(
-        "select json_type(j), j->>'code', coalesce(j->>'message', j->>'description') "
-        "from (select ?::json as j)",
+    [(kind, code, message, results)] = con.execute(
+        "select json_type(j), j->>'code', coalesce(j->>'message', j->>'description'), "
+        "json_type(j, '$.results') from (select ?::json as j)",
         [body],
     ).fetchall()
     if kind == "OBJECT" and (code or message):
         raise ParseError(f"Freshdesk answered an error, not {what}: {code or ''} {message or ''}")
+    if kind == "OBJECT" and results == "ARRAY":
+        # GET /api/v2/search/tickets answers {"total", "results"}, without stats.
+        raise ParseError(
+            f"not a Freshdesk {what} page: a search response ('total', 'results'), which "
+            "has no stats; land the pages of the list endpoint (GET /api/v2/tickets"
+            "?include=stats)"
+        )
     if kind != "ARRAY":
         raise ParseError(f"not a Freshdesk {what} page: expected a JSON array, found {kind}")
     con.execute(

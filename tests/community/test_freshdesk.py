@@ -111,6 +111,16 @@ def test_an_api_error_object_fails_with_its_message(tmp_path):
         parse_support_file(path)
 
 
+def test_a_search_response_fails_saying_to_land_the_list_endpoint():
+    """The search API's {total, results} (tests/fixtures/community/shapes) has no stats."""
+    with pytest.raises(ParseError) as failure:
+        parse_support_file(SHAPES / "freshdesk-search-tickets.json")
+    assert failure.value.problem == (
+        "not a Freshdesk tickets page: a search response ('total', 'results'), which has no "
+        "stats; land the pages of the list endpoint (GET /api/v2/tickets?include=stats)"
+    )
+
+
 def test_bad_ticket_values_are_quarantined_with_reasons(tmp_path):
     bad_time = ticket(2) | {"created_at": "yesterday"}
     resolved_early = ticket(3) | {
