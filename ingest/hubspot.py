@@ -16,8 +16,8 @@ Landing layout (`<landing>/crm/`):
 files, so live pulls and landed files go through one code path.
 
 A page that is not JSON, or whose `results` is missing, fails the file; a deal whose values are
-wrong (amount not a number, a date that is not a date, contract end before start, no id) is
-quarantined with the reason. Checks that need another source (is the stage in the pipeline
+wrong (amount not a number, a date that is not a date, contract end before start, no id or
+stage) is quarantined with the reason. Checks that need another source (is the stage in the pipeline
 file, is the company a registry partner) are made in dbt: `int_revenue__rejected_deals`.
 """
 
@@ -234,6 +234,7 @@ def parse_deals_page(path: Path) -> Parsed:
     )
     checks = [
         not_empty("id"),
+        not_empty("dealstage"),
         castable("amount", "DOUBLE"),
         castable("hs_mrr", "DOUBLE"),
         castable("hs_forecast_probability", "DOUBLE"),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gc
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 import psutil
 
+from ingest.hubspot import parse_deals_export
 from ingest.quality import (
     SUITES,
     Loaded,
@@ -92,6 +94,17 @@ def test_duplicate_rates_within_one_file_fail_but_restatements_across_files_pass
 def test_every_raw_table_has_a_suite():
     tables = {table.name for source in SOURCES for table in source.tables}
     assert tables - set(SUITES) == set()
+
+
+def test_a_hubspot_ui_export_passes_the_deals_suite():
+    """An export names each deal's stage by its label and leaves stage_id empty (resolved in
+    dbt): the suite asked for a stage_id on every row and failed every build with an export
+    (tests/fixtures/revenue/hubspot_shapes/primary-company-export.csv: deals 201, 202, 204)."""
+    export = Path(__file__).parent / "fixtures" / "revenue" / "hubspot_shapes"
+    deals = parse_deals_export(export / "primary-company-export.csv").tables["hubspot_deals"]
+    frame = deals.to_pandas().assign(_file="crm/deals/export.csv")
+    assert list(frame["stage_id"]) == [None, None, None]
+    assert validate_table("hubspot_deals", frame).failures == []
 
 
 def test_times_outside_the_plausible_window_fail_the_suite_like_the_connectors_gate():

@@ -90,6 +90,30 @@ def test_deals_page_with_broken_record_names_it(tmp_path):
     assert "properties" in error.value.problem
 
 
+def test_deals_page_quarantines_a_deal_without_a_stage(tmp_path):
+    """Every deal is in a stage; a page asked without `dealstage` among its properties (or a
+    null one) cannot place it, so it is quarantined rather than left to fail the table's
+    suite, which accepts a stage by id (pages) or by label (UI exports)."""
+    page = tmp_path / "page.json"
+    page.write_text(
+        json.dumps(
+            {
+                "results": [
+                    {"id": "1", "properties": {"dealstage": "closedwon", "amount": "1"}},
+                    {"id": "2", "properties": {"amount": "2"}},
+                    {"id": "3", "properties": {"dealstage": None}},
+                ]
+            }
+        )
+    )
+    parsed = parse_deals_page(page)
+    assert [r["deal_id"] for r in parsed.tables["hubspot_deals"].to_pylist()] == ["1"]
+    assert {r["record"]: r["reason"] for r in parsed.rejected.to_pylist()} == {
+        "page file, results[1]": "dealstage is empty",
+        "page file, results[2]": "dealstage is empty",
+    }
+
+
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
