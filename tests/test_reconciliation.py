@@ -220,3 +220,34 @@ def test_a_repeated_cost_with_many_digits_reconciles_to_the_last_digit(
         ("staging: billed cost of current deliveries", Decimal("0.013740000")),
     ]
     assert verdict == "balanced"
+
+
+def test_deals_without_a_currency_reconcile_in_the_usd_staging_gives_them(
+    small_landing: Path, tmp_path: Path, cli_env: dict[str, str]
+):
+    """HubSpot leaves deal_currency_code empty for the portal's own currency, and the UI export
+    by default has no Currency column (tests/fixtures/revenue/hubspot_shapes/
+    primary-company-export.csv: deals 201, 202, 204). Staging counts such deals in USD; the raw
+    stage counted them under no currency, so raw had three USD deals fewer than staging and
+    the verdict read 'unexplained difference'. Raw and staging now agree per currency."""
+    landing = tmp_path / "landing"
+    shutil.copytree(small_landing, landing)
+    export = Path(__file__).parent / "fixtures" / "revenue" / "hubspot_shapes"
+    shutil.copy(export / "primary-company-export.csv", landing / "crm" / "deals" / "export.csv")
+    warehouse = tmp_path / "w.duckdb"
+    result = build_cli(landing, warehouse, cli_env, as_of=SMALL_WORLD["as_of"])
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    with connect_read_only(warehouse) as con:
+        stages = con.execute(
+            "select stage, currency, row_count, amount from marts.fct_reconciliation "
+            "where source = 'hubspot' and amount is not null"
+        ).fetchall()
+        [(verdict,)] = con.execute(
+            "select verdict from marts.fct_reconciliation_verdicts where source = 'hubspot'"
+        ).fetchall()
+    raw = {(c, n, a) for stage, c, n, a in stages if stage == "raw: deal amount"}
+    staged = {(c, n, a) for stage, c, n, a in stages if stage.startswith("staging:")}
+    assert None not in {c for c, _, _ in raw}
+    assert raw == staged
+    assert verdict == "balanced"

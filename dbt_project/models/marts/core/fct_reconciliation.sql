@@ -183,7 +183,7 @@ stages as (
         'raw: deal amount',
         source('hubspot', 'deals'),
         'amount',
-        'currency'
+        hubspot_deal_currency('currency')
     ) }}
     union all
     {{ reconciliation_rows(

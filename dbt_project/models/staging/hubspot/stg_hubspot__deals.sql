@@ -30,8 +30,7 @@ renamed as (
         pipeline_label,
         stage_label,
         amount,
-        -- HubSpot leaves deal_currency_code empty for the portal's company currency, USD here.
-        coalesce(currency, 'USD') as currency,
+        {{ hubspot_deal_currency('currency') }} as currency,
         close_date,
         create_date,
         contract_start_date,
