@@ -530,7 +530,7 @@ SOURCE = Source(
     restricted_tables=(COMMENTS,),
     settings_fingerprint=settings_fingerprint,
     folders=("surveys",),
-    # 2: a form's own download naming its time zone (`PM PDT`, `PM GMT`) is read; files
-    # landed before are parsed again.
+    # 2: a form's own download naming its time zone (`PM PDT`, `PM GMT`) is read, and an ISO
+    # 8601 Timestamp (a workbook's date-time cell); files landed before are parsed again.
     version=2,
 )
