@@ -1,13 +1,16 @@
 """Hub usage from Prometheus: `query_range` responses saved as `usage/<cluster>/<series>.json`.
 
 The file is the HTTP API's JSON exactly (`{"status":"success","data":{"resultType":"matrix",
-"result":[{"metric":{...},"values":[[<unix time>,"<value>"],...]}]}}`). The first folder
-under `usage/` names the cluster (also its Prometheus datasource and a cluster of the
+"result":[{"metric":{...},"values":[[<unix time>,"<value>"],...]}]}}`), or gzipped
+(`<series>.json.gz`: `curl ... | gzip`, an archive job compressing old months). The first
+folder under `usage/` names the cluster (also its Prometheus datasource and a cluster of the
 registry); a live pull files each month in a folder of its own,
-`usage/<cluster>/<YYYY-MM>/<series>.json`. The file stem names the series, one of `SERIES`.
+`usage/<cluster>/<YYYY-MM>/<series>.json`. The file name less `.json[.gz]` names the series,
+one of `SERIES`.
 
-- An error response, an instant query (`resultType` not `matrix`), an unknown series or a
-  cluster folder the registry does not list fails the file, naming it.
+- An error response, an instant query (`resultType` not `matrix`), an unknown series, a
+  cluster folder the registry does not list, a damaged gzip stream, or a series saved both
+  plain and gzipped in one folder fails the file, naming it.
 - A sample that is not a finite number, a timestamp outside 2000 .. a year after the load
   (milliseconds read as seconds), or a series without the labels its query must give
   (`namespace`; `period` of `active_users`; the username of `user_servers`) is quarantined.
@@ -34,7 +37,16 @@ import pyarrow as pa
 import yaml
 
 from ingest.framework import RECORD_COLUMN, Extract, ParseError, RawTable, Rows, Source, read_error
-from ingest.tabular import Check, castable, finite, literal, not_empty, plausible_time
+from ingest.tabular import (
+    Check,
+    castable,
+    finite,
+    gunzipped,
+    gzipped,
+    literal,
+    not_empty,
+    plausible_time,
+)
 from ingest.usage_settings import read_settings, settings_fingerprint, username_hasher
 
 # Series the pipeline understands: file stem -> the PromQL that produced it.
@@ -131,8 +143,13 @@ def _cluster_names(path: str, mtime_ns: int, size: int) -> frozenset[str]:
     return frozenset(c.get("name") for c in clusters or [] if isinstance(c, dict))
 
 
+def series_of(path: Path) -> str:
+    """The series a response file holds: its name less `.json` or `.json.gz`."""
+    return path.name.removesuffix(".gz").removesuffix(".json")
+
+
 def landing_of(path: Path) -> tuple[Path, str]:
-    """The landing folder and the cluster of `usage/<cluster>/[<month>/]<series>.json`."""
+    """The landing folder and the cluster of `usage/<cluster>/[<month>/]<series>.json[.gz]`."""
     parts = path.parts
     if "usage" not in parts[:-2]:
         raise ParseError("not under a usage/<cluster>/ folder")
@@ -201,13 +218,22 @@ def _series_labels(metrics: list[tuple[int, str]], series: str, landing: Path) -
 def extract_query_range(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
     """The file's samples as SQL over `read_json`, joined with its series' labels (hashed in
     Python, registered as `_prometheus_series_labels`); the framework stages them right away,
-    so the registration of the next file may replace it. Only the labels pass through Python."""
-    series = path.stem
+    so the registration of the next file may replace it. Only the labels pass through Python.
+    A gzipped response is read from its decompressed copy (`gunzipped`)."""
+    series = series_of(path)
     if series not in SERIES:
         raise ParseError(f"unknown series {series!r}; expected one of {', '.join(sorted(SERIES))}")
     landing, cluster = landing_of(path)
-    path_sql = literal(str(path))
-    size = max(path.stat().st_size + 1, MIN_OBJECT_SIZE)
+    twin = path.with_name(f"{series}.json" if gzipped(path) else f"{series}.json.gz")
+    if twin.is_file():
+        folder = path.parent.relative_to(landing).as_posix()
+        raise ParseError(
+            f"{folder}/ holds {series} both as {series}.json and as {series}.json.gz: every "
+            "sample would load twice, an older copy's beside a newer's; keep one"
+        )
+    response = gunzipped(path) if gzipped(path) else path
+    path_sql = literal(str(response))
+    size = max(response.stat().st_size + 1, MIN_OBJECT_SIZE)
     try:
         header = con.execute(
             'select status, data.resultType, "errorType", error '
@@ -310,8 +336,10 @@ def _pull(landing: Path, months: Sequence[date] = ()):
 SOURCE = Source(
     name="prometheus",
     group="usage",
-    description="Hub usage: Prometheus query_range responses (usage/<cluster>/<series>.json).",
-    patterns=("usage/*/*.json", "usage/*/*/*.json"),
+    description=(
+        "Hub usage: Prometheus query_range responses (usage/<cluster>/<series>.json[.gz])."
+    ),
+    patterns=("usage/*/*.json", "usage/*/*.json.gz", "usage/*/*/*.json", "usage/*/*/*.json.gz"),
     tables=(SAMPLES,),
     cadence=timedelta(days=2),
     extract=extract_query_range,

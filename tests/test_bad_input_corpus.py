@@ -28,12 +28,13 @@ SOURCE_OF_FOLDER = {
 
 
 def usage_file(case: Path) -> str:
-    """`usage/<case>[__<series>].json` lands in a folder of its own under a registry cluster
-    (so no baseline file is replaced), as that series; `unknown_cluster` under a cluster the
-    registry does not list."""
-    name, _, series = case.stem.partition("__")
+    """`usage/<case>[__<series>].json[.gz]` lands in a folder of its own under a registry
+    cluster (so no baseline file is replaced), as that series, gzipped or not; `unknown_cluster`
+    under a cluster the registry does not list."""
+    stem, ending = case.name.split(".", 1)
+    name, _, series = stem.partition("__")
     cluster = "not-in-registry" if name == "unknown_cluster" else "2i2c-aws-us"
-    return f"usage/{cluster}/{name}/{series or 'daily_active_users'}.json"
+    return f"usage/{cluster}/{name}/{series or 'daily_active_users'}.{ending}"
 
 
 # Where a corpus file lands, by corpus folder.

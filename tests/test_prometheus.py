@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import hmac
 import json
@@ -12,7 +13,7 @@ import duckdb
 import pytest
 import yaml
 
-from ingest.framework import ParseError, load_source
+from ingest.framework import RAW_SCHEMA, ParseError, SourceError, load_source
 from ingest.prometheus import SERIES, SOURCE
 from ingest.usage_settings import DEMO_KEY, KEY_ENV, KEY_FILE_ENV
 
@@ -185,6 +186,98 @@ def test_a_monthly_pull_folder_keeps_the_cluster_of_the_first_folder(tmp_path: P
     assert [(r["cluster"], r["series"], r["value"]) for r in rows(path)] == [
         (CLUSTER, "running_servers", 2.0)
     ]
+
+
+def gzipped_response(folder: Path, body: dict, relative: str) -> Path:
+    """A response saved as `curl ... | gzip > <series>.json.gz` saves it."""
+    path = folder / "usage" / CLUSTER / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(json.dumps(body).encode(), mtime=0))
+    return path
+
+
+def test_a_gzipped_response_loads_as_its_json_its_series_named_without_json_gz(
+    tmp_path: Path,
+):
+    folder = landing(tmp_path)
+    body = matrix(({"namespace": "prod"}, [[1704067200, "2"], [1704153600, "5"]]))
+    gzipped_response(folder, body, "2024-01/running_servers.json.gz")
+    with duckdb.connect() as con:
+        report = load_source(con, SOURCE, folder)
+        assert [(f.file, f.status, f.rows_loaded) for f in report.files] == [
+            (f"usage/{CLUSTER}/2024-01/running_servers.json.gz", "loaded", 2)
+        ]
+        assert con.execute(
+            f"select cluster, series, namespace, value from {RAW_SCHEMA}.prometheus_samples "
+            "order by sampled_at"
+        ).fetchall() == [
+            (CLUSTER, "running_servers", "prod", 2.0),
+            (CLUSTER, "running_servers", "prod", 5.0),
+        ]
+
+
+def damaged(stream: bytes, how: str) -> bytes:
+    """A gzip stream damaged as a disk or a transfer damages one: its first deflate block's
+    type made the reserved one (byte 10, after the 10-byte header: bits 1-2 = 11), its CRC
+    (the trailer's first four bytes) changed while the deflate data stays whole, or cut."""
+    data = bytearray(stream)
+    if how == "deflate":
+        data[10] |= 0b110
+    elif how == "crc":
+        data[-8] ^= 0xFF
+    else:
+        del data[len(data) // 2 :]
+    return bytes(data)
+
+
+@pytest.mark.parametrize(
+    ("how", "problem"),
+    [
+        ("deflate", "Error -3 while decompressing data: invalid block type"),
+        # DuckDB's own gzip reader does not check the CRC: the samples would load as read.
+        ("crc", "CRC check failed"),
+        ("cut", "Compressed file ended before the end-of-stream marker was reached"),
+    ],
+)
+def test_a_damaged_gzip_fails_naming_the_file_and_loads_nothing(
+    tmp_path: Path, how: str, problem: str
+):
+    folder = landing(tmp_path)
+    body = matrix(({"namespace": "prod"}, [[1704067200, "2"]]))
+    path = gzipped_response(folder, body, "running_servers.json.gz")
+    path.write_bytes(damaged(path.read_bytes(), how))
+    with duckdb.connect() as con:
+        with pytest.raises(SourceError) as failure:
+            load_source(con, SOURCE, folder)
+        assert con.execute(
+            f"select (select count(*) from {RAW_SCHEMA}.prometheus_samples), "
+            f"(select count(*) from {RAW_SCHEMA}._ingest_log)"
+        ).fetchall() == [(0, 0)]
+    assert str(failure.value).startswith(
+        f"prometheus: usage/{CLUSTER}/running_servers.json.gz, file: not a readable gzip file: "
+        f"{problem}"
+    )
+
+
+def test_a_series_saved_plain_and_gzipped_in_one_folder_fails_naming_both(tmp_path: Path):
+    """An archive job's `gzip -k`, or a pull into x.json beside last year's x.json.gz: which of
+    the two is right is not the files' to say, and both would load every sample. In two
+    folders (a month's and the cluster's) each is a series of its own folder and loads."""
+    folder = landing(tmp_path)
+    body = matrix(({"namespace": "prod"}, [[1704067200, "2"]]))
+    write(folder, body, series="running_servers")
+    gzipped_response(folder, body, "running_servers.json.gz")
+    gzipped_response(folder, body, "2024-01/running_servers.json.gz")
+    with duckdb.connect() as con:
+        with pytest.raises(SourceError) as failure:
+            load_source(con, SOURCE, folder)
+        assert str(failure.value) == (
+            f"prometheus: usage/{CLUSTER}/running_servers.json: usage/{CLUSTER}/ holds "
+            "running_servers both as running_servers.json and as running_servers.json.gz: every "
+            "sample would load twice, an older copy's beside a newer's; keep one"
+        )
+        (folder / "usage" / CLUSTER / "running_servers.json").unlink()
+        assert load_source(con, SOURCE, folder).rows_loaded == 2
 
 
 def test_active_users_keeps_each_period_and_quarantines_a_series_without_its_labels(

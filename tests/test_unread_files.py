@@ -4,9 +4,9 @@ passed over in silence. Loads of the small demo world with files a person might 
 
 from __future__ import annotations
 
-import gzip
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
 
 import duckdb
@@ -70,9 +70,10 @@ def test_files_no_source_reads_are_skipped_saying_what_to_do_and_load_nothing(
     landing: Path, tmp_path: Path
 ):
     """Files a person might save into the landing folder: an invoice's PDF, HubSpot's zip of
-    a large export, an upper-case extension (Path.glob is case-sensitive on Linux), a gzipped
-    Prometheus answer, a browser's `.txt` suffix on a saved API page, notes. Each holds real
-    data of its folder where it can, so a read would show as rows."""
+    a large export, an upper-case extension (Path.glob is case-sensitive on Linux), a zipped
+    Prometheus answer (Windows' "Send to compressed folder"), a browser's `.txt` suffix on a
+    saved API page, notes. Each holds real data of its folder where it can, so a read would
+    show as rows."""
     invoices = sorted((landing / "invoices").glob("*.csv"))[0]
     shutil.copy(invoices, landing / "invoices/JAN.CSV")
     (landing / "invoices/INV-0042.pdf").write_bytes(b"%PDF-1.7\n")  # the invoice itself
@@ -80,9 +81,8 @@ def test_files_no_source_reads_are_skipped_saying_what_to_do_and_load_nothing(
     # HubSpot zips an export of over a million rows, several files in one archive.
     (landing / "crm/deals/hubspot-crm-exports-all-deals.zip").write_bytes(b"PK\x03\x04")
     usage = landing / "usage/2i2c-aws-us"
-    (usage / "running_servers.json.gz").write_bytes(
-        gzip.compress((usage / "running_servers.json").read_bytes())
-    )
+    with zipfile.ZipFile(usage / "running_servers.json.zip", "w") as archive:
+        archive.write(usage / "running_servers.json", "running_servers.json")
     tickets = sorted((landing / "support/tickets").glob("*.json"))[0]
     shutil.copy(tickets, landing / "support/tickets/page1.json.txt")
     (landing / "surveys/README.md").write_text("Q3 survey: closed 30 Sep\n", encoding="utf-8")
@@ -119,10 +119,11 @@ def test_files_no_source_reads_are_skipped_saying_what_to_do_and_load_nothing(
                 )
             },
             "prometheus": {
-                "usage/2i2c-aws-us/running_servers.json.gz": (
+                "usage/2i2c-aws-us/running_servers.json.zip": (
                     SKIPPED,
                     0,
-                    "not a file prometheus reads (expected usage/*/*.json, usage/*/*/*.json)",
+                    "not a file prometheus reads (expected usage/*/*.{json,json.gz}, "
+                    "usage/*/*/*.{json,json.gz})",
                 )
             },
             "hubspot": {
@@ -235,8 +236,9 @@ def test_a_skip_reason_names_the_places_relative_to_landing():
         ".CSV.GZ is not .csv.gz (names are case-sensitive); rename it to part-1.csv.gz"
     )
     assert unread_reason(prometheus, Path("usage/c1/2024-02/Running.Servers.JSON")) == (
-        "not a file prometheus reads (expected usage/*/*.json, usage/*/*/*.json): .JSON is "
-        "not .json (names are case-sensitive); rename it to Running.Servers.json"
+        "not a file prometheus reads (expected usage/*/*.{json,json.gz}, "
+        "usage/*/*/*.{json,json.gz}): .JSON is not .json (names are case-sensitive); rename it "
+        "to Running.Servers.json"
     )
     hubspot = BY_NAME["hubspot"]
     assert unread_reason(hubspot, Path("crm/Pipelines.JSON")) == (
@@ -244,5 +246,6 @@ def test_a_skip_reason_names_the_places_relative_to_landing():
     )
     # Too deep for usage/*/*/*.json: no renaming makes it read.
     assert unread_reason(prometheus, Path("usage/c1/2024/02/running_servers.JSON")) == (
-        "not a file prometheus reads (expected usage/*/*.json, usage/*/*/*.json)"
+        "not a file prometheus reads (expected usage/*/*.{json,json.gz}, "
+        "usage/*/*/*.{json,json.gz})"
     )
