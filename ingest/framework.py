@@ -622,13 +622,16 @@ def file_sha256(path: Path) -> str:
 _CREATING_TABLES = threading.Lock()
 
 
-def ensure_tables(con: duckdb.DuckDBPyConnection, source: Source) -> None:
-    """Create the raw schema, the log, the quarantine and the source's tables if missing."""
+def ensure_tables(con: duckdb.DuckDBPyConnection, source: Source | None = None) -> None:
+    """Create the raw schema, the log, the quarantine and the source's tables if missing
+    (only the framework's own tables without a source)."""
     with _CREATING_TABLES:
-        _create_tables(con, source)
+        _create_framework_tables(con)
+        if source is not None:
+            _create_tables(con, source)
 
 
-def _create_tables(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+def _create_framework_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"create schema if not exists {RAW_SCHEMA}")
     con.execute(INGEST_LOG_DDL)
     _add_missing_columns(con, "_ingest_log", INGEST_LOG_ADDED)
@@ -637,6 +640,9 @@ def _create_tables(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     con.execute(
         f"alter table {RAW_SCHEMA}._sources add column if not exists files_in_landing bigint"
     )
+
+
+def _create_tables(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     cadence_hours = source.cadence.total_seconds() / 3600 if source.cadence else None
     con.execute(
         f"insert into {RAW_SCHEMA}._sources "
@@ -742,16 +748,7 @@ def load_source(
     now = now or datetime.now(UTC)
     ensure_tables(con, source)
     version = source.parser_version()
-    known = {
-        file: (sha, status or LOADED, parser_version, reason, delivery, delivered_at, superseded)
-        for file, sha, status, parser_version, reason, delivery, delivered_at, superseded in (
-            con.execute(
-                f"select file, sha256, status, parser_version, reason, delivery, delivered_at, "
-                f"superseded_by from {RAW_SCHEMA}._ingest_log where source = ?",
-                [source.name],
-            ).fetchall()
-        )
-    }
+    known = _logged(con, source.name)
     inventory = survey(source, landing)
     deliveries = _resolve_deliveries(source, landing, inventory)
     reports: list[FileReport] = []
@@ -788,15 +785,10 @@ def load_source(
         parsed = None if source.extract else _parse_file(source, path, relative)
         pending.append(Pending(path, report, sha, delivery, parsed))
 
-    # Manifests, auxiliary and unknown files: logged with what they are, never parsed.
     roles = {path: (MANIFEST, None) for path in inventory.manifests} | inventory.others
-    for path, (status, reason) in roles.items():
-        relative = path.relative_to(landing).as_posix()
-        sha = file_sha256(path)
-        reports.append(FileReport(relative, status, 0, 0, reason))
-        previous = known.get(relative)
-        if previous is None or previous[:2] != (sha, status) or previous[3] != reason:
-            refreshed.append(LogEntry(relative, sha, path.stat().st_size, 0, 0, status, reason))
+    unread, changed = _unread(landing, roles, known)
+    reports += unread
+    refreshed += changed
 
     # The raw tables mirror the landing folder: rows of a file that left it go too (a pull
     # that now returns fewer pages, a corrected export saved under a new name). When every
@@ -825,6 +817,37 @@ def load_source(
         [report.files_in_landing, source.name],
     )
     return report
+
+
+def _logged(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, tuple]:
+    """The log's rows of a source: file -> (sha256, status, parser version, reason, delivery,
+    delivered at, superseded by)."""
+    return {
+        file: (sha, status or LOADED, parser_version, reason, delivery, delivered_at, superseded)
+        for file, sha, status, parser_version, reason, delivery, delivered_at, superseded in (
+            con.execute(
+                f"select file, sha256, status, parser_version, reason, delivery, delivered_at, "
+                f"superseded_by from {RAW_SCHEMA}._ingest_log where source = ?",
+                [name],
+            ).fetchall()
+        )
+    }
+
+
+def _unread(
+    landing: Path, roles: Mapping[Path, tuple[str, str | None]], known: Mapping[str, tuple]
+) -> tuple[list[FileReport], list[LogEntry]]:
+    """Manifests, auxiliary and unknown files, logged with what they are and never parsed:
+    their reports, and the log rows that changed (a file new, changed or seen otherwise)."""
+    reports, changed = [], []
+    for path, (status, reason) in roles.items():
+        relative = path.relative_to(landing).as_posix()
+        sha = file_sha256(path)
+        reports.append(FileReport(relative, status, 0, 0, reason))
+        previous = known.get(relative)
+        if previous is None or previous[:2] != (sha, status) or previous[3] != reason:
+            changed.append(LogEntry(relative, sha, path.stat().st_size, 0, 0, status, reason))
+    return reports, changed
 
 
 Done = TypeVar("Done")
@@ -959,10 +982,10 @@ def _write_raw(
             if item.parsed is None:
                 counts = streamed.counts[item.report.file]
                 item.report.rows_loaded, item.report.rows_quarantined = counts
-        _log_entries(con, source, [item.entry() for item in pending], version, now)
+        _log_entries(con, source.name, [item.entry() for item in pending], version, now)
         no_longer_data = [entry.file for entry in refreshed if entry.status != LOADED]
         _delete_files(con, source, no_longer_data, ("_quarantine",))
-        _log_entries(con, source, refreshed, version, now)
+        _log_entries(con, source.name, refreshed, version, now)
         _refuse_all_quarantined(con, source, pending)
         con.execute("commit")
     except BaseException:
@@ -1352,9 +1375,9 @@ def _delete_files(
 
 def _log_entries(
     con: duckdb.DuckDBPyConnection,
-    source: Source,
+    source: str,
     entries: Sequence[LogEntry],
-    version: str,
+    version: str | None,
     now: datetime,
 ) -> None:
     """Ingest-log rows, one statement for all; an unchanged data file keeps the time it was
@@ -1367,7 +1390,7 @@ def _log_entries(
                 zip(
                     LOG_SCHEMA.names,
                     (
-                        source.name,
+                        source,
                         entry.file,
                         entry.sha256,
                         entry.size_bytes,
