@@ -10,7 +10,9 @@ module does the rest the same way for all of them:
 - every file under a source's folders is accounted for: a data file is loaded, a delivery
   manifest is logged as `manifest`, a known auxiliary file, the operating system's metadata
   (a Mac's `._<name>`) and a hidden file as `ignored` (`never_data`) and any other file as
-  `skipped` with the reason, never passed over in silence;
+  `skipped` with the reason, never passed over in silence; so is every file outside them, at
+  the landing root or in a folder no source owns (`log_unowned`, under the name `landing`),
+  skipped with where it goes;
 - a source that knows how its provider delivers files says which delivery each file belongs
   to (`Delivery`); the log keeps it, refreshed on every run, for staging to keep only the
   newest delivery of each billing scope;
@@ -31,6 +33,7 @@ module does the rest the same way for all of them:
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import itertools
 import json
@@ -548,6 +551,140 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(parts).removesuffix("/"))
 
 
+# The ingest log's name for the files outside every source's folders (`unowned`).
+LANDING = "landing"
+
+
+def unowned(landing: Path, sources: Sequence[Source]) -> dict[Path, tuple[str, str]]:
+    """Every file under landing that lies in no source's folders (at the root, in a folder
+    no source owns: `Invoices/`, `costs/aws/`, `cloud_costs/oracle/`), each ignored as
+    `never_data` or skipped with where it goes (`misplaced_reason`). The walk does not enter
+    a source's folder, whose files `survey` accounts for: a bill's thousands of files cost
+    nothing here."""
+    owned = _owned_folders(sources)
+    found: dict[Path, tuple[str, str]] = {}
+    for folder, subfolders, names in os.walk(landing):
+        parent = Path(folder).relative_to(landing)
+        subfolders[:] = [name for name in subfolders if (parent / name).parts not in owned]
+        for name in names:
+            relative = parent / name
+            why = never_data(relative)
+            found[landing / relative] = (
+                (IGNORED, why) if why else (SKIPPED, misplaced_reason(sources, relative))
+            )
+    return dict(sorted(found.items()))
+
+
+def _owned_folders(sources: Sequence[Source]) -> list[tuple[str, ...]]:
+    return [PurePosixPath(folder).parts for source in sources for folder in source.folders]
+
+
+def misplaced_reason(sources: Sequence[Source], relative: PurePath) -> str:
+    """Why a file outside every source's folders is not read, put so a person knows where
+    it goes. In a folder whose name differs from a source's folder only in case or by a near
+    miss (`Invoices/`, `invoice/`, `costs/` for `cloud_costs/`), or that is a source's folder
+    without its parents (`aws/` for `cloud_costs/aws/`): the path to move it to. Otherwise
+    where files of its kind go (`where_it_goes`)."""
+    owned = _owned_folders(sources)
+    folders = list(relative.parent.parts)
+    fixed = list(folders)
+    wrong = None  # the depth of the first folder that is no source's and leads to none
+    case_only = True
+    depth = 0
+    while depth < len(fixed) and tuple(fixed[:depth]) not in owned:
+        below = [folder[depth:] for folder in owned if folder[:depth] == tuple(fixed[:depth])]
+        if fixed[depth] not in {rest[0] for rest in below}:
+            wrong = depth if wrong is None else wrong
+            replacement = _near(fixed[depth], [rest[:1] for rest in below]) or _near(
+                fixed[depth], [rest for rest in below if len(rest) > 1]
+            )
+            if replacement is None:
+                break
+            case_only &= [part.lower() for part in replacement] == [fixed[depth].lower()]
+            fixed[depth : depth + 1] = replacement
+            depth += len(replacement) - 1
+        depth += 1
+    if wrong is None:  # every folder leads to a source's folder: a file above them
+        place = f"files in {'/'.join(folders)}/ itself" if folders else "files at the landing root"
+        advice = where_it_goes(sources, tuple(folders), relative.name)
+        return f"not in a source's folder: no source reads {place}; {advice}"
+    unknown = f"not in a source's folder: no source reads {'/'.join(folders[: wrong + 1])}/"
+    if not any(tuple(fixed[: len(folder)]) == folder for folder in owned):
+        return f"{unknown}; {where_it_goes(sources, tuple(fixed[:depth]), relative.name)}"
+    target = "/".join([*fixed, relative.name])
+    if case_only:
+        return (
+            f"not in a source's folder: {'/'.join(folders[:depth])}/ is not "
+            f"{'/'.join(fixed[:depth])}/ (names are case-sensitive); move it to {target}"
+        )
+    return f"{unknown}; move it to {target}"
+
+
+def _near(name: str, candidates: Sequence[tuple[str, ...]]) -> list[str] | None:
+    """The folders (a source's folder, or the path down to one) whose last name is `name`
+    but for case, else the one closest to it (difflib's ratio at least 0.6)."""
+    by_last = {rest[-1].lower(): list(rest) for rest in candidates}
+    key = name.lower()
+    if key not in by_last:
+        key = next(iter(difflib.get_close_matches(key, list(by_last), n=1)), None)
+    return None if key is None else by_last[key]
+
+
+def where_it_goes(sources: Sequence[Source], prefix: tuple[str, ...], name: str) -> str:
+    """Where a file named `name` goes, among the sources' folders under `prefix`: the
+    pattern naming it (`clusters.yaml` -> registry/clusters.yaml); the one folder reading its
+    kind, or of those the one whose names its own words match best (`invoices-2025.csv` ->
+    invoices/); else the folders reading its kind, or every source's folder."""
+    under = [
+        (source, pattern)
+        for source in sources
+        for pattern in source.patterns
+        if tuple(PurePosixPath(pattern).parts[: len(prefix)]) == prefix
+    ]
+    fitting = [
+        (source, pattern)
+        for source, pattern in under
+        if _glob_regex(pattern.rpartition("/")[2]).fullmatch(name.lower())
+    ]
+    named = [pattern for _, pattern in fitting if not _WILDCARD.search(pattern.rpartition("/")[2])]
+    if named:
+        return f"move it to {' or '.join(named)}"
+    places: dict[str, set[str]] = {}
+    for source, pattern in fitting:
+        place = _folder_of(pattern)
+        words = {*re.split(r"[/_]", place.rstrip("/")), *source.name.split("_")}
+        places.setdefault(place, set()).update(words)
+    if len(places) == 1:
+        return f"move it into {next(iter(places))}"
+    tokens = [token for token in re.split(r"[^a-z0-9]+", name.lower()) if token]
+    scores = {
+        place: sum(
+            bool(difflib.get_close_matches(token, words, n=1, cutoff=0.8)) for token in tokens
+        )
+        for place, words in places.items()
+    }
+    best = max(scores.values(), default=0)
+    if best and list(scores.values()).count(best) == 1:
+        return f"move it into {max(scores, key=scores.__getitem__)}"
+    folders = list(places) or [
+        f"{folder}/"
+        for source in sources
+        for folder in source.folders
+        if tuple(PurePosixPath(folder).parts[: len(prefix)]) == prefix
+    ]
+    return f"move it into the folder of its source: {', '.join(folders)}"
+
+
+_WILDCARD = re.compile(r"[*?\[]")
+
+
+def _folder_of(pattern: str) -> str:
+    """A landing glob's folder as far as it is fixed: `usage/*/*.json` -> `usage/`."""
+    parts = PurePosixPath(pattern).parts[:-1]
+    fixed = itertools.takewhile(lambda part: not _WILDCARD.search(part), parts)
+    return "".join(f"{part}/" for part in fixed)
+
+
 MISSING_ROWS_KEPT = "missing, rows kept"
 # Statuses of a data file this load found (as opposed to manifests, unread or vanished files).
 DATA_STATUSES = ("loaded", "replaced", "unchanged")
@@ -624,7 +761,7 @@ _CREATING_TABLES = threading.Lock()
 
 def ensure_tables(con: duckdb.DuckDBPyConnection, source: Source | None = None) -> None:
     """Create the raw schema, the log, the quarantine and the source's tables if missing
-    (only the framework's own tables without a source)."""
+    (only the framework's own tables without a source: `log_unowned`)."""
     with _CREATING_TABLES:
         _create_framework_tables(con)
         if source is not None:
@@ -848,6 +985,37 @@ def _unread(
         if previous is None or previous[:2] != (sha, status) or previous[3] != reason:
             changed.append(LogEntry(relative, sha, path.stat().st_size, 0, 0, status, reason))
     return reports, changed
+
+
+def log_unowned(
+    con: duckdb.DuckDBPyConnection,
+    landing: Path,
+    sources: Sequence[Source],
+    now: datetime | None = None,
+) -> LoadReport:
+    """Log the files outside every source's folders (`unowned`) as the source `landing`, in
+    one transaction, beside what each source logs of its folders: a build's summary and
+    staging.stg_ingest__files list them alike. A landing whose unowned files are as the log
+    has them writes nothing."""
+    ensure_tables(con)
+    known = _logged(con, LANDING)
+    reports, changed = _unread(landing, unowned(landing, sources), known)
+    gone = sorted(set(known) - {report.file for report in reports})
+    if changed or gone:
+        con.execute("begin transaction")
+        try:
+            if gone:
+                con.execute(
+                    f"delete from {RAW_SCHEMA}._ingest_log where source = ? "
+                    "and file in (select unnest(?))",
+                    [LANDING, gone],
+                )
+            _log_entries(con, LANDING, changed, None, now or datetime.now(UTC))
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+    return LoadReport(LANDING, reports)
 
 
 Done = TypeVar("Done")

@@ -210,7 +210,8 @@ class Progress:
                 stage.note = "skipped: models unchanged, the month's report stands"
             elif kind == "ASSET_MATERIALIZATION" and step_key.startswith("ingest_"):
                 table = event.event_specific_data.materialization.asset_key.path[-1]
-                stage.sources.add(SOURCE_OF_TABLE.get(table, table))
+                if table in SOURCE_OF_TABLE:  # not the log of the files no source owns
+                    stage.sources.add(SOURCE_OF_TABLE[table])
             elif kind == "ASSET_MATERIALIZATION" and event.partition is None:
                 stage.materialized += 1
             elif kind == "ASSET_CHECK_EVALUATION":

@@ -1,10 +1,11 @@
 """The ingest steps: Dagster multi-assets that materialise the sources' raw tables.
 
-The sources partitioned by month load side by side in one step, the others a step each
-(`INGEST_ASSETS`). A `by_month` source (cloud costs, usage) is partitioned by month: a run's
-months are what its live pull fetches, and the load is always the whole landing folder of the
-source (orchestration/partitions.py says why). Every message and metadata value that can carry
-text from outside (an API's error body) passes through `ingest.secrets.redact`.
+The sources partitioned by month load side by side in one step, the others a step each, and
+one step logs the files outside every source's folders (`INGEST_ASSETS`). A `by_month`
+source (cloud costs, usage) is partitioned by month: a run's months are what its live pull
+fetches, and the load is always the whole landing folder of the source
+(orchestration/partitions.py says why). Every message and metadata value that can carry text
+from outside (an API's error body) passes through `ingest.secrets.redact`.
 """
 
 import traceback
@@ -26,6 +27,7 @@ from dagster import (
 from dagster_duckdb import DuckDBResource
 
 from ingest.framework import (
+    LANDING,
     RAW_SCHEMA,
     LoadReport,
     PullError,
@@ -34,6 +36,7 @@ from ingest.framework import (
     Source,
     SourceError,
     load_source,
+    log_unowned,
     side_by_side,
 )
 from ingest.secrets import redact
@@ -279,11 +282,61 @@ def describe_table(con: duckdb.DuckDBPyConnection, table: RawTable) -> dict[str,
     return described
 
 
+# The log of the files every source looked at, as dbt reads it (a dbt source): this step
+# materialises it with the files outside every source's folders, so dbt runs after it.
+INGEST_LOG = raw_asset_key("_ingest_log")
+
+
+@multi_asset(
+    name=f"ingest_{LANDING}",
+    specs=[
+        AssetSpec(
+            INGEST_LOG,
+            description=(
+                "The ingest log: every file each source looked at, loaded or not, with why "
+                "(each source's step logs its folders). This step logs the files no source "
+                "owns, at the landing root or in a folder that is no source's (a misspelt "
+                "Invoices/, costs/aws/): skipped, with where each goes, or ignored (the "
+                "operating system's metadata, hidden files); listed by the build summary."
+            ),
+            group_name=LANDING,
+            kinds={"python", "duckdb"},
+        )
+    ],
+)
+def ingest_landing(
+    context: AssetExecutionContext,
+    warehouse: DuckDBResource,
+    settings: Settings,
+    warehouse_lock: WarehouseLockResource,  # held for the whole run
+) -> MaterializeResult:
+    with warehouse.get_connection() as con:
+        report = log_unowned(con, settings.landing_root, SOURCES)
+    skipped = len(report.skipped)
+    context.log.info(
+        redact(
+            f"{LANDING}: {len(report.files)} file(s) outside every source's folders, "
+            f"{skipped} skipped"
+        )
+    )
+    return MaterializeResult(
+        asset_key=INGEST_LOG,
+        metadata={
+            "files_outside_source_folders": len(report.files),
+            "files_skipped": skipped,
+            "files": MetadataValue.md(
+                files_markdown(report) if report.files else "every file is in a source's folder"
+            ),
+        },
+    )
+
+
 # The sources partitioned by month (the cloud bills and the usage samples, the large ones)
 # load side by side in one step; the others, small, a step each. (Restricted tables are
 # written through an attached database, one at a time: none of the monthly sources has one.)
 MONTHLY_SOURCES = [source for source in SOURCES if source.by_month]
 INGEST_ASSETS = [
+    ingest_landing,
     build_ingest_asset("monthly_sources", MONTHLY_SOURCES),
     *(build_ingest_asset(source.name, [source]) for source in SOURCES if not source.by_month),
 ]

@@ -4,6 +4,7 @@ passed over in silence. Loads of the small demo world with files a person might 
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 import zipfile
@@ -12,10 +13,24 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.framework import RAW_SCHEMA, SKIPPED, load_source, survey, unfinished, unread_reason
+from ingest.framework import (
+    IGNORED,
+    LANDING,
+    RAW_SCHEMA,
+    SKIPPED,
+    load_source,
+    log_unowned,
+    misplaced_reason,
+    survey,
+    unfinished,
+    unowned,
+    unread_reason,
+)
 from ingest.hubspot import PULL_SCRATCH
 from ingest.prometheus import ERRORS_FILE
 from ingest.sources import SOURCES
+from tests.conftest import SMALL_WORLD, BuiltWarehouse, build_cli
+from warehouse.connection import connect_read_only
 
 BY_NAME = {source.name: source for source in SOURCES}
 # The sources of the folders below (the cloud bills have their own tests).
@@ -64,6 +79,7 @@ def test_the_demo_landing_has_no_file_a_source_does_not_read(small_landing: Path
         for path, (status, _) in survey(source, small_landing).others.items()
     }
     assert unread == {("registry", "registry/usage.yaml", "ignored")}
+    assert unowned(small_landing, SOURCES) == {}
 
 
 def test_files_no_source_reads_are_skipped_saying_what_to_do_and_load_nothing(
@@ -249,3 +265,177 @@ def test_a_skip_reason_names_the_places_relative_to_landing():
         "not a file prometheus reads (expected usage/*/*.{json,json.gz}, "
         "usage/*/*/*.{json,json.gz})"
     )
+
+
+# Where a file outside every source's folder is said to go: by its folder when that is a
+# source's folder misspelt, else by its name.
+PLACES_OF_CSV = (
+    "fx/, crm/deals/, invoices/, cloud_costs/gcp/, cloud_costs/aws/, cloud_costs/azure/, "
+    "cloud_costs/focus/, surveys/"
+)
+MISPLACED = {
+    # A folder differing only in case: the folder it is, and the path.
+    "Invoices/jan.csv": (
+        "Invoices/ is not invoices/ (names are case-sensitive); move it to invoices/jan.csv"
+    ),
+    "Cloud_Costs/AWS/cur.csv": (
+        "Cloud_Costs/AWS/ is not cloud_costs/aws/ (names are case-sensitive); move it to "
+        "cloud_costs/aws/cur.csv"
+    ),
+    # A near miss, at the first folder or below a right one; a provider's folder at the root.
+    "invoice/feb.csv": "no source reads invoice/; move it to invoices/feb.csv",
+    "costs/aws/cur2/data/part-1.parquet": (
+        "no source reads costs/; move it to cloud_costs/aws/cur2/data/part-1.parquet"
+    ),
+    "aws/cur2/part-1.parquet": (
+        "no source reads aws/; move it to cloud_costs/aws/cur2/part-1.parquet"
+    ),
+    # No folder near: where its kind goes, among the folders under the right part.
+    "cloud_costs/oracle/bill.csv": (
+        "no source reads cloud_costs/oracle/; move it into the folder of its source: "
+        "cloud_costs/gcp/, cloud_costs/aws/, cloud_costs/azure/, cloud_costs/focus/"
+    ),
+    "archive/invoices-2023.csv": "no source reads archive/; move it into invoices/",
+    # At the root: the file a pattern names, the one folder its words match, the folders
+    # reading its kind, or every source's folder.
+    "clusters.yaml": "no source reads files at the landing root; move it to registry/clusters.yaml",
+    "invoices-2025.csv": "no source reads files at the landing root; move it into invoices/",
+    "hubspot-deals.csv": "no source reads files at the landing root; move it into crm/deals/",
+    "costs.csv": (
+        "no source reads files at the landing root; move it into the folder of its source: "
+        + PLACES_OF_CSV
+    ),
+    "notes.pdf": (
+        "no source reads files at the landing root; move it into the folder of its source: "
+        "registry/, fx/, usage/, crm/, invoices/, cloud_costs/gcp/, cloud_costs/aws/, "
+        "cloud_costs/azure/, cloud_costs/focus/, surveys/, support/"
+    ),
+    "cloud_costs/bill.csv": (
+        "no source reads files in cloud_costs/ itself; move it into the folder of its source: "
+        "cloud_costs/gcp/, cloud_costs/aws/, cloud_costs/azure/, cloud_costs/focus/"
+    ),
+}
+
+
+@pytest.mark.parametrize("relative", sorted(MISPLACED))
+def test_a_file_outside_every_source_folder_is_told_where_it_goes(relative: str):
+    assert misplaced_reason(SOURCES, Path(relative)) == (
+        f"not in a source's folder: {MISPLACED[relative]}"
+    )
+
+
+def drop_files_no_source_owns(landing: Path) -> dict[str, tuple[str, str]]:
+    """What a person drops beside the sources' folders, each holding real data of the
+    folder it belongs in (a read would show as rows), and what a Mac writes beside them.
+    Returns each file's status and reason."""
+    invoices = sorted((landing / "invoices").glob("*.csv"))[0]
+    dropped = {
+        "invoices-2025.csv": invoices,
+        "clusters.yaml": landing / "registry/clusters.yaml",
+        "Invoices/jan.csv": invoices,
+        "costs/aws/2026-10.csv": invoices,
+    }
+    for relative, original in dropped.items():
+        (landing / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(original, landing / relative)
+    (landing / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1" + bytes(2040))
+    (landing / "._invoices-2025.csv").write_bytes(b"\x00\x05\x16\x07" + bytes(4092))
+    return {
+        ".DS_Store": (IGNORED, "macOS metadata (.DS_Store): the Finder's view of the folder"),
+        "._invoices-2025.csv": (IGNORED, "macOS metadata (AppleDouble) of invoices-2025.csv"),
+        "Invoices/jan.csv": (
+            SKIPPED,
+            "not in a source's folder: Invoices/ is not invoices/ (names are case-sensitive); "
+            "move it to invoices/jan.csv",
+        ),
+        "clusters.yaml": (
+            SKIPPED,
+            "not in a source's folder: no source reads files at the landing root; move it to "
+            "registry/clusters.yaml",
+        ),
+        "costs/aws/2026-10.csv": (
+            SKIPPED,
+            "not in a source's folder: no source reads costs/; move it to "
+            "cloud_costs/aws/2026-10.csv",
+        ),
+        "invoices-2025.csv": (
+            SKIPPED,
+            "not in a source's folder: no source reads files at the landing root; move it "
+            "into invoices/",
+        ),
+    }
+
+
+def test_files_no_source_owns_are_logged_once_and_leave_the_log_when_they_go(
+    landing: Path, tmp_path: Path
+):
+    expected = drop_files_no_source_owns(landing)
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        report = log_unowned(con, landing, SOURCES)
+        assert {f.file: (f.status, f.reason) for f in report.files} == expected
+
+        def log() -> list[tuple]:
+            return con.execute(
+                f"select source, file, status, reason from {RAW_SCHEMA}._ingest_log order by file"
+            ).fetchall()
+
+        assert log() == [
+            (LANDING, file, status, reason) for file, (status, reason) in sorted(expected.items())
+        ]
+        # Found again: nothing is written, not even the time.
+        before = con.execute(f"select * from {RAW_SCHEMA}._ingest_log order by file").fetchall()
+        log_unowned(con, landing, SOURCES)
+        assert (
+            con.execute(f"select * from {RAW_SCHEMA}._ingest_log order by file").fetchall()
+            == before
+        )
+        # Moved where it goes: it leaves the landing's rows, and its source loads it.
+        shutil.move(landing / "Invoices/jan.csv", landing / "invoices/jan.csv")
+        log_unowned(con, landing, SOURCES)
+        assert [file for _, file, *_ in log()] == sorted(set(expected) - {"Invoices/jan.csv"})
+        loaded = load_source(con, BY_NAME["invoices"], landing)
+        assert ("invoices/jan.csv", "loaded") in [(f.file, f.status) for f in loaded.files]
+
+
+def test_a_build_lists_files_no_source_owns_and_a_second_build_changes_nothing(
+    built_warehouse: BuiltWarehouse, cli_env: dict[str, str], tmp_path: Path
+):
+    """The CLI's summary lists them as skipped with where each goes, nothing of them loads,
+    and a build that finds the same files again leaves the warehouse file as it was."""
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse.duckdb"
+    shutil.copytree(built_warehouse.landing, landing)
+    shutil.copy(built_warehouse.warehouse, warehouse)
+    shutil.copytree(built_warehouse.snapshots, tmp_path / "snapshots")
+    expected = drop_files_no_source_owns(landing)
+
+    def build():
+        result = build_cli(landing, warehouse, cli_env, as_of=SMALL_WORLD["as_of"])
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result
+
+    first = build()
+    skipped = sorted((f, reason) for f, (status, reason) in expected.items() if status == SKIPPED)
+    assert (
+        f"Skipped files ({len(skipped)}; not read, nothing of them is counted):\n"
+        + "".join(f"  {LANDING}: {file}: {reason}\n" for file, reason in skipped)
+    ) in first.stdout
+    with connect_read_only(warehouse) as con:
+        assert con.execute(
+            "select landing_file, status, reason from staging.stg_ingest__files "
+            "where source_name = ? order by landing_file",
+            [LANDING],
+        ).fetchall() == [(f, status, reason) for f, (status, reason) in sorted(expected.items())]
+        assert con.execute(
+            "select count(*) from raw.invoice_lines where _file in (select unnest(?))",
+            [list(expected)],
+        ).fetchall() == [(0,)]
+        # No connector's reconciliation: the log's `landing` rows are no source's records.
+        assert con.execute(
+            "select count(*) from marts.fct_reconciliation_verdicts where source = ?", [LANDING]
+        ).fetchall() == [(0,)]
+    before, mtime = warehouse.read_bytes(), warehouse.stat().st_mtime_ns
+    second = build()
+    assert re.search(r"^  dbt +nothing changed since run", second.stdout, re.M), second.stdout
+    assert warehouse.read_bytes() == before
+    assert warehouse.stat().st_mtime_ns == mtime
+    assert f"  {LANDING}: invoices-2025.csv: " in second.stdout

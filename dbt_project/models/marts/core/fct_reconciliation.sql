@@ -11,6 +11,8 @@ quarantine as (
     select * from {{ ref('stg_ingest__quarantine') }}
 ),
 
+-- Records are read from the files a connector loaded: not from the files no source owns,
+-- which the log keeps under 'landing' (ingest.framework.log_unowned), no connector.
 landing as (
     select
         source_name as source,
@@ -21,6 +23,7 @@ landing as (
         sum(rows_loaded + rows_quarantined) as row_count,
         cast(null as {{ exact_decimal() }}) as amount
     from files
+    where status = 'loaded'
     group by source_name
 ),
 
