@@ -568,6 +568,8 @@ def unowned(landing: Path, sources: Sequence[Source]) -> dict[Path, tuple[str, s
         subfolders[:] = [name for name in subfolders if (parent / name).parts not in owned]
         for name in names:
             relative = parent / name
+            if not (landing / relative).is_file():  # a broken link: no file, as a glob's
+                continue
             why = never_data(relative)
             found[landing / relative] = (
                 (IGNORED, why) if why else (SKIPPED, misplaced_reason(sources, relative))

@@ -338,6 +338,7 @@ def drop_files_no_source_owns(landing: Path) -> dict[str, tuple[str, str]]:
     for relative, original in dropped.items():
         (landing / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(original, landing / relative)
+    (landing / "old-rates.csv").symlink_to(landing / "gone.csv")  # a link to nothing: no file
     (landing / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1" + bytes(2040))
     (landing / "._invoices-2025.csv").write_bytes(b"\x00\x05\x16\x07" + bytes(4092))
     return {
