@@ -4,7 +4,6 @@ passed over in silence. Loads of the small demo world with files a person might 
 
 from __future__ import annotations
 
-import re
 import shutil
 import tempfile
 import zipfile
@@ -29,8 +28,6 @@ from ingest.framework import (
 from ingest.hubspot import PULL_SCRATCH
 from ingest.prometheus import ERRORS_FILE
 from ingest.sources import SOURCES
-from tests.conftest import SMALL_WORLD, BuiltWarehouse, build_cli
-from warehouse.connection import connect_read_only
 
 BY_NAME = {source.name: source for source in SOURCES}
 # The sources of the folders below (the cloud bills have their own tests).
@@ -396,47 +393,3 @@ def test_files_no_source_owns_are_logged_once_and_leave_the_log_when_they_go(
         assert [file for _, file, *_ in log()] == sorted(set(expected) - {"Invoices/jan.csv"})
         loaded = load_source(con, BY_NAME["invoices"], landing)
         assert ("invoices/jan.csv", "loaded") in [(f.file, f.status) for f in loaded.files]
-
-
-def test_a_build_lists_files_no_source_owns_and_a_second_build_changes_nothing(
-    built_warehouse: BuiltWarehouse, cli_env: dict[str, str], tmp_path: Path
-):
-    """The CLI's summary lists them as skipped with where each goes, nothing of them loads,
-    and a build that finds the same files again leaves the warehouse file as it was."""
-    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse.duckdb"
-    shutil.copytree(built_warehouse.landing, landing)
-    shutil.copy(built_warehouse.warehouse, warehouse)
-    shutil.copytree(built_warehouse.snapshots, tmp_path / "snapshots")
-    expected = drop_files_no_source_owns(landing)
-
-    def build():
-        result = build_cli(landing, warehouse, cli_env, as_of=SMALL_WORLD["as_of"])
-        assert result.returncode == 0, result.stderr[-3000:]
-        return result
-
-    first = build()
-    skipped = sorted((f, reason) for f, (status, reason) in expected.items() if status == SKIPPED)
-    assert (
-        f"Skipped files ({len(skipped)}; not read, nothing of them is counted):\n"
-        + "".join(f"  {LANDING}: {file}: {reason}\n" for file, reason in skipped)
-    ) in first.stdout
-    with connect_read_only(warehouse) as con:
-        assert con.execute(
-            "select landing_file, status, reason from staging.stg_ingest__files "
-            "where source_name = ? order by landing_file",
-            [LANDING],
-        ).fetchall() == [(f, status, reason) for f, (status, reason) in sorted(expected.items())]
-        assert con.execute(
-            "select count(*) from raw.invoice_lines where _file in (select unnest(?))",
-            [list(expected)],
-        ).fetchall() == [(0,)]
-        # No connector's reconciliation: the log's `landing` rows are no source's records.
-        assert con.execute(
-            "select count(*) from marts.fct_reconciliation_verdicts where source = ?", [LANDING]
-        ).fetchall() == [(0,)]
-    before, mtime = warehouse.read_bytes(), warehouse.stat().st_mtime_ns
-    second = build()
-    assert re.search(r"^  dbt +nothing changed since run", second.stdout, re.M), second.stdout
-    assert warehouse.read_bytes() == before
-    assert warehouse.stat().st_mtime_ns == mtime
-    assert f"  {LANDING}: invoices-2025.csv: " in second.stdout

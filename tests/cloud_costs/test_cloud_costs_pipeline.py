@@ -91,6 +91,15 @@ BAD_QUARANTINED = 7.0 + 3.5 + 1.5 + 1.25
 # invoice export saved with an upper-case extension, which Path.glob does not match on Linux.
 UNKNOWN_FILE = "cloud_costs/aws/README.txt"
 UPPER_CASE_INVOICES = "invoices/JAN.CSV"
+# Invoices saved where no source reads (the root, a folder in the wrong case, a near miss of
+# cloud_costs/), listed as skipped with where each goes; beside them the Finder's .DS_Store,
+# ignored.
+MISPLACED_INVOICES = {
+    "Invoices/jan.csv": "Invoices/ is not invoices/ (names are case-sensitive); move it to "
+    "invoices/jan.csv",
+    "costs/aws/2026-10.csv": "no source reads costs/; move it to cloud_costs/aws/2026-10.csv",
+    "invoices-2025.csv": "no source reads files at the landing root; move it into invoices/",
+}
 
 
 def _current_gcp_files(landing: Path) -> list[Path]:
@@ -192,7 +201,11 @@ def built(tmp_path_factory: pytest.TempPathFactory, cli_env: dict[str, str]):
         path = landing / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    shutil.copy(sorted((landing / "invoices").glob("*.csv"))[0], landing / UPPER_CASE_INVOICES)
+    invoices = sorted((landing / "invoices").glob("*.csv"))[0]
+    for relative in [UPPER_CASE_INVOICES, *MISPLACED_INVOICES]:
+        (landing / relative).parent.mkdir(exist_ok=True, parents=True)
+        shutil.copy(invoices, landing / relative)
+    (landing / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1" + bytes(2040))
     result = build_cli(landing, warehouse, cli_env)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     return landing, warehouse, result.stdout
@@ -261,19 +274,54 @@ def test_an_unknown_file_is_skipped_in_the_log_and_the_summary(built):
         "select status, reason from raw._ingest_log where file = ?", [UNKNOWN_FILE]
     ).fetchall()
     assert (status, reason.split(" (")[0]) == ("skipped", "not a file aws_cur reads")
-    # Listed alike, whichever source's folder holds them, with what to do.
+    # Listed alike, whichever source's folder holds them, with what to do; and the files no
+    # source's folder holds, with where each goes.
     assert (
-        "Skipped files (2; not read, nothing of them is counted):\n"
+        "Skipped files (5; not read, nothing of them is counted):\n"
         f"  aws_cur: {UNKNOWN_FILE}: not a file aws_cur reads (expected "
         "cloud_costs/aws/**/*.{parquet,csv,csv.gz,csv.zip})\n"
         f"  invoices: {UPPER_CASE_INVOICES}: not a file invoices reads (expected "
         "invoices/*.{csv,xlsx,xls,json}): .CSV is not .csv (names are case-sensitive); rename "
         "it to JAN.csv\n"
+        + "".join(
+            f"  landing: {file}: not in a source's folder: {reason}\n"
+            for file, reason in sorted(MISPLACED_INVOICES.items())
+        )
     ) in stdout
     assert con.execute(
-        "select count(*) from raw.invoice_lines where _file = ?", [UPPER_CASE_INVOICES]
+        "select landing_file, status from staging.stg_ingest__files where source_name = 'landing'"
+        " order by all"
+    ).fetchall() == [
+        (".DS_Store", "ignored"),
+        *((f, "skipped") for f in sorted(MISPLACED_INVOICES)),
+    ]
+    assert con.execute(
+        "select count(*) from raw.invoice_lines where _file in (select unnest(?))",
+        [[UPPER_CASE_INVOICES, *MISPLACED_INVOICES]],
+    ).fetchall() == [(0,)]
+    # The log's 'landing' is no connector: no verdict of its own.
+    assert con.execute(
+        "select count(*) from marts.fct_reconciliation_verdicts where source = 'landing'"
     ).fetchall() == [(0,)]
     assert (landing / UNKNOWN_FILE).exists(), "raw input is never destroyed"
+
+
+def test_a_second_build_lists_the_same_unread_files_and_changes_nothing(
+    built, cli_env: dict[str, str], tmp_path: Path
+):
+    """Files left unread change no state: a build finding them again leaves the warehouse
+    file as it was, dbt unrun, and lists them again."""
+    landing, warehouse, _ = built
+    copy = tmp_path / warehouse.name
+    shutil.copy(warehouse, copy)
+    shutil.copytree(warehouse.parent / "snapshots", tmp_path / "snapshots")
+    before, mtime = copy.read_bytes(), copy.stat().st_mtime_ns
+    result = build_cli(landing, copy, cli_env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert re.search(r"^  dbt +nothing changed since run", result.stdout, re.M), result.stdout
+    assert (copy.read_bytes(), copy.stat().st_mtime_ns) == (before, mtime)
+    assert "Skipped files (5; " in result.stdout
+    assert "  landing: Invoices/jan.csv: not in a source's folder: " in result.stdout
 
 
 def test_superseded_deliveries_stay_in_raw_and_raw_is_superseded_plus_current(built):
