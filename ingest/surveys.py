@@ -17,6 +17,11 @@ Landing layout (`<landing>/surveys/`):
   Several titles may map to the same meaning (a question reworded between forms). A form
   owned in another language heads the timestamp and e-mail columns in that language; name
   them with the roles `timestamp` and `email` ("Marca temporal": timestamp).
+
+  A score is a whole number on its scale, as a linear-scale question writes it, or first in
+  a multiple-choice option, before a dash, a colon or a label in parentheses ("10 - Extremely
+  likely", "5 (Very satisfied)", "7: likely"). A label alone ("Very satisfied") is not
+  guessed: it is quarantined.
 - `*.csv`: a form's responses as Google Forms or Sheets export them: `Timestamp`, `Email
   Address` when the form collects e-mails, then one column per question titled by it. The
   form's own download writes `2024/01/16 3:27:46 PM PST` (the zone's short name, `GMT`, or
@@ -39,9 +44,10 @@ columns not named in questions.yaml (a name, a phone number) are not read at all
 quarantined response is recorded without its e-mail or comment.
 
 Bad values are quarantined with the reason: a timestamp that is not a date-time in the
-locale, a score outside its scale, no community, no score at all, the same submission twice
-in a file. Whether the community is a registry partner is checked in dbt
-(`int_surveys__rejected_responses`), where the registry is.
+locale, a score outside its scale or not one number ("1-5", "10/10", "9.5", a label
+alone), no community, no score at all, the same submission twice in a file. Whether the
+community is a registry partner is checked in dbt (`int_surveys__rejected_responses`), where
+the registry is.
 """
 
 from __future__ import annotations
@@ -104,6 +110,13 @@ LOCALE_FORMATS = {
 
 Role = Literal["recommend", "satisfaction", "community", "comment", "email", "timestamp"]
 SCALES = {"recommend": (0, 10), "satisfaction": (1, 5)}
+# A score as forms write it: a whole number alone (a linear-scale question; the sheet's
+# number), or first in a multiple-choice option, followed by a dash (\p{Pd}: the hyphen, the
+# en dash U+2013, the em dash U+2014, ...) or a colon and a label, or by a label in
+# parentheses: "10 - Extremely likely", "5 (Very satisfied)", "7: likely", '1 - "Not at all'
+# (a label opening with a quote). The label reaches a letter before any digit, so a range
+# ("1-5", "0-4 - Not likely"), "10/10", "9.5" and "7 out of 10" read as no number.
+SCORE_PATTERN = r"(?s)^([0-9]+)(?:\s*(?:[\p{Pd}:]\PN*\pL.*|\(\PN*\pL[^)]*\)))?$"
 
 
 class Questions(BaseModel):
@@ -404,8 +417,8 @@ def _parse_responses(
             "submitted_at": submitted,
             "respondent_key": "respondent_key",
             "community": "trim(community)",
-            "recommend": "cast(nullif(trim(recommend), '') as integer)",
-            "satisfaction": "cast(nullif(trim(satisfaction), '') as integer)",
+            "recommend": _score("recommend"),
+            "satisfaction": _score("satisfaction"),
         },
     )
     return Parsed(
@@ -417,12 +430,22 @@ def _parse_responses(
     )
 
 
+def _answer(role: str) -> str:
+    return f"nullif(trim({quote(role)}), '')"
+
+
+def _score(role: str) -> str:
+    """The answer's score (SCORE_PATTERN's number), else null: the one reading of an answer,
+    checked on the scale and loaded."""
+    return f"try_cast(regexp_extract({_answer(role)}, {literal(SCORE_PATTERN)}, 1) as integer)"
+
+
 def _on_scale(role: str) -> Check:
     low, high = SCALES[role]
     col = quote(role)
     return Check(
-        f"nullif(trim({col}), '') is not null and not (regexp_full_match(trim({col}), '[0-9]+') "
-        f"and cast(trim({col}) as integer) between {low} and {high})",
+        f"{_answer(role)} is not null "
+        f"and not coalesce({_score(role)} between {low} and {high}, false)",
         f"{literal(f'{role} is not a whole number from {low} to {high}: ')} || {col}",
     )
 
@@ -532,5 +555,7 @@ SOURCE = Source(
     folders=("surveys",),
     # 2: a form's own download naming its time zone (`PM PDT`, `PM GMT`) is read, and an ISO
     # 8601 Timestamp (a workbook's date-time cell); files landed before are parsed again.
-    version=2,
+    # 3: a multiple-choice score ("10 - Extremely likely", "5 (Very satisfied)") counts as its
+    # number; files landed before, which such an answer failed, are parsed again.
+    version=3,
 )

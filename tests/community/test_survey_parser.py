@@ -217,6 +217,89 @@ def test_every_bad_value_is_quarantined_with_its_reason_and_without_private_text
     assert "@example.org" not in raw and "private words" not in raw
 
 
+# A scale asked as a multiple-choice question writes the option chosen: its number and its
+# label ("5 - It's extremely important" beside plain "4", GeckoRobotics/gecko-sustainability,
+# components/Form.tsx, a Forms download; "10 - extremely likely" in College-Track/BigQuery's
+# survey SQL; "10 (Extremely likely)" in a LimeSurvey export script). Hand-made labels in
+# those shapes: a hyphen, an en dash, an em dash without spaces, a colon, parentheses, a label
+# opening with a quote, a label in Spanish.
+MULTIPLE_CHOICE = (
+    HEADER
+    + "1/15/2024 10:00:00,a@example.org,10 - Extremely likely,5 (Very satisfied),alpha,\n"
+    + "1/15/2024 11:00:00,b@example.org,0 - Not at all likely,1 (Very dissatisfied),alpha,\n"
+    + "1/15/2024 12:00:00,c@example.org,10 \u2013 Extremely likely,3: neither,alpha,\n"
+    + '1/15/2024 13:00:00,d@example.org,"1 - ""Not at all, really",4,alpha,\n'
+    + "1/15/2024 14:00:00,e@example.org,7,5 (Muy satisfecho),alpha,\n"
+    + "1/15/2024 15:00:00,f@example.org,9\u2014Very likely,,alpha,\n"
+)
+
+
+def test_a_multiple_choice_answer_counts_as_the_number_it_starts_with(tmp_path):
+    folder = landing(tmp_path, {"r.csv": MULTIPLE_CHOICE})
+    parsed = parse_survey_file(folder / "r.csv")
+    assert parsed.rejected.num_rows == 0
+    assert [(r["recommend"], r["satisfaction"]) for r in responses(folder / "r.csv")] == [
+        (10, 5),
+        (0, 1),
+        (10, 3),
+        (1, 4),
+        (7, 5),
+        (9, None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("role", "answer", "reason"),
+    [
+        # Typed by a person into a text box, not an option chosen: not guessed.
+        ("recommend", "1-5", "recommend is not a whole number from 0 to 10: 1-5"),
+        ("recommend", "10/10", "recommend is not a whole number from 0 to 10: 10/10"),
+        ("recommend", "9.5", "recommend is not a whole number from 0 to 10: 9.5"),
+        ("recommend", "7 out of 10", "recommend is not a whole number from 0 to 10: 7 out of 10"),
+        # An option for a range of scores, and a number and dash with no label.
+        (
+            "recommend",
+            "0-4 - Not likely",
+            "recommend is not a whole number from 0 to 10: 0-4 - Not likely",
+        ),
+        ("recommend", "10 -", "recommend is not a whole number from 0 to 10: 10 -"),
+        # The number is read and is off the scale.
+        (
+            "recommend",
+            "11 - Extremely likely",
+            "recommend is not a whole number from 0 to 10: 11 - Extremely likely",
+        ),
+        (
+            "satisfaction",
+            "6 (Delighted)",
+            "satisfaction is not a whole number from 1 to 5: 6 (Delighted)",
+        ),
+        # A label alone.
+        (
+            "satisfaction",
+            "Very satisfied",
+            "satisfaction is not a whole number from 1 to 5: Very satisfied",
+        ),
+        (
+            "recommend",
+            "Extremely likely",
+            "recommend is not a whole number from 0 to 10: Extremely likely",
+        ),
+    ],
+)
+def test_an_answer_that_is_not_one_score_is_quarantined_as_it_was_written(
+    tmp_path, role, answer, reason
+):
+    """The response alone, with the answer as written in its raw record (before, any of these
+    but 9.5 failed the whole file: the check cast the answer to an integer)."""
+    scores = {"recommend": "9", "satisfaction": "4"} | {role: answer}
+    row = f"1/15/2024 10:00:00,a@example.org,{scores['recommend']},{scores['satisfaction']},a,\n"
+    folder = landing(tmp_path, {"r.csv": HEADER + row})
+    [rejected] = parse_survey_file(folder / "r.csv").rejected.to_pylist()
+    assert (rejected["record"], rejected["reason"]) == ("line 2", reason)
+    assert json.loads(rejected["raw"])[role] == answer
+
+
 # Google Forms' own "Download responses (.csv)" delivers `<form title>.csv.zip`, a zip archive
 # of the one CSV `<form title>.csv` (carlst99/TrialManager, docs/google-forms/
 # download-edit-entries.md: "select 'Download Responses (.csv)' ... This will download the
