@@ -13,6 +13,8 @@ Landing layout (`<landing>/surveys/`):
         "How satisfied are you with your hub?": satisfaction                 # 1-5
         "Which community or hub are you part of?": community  # partner id, name or hub URL
         "Anything else you would like to tell us?": comment   # free text, restricted
+      scale_labels:          # optional: answers that are a label alone -> their number
+        satisfaction: {"Very satisfied": 5, "Satisfied": 4, "Not applicable": null}
 
   Several titles may map to the same meaning (a question reworded between forms). A form
   owned in another language heads the timestamp and e-mail columns in that language; name
@@ -21,7 +23,7 @@ Landing layout (`<landing>/surveys/`):
   A score is a whole number on its scale, as a linear-scale question writes it, or first in
   a multiple-choice option, before a dash, a colon or a label in parentheses ("10 - Extremely
   likely", "5 (Very satisfied)", "7: likely"). A label alone ("Very satisfied") is not
-  guessed: it is quarantined.
+  guessed: `scale_labels` gives its number (null: no answer), or it is quarantined.
 - `*.csv`: a form's responses as Google Forms or Sheets export them: `Timestamp`, `Email
   Address` when the form collects e-mails, then one column per question titled by it. The
   form's own download writes `2024/01/16 3:27:46 PM PST` (the zone's short name, `GMT`, or
@@ -44,10 +46,10 @@ columns not named in questions.yaml (a name, a phone number) are not read at all
 quarantined response is recorded without its e-mail or comment.
 
 Bad values are quarantined with the reason: a timestamp that is not a date-time in the
-locale, a score outside its scale or not one number ("1-5", "10/10", "9.5", a label
-alone), no community, no score at all, the same submission twice in a file. Whether the
-community is a registry partner is checked in dbt (`int_surveys__rejected_responses`), where
-the registry is.
+locale, a score outside its scale or not one number ("1-5", "10/10", "9.5"), a label
+scale_labels does not map, no community, no score at all, the same submission twice in a
+file. Whether the community is a registry partner is checked in dbt
+(`int_surveys__rejected_responses`), where the registry is.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import duckdb
 import pyarrow as pa
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
 from ingest.framework import RECORD_COLUMN, Parsed, ParseError, RawTable, Source
 from ingest.secrets import read_secret
@@ -109,6 +111,7 @@ LOCALE_FORMATS = {
 }
 
 Role = Literal["recommend", "satisfaction", "community", "comment", "email", "timestamp"]
+ScaleRole = Literal["recommend", "satisfaction"]
 SCALES = {"recommend": (0, 10), "satisfaction": (1, 5)}
 # A score as forms write it: a whole number alone (a linear-scale question; the sheet's
 # number), or first in a multiple-choice option, followed by a dash (\p{Pd}: the hyphen, the
@@ -128,6 +131,9 @@ class Questions(BaseModel):
     timezone: str = "UTC"
     min_responses: int = Field(default=5, ge=1)
     questions: dict[str, Role] = Field(min_length=1)
+    # Labels of multiple-choice answers that carry no number ("Very satisfied") -> the score
+    # they mean, or null for an answer that is no score ("Not applicable").
+    scale_labels: dict[ScaleRole, dict[str, StrictInt | None]] = Field(default_factory=dict)
 
     @field_validator("locale")
     @classmethod
@@ -154,6 +160,40 @@ class Questions(BaseModel):
         if not roles & set(SCALES):
             raise ValueError("no question is mapped to recommend or satisfaction")
         return {title.strip(): role for title, role in value.items()}
+
+    @field_validator("scale_labels")
+    @classmethod
+    def _labels_on_scale(
+        cls, value: dict[str, dict[str, int | None]]
+    ) -> dict[str, dict[str, int | None]]:
+        """Each label once (answers are matched trimmed and ignoring case), without a leading
+        number (that number is read as the score), mapped to a score on its scale or null."""
+        checked: dict[str, dict[str, int | None]] = {}
+        for role, labels in value.items():
+            low, high = SCALES[role]
+            checked[role] = {}
+            seen: dict[str, str] = {}
+            for label, score in labels.items():
+                text = label.strip()
+                if not text:
+                    raise ValueError(f"{role}: an empty label")
+                if text[0] in "0123456789":
+                    raise ValueError(
+                        f"{role}: label {label!r} starts with a number, which is read as the "
+                        "score itself; map only labels without one"
+                    )
+                if score is not None and not low <= score <= high:
+                    raise ValueError(
+                        f"{role}: label {label!r} is {score}, not a whole number from {low} to "
+                        f"{high} (or null: no answer)"
+                    )
+                if text.lower() in seen:
+                    raise ValueError(
+                        f"{role}: labels {seen[text.lower()]!r} and {label!r} are the same label"
+                    )
+                seen[text.lower()] = label
+                checked[role][text] = score
+        return checked
 
     def titles(self, role: str) -> list[str]:
         return [title for title, mapped in self.questions.items() if mapped == role]
@@ -392,10 +432,10 @@ def _parse_responses(
             + f" || {quote(TIMESTAMP)}",
         ),
         plausible_time(TIMESTAMP, submitted),
-        *(_on_scale(role) for role in SCALES),
+        *(_on_scale(role, questions) for role in SCALES),
         not_empty("community"),
         Check(
-            "nullif(trim(recommend), '') is null and nullif(trim(satisfaction), '') is null",
+            " and ".join(_unanswered(role, questions) for role in SCALES),
             literal("no answer to recommend or satisfaction"),
         ),
     ]
@@ -417,8 +457,8 @@ def _parse_responses(
             "submitted_at": submitted,
             "respondent_key": "respondent_key",
             "community": "trim(community)",
-            "recommend": _score("recommend"),
-            "satisfaction": _score("satisfaction"),
+            "recommend": _score("recommend", questions),
+            "satisfaction": _score("satisfaction", questions),
         },
     )
     return Parsed(
@@ -434,19 +474,43 @@ def _answer(role: str) -> str:
     return f"nullif(trim({quote(role)}), '')"
 
 
-def _score(role: str) -> str:
-    """The answer's score (SCORE_PATTERN's number), else null: the one reading of an answer,
-    checked on the scale and loaded."""
-    return f"try_cast(regexp_extract({_answer(role)}, {literal(SCORE_PATTERN)}, 1) as integer)"
+def _score(role: str, questions: Questions) -> str:
+    """The answer's score (SCORE_PATTERN's number, else its scale_labels number), else null:
+    the one reading of an answer, checked on the scale and loaded."""
+    answer = _answer(role)
+    number = f"try_cast(regexp_extract({answer}, {literal(SCORE_PATTERN)}, 1) as integer)"
+    labels = questions.scale_labels.get(role, {})
+    cases = " ".join(
+        f"when lower({literal(label)}) then {score}"
+        for label, score in labels.items()
+        if score is not None
+    )
+    return f"coalesce({number}, case lower({answer}) {cases} end)" if cases else number
 
 
-def _on_scale(role: str) -> Check:
+def _unanswered(role: str, questions: Questions) -> str:
+    """Empty, or a label scale_labels maps to null ("Not applicable")."""
+    answer = _answer(role)
+    labels = questions.scale_labels.get(role, {})
+    no_score = [f"lower({literal(label)})" for label, score in labels.items() if score is None]
+    if not no_score:
+        return f"{answer} is null"
+    return f"({answer} is null or lower({answer}) in ({', '.join(no_score)}))"
+
+
+def _on_scale(role: str, questions: Questions) -> Check:
     low, high = SCALES[role]
     col = quote(role)
+    not_a_number = literal(f"{role} is not a whole number from {low} to {high}: ")
+    a_label = literal(
+        f"{role} is a label, not a whole number from {low} to {high} (map labels to numbers "
+        "in questions.yaml scale_labels): "
+    )
     return Check(
-        f"{_answer(role)} is not null "
-        f"and not coalesce({_score(role)} between {low} and {high}, false)",
-        f"{literal(f'{role} is not a whole number from {low} to {high}: ')} || {col}",
+        f"not {_unanswered(role, questions)} "
+        f"and not coalesce({_score(role, questions)} between {low} and {high}, false)",
+        f"(case when regexp_matches({_answer(role)}, '[0-9]') then {not_a_number} "
+        f"else {a_label} end) || {col}",
     )
 
 
@@ -556,6 +620,7 @@ SOURCE = Source(
     # 2: a form's own download naming its time zone (`PM PDT`, `PM GMT`) is read, and an ISO
     # 8601 Timestamp (a workbook's date-time cell); files landed before are parsed again.
     # 3: a multiple-choice score ("10 - Extremely likely", "5 (Very satisfied)") counts as its
-    # number; files landed before, which such an answer failed, are parsed again.
+    # number, and a label alone is quarantined saying to map it in scale_labels; files landed
+    # before, which such an answer failed, are parsed again.
     version=3,
 )

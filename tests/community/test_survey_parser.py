@@ -278,12 +278,14 @@ def test_a_multiple_choice_answer_counts_as_the_number_it_starts_with(tmp_path):
         (
             "satisfaction",
             "Very satisfied",
-            "satisfaction is not a whole number from 1 to 5: Very satisfied",
+            "satisfaction is a label, not a whole number from 1 to 5 (map labels to numbers "
+            "in questions.yaml scale_labels): Very satisfied",
         ),
         (
             "recommend",
             "Extremely likely",
-            "recommend is not a whole number from 0 to 10: Extremely likely",
+            "recommend is a label, not a whole number from 0 to 10 (map labels to numbers "
+            "in questions.yaml scale_labels): Extremely likely",
         ),
     ],
 )
@@ -298,6 +300,46 @@ def test_an_answer_that_is_not_one_score_is_quarantined_as_it_was_written(
     [rejected] = parse_survey_file(folder / "r.csv").rejected.to_pylist()
     assert (rejected["record"], rejected["reason"]) == ("line 2", reason)
     assert json.loads(rejected["raw"])[role] == answer
+
+
+SCALE_LABELS = """scale_labels:
+  satisfaction:
+    "Very satisfied": 5
+    "  Satisfied ": 4
+    "Not applicable": null
+  recommend:
+    "Extremely likely": 10
+"""
+
+
+def test_scale_labels_give_the_number_of_an_answer_that_is_a_label_alone(tmp_path):
+    """Matched trimmed and ignoring case; a label mapped to null is no answer: the response
+    loads with its other score, or, with none, is quarantined as having no answer."""
+    folder = landing(
+        tmp_path,
+        {
+            "r.csv": HEADER
+            + "1/15/2024 10:00:00,a@example.org,8,very satisfied,alpha,\n"
+            + "1/15/2024 11:00:00,b@example.org,Extremely likely, Satisfied,alpha,\n"
+            + "1/15/2024 12:00:00,c@example.org,9,Not applicable,alpha,\n"
+            + "1/15/2024 13:00:00,d@example.org,,Not applicable,alpha,\n"
+            + "1/15/2024 14:00:00,e@example.org,6,Dissatisfied,alpha,\n"
+        },
+    )
+    (folder / "questions.yaml").write_text(questions() + SCALE_LABELS, encoding="utf-8")
+    parsed = parse_survey_file(folder / "r.csv")
+    assert [
+        (r["_record"], r["recommend"], r["satisfaction"])
+        for r in parsed.tables["survey_responses"].to_pylist()
+    ] == [("line 2", 8, 5), ("line 3", 10, 4), ("line 4", 9, None)]
+    assert [(r["record"], r["reason"]) for r in parsed.rejected.to_pylist()] == [
+        ("line 5", "no answer to recommend or satisfaction"),
+        (
+            "line 6",
+            "satisfaction is a label, not a whole number from 1 to 5 (map labels to numbers in "
+            "questions.yaml scale_labels): Dissatisfied",
+        ),
+    ]
 
 
 # Google Forms' own "Download responses (.csv)" delivers `<form title>.csv.zip`, a zip archive
@@ -527,6 +569,28 @@ def test_a_file_without_the_columns_questions_yaml_names_fails(tmp_path, text, p
         ("questions: {a: recommend}\n", "no question is mapped to community"),
         ("questions: {a: community, b: opinion}\n", "field questions.b"),
         ("min_responses: 0\nquestions: {a: community, b: recommend}\n", "field min_responses"),
+        (
+            "questions: {a: community, b: recommend}\nscale_labels: {satisfaction: {Great: 6}}\n",
+            "satisfaction: label 'Great' is 6, not a whole number from 1 to 5",
+        ),
+        (
+            "questions: {a: community, b: recommend}\n"
+            "scale_labels: {recommend: {'10 - Extremely likely': 10}}\n",
+            "label '10 - Extremely likely' starts with a number, which is read as the score",
+        ),
+        (
+            "questions: {a: community, b: recommend}\n"
+            "scale_labels: {satisfaction: {Satisfied: 4, ' satisfied': 4}}\n",
+            "labels 'Satisfied' and ' satisfied' are the same label",
+        ),
+        (
+            "questions: {a: community, b: recommend}\nscale_labels: {satisfaction: {Fine: yes}}\n",
+            "field scale_labels.satisfaction.Fine",
+        ),
+        (
+            "questions: {a: community, b: recommend}\nscale_labels: {opinion: {Fine: 3}}\n",
+            "field scale_labels.opinion",
+        ),
     ],
 )
 def test_questions_yaml_is_validated(tmp_path, yaml_text, problem):
