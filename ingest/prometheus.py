@@ -41,10 +41,10 @@ from ingest.tabular import (
     Check,
     castable,
     finite,
-    gunzipped,
     gzipped,
     literal,
     not_empty,
+    plain,
     plausible_time,
 )
 from ingest.usage_settings import read_settings, settings_fingerprint, username_hasher
@@ -219,7 +219,7 @@ def extract_query_range(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
     """The file's samples as SQL over `read_json`, joined with its series' labels (hashed in
     Python, registered as `_prometheus_series_labels`); the framework stages them right away,
     so the registration of the next file may replace it. Only the labels pass through Python.
-    A gzipped response is read from its decompressed copy (`gunzipped`)."""
+    A gzipped response is read from its decompressed copy (`plain`)."""
     series = series_of(path)
     if series not in SERIES:
         raise ParseError(f"unknown series {series!r}; expected one of {', '.join(sorted(SERIES))}")
@@ -231,7 +231,7 @@ def extract_query_range(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
             f"{folder}/ holds {series} both as {series}.json and as {series}.json.gz: every "
             "sample would load twice, an older copy's beside a newer's; keep one"
         )
-    response = gunzipped(path) if gzipped(path) else path
+    response = plain(path)
     path_sql = literal(str(response))
     size = max(response.stat().st_size + 1, MIN_OBJECT_SIZE)
     try:

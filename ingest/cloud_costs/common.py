@@ -23,7 +23,7 @@ import duckdb
 
 from ingest.cloud_costs import schemas
 from ingest.framework import RECORD_COLUMN, ManyFiles, ParseError, Rows, read_error
-from ingest.tabular import Check, literal, open_bytes, quote
+from ingest.tabular import Check, literal, open_bytes, plain, quote
 
 # The billing scope a delivery replaces: one billing account's one billing period.
 SCOPE_COLUMNS = {"_billing_account_id": "varchar", "_billing_period": "date"}
@@ -244,17 +244,19 @@ def json_objects(path: Path) -> tuple[Rows, str]:
     """A JSON file's objects as rows of one JSON column `j` (plus `_ordinal`), and what a
     person calls each: a `line` of JSON lines (as `bq extract` writes a table), or an
     `element` of one JSON array (as `bq query --format=json` or `prettyjson` writes results,
-    each object over as many lines as it likes)."""
-    if _json_array(path):
+    each object over as many lines as it likes). A gzipped file is read from its checked,
+    decompressed copy (`plain`): a damaged one fails here, naming why."""
+    source = plain(path)
+    if _json_array(source):
         return Rows(
             f"select json as j, row_number() over () as _ordinal "
-            f"from read_json_objects({literal(str(path))}, format = 'array')",
+            f"from read_json_objects({literal(str(source))}, format = 'array')",
             explain=read_error,
         ), "element"
     return Rows(
         f"select json as j, row_number() over () as _ordinal "
-        f"from read_json_objects({literal(str(path))}, format = 'newline_delimited')",
-        explain=lambda error: _not_json(error, path),
+        f"from read_json_objects({literal(str(source))}, format = 'newline_delimited')",
+        explain=lambda error: _not_json(error, source),
     ), "line"
 
 
