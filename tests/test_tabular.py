@@ -178,6 +178,19 @@ def _workbook(path: Path, *sheets: tuple[str, list[list[object]]]) -> Path:
     return path
 
 
+def _count_workbook_loads(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    """The keyword arguments of every openpyxl load from now on, one entry per load (the
+    workbook is still loaded: this counts, it does not stand in for openpyxl)."""
+    opened: list[dict] = []
+    load = openpyxl.load_workbook
+    monkeypatch.setattr(
+        openpyxl,
+        "load_workbook",
+        lambda *args, **kwargs: opened.append(kwargs) or load(*args, **kwargs),
+    )
+    return opened
+
+
 def _patched(path: Path, old: str, new: str) -> Path:
     """The workbook with its first worksheet's XML edited (old must be there)."""
     member = "xl/worksheets/sheet1.xml"
@@ -271,13 +284,7 @@ def test_a_formatted_blank_reads_as_empty_without_reading_the_workbook_again(
     path = _patched(
         path, '<c r="B2" t="n"><v>2</v></c>', '<c r="B2" t="n"><v>2</v></c><c r="C2" s="1"/>'
     )
-    opened = []
-    load = openpyxl.load_workbook
-    monkeypatch.setattr(
-        openpyxl,
-        "load_workbook",
-        lambda *args, **kwargs: opened.append(kwargs) or load(*args, **kwargs),
-    )
+    opened = _count_workbook_loads(monkeypatch)
     rows = duckdb.sql(csv_rows(path, ["id", "total"], ["note"]).sql).fetchall()
     assert rows == [("1", "2", None, 2, "line 2")]
     assert [kwargs["data_only"] for kwargs in opened] == [True]
@@ -294,13 +301,7 @@ def test_a_workbook_read_for_its_header_then_its_rows_is_loaded_once_per_file_lo
         tmp_path / "deals.xlsx",
         ("Deals", [["Record ID", "Deal Stage", "Amount"], [201, "Closed Won", 4800]]),
     )
-    opened = []
-    load = openpyxl.load_workbook
-    monkeypatch.setattr(
-        openpyxl,
-        "load_workbook",
-        lambda *args, **kwargs: opened.append(kwargs) or load(*args, **kwargs),
-    )
+    opened = _count_workbook_loads(monkeypatch)
     required = ["Record ID", "Deal Stage", "Amount"]
     for _ in range(2):
         with file_scratch():
