@@ -145,6 +145,25 @@ def build_cli(
     return run_cli([*args, *options], env, timeout=timeout)
 
 
+def damaged_gzip(stream: bytes, how: str) -> bytes:
+    """A gzip stream damaged as a disk or a transfer damages one: its first deflate block's
+    type made the reserved one (`deflate`: byte 10, after the 10-byte header, bits 1-2 = 11),
+    its trailer's CRC (`crc`: the first four bytes) or length (`length`: the last four)
+    changed while the deflate data stays whole, cut in half (`cut`), or cut to nothing."""
+    data = bytearray(stream)
+    if how == "deflate":
+        data[10] |= 0b110
+    elif how == "crc":
+        data[-8] ^= 0x01
+    elif how == "length":
+        data[-4] ^= 0x01
+    elif how == "cut":
+        del data[len(data) // 2 :]
+    else:
+        data.clear()
+    return bytes(data)
+
+
 def stop_server(server: subprocess.Popen) -> None:
     """Stop a server started in its own session (`start_new_session=True`) and all it started.
     One still running a minute after SIGTERM (seen in CI before `exec_server` restored the

@@ -16,6 +16,7 @@ import yaml
 from ingest.framework import RAW_SCHEMA, ParseError, SourceError, load_source
 from ingest.prometheus import SERIES, SOURCE
 from ingest.usage_settings import DEMO_KEY, KEY_ENV, KEY_FILE_ENV
+from tests.conftest import damaged_gzip
 
 CLUSTER = "2i2c-shared"
 KEY = "usage-test-key-0123456789"
@@ -216,20 +217,6 @@ def test_a_gzipped_response_loads_as_its_json_its_series_named_without_json_gz(
         ]
 
 
-def damaged(stream: bytes, how: str) -> bytes:
-    """A gzip stream damaged as a disk or a transfer damages one: its first deflate block's
-    type made the reserved one (byte 10, after the 10-byte header: bits 1-2 = 11), its CRC
-    (the trailer's first four bytes) changed while the deflate data stays whole, or cut."""
-    data = bytearray(stream)
-    if how == "deflate":
-        data[10] |= 0b110
-    elif how == "crc":
-        data[-8] ^= 0xFF
-    else:
-        del data[len(data) // 2 :]
-    return bytes(data)
-
-
 @pytest.mark.parametrize(
     ("how", "problem"),
     [
@@ -245,7 +232,7 @@ def test_a_damaged_gzip_fails_naming_the_file_and_loads_nothing(
     folder = landing(tmp_path)
     body = matrix(({"namespace": "prod"}, [[1704067200, "2"]]))
     path = gzipped_response(folder, body, "running_servers.json.gz")
-    path.write_bytes(damaged(path.read_bytes(), how))
+    path.write_bytes(damaged_gzip(path.read_bytes(), how))
     with duckdb.connect() as con:
         with pytest.raises(SourceError) as failure:
             load_source(con, SOURCE, folder)

@@ -19,6 +19,7 @@ import pytest
 from ingest.cloud_costs.focus import SOURCE as FOCUS
 from ingest.cloud_costs.gcp import SOURCE as GCP
 from ingest.framework import RAW_SCHEMA, SourceError, load_source
+from tests.conftest import damaged_gzip
 
 from .conftest import FIXTURES
 
@@ -50,24 +51,14 @@ def text(lines: list[str]) -> bytes:
 
 
 def damaged(lines: list[str], how: str, digit: tuple[bytes, int]) -> bytes:
-    """The lines gzipped, then damaged: the trailer's CRC (its first four bytes) or length
-    (its last four) changed, the deflate data whole; a digit's bit flipped in a stored block;
-    the file cut in half, or to nothing."""
+    """The lines gzipped, then damaged (`damaged_gzip`), or a digit's bit flipped in a
+    stored block (`digit`), which still inflates."""
     if how == "digit":
         before, bit = digit
         data = bytearray(gzip.compress(text(lines), compresslevel=0, mtime=0))
         data[data.index(before) + len(before)] ^= bit
         return bytes(data)
-    data = bytearray(gzip.compress(text(lines), mtime=0))
-    if how == "crc":
-        data[-8] ^= 0x01
-    elif how == "length":
-        data[-4] ^= 0x01
-    elif how == "cut":
-        del data[len(data) // 2 :]
-    else:
-        data.clear()
-    return bytes(data)
+    return damaged_gzip(gzip.compress(text(lines), mtime=0), how)
 
 
 @pytest.mark.parametrize("bill", sorted(BILLS))
