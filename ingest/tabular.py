@@ -1,7 +1,9 @@
 """Reading delimited files through DuckDB and splitting valid rows from rejected ones.
 
 A file whose structure is broken (unterminated quote, wrong number of fields, bad encoding,
-missing required column) is a `ParseError` naming the line. Files may be gzip-compressed
+missing required column) is a `ParseError` naming the line. A file is UTF-8 text, or text in
+the encoding its byte-order mark declares (UTF-16, as Excel's "Unicode Text" saves a sheet):
+a byte that is not of it fails the file, naming where (`checked_text`). Files may be gzip-compressed
 (`.csv.gz`, as AWS and Azure write them) or a zip archive of the one file (`.csv.zip`, legacy
 CUR's ZIP compression; the ECB's `eurofxref-hist.zip`) and may mix CRLF and LF line ends
 (files stitched together from two exports). An Excel workbook (`.xlsx`, as HubSpot's export
@@ -12,6 +14,7 @@ allowed) is rejected with a reason and lands in quarantine; the rest of the file
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
@@ -20,7 +23,7 @@ import re
 import threading
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
@@ -312,7 +315,7 @@ def csv_numbers(path: Path, required: Sequence[str]) -> Numbers:
 
 
 def csv_header(path: Path, delimiter: str = ",") -> list[str]:
-    """The header row, without a UTF-8 byte-order mark (only the first line is decoded)."""
+    """The header row, without a byte-order mark."""
     return _header(_first_line(path), delimiter)
 
 
@@ -324,17 +327,29 @@ def _header(line: str, delimiter: str) -> list[str]:
 
 
 def _first_line(path: Path) -> str:
+    """The header line as text (`checked_text`). A NUL in it is UTF-16 (or UTF-32) without a
+    byte-order mark, whose ASCII reads as valid UTF-8 with a NUL after each letter: named,
+    not read as a header of no known column."""
     if workbook(path):
         return _csv_line(_sheet_copy(path).header)
-    with open_bytes(path) as handle:
-        try:
-            first_line = handle.readline()
-        except COMPRESSION_ERRORS as error:
-            raise _not_decompressed(path, error, "line 1") from error
+    text = ""
     try:
-        return first_line.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ParseError(f"header is not UTF-8: {error.reason}", "line 1") from error
+        with closing(checked_text(path, chunk_bytes=1 << 14)) as chunks:
+            for chunk in chunks:
+                text += chunk
+                if "\n" in text:
+                    break
+    except COMPRESSION_ERRORS as error:
+        raise _not_decompressed(path, error, "line 1") from error
+    head, newline, _ = text.partition("\n")
+    line = head + newline
+    if "\x00" in line:
+        raise ParseError(
+            "the header holds NUL bytes, as UTF-16 text without a byte-order mark does: save "
+            'the file as "CSV UTF-8 (Comma delimited)", or as UTF-16 with a byte-order mark',
+            "line 1",
+        )
+    return line
 
 
 def _cells(line: str, delimiter: str) -> list[str]:
@@ -371,11 +386,13 @@ def csv_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ()) 
     trailing comma, as the ECB writes its rates) names column<N> (0-based), as DuckDB's own
     sniffer does. DuckDB refuses a file that mixes CRLF and LF line ends (often without
     naming a line): such a file is read from a copy with its line ends made LF, which keeps
-    line numbers; so is a zipped file, which DuckDB does not read (the copy is removed when
-    the file's load is done: `scratch_folder`). A gzip file is read whole by Python to count
-    its line ends before DuckDB reads it, which checks its CRC and length as DuckDB does not
-    (`plain`): a damaged one is a ParseError. A refusal that names no line is located by
-    Python's csv reader. A workbook is read as its first worksheet (`workbook_rows`).
+    line numbers; so is a zipped file, which DuckDB does not read, and a UTF-16 one, which
+    the copy makes UTF-8 (the copy is removed when the file's load is done: `scratch_folder`).
+    Every file is decoded whole by Python, to count its line ends or to copy it: a byte that
+    is not of its encoding is a ParseError naming where (`checked_text`), and a gzip file's
+    CRC and length are checked, as DuckDB does not (`plain`): a damaged one is a ParseError.
+    A refusal that names no line is located by Python's csv reader. A workbook is read as its
+    first worksheet (`workbook_rows`).
     """
     if workbook(path):
         return workbook_rows(path, required, optional)
@@ -391,8 +408,8 @@ def csv_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ()) 
         raise ParseError(f"column(s) repeated in header: {', '.join(duplicated)}", "line 1")
     source = path
     try:
-        # A zipped file is copied whatever its line ends: no pass to count them first.
-        if zipped(path) or all(line_endings(path)):
+        # A zipped or UTF-16 file is copied whatever its line ends: no pass to count them first.
+        if zipped(path) or _text_encoding(path).codec != UTF_8.codec or all(line_endings(path)):
             plain = path.name.removesuffix(".gz").removesuffix(".zip")
             source = scratch_folder() / f"{next(_TABLES)}-{plain}"
             _copy_with_lf(path, source)
@@ -423,15 +440,117 @@ def _located(error: duckdb.Error, path: Path, width: int, delimiter: str) -> Par
 
 
 def line_endings(path: Path) -> tuple[int, int]:
-    """How many lines end in CRLF and how many in a bare LF (read in chunks)."""
+    """How many lines end in CRLF and how many in a bare LF (the text read in chunks,
+    checked: `checked_text`)."""
     crlf = lf = 0
-    previous = b""
-    with open_bytes(path) as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            lf += chunk.count(b"\n")
-            crlf += chunk.count(b"\r\n") + (previous.endswith(b"\r") and chunk.startswith(b"\n"))
-            previous = chunk
+    previous = ""
+    for chunk in checked_text(path):
+        lf += chunk.count("\n")
+        crlf += chunk.count("\r\n") + (previous.endswith("\r") and chunk.startswith("\n"))
+        previous = chunk
     return crlf, lf - crlf
+
+
+@dataclass(frozen=True)
+class TextEncoding:
+    """How a text file writes its characters: the name a person knows, Python's codec for
+    the bytes after the byte-order mark, and that mark."""
+
+    name: str
+    codec: str
+    bom: bytes = b""
+
+
+UTF_8 = TextEncoding("UTF-8", "utf-8")
+# The encodings a byte-order mark declares, as the WHATWG Encoding Standard sniffs them: Excel's
+# "CSV UTF-8" and Azure's exports start with UTF-8's; Excel's "Unicode Text" and some
+# accounting tools write UTF-16 (little-endian; big-endian is rarer) behind theirs. Text in any
+# other encoding without a mark (Windows-1252, as Excel's "CSV (Comma delimited)" saves it;
+# Latin-1) cannot be told from it by its bytes: it is refused where it is not UTF-8.
+_MARKED_ENCODINGS = (
+    TextEncoding("UTF-8", "utf-8", codecs.BOM_UTF8),
+    TextEncoding("UTF-16 LE", "utf-16-le", codecs.BOM_UTF16_LE),
+    TextEncoding("UTF-16 BE", "utf-16-be", codecs.BOM_UTF16_BE),
+)
+
+
+def _text_encoding(path: Path) -> TextEncoding:
+    """The encoding the file's byte-order mark declares; UTF-8 when it has none."""
+    with open_bytes(path) as handle:
+        return _marked(handle.read(3))
+
+
+def _marked(start: bytes) -> TextEncoding:
+    return next((e for e in _MARKED_ENCODINGS if start.startswith(e.bom)), UTF_8)
+
+
+def checked_text(path: Path, chunk_bytes: int = 1 << 20) -> Iterator[str]:
+    """The file's text after its byte-order mark, decoded strictly in chunks of `chunk_bytes`
+    in the encoding the mark declares (`_text_encoding`). A byte sequence that is not of it is
+    a ParseError naming its line, its byte offset and the bytes (`_not_text`): nothing is
+    replaced by U+FFFD, and no row of a file in another encoding loads."""
+    with open_bytes(path) as handle:
+        start = handle.read(3)
+        encoding = _marked(start)
+        decoder = codecs.getincrementaldecoder(encoding.codec)()
+        chunk = start[len(encoding.bom) :] + handle.read(chunk_bytes)
+        offset = len(encoding.bom)  # where `chunk` starts in the file
+        while True:
+            pending = decoder.getstate()[0]  # bytes of a character the last chunk cut
+            try:
+                text = decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as error:
+                at = offset - len(pending) + error.start
+                raise _not_text(path, encoding, error.reason, at) from None
+            if not chunk:
+                return
+            yield text
+            offset += len(chunk)
+            chunk = handle.read(chunk_bytes)
+
+
+def _not_text(path: Path, encoding: TextEncoding, reason: str, at: int) -> ParseError:
+    """The first byte sequence that is not `encoding`, at byte offset `at`: its line, the
+    text before it on the line, the bytes from it (`_context_at`), and what to save the file
+    as. Bytes that are not UTF-8 are shown as Windows-1252 reads them (as Excel's "CSV (Comma
+    delimited)" saves text) when they read so; NUL bytes between the letters before them are
+    UTF-16 without a byte-order mark."""
+    line, before, seen = _context_at(path, encoding, at)
+    problem = (
+        f"not {encoding.name} text: byte offset {at}"
+        + (f", after {before!r}," if before else "")
+        + f" holds {seen.hex(' ').upper()} ({reason})"
+    )
+    if "\x00" in before:
+        problem += "; the NUL bytes between letters are UTF-16 without a byte-order mark"
+    elif encoding.codec == UTF_8.codec:
+        with suppress(UnicodeDecodeError):
+            problem += (
+                f", which reads {seen.decode('cp1252')!r} in Windows-1252, as Excel's "
+                '"CSV (Comma delimited)" saves text'
+            )
+    return ParseError(
+        f'{problem}: save the file as "CSV UTF-8 (Comma delimited)" (Excel), or as CSV with '
+        "the character set UTF-8",
+        f"line {line}",
+    )
+
+
+def _context_at(path: Path, encoding: TextEncoding, at: int) -> tuple[int, str, bytes]:
+    """The line holding byte offset `at`, the text before `at` on it (24 characters at most)
+    and the 4 bytes from `at`, whatever chunks the file was decoded in: the file is read again
+    up to `at` (whose bytes before it are `encoding`), so that a file that loads is not
+    counted as it is read."""
+    decoder = codecs.getincrementaldecoder(encoding.codec)()
+    newlines, before = 0, ""
+    with open_bytes(path) as handle:
+        left = at - len(handle.read(len(encoding.bom)))
+        while left > 0 and (chunk := handle.read(min(left, 1 << 20))):
+            text = decoder.decode(chunk)
+            newlines += text.count("\n")
+            before = (before + text).rsplit("\n", 1)[-1][-24:]
+            left -= len(chunk)
+        return newlines + 1, before, handle.read(4)
 
 
 def plain(path: Path) -> Path:
@@ -466,19 +585,20 @@ def gunzipped(path: Path) -> Path:
 
 
 def _copy_with_lf(source: Path, target: Path) -> None:
-    with open_bytes(source) as reader, target.open("wb") as writer:
-        carry = b""
-        for chunk in iter(lambda: reader.read(1 << 20), b""):
+    """The file's text (`checked_text`) written as UTF-8 with LF line ends."""
+    with target.open("w", encoding="utf-8", newline="") as writer:
+        carry = ""
+        for chunk in checked_text(source):
             chunk = carry + chunk
-            carry = b"\r" if chunk.endswith(b"\r") else b""
-            writer.write(chunk[: len(chunk) - len(carry)].replace(b"\r\n", b"\n"))
+            carry = "\r" if chunk.endswith("\r") else ""
+            writer.write(chunk[: len(chunk) - len(carry)].replace("\r\n", "\n"))
         writer.write(carry)
 
 
 def _locate_unreadable_line(path: Path, width: int, delimiter: str) -> str | None:
     """The first line Python's strict csv reader cannot read, or whose field count is off."""
     with open_bytes(path) as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")  # checked: `csv_rows`
         reader = csv.reader(text, delimiter=delimiter, strict=True)
         try:
             for row in reader:

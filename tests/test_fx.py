@@ -70,6 +70,21 @@ def test_byte_order_mark_and_extra_columns_are_accepted(tmp_path: Path):
     assert [(r["currency"], r["usd_per_unit"]) for r in rows] == [("EUR", 1.09)]
 
 
+def test_rates_saved_as_unicode_text_are_read_at_their_tabs(tmp_path: Path):
+    """Excel's "Unicode Text": UTF-16 LE behind a byte-order mark, tab-separated, CRLF."""
+    rates = write(
+        tmp_path / "rates.csv",
+        "date\tcurrency\tusd_per_unit\r\n2024-03-01\tEUR\t1.09\r\n2024-03-01\tCHF\t1.13\r\n",
+        encoding="utf-16",
+    )
+    assert rates.read_bytes()[:2] == b"\xff\xfe"
+    rows = parse_rates(rates).tables["fx_rates"].to_pylist()
+    assert [(r["rate_date"], r["currency"], r["usd_per_unit"]) for r in rows] == [
+        (date(2024, 3, 1), "EUR", 1.09),
+        (date(2024, 3, 1), "CHF", 1.13),
+    ]
+
+
 def test_semicolon_rates_with_decimal_commas_read_like_their_comma_twin(tmp_path: Path):
     twin = write(
         tmp_path / "comma.csv",
@@ -142,8 +157,14 @@ def test_a_file_that_is_not_utf8_fails_naming_the_line(tmp_path: Path):
     rates.write_bytes(b"date,currency,usd_per_unit\n2024-01-01,EUR,1.1\n2024-02-01,\xe9UR,1.2\n")
     with pytest.raises(ParseError) as failure:
         parse_rates(rates)
+    # 27 bytes of header, 19 of line 2, then '2024-02-01,' (11): byte 57 is Latin-1's é.
     assert failure.value.where == "line 3"
-    assert "not utf-8 encoded" in failure.value.problem
+    assert failure.value.problem == (
+        "not UTF-8 text: byte offset 57, after '2024-02-01,', holds E9 55 52 2C (invalid "
+        "continuation byte), which reads 'éUR,' in Windows-1252, as Excel's \"CSV (Comma "
+        'delimited)" saves text: save the file as "CSV UTF-8 (Comma delimited)" (Excel), or '
+        "as CSV with the character set UTF-8"
+    )
 
 
 ECB = Path(__file__).parent / "fixtures" / "fx"

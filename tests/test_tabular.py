@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import gzip
 import zipfile
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -13,6 +15,7 @@ import pytest
 
 from ingest.framework import ParseError, file_scratch
 from ingest.tabular import (
+    checked_text,
     csv_header,
     csv_rows,
     plausible_time,
@@ -161,6 +164,159 @@ def test_a_line_of_another_width_in_a_semicolon_file_is_named(
         read_csv_strings(scratch_connection(), path, ["id", "amount"])
     assert error.value.where == "line 3"
     assert error.value.problem.startswith("malformed CSV: " + problem)
+
+
+# --- Text encodings, as people's tools save a sheet: Excel's "CSV UTF-8" (UTF-8 behind a
+# byte-order mark), "Unicode Text" (UTF-16 LE behind one, tab-separated), "CSV (Comma
+# delimited)" (Windows-1252, no mark), all with CRLF line ends.
+
+# Accents, a euro sign, a character outside the Basic Multilingual Plane (a UTF-16 surrogate
+# pair) and a negative amount.
+ACCENTED = "customer,amount\r\nUniversidad de Córdoba,1234.50\r\nZoë Müller \u2013 € 🙂,-7\r\n"
+ACCENTED_ROWS = [
+    ("Universidad de Córdoba", "1234.50", 2, "line 2"),
+    ("Zoë Müller \u2013 € 🙂", "-7", 3, "line 3"),
+]
+MARKED = {
+    "utf-8": b"",
+    "utf-8-sig": b"",  # the codec writes the mark itself
+    "utf-16-le": codecs.BOM_UTF16_LE,
+    "utf-16-be": codecs.BOM_UTF16_BE,
+}
+
+
+def _packed(path: Path, data: bytes, container: str) -> Path:
+    if container == "gzip":
+        path = path.with_name(path.name + ".gz")
+        path.write_bytes(gzip.compress(data))
+        return path
+    if container == "zip":
+        return _zip(path.with_name(path.name + ".zip"), {path.name: data})
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("container", ["plain", "gzip", "zip"])
+@pytest.mark.parametrize("codec", MARKED)
+def test_utf8_with_or_without_its_mark_and_utf16_with_its_mark_read_as_the_same_rows(
+    tmp_path: Path, codec: str, container: str
+):
+    data = MARKED[codec] + ACCENTED.encode(codec)
+    path = _packed(tmp_path / "export.csv", data, container)
+    with file_scratch():
+        rows = read_csv_strings(scratch_connection(), path, ["customer", "amount"]).fetchall()
+    assert rows == ACCENTED_ROWS
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_unicode_text_is_read_at_its_tabs_where_the_separator_is_told_by_the_header(
+    tmp_path: Path, codec: str
+):
+    path = tmp_path / "export.txt"
+    path.write_bytes(MARKED[codec] + ACCENTED.replace(",", "\t").encode(codec))
+    with file_scratch():
+        rows = read_csv_strings(scratch_connection(), path, ["customer", "amount"]).fetchall()
+    assert rows == ACCENTED_ROWS
+
+
+@pytest.mark.parametrize("codec", MARKED)
+def test_text_decoded_in_chunks_that_cut_characters_is_the_text(tmp_path: Path, codec: str):
+    """A chunk may end inside a character (ó is 2 bytes in UTF-8, 🙂 4 in both): the decoder
+    carries its first bytes over, whatever the chunk size."""
+    path = tmp_path / "export.csv"
+    path.write_bytes(MARKED[codec] + ACCENTED.encode(codec))
+    for size in range(1, 9):
+        assert "".join(checked_text(path, chunk_bytes=size)) == ACCENTED
+
+
+SAVE_AS_UTF8 = (
+    ': save the file as "CSV UTF-8 (Comma delimited)" (Excel), or as CSV with the character '
+    "set UTF-8"
+)
+
+
+def _not_text(path: Path, chunk_bytes: int) -> ParseError:
+    with pytest.raises(ParseError) as error:
+        for _ in checked_text(path, chunk_bytes):
+            pass
+    return error.value
+
+
+@pytest.mark.parametrize(
+    ("data", "where", "problem"),
+    [
+        # Excel's "CSV (Comma delimited)": Windows-1252. 17 bytes of header, then
+        # 'Universidad de C' (16): byte 33 is its ó.
+        (
+            b"customer,amount\r\nUniversidad de C\xf3rdoba,1234.50\r\n",
+            "line 2",
+            "not UTF-8 text: byte offset 33, after 'Universidad de C', holds F3 72 64 6F "
+            "(invalid continuation byte), which reads 'órdo' in Windows-1252, as Excel's "
+            '"CSV (Comma delimited)" saves text',
+        ),
+        # A "CSV UTF-8" file with a line pasted from a Windows-1252 one: the mark (3 bytes),
+        # the header (16), 'Universidad de Córdoba,1' and its LF (22 letters, ó in 2 bytes,
+        # and 3: 26), 'Universit' (9): byte 54 is the second line's é.
+        (
+            codecs.BOM_UTF8
+            + "customer,amount\nUniversidad de Córdoba,1\n".encode()
+            + b"Universit\xe9 de Gen\xe8ve,2\n",
+            "line 3",
+            "not UTF-8 text: byte offset 54, after 'Universit', holds E9 20 64 65 (invalid "
+            "continuation byte), which reads 'é de' in Windows-1252, as Excel's \"CSV (Comma "
+            'delimited)" saves text',
+        ),
+        # UTF-16 with a low surrogate alone: the mark (2), 'id' and CRLF (8): byte 10.
+        (
+            codecs.BOM_UTF16_LE + "id\r\n".encode("utf-16-le") + b"\x00\xdc\r\x00\n\x00",
+            "line 2",
+            "not UTF-16 LE text: byte offset 10 holds 00 DC 0D 00 (illegal encoding)",
+        ),
+        # UTF-16 cut in the middle of a character: the mark (2), 'id' and LF (6), 'x' (2).
+        (
+            codecs.BOM_UTF16_BE + "id\nx".encode("utf-16-be") + b"\x00",
+            "line 2",
+            "not UTF-16 BE text: byte offset 10, after 'x', holds 00 (truncated data)",
+        ),
+    ],
+    ids=["windows-1252", "utf-8-then-windows-1252", "lone-surrogate", "cut-utf-16"],
+)
+def test_a_byte_not_of_the_files_encoding_fails_naming_line_offset_bytes_and_the_fix(
+    tmp_path: Path, data: bytes, where: str, problem: str
+):
+    path = tmp_path / "export.csv"
+    path.write_bytes(data)
+    for size in (1, 3, 1 << 20):
+        failure = _not_text(path, size)
+        assert (failure.where, failure.problem) == (where, problem + SAVE_AS_UTF8)
+
+
+def test_a_byte_not_utf8_fails_the_file_even_in_a_column_no_source_reads(tmp_path: Path):
+    """DuckDB checks only the columns it reads: the file is checked whole before, so a file
+    in another encoding is refused wherever its first such byte is. 'id,note' and LF (8),
+    'a,Caf' (5): byte 13."""
+    path = tmp_path / "export.csv"
+    path.write_bytes(b"id,note\na,Caf\xe9\n")
+    with pytest.raises(ParseError) as error:
+        csv_rows(path, ["id"])
+    assert (error.value.where, error.value.problem) == (
+        "line 2",
+        "not UTF-8 text: byte offset 13, after 'a,Caf', holds E9 0A (invalid continuation byte), "
+        "which reads 'é\\n' in Windows-1252, as Excel's \"CSV (Comma delimited)\" saves text"
+        + SAVE_AS_UTF8,
+    )
+
+
+def test_utf16_without_its_mark_is_named_not_read_as_a_header_of_nul_bytes(tmp_path: Path):
+    path = tmp_path / "export.csv"
+    path.write_bytes("id,amount\r\na,1\r\n".encode("utf-16-le"))
+    with pytest.raises(ParseError) as error:
+        csv_header(path)
+    assert (error.value.where, error.value.problem) == (
+        "line 1",
+        "the header holds NUL bytes, as UTF-16 text without a byte-order mark does: save the "
+        'file as "CSV UTF-8 (Comma delimited)", or as UTF-16 with a byte-order mark',
+    )
 
 
 # --- Excel workbooks: written by openpyxl as a program writes them (typed cells, a formula

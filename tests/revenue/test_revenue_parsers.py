@@ -3,6 +3,7 @@ JSON), on fixtures in tests/fixtures/revenue whose expected values are worked ou
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -344,6 +345,49 @@ INV-106;Gamma;103;2024-03-05;2024-04-04;;4224;Training;;;1.500,50;GBP
     ]
     lines = parsed.tables["invoice_lines"].to_pylist()
     assert [(r["_record"], r["amount"]) for r in lines] == [("line 6", 1500.5)]
+
+
+# One invoice file as Excel saves it: "CSV UTF-8" (UTF-8 behind a byte-order mark), "Unicode
+# Text" (UTF-16 LE behind one, tab-separated), UTF-16 BE as some accounting tools write, and
+# plain UTF-8; all with CRLF line ends.
+ACCENTED_INVOICES = (
+    f"{INVOICE_HEADER}\r\n"
+    "INV-201,Universidad de Córdoba,104,2024-03-05,2024-04-04,,4221,Cuota \u2013 marzo €,"
+    "2024-03-01,2024-03-31,1234.50,EUR\r\n"
+    "CN-202,Université de Genève,105,2024-03-06,2024-04-05,,4224,Avoir sur « INV-199 »,"
+    ",,-99.90,CHF\r\n"
+)
+SAVED_AS = {
+    "utf-8": lambda text: text.encode("utf-8"),
+    "csv-utf-8": lambda text: text.encode("utf-8-sig"),
+    "unicode-text": lambda text: codecs.BOM_UTF16_LE + text.replace(",", "\t").encode("utf-16-le"),
+    "utf-16-be": lambda text: codecs.BOM_UTF16_BE + text.encode("utf-16-be"),
+}
+
+
+@pytest.mark.parametrize("saved_as", SAVED_AS)
+def test_an_invoice_file_in_utf8_or_utf16_lands_the_same_raw_rows(tmp_path, saved_as):
+    landing = tmp_path / "landing"
+    (landing / "invoices").mkdir(parents=True)
+    (landing / "invoices/march.csv").write_bytes(SAVED_AS[saved_as](ACCENTED_INVOICES))
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    report = load_source(con, INVOICES, landing)
+    assert (report.rows_loaded, report.rows_quarantined) == (2, 0)
+    rows = con.execute(
+        "select invoice_number, customer, description, amount, currency, service_period_end "
+        "from raw.invoice_lines order by invoice_number desc"
+    ).fetchall()
+    assert rows == [
+        (
+            "INV-201",
+            "Universidad de Córdoba",
+            "Cuota \u2013 marzo €",
+            1234.5,
+            "EUR",
+            date(2024, 3, 31),
+        ),
+        ("CN-202", "Université de Genève", "Avoir sur « INV-199 »", -99.9, "CHF", None),
+    ]
 
 
 def _invoice_cell(label: str, text: str) -> object:
