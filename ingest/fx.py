@@ -17,6 +17,7 @@ from ingest.framework import Parsed, ParseError, RawTable, Source
 from ingest.tabular import (
     Check,
     castable,
+    csv_delimiter,
     csv_header,
     csv_numbers,
     date_format,
@@ -46,8 +47,9 @@ OWN_COLUMNS = ("date", "currency", "usd_per_unit")
 
 
 def parse_rates(path: Path) -> Parsed:
-    """Our own shape, or the ECB's (its header starts `Date`, ours `date`)."""
-    header = csv_header(path)
+    """Our own shape, or the ECB's (its header starts `Date`, ours `date`). Ours may be
+    separated by ';' or a tab (`csv_delimiter`)."""
+    header = csv_header(path, csv_delimiter(path, OWN_COLUMNS))
     if header[0] == "Date":
         return parse_ecb_rates(path, header)
     con = scratch_connection()

@@ -315,8 +315,20 @@ def csv_numbers(path: Path, required: Sequence[str]) -> Numbers:
 
 
 def csv_header(path: Path, delimiter: str = ",") -> list[str]:
-    """The header row, without a byte-order mark."""
-    return _header(_first_line(path), delimiter)
+    """The header row, without a byte-order mark. A header with more cells at tabs than at
+    `delimiter` is tab-separated, as Excel's "Unicode Text" and "Text (Tab delimited)" save a
+    sheet: a source that reads only commas (`delimiter` ',') says what to save it as rather
+    than miss every column it needs."""
+    line = _first_line(path)
+    header = _header(line, delimiter)
+    if delimiter != "\t" and len(_cells(line, "\t")) > len(header):
+        raise ParseError(
+            'the header is separated by tabs (as Excel\'s "Unicode Text" and "Text (Tab '
+            f'delimited)" save a sheet), and this file is read at {delimiter!r}: save it as '
+            '"CSV UTF-8 (Comma delimited)"',
+            "line 1 (header)",
+        )
+    return header
 
 
 def _header(line: str, delimiter: str) -> list[str]:

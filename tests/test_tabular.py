@@ -319,6 +319,20 @@ def test_utf16_without_its_mark_is_named_not_read_as_a_header_of_nul_bytes(tmp_p
     )
 
 
+def test_a_tab_separated_header_read_at_commas_says_what_to_save_it_as(tmp_path: Path):
+    path = tmp_path / "export.csv"
+    path.write_bytes(codecs.BOM_UTF16_LE + "Record ID\tDeal Stage\r\n".encode("utf-16-le"))
+    assert csv_header(path, "\t") == ["Record ID", "Deal Stage"]
+    with pytest.raises(ParseError) as error:
+        csv_header(path)
+    assert (error.value.where, error.value.problem) == (
+        "line 1 (header)",
+        'the header is separated by tabs (as Excel\'s "Unicode Text" and "Text (Tab '
+        "delimited)\" save a sheet), and this file is read at ',': save it as \"CSV UTF-8 "
+        '(Comma delimited)"',
+    )
+
+
 # --- Excel workbooks: written by openpyxl as a program writes them (typed cells, a formula
 # without a computed value), and patched where Excel writes its own shape (cached results).
 
