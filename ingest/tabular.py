@@ -338,10 +338,18 @@ def _header(line: str, delimiter: str) -> list[str]:
     return header
 
 
+# A header record is read on while a quoted cell is open, up to this many characters: a
+# header with an unterminated quote must not read a bill of gigabytes into memory.
+_HEADER_BYTES = 1 << 16
+
+
 def _first_line(path: Path) -> str:
-    """The header line as text (`checked_text`). A NUL in it is UTF-16 (or UTF-32) without a
-    byte-order mark, whose ASCII reads as valid UTF-8 with a NUL after each letter: named,
-    not read as a header of no known column."""
+    """The header record as text (`checked_text`): its first line, and the next ones while a
+    quoted cell is open (a column title with a line break in it, as Google Forms writes a
+    question asked on two lines), up to `_HEADER_BYTES`; past them, or in a header whose quote
+    never closes, the first line. A NUL in it is UTF-16 (or UTF-32) without a byte-order
+    mark, whose ASCII reads as valid UTF-8 with a NUL after each letter: named, not read as
+    a header of no known column."""
     if workbook(path):
         return _csv_line(_sheet_copy(path).header)
     text = ""
@@ -349,12 +357,12 @@ def _first_line(path: Path) -> str:
         with closing(checked_text(path, chunk_bytes=1 << 14)) as chunks:
             for chunk in chunks:
                 text += chunk
-                if "\n" in text:
+                if _header_record(text) or len(text) >= _HEADER_BYTES:
                     break
     except COMPRESSION_ERRORS as error:
         raise _not_decompressed(path, error, "line 1") from error
     head, newline, _ = text.partition("\n")
-    line = head + newline
+    line = _header_record(text) or head + newline
     if "\x00" in line:
         raise ParseError(
             "the header holds NUL bytes, as UTF-16 text without a byte-order mark does: save "
@@ -362,6 +370,17 @@ def _first_line(path: Path) -> str:
             "line 1",
         )
     return line
+
+
+def _header_record(text: str) -> str | None:
+    """The text up to the first line end outside quotes (None before one is read). Quotes
+    are counted: an escaped one (`""`) leaves the count's parity as it was."""
+    start = 0
+    while (end := text.find("\n", start)) != -1:
+        if text.count('"', 0, end) % 2 == 0:
+            return text[: end + 1]
+        start = end + 1
+    return None
 
 
 def _cells(line: str, delimiter: str) -> list[str]:

@@ -110,6 +110,25 @@ def test_a_zip_of_several_files_or_a_damaged_zip_is_a_parse_error(tmp_path: Path
         csv_rows(damaged, ["id"])
 
 
+def test_a_header_cell_with_a_line_break_is_one_column(tmp_path: Path):
+    """A question asked on two lines heads its column with the line break inside quotes (a
+    Forms download, CRLF): the header is the whole quoted record, not its first line, and the
+    rows that follow are lines 2 and 3 as a spreadsheet numbers them."""
+    title = 'How likely are you\r\nto recommend us? ("0" = not at all)'
+    path = tmp_path / "responses.csv"
+    path.write_bytes(
+        b'Timestamp,"How likely are you\r\nto recommend us? (""0"" = not at all)",Community\r\n'
+        b"1/15/2024 10:00:00,9,alpha\r\n"
+        b"1/15/2024 11:00:00,8,beta\r\n"
+    )
+    assert csv_header(path) == ["Timestamp", title, "Community"]
+    rows = duckdb.sql(csv_rows(path, ["Timestamp", title, "Community"]).sql).fetchall()
+    assert rows == [
+        ("1/15/2024 10:00:00", "9", "alpha", 2, "line 2"),
+        ("1/15/2024 11:00:00", "8", "beta", 3, "line 3"),
+    ]
+
+
 @pytest.mark.parametrize("delimiter", [";", "\t"])
 def test_a_semicolon_or_tab_separated_file_is_read_at_the_separator_of_its_header(
     tmp_path: Path, delimiter: str
