@@ -8,7 +8,7 @@ Landing layout (`<landing>/surveys/`):
                              # or 15/01/2024 10:23:45 (en_GB, fr_FR, ... day first)
       timezone: UTC          # the spreadsheet's time zone, in which timestamps are written
       min_responses: 5       # below this many responses a score is null (the count is shown)
-      questions:             # exact question titles (column headers) -> what they measure
+      questions:             # question titles (column headers) -> what they measure
         "How likely are you to recommend 2i2c to a colleague?": recommend    # 0-10
         "How satisfied are you with your hub?": satisfaction                 # 1-5
         "Which community or hub are you part of?": community  # partner id, name or hub URL
@@ -16,9 +16,11 @@ Landing layout (`<landing>/surveys/`):
       scale_labels:          # optional: answers that are a label alone -> their number
         satisfaction: {"Very satisfied": 5, "Satisfied": 4, "Not applicable": null}
 
-  Several titles may map to the same meaning (a question reworded between forms). A form
-  owned in another language heads the timestamp and e-mail columns in that language; name
-  them with the roles `timestamp` and `email` ("Marca temporal": timestamp).
+  Several titles may map to the same meaning (a question reworded between forms). Titles
+  match headers as a person reads them (`question_title`: line breaks and no-break spaces
+  are spaces). A form owned in another language heads the timestamp and e-mail columns in
+  that language; name them with the roles `timestamp` and `email` ("Marca temporal":
+  timestamp).
 
   A score is a whole number on its scale, as a linear-scale question writes it, or first in
   a multiple-choice option, before a dash, a colon or a label in parentheses ("10 - Extremely
@@ -111,6 +113,7 @@ LOCALE_FORMATS = {
 }
 
 Role = Literal["recommend", "satisfaction", "community", "comment", "email", "timestamp"]
+
 ScaleRole = Literal["recommend", "satisfaction"]
 SCALES = {"recommend": (0, 10), "satisfaction": (1, 5)}
 # A score as forms write it: a whole number alone (a linear-scale question; the sheet's
@@ -120,6 +123,15 @@ SCALES = {"recommend": (0, 10), "satisfaction": (1, 5)}
 # (a label opening with a quote). The label reaches a letter before any digit, so a range
 # ("1-5", "0-4 - Not likely"), "10/10", "9.5" and "7 out of 10" read as no number.
 SCORE_PATTERN = r"(?s)^([0-9]+)(?:\s*(?:[\p{Pd}:]\PN*\pL.*|\(\PN*\pL[^)]*\)))?$"
+
+
+def question_title(text: str) -> str:
+    """A question title (a column header, a key of questions.yaml) as a person reads it: a
+    line break (a question asked on two lines), a no-break space (French typography puts one
+    before '?' and ':', U+00A0 or U+202F) or a run of spaces is one space, and none at either
+    end. Both sides are read so, so a title copied from the form matches however the export
+    spaces it."""
+    return " ".join(text.split())
 
 
 class Questions(BaseModel):
@@ -154,12 +166,24 @@ class Questions(BaseModel):
     @field_validator("questions")
     @classmethod
     def _measures_something(cls, value: dict[str, Role]) -> dict[str, Role]:
+        """Titles as a person reads them (`question_title`); two that read alike are one
+        question, which cannot mean two things."""
         roles = set(value.values())
         if "community" not in roles:
             raise ValueError("no question is mapped to community")
         if not roles & set(SCALES):
             raise ValueError("no question is mapped to recommend or satisfaction")
-        return {title.strip(): role for title, role in value.items()}
+        read: dict[str, Role] = {}
+        written: dict[str, str] = {}
+        for title, role in value.items():
+            key = question_title(title)
+            if read.get(key, role) != role:
+                raise ValueError(
+                    f"titles {written[key]!r} and {title!r} are one question (they differ only "
+                    f"in spaces or line breaks) mapped to {read[key]} and {role}"
+                )
+            read[key], written[key] = role, title
+        return read
 
     @field_validator("scale_labels")
     @classmethod
@@ -275,12 +299,16 @@ def respondent_key(email: str | None, key: str) -> str | None:
     return hmac.new(key.encode(), address.encode(), hashlib.sha256).hexdigest()
 
 
+def _columns_of(header: list[str], questions: Questions, role: str) -> list[str]:
+    """The header cells whose title (`question_title`) questions.yaml maps to `role`, as the
+    file writes them (the name to read the column by)."""
+    titles = set(questions.titles(role))
+    titles |= {"email": {EMAIL_ADDRESS}, "timestamp": {TIMESTAMP}}.get(role, set())
+    return [cell for cell in header if question_title(cell) in titles]
+
+
 def _column_of(header: list[str], questions: Questions, role: str) -> str | None:
-    present = [title for title in questions.titles(role) if title in header]
-    if role == "email" and EMAIL_ADDRESS in header:
-        present.insert(0, EMAIL_ADDRESS)
-    if role == "timestamp" and TIMESTAMP in header:
-        present.insert(0, TIMESTAMP)
+    present = _columns_of(header, questions, role)
     if len(present) > 1:
         raise ParseError(f"several columns mean {role}: {', '.join(present)}", "header")
     return present[0] if present else None
@@ -378,7 +406,7 @@ def _parse_responses(
             "header",
         )
     email = _column_of(header, questions, "email")
-    comments = [title for title in questions.titles("comment") if title in header]
+    comments = _columns_of(header, questions, "comment")
     wanted = [c for c in (*columns.values(), email, *comments) if c]
     rows = read(con, path, required=[timestamp], optional=wanted)
 
@@ -518,9 +546,10 @@ def _comments(
     con: duckdb.DuckDBPyConnection,
     rows: duckdb.DuckDBPyRelation,
     valid: pa.Table,
-    titles: list[str],
+    columns: list[str],
 ) -> pa.Table:
-    """The free-text answers of the loaded responses, one row per non-empty answer."""
+    """The free-text answers of the loaded responses, one row per non-empty answer, each
+    under its question's title as questions.yaml reads it (`question_title`)."""
     schema = pa.schema(
         [
             ("response_id", pa.string()),
@@ -529,12 +558,12 @@ def _comments(
             (RECORD_COLUMN, pa.string()),
         ]
     )
-    if not titles:
+    if not columns:
         return schema.empty_table()
     answers = " union all ".join(
-        f"select {RECORD_COLUMN}, {literal(title)} as question, {quote(title)} as comment "
-        "from _rows"
-        for title in titles
+        f"select {RECORD_COLUMN}, {literal(question_title(column))} as question, "
+        f"{quote(column)} as comment from _rows"
+        for column in columns
     )
     con.register("_rows", rows.fetch_arrow_table())
     con.register("_valid", valid)

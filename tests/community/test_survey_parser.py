@@ -714,3 +714,52 @@ def test_a_timestamp_column_headed_in_the_forms_language_is_named_in_questions_y
     unnamed = landing(tmp_path / "unnamed", {"r.csv": header + row}, **settings)
     with pytest.raises(ParseError, match="missing required column"):
         parse_survey_file(unnamed / "r.csv")
+
+
+def test_a_title_matches_its_column_whatever_line_breaks_and_spaces_either_writes(tmp_path):
+    """Hand-made: a question asked on two lines heads its column with the line break (CRLF,
+    quoted), a French form puts a no-break space before '?' (U+00A0, and a narrow one, U+202F),
+    a header cell ends in spaces; questions.yaml names them as a person copies them from the
+    form, one title with the line break escaped. Each is read as its question (9, 4, alpha),
+    and the comment is kept under its title as questions.yaml reads it."""
+    header = (
+        '"Timestamp","How likely are you to recommend us?\r\nPick 0 to 10",'
+        '"How satisfied are you\u00a0?","Your community \u00a0 ","Anything else\u202f?"\r\n'
+    )
+    row = '"1/15/2024 10:00:00","9","4","alpha","Great hub"\r\n'
+    folder = tmp_path / "surveys"
+    folder.mkdir()
+    (folder / "r.csv").write_bytes((header + row).encode())
+    (folder / "questions.yaml").write_text(
+        "questions:\n"
+        '  "How likely are you to recommend us?\\nPick 0 to 10": recommend\n'
+        '  "How satisfied are you ?": satisfaction\n'
+        '  "Your community": community\n'
+        '  "Anything  else ?": comment\n',
+        encoding="utf-8",
+    )
+    parsed = parse_survey_file(folder / "r.csv")
+    assert [
+        (r["_record"], r["recommend"], r["satisfaction"], r["community"])
+        for r in parsed.tables["survey_responses"].to_pylist()
+    ] == [("line 2", 9, 4, "alpha")]
+    assert [
+        (r["question"], r["comment"]) for r in parsed.tables["survey_comments"].to_pylist()
+    ] == [("Anything else ?", "Great hub")]
+
+
+def test_two_titles_that_read_alike_cannot_mean_two_things(tmp_path):
+    path = tmp_path / "surveys" / "questions.yaml"
+    path.parent.mkdir()
+    path.write_text(
+        'questions: {"Your community": community, "Your\\u00a0community ": comment, '
+        "q: recommend}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ParseError) as error:
+        parse_survey_file(path)
+    assert error.value.problem == (
+        "questions.yaml, field questions: Value error, titles 'Your community' and "
+        "'Your\\xa0community ' are one question (they differ only in spaces or line breaks) "
+        "mapped to community and comment"
+    )
