@@ -23,9 +23,11 @@ Landing layout (`<landing>/surveys/`):
   timestamp).
 
   A score is a whole number on its scale, as a linear-scale question writes it, or first in
-  a multiple-choice option, before a dash, a colon or a label in parentheses ("10 - Extremely
-  likely", "5 (Very satisfied)", "7: likely"). A label alone ("Very satisfied") is not
-  guessed: `scale_labels` gives its number (null: no answer), or it is quarantined.
+  a multiple-choice option, before a dash, a colon, an equals sign or a label in parentheses
+  ("10 - Extremely likely", "5 (Very satisfied)", "7: likely", "5 = Very satisfied"), read
+  as typed (`TYPED`: full-width digits, a minus sign for the dash, no-break spaces). A label
+  alone ("Very satisfied") is not guessed: `scale_labels` gives its number (null: no
+  answer), or it is quarantined.
 - `*.csv`: a form's responses as Google Forms or Sheets export them: `Timestamp`, `Email
   Address` when the form collects e-mails, then one column per question titled by it. The
   form's own download writes `2024/01/16 3:27:46 PM PST` (the zone's short name, `GMT`, or
@@ -118,11 +120,26 @@ ScaleRole = Literal["recommend", "satisfaction"]
 SCALES = {"recommend": (0, 10), "satisfaction": (1, 5)}
 # A score as forms write it: a whole number alone (a linear-scale question; the sheet's
 # number), or first in a multiple-choice option, followed by a dash (\p{Pd}: the hyphen, the
-# en dash U+2013, the em dash U+2014, ...) or a colon and a label, or by a label in
-# parentheses: "10 - Extremely likely", "5 (Very satisfied)", "7: likely", '1 - "Not at all'
-# (a label opening with a quote). The label reaches a letter before any digit, so a range
-# ("1-5", "0-4 - Not likely"), "10/10", "9.5" and "7 out of 10" read as no number.
-SCORE_PATTERN = r"(?s)^([0-9]+)(?:\s*(?:[\p{Pd}:]\PN*\pL.*|\(\PN*\pL[^)]*\)))?$"
+# en dash U+2013, the em dash U+2014, ...), a colon or an equals sign and a label, or by a
+# label in parentheses: "10 - Extremely likely", "5 (Very satisfied)", "7: likely", "5 = Very
+# satisfied", '1 - "Not at all' (a label opening with a quote). The label reaches a letter
+# before any digit, so a range ("1-5", "1 = 5", "0-4 - Not likely"), "10/10", "9.5" and "7 out
+# of 10" read as no number; nor does a sign before the number ("-1"): a negative score is off
+# the scale, never its absolute value. Read on the answer as typed (`TYPED`).
+SCORE_PATTERN = r"(?s)^([0-9]+)(?:\s*(?:[\p{Pd}:=]\PN*\pL.*|\(\PN*\pL[^)]*\)))?$"
+# What people type where a score's digits, signs and spaces are expected, and the character
+# SCORE_PATTERN reads each as: the full-width digits U+FF10..U+FF19 and the full-width
+# hyphen-minus, colon, parentheses and equals sign a Chinese or Japanese input method types
+# (nine, "10 - <label>", "5(<label>)" all in full width); the minus sign U+2212 that a word
+# processor's autocorrect puts for a hyphen ("10 <U+2212> Extremely likely", "<U+2212>1"); the
+# no-break spaces U+00A0 and U+202F (French typography's "7<U+00A0>: probable") and the
+# ideographic space U+3000. Answers and scale_labels alike are read through it.
+TYPED = (
+    "".join(map(chr, range(0xFF10, 0xFF1A)))
+    + "\uff0d\uff1a\uff08\uff09\uff1d\u2212\u00a0\u202f\u3000"
+)
+AS_READ = "0123456789" + "-:()=" + "-" + "   "
+_AS_READ = str.maketrans(TYPED, AS_READ)
 
 
 def question_title(text: str) -> str:
@@ -190,15 +207,16 @@ class Questions(BaseModel):
     def _labels_on_scale(
         cls, value: dict[str, dict[str, int | None]]
     ) -> dict[str, dict[str, int | None]]:
-        """Each label once (answers are matched trimmed and ignoring case), without a leading
-        number (that number is read as the score), mapped to a score on its scale or null."""
+        """Each label once (answers are matched as read through `TYPED`, trimmed and ignoring
+        case), without a leading number (that number is read as the score, a full-width one
+        too), mapped to a score on its scale or null."""
         checked: dict[str, dict[str, int | None]] = {}
         for role, labels in value.items():
             low, high = SCALES[role]
             checked[role] = {}
             seen: dict[str, str] = {}
             for label, score in labels.items():
-                text = label.strip()
+                text = label.translate(_AS_READ).strip()
                 if not text:
                     raise ValueError(f"{role}: an empty label")
                 if text[0] in "0123456789":
@@ -499,7 +517,10 @@ def _parse_responses(
 
 
 def _answer(role: str) -> str:
-    return f"nullif(trim({quote(role)}), '')"
+    """The answer as SCORE_PATTERN and scale_labels read it (`TYPED`), trimmed; null when
+    empty. The one reading of an answer: its score, its label and its check all start here."""
+    typed = f"translate({quote(role)}, {literal(TYPED)}, {literal(AS_READ)})"
+    return f"nullif(trim({typed}), '')"
 
 
 def _score(role: str, questions: Questions) -> str:
@@ -651,5 +672,8 @@ SOURCE = Source(
     # 3: a multiple-choice score ("10 - Extremely likely", "5 (Very satisfied)") counts as its
     # number, and a label alone is quarantined saying to map it in scale_labels; files landed
     # before, which such an answer failed, are parsed again.
-    version=3,
+    # 4: a score typed in full-width digits, with a minus sign U+2212 for the dash ("10
+    # <U+2212> Extremely likely"), an equals sign ("5 = Very satisfied") or a no-break space
+    # counts as its number, where it was quarantined; files landed before are parsed again.
+    version=4,
 )

@@ -248,6 +248,35 @@ def test_a_multiple_choice_answer_counts_as_the_number_it_starts_with(tmp_path):
     ]
 
 
+# Scores as people type them (hand-made): full-width digits and signs from a Japanese input
+# method (nine; "5(very satisfied)" and "10 - very" in Japanese, all in full width), the minus
+# sign U+2212 a word processor puts for a hyphen, an equals sign, French no-break spaces
+# before the colon (U+00A0, U+202F).
+TYPED_SCORES = (
+    HEADER
+    + "1/15/2024 10:00:00,a@example.org,\uff19,"
+    + "\uff15\uff08\u3068\u3066\u3082\u6e80\u8db3\uff09,alpha,\n"
+    + "1/15/2024 11:00:00,b@example.org,10 \u2212 Extremely likely,5 = Very satisfied,alpha,\n"
+    + "1/15/2024 12:00:00,c@example.org,\uff11\uff10 \uff0d \u975e\u5e38\u306b,4=Satisfied,alpha,\n"
+    + "1/15/2024 13:00:00,d@example.org,7\u00a0: probable,3\u202f: neutre,alpha,\n"
+)
+
+
+def test_a_score_typed_in_full_width_or_with_a_minus_sign_or_equals_sign_is_its_number(
+    tmp_path,
+):
+    """By hand: nine and five in full width are 9 and 5; "10 <minus sign> Extremely likely"
+    is 10 as "10 - Extremely likely" is; "5 = Very satisfied" and "4=Satisfied" are 5 and 4;
+    full-width "10 - <label>" is 10; "7 : probable" with a no-break space is 7, and 3."""
+    folder = landing(tmp_path, {"r.csv": TYPED_SCORES})
+    parsed = parse_survey_file(folder / "r.csv")
+    assert parsed.rejected.num_rows == 0
+    assert [
+        (r["_record"], r["recommend"], r["satisfaction"])
+        for r in parsed.tables["survey_responses"].to_pylist()
+    ] == [("line 2", 9, 5), ("line 3", 10, 5), ("line 4", 10, 4), ("line 5", 7, 3)]
+
+
 @pytest.mark.parametrize(
     ("role", "answer", "reason"),
     [
@@ -273,6 +302,25 @@ def test_a_multiple_choice_answer_counts_as_the_number_it_starts_with(tmp_path):
             "satisfaction",
             "6 (Delighted)",
             "satisfaction is not a whole number from 1 to 5: 6 (Delighted)",
+        ),
+        # A negative score is off the scale, whatever the minus is typed with (a hyphen, the
+        # minus sign U+2212, an en dash, full width): never read as its absolute value.
+        ("recommend", "-1", "recommend is not a whole number from 0 to 10: -1"),
+        ("recommend", "\u22121", "recommend is not a whole number from 0 to 10: \u22121"),
+        ("recommend", "\u20131", "recommend is not a whole number from 0 to 10: \u20131"),
+        (
+            "recommend",
+            "\uff0d\uff11",
+            "recommend is not a whole number from 0 to 10: \uff0d\uff11",
+        ),
+        # Eleven in full width is a number off the scale, not a label.
+        ("recommend", "\uff11\uff11", "recommend is not a whole number from 0 to 10: \uff11\uff11"),
+        # An equals sign before a number is no label: "1 = 5" is a range; 0 is off the scale.
+        ("satisfaction", "1 = 5", "satisfaction is not a whole number from 1 to 5: 1 = 5"),
+        (
+            "satisfaction",
+            "0 = Not at all",
+            "satisfaction is not a whole number from 1 to 5: 0 = Not at all",
         ),
         # A label alone.
         (
@@ -577,6 +625,11 @@ def test_a_file_without_the_columns_questions_yaml_names_fails(tmp_path, text, p
             "questions: {a: community, b: recommend}\n"
             "scale_labels: {recommend: {'10 - Extremely likely': 10}}\n",
             "label '10 - Extremely likely' starts with a number, which is read as the score",
+        ),
+        (
+            "questions: {a: community, b: recommend}\n"
+            'scale_labels: {satisfaction: {"\\uff15 Very satisfied": 5}}\n',
+            "label '\uff15 Very satisfied' starts with a number, which is read as the score",
         ),
         (
             "questions: {a: community, b: recommend}\n"
