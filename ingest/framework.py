@@ -10,9 +10,10 @@ module does the rest the same way for all of them:
 - every file under a source's folders is accounted for: a data file is loaded, a delivery
   manifest is logged as `manifest`, a known auxiliary file, the operating system's metadata
   (a Mac's `._<name>`) and a hidden file as `ignored` (`never_data`) and any other file as
-  `skipped` with the reason, never passed over in silence; so is every file outside them, at
-  the landing root or in a folder no source owns (`log_unowned`, under the name `landing`),
-  skipped with where it goes;
+  `skipped` with the reason, never passed over in silence (a file inside a loaded archive
+  that its parser does not read too, as `<archive>/<file>`: `PassedOver`); so is every file
+  outside them, at the landing root or in a folder no source owns (`log_unowned`, under the
+  name `landing`), skipped with where it goes;
 - a source that knows how its provider delivers files says which delivery each file belongs
   to (`Delivery`); the log keeps it, refreshed on every run, for staging to keep only the
   newest delivery of each billing scope;
@@ -208,12 +209,25 @@ class Delivery:
 DeliveryRule = Callable[[Path, Sequence[Path], Sequence[Path]], Mapping[Path, Delivery]]
 
 
+@dataclass(frozen=True)
+class PassedOver:
+    """A file inside an archive that its parser does not read (a HubSpot export's companies
+    beside its deals), logged as skipped with why, under `<archive>/<member>`: no file in the
+    landing folder can have that name, since the archive is a file."""
+
+    member: str
+    size_bytes: int
+    reason: str
+
+
 @dataclass
 class Parsed:
-    """What one file yields: valid rows per raw table (plus `_record`) and rejected records."""
+    """What one file yields: valid rows per raw table (plus `_record`) and rejected records;
+    for an archive, the files in it that hold no rows of the source (`passed_over`)."""
 
     tables: dict[str, pa.Table]
     rejected: pa.Table = field(default_factory=lambda: REJECTED_SCHEMA.empty_table())
+    passed_over: list[PassedOver] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -888,6 +902,7 @@ def load_source(
     ensure_tables(con, source)
     version = source.parser_version()
     known = _logged(con, source.name)
+    members = _archive_members(known)
     inventory = survey(source, landing)
     deliveries = _resolve_deliveries(source, landing, inventory)
     reports: list[FileReport] = []
@@ -903,6 +918,10 @@ def load_source(
         previous = known.get(relative)
         if previous and previous[:3] == (sha, LOADED, version):
             reports.append(FileReport(relative, "unchanged", 0, 0))
+            reports += [
+                FileReport(member, SKIPPED, 0, 0, known[member][3])
+                for member in members.get(relative, [])
+            ]
             if previous[4:] != _delivery_columns(delivery):
                 loaded, quarantined, loaded_at = con.execute(
                     "select rows_loaded, rows_quarantined, loaded_at "
@@ -923,6 +942,10 @@ def load_source(
         # Files a source streams are read inside the write; the others are parsed first.
         parsed = None if source.extract else _parse_file(source, path, relative)
         pending.append(Pending(path, report, sha, delivery, parsed))
+        reports += [
+            FileReport(archive_member(relative, item.member), SKIPPED, 0, 0, item.reason)
+            for item in (parsed.passed_over if parsed else [])
+        ]
 
     roles = {path: (MANIFEST, None) for path in inventory.manifests} | inventory.others
     unread, changed = _unread(landing, roles, known)
@@ -956,6 +979,26 @@ def load_source(
         [report.files_in_landing, source.name],
     )
     return report
+
+
+def archive_member(archive: str, member: str) -> str:
+    """How the log names a file inside an archive (relative to landing, as files are)."""
+    return f"{archive}/{member}"
+
+
+def _archive_members(known: Mapping[str, tuple]) -> dict[str, list[str]]:
+    """The log's rows of files inside loaded archives (`PassedOver`), by archive: an
+    unchanged archive is not parsed again, and keeps them."""
+    archives = {file for file, row in known.items() if row[1] == LOADED}
+    members: dict[str, list[str]] = {}
+    for file, row in known.items():
+        if row[1] != SKIPPED:
+            continue
+        slashes = (i for i, char in enumerate(file) if char == "/")
+        archive = next((file[:i] for i in slashes if file[:i] in archives), None)
+        if archive:
+            members.setdefault(archive, []).append(file)
+    return members
 
 
 def _logged(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, tuple]:
@@ -1057,8 +1100,10 @@ class Pending:
     delivery: Delivery | None
     parsed: Parsed | None  # None: streamed by the source's `extract`
 
-    def entry(self) -> LogEntry:
-        return LogEntry(
+    def entries(self) -> list[LogEntry]:
+        """The file's log row, and a skipped one for each file of it its parser passed over
+        (`archive_member`), with the archive's sha256."""
+        loaded = LogEntry(
             self.report.file,
             self.sha256,
             self.path.stat().st_size,
@@ -1068,6 +1113,19 @@ class Pending:
             None,
             self.delivery,
         )
+        passed_over = self.parsed.passed_over if self.parsed else []
+        return [loaded] + [
+            LogEntry(
+                archive_member(self.report.file, item.member),
+                self.sha256,
+                item.size_bytes,
+                0,
+                0,
+                SKIPPED,
+                item.reason,
+            )
+            for item in passed_over
+        ]
 
 
 def _refuse_all_quarantined(
@@ -1152,7 +1210,8 @@ def _write_raw(
             if item.parsed is None:
                 counts = streamed.counts[item.report.file]
                 item.report.rows_loaded, item.report.rows_quarantined = counts
-        _log_entries(con, source.name, [item.entry() for item in pending], version, now)
+        entries = [entry for item in pending for entry in item.entries()]
+        _log_entries(con, source.name, entries, version, now)
         no_longer_data = [entry.file for entry in refreshed if entry.status != LOADED]
         _delete_files(con, source, no_longer_data, ("_quarantine",))
         _log_entries(con, source.name, refreshed, version, now)

@@ -9,6 +9,9 @@ Landing layout (`<landing>/crm/`):
 - `deals/*.csv`, `deals/*.xlsx`: the deal export of HubSpot's UI, as CSV or XLSX (column
   labels such as `Record ID`, `Deal Stage`; stage and pipeline by label, resolved to ids in
   dbt through the pipelines file). An XLS export fails, saying to export CSV or XLSX.
+- `deals/*.zip`: that export as HubSpot sends it when it is large or has associated records,
+  a CSV or XLSX per object (`parse_deals_zip`): its deals file(s) read as landed alone, the
+  others logged as skipped.
 - `pipelines.json`: `GET /crm/v3/pipelines/deals` (`{"results":[{"id","label","stages":[{"id",
   "label","displayOrder","metadata":{"isClosed","probability"}}]}]}`).
 
@@ -24,13 +27,23 @@ file, is the company a registry partner) are made in dbt: `int_revenue__rejected
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from ingest.framework import RECORD_COLUMN, Parsed, ParseError, RawTable, Source
+from ingest.framework import (
+    RECORD_COLUMN,
+    Parsed,
+    ParseError,
+    PassedOver,
+    RawTable,
+    Source,
+)
 from ingest.tabular import (
     LONGEST_TERM_YEARS,
     Check,
@@ -44,7 +57,10 @@ from ingest.tabular import (
     scratch_connection,
     split_rows,
     unique,
+    unzipped,
     workbook,
+    zip_members,
+    zipped,
 )
 
 # Properties requested from HubSpot (`properties=` of the objects API), in that order.
@@ -461,9 +477,94 @@ def parse_deals_export(path: Path) -> Parsed:
     return Parsed(tables={DEALS.name: valid}, rejected=rejected)
 
 
+# The column that tells a deals export among the files of HubSpot's zip: every object's
+# export has `Record ID`, and line items' and quotes' an amount; only deals have a stage.
+DEALS_COLUMN = "Deal Stage"
+# What a file of the zip may be: the formats HubSpot exports (`.xls` is named, not read).
+_EXPORT_FORMATS = (".csv", ".xlsx")
+
+
+def parse_deals_zip(path: Path) -> Parsed:
+    """The UI export as the zip HubSpot sends for a large export or one with associated
+    records (a file per object: `all-deals-2024-01-15.csv` beside `all-companies-...`): each
+    deals file in it (CSV or XLSX, with a Deal Stage column) read as it is landed alone,
+    every record named `<member>, line N`; every other file passed over, to be logged as
+    skipped with what it is. A zip without a deals file fails, naming what it holds."""
+    read: list[Parsed] = []
+    passed_over: list[PassedOver] = []
+    for member in zip_members(path):
+        name = member.filename
+        if not name.lower().endswith(_EXPORT_FORMATS):
+            passed_over.append(PassedOver(name, member.file_size, _not_an_export(name)))
+            continue
+        copy = unzipped(path, name)
+        with _about(name):
+            header = csv_header(copy)
+            if DEALS_COLUMN in header:
+                read.append(_records_named(parse_deals_export(copy), name))
+                continue
+        copy.unlink()  # the disk holds one other file of the zip beside the deals at a time
+        passed_over.append(PassedOver(name, member.file_size, _not_deals(header)))
+    if not read:
+        held = "; ".join(f"{item.member} ({item.reason})" for item in passed_over) or "nothing"
+        raise ParseError(
+            f"no deals export in the zip (a CSV or XLSX with a {DEALS_COLUMN!r} column, whose "
+            f"label HubSpot writes in the export's language: export in English); it holds: "
+            f"{held}",
+            "file",
+        )
+    return Parsed(
+        tables={DEALS.name: pa.concat_tables(p.tables[DEALS.name] for p in read)},
+        rejected=pa.concat_tables(p.rejected for p in read),
+        passed_over=passed_over,
+    )
+
+
+def _not_an_export(name: str) -> str:
+    if name.lower().endswith(".xls"):
+        return "an Excel 97-2003 workbook (.xls), not read: export CSV or XLSX"
+    return "not a CSV or XLSX export"
+
+
+def _not_deals(header: list[str]) -> str:
+    """Why a file of the zip is not deals, with the columns that say what it is."""
+    shown = ", ".join(header[:4]) + (", ..." if len(header) > 4 else "")
+    return (
+        f"not a deals export, and only deals are read (no {DEALS_COLUMN!r} column; its "
+        f"columns: {shown})"
+    )
+
+
+@contextmanager
+def _about(member: str) -> Iterator[None]:
+    """A ParseError raised inside names the file of the zip it is about."""
+    try:
+        yield
+    except ParseError as error:
+        where = f"{member}, {error.where}" if error.where else member
+        raise ParseError(error.problem, where) from error
+
+
+def _records_named(parsed: Parsed, member: str) -> Parsed:
+    """The rows and rejections of one file of a zip, each record named `<member>, line N`
+    (the zip is the landed file, `_file`)."""
+    prefix = pa.scalar(f"{member}, ")
+    deals = parsed.tables[DEALS.name]
+    index = deals.schema.get_field_index(RECORD_COLUMN)
+    named = pc.binary_join_element_wise(prefix, deals[RECORD_COLUMN], "")
+    rejected = parsed.rejected
+    records = pc.binary_join_element_wise(prefix, rejected["record"], "")
+    return Parsed(
+        tables={DEALS.name: deals.set_column(index, RECORD_COLUMN, named)},
+        rejected=rejected.set_column(rejected.schema.get_field_index("record"), "record", records),
+    )
+
+
 def parse_crm_file(path: Path) -> Parsed:
     if path.name == "pipelines.json":
         return parse_pipelines(path)
+    if zipped(path):
+        return parse_deals_zip(path)
     if path.suffix.lower() == ".csv" or workbook(path):
         return parse_deals_export(path)
     return parse_deals_page(path)
@@ -480,13 +581,15 @@ SOURCE = Source(
     name="hubspot",
     group="revenue",
     description="HubSpot CRM: deal pages (crm/deals/*.json), UI deal exports "
-    "(crm/deals/*.csv, *.xlsx) and deal pipelines (crm/pipelines.json).",
+    "(crm/deals/*.csv, *.xlsx, or the zip HubSpot sends, *.zip) and deal pipelines "
+    "(crm/pipelines.json).",
     # An .xls export is matched to fail saying to export CSV or XLSX, not to be passed over.
     patterns=(
         "crm/deals/*.json",
         "crm/deals/*.csv",
         "crm/deals/*.xlsx",
         "crm/deals/*.xls",
+        "crm/deals/*.zip",
         "crm/pipelines.json",
     ),
     tables=(DEALS, STAGES),

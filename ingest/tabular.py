@@ -5,7 +5,8 @@ missing required column) is a `ParseError` naming the line. A file is UTF-8 text
 the encoding its byte-order mark declares (UTF-16, as Excel's "Unicode Text" saves a sheet):
 a byte that is not of it fails the file, naming where (`checked_text`). Files may be gzip-compressed
 (`.csv.gz`, as AWS and Azure write them) or a zip archive of the one file (`.csv.zip`, legacy
-CUR's ZIP compression; the ECB's `eurofxref-hist.zip`) and may mix CRLF and LF line ends
+CUR's ZIP compression; the ECB's `eurofxref-hist.zip`; a zip of several is read a file at a
+time, `zip_members` and `unzipped`, as HubSpot's export is) and may mix CRLF and LF line ends
 (files stitched together from two exports). An Excel workbook (`.xlsx`, as HubSpot's export
 and finance's invoice lists come) is read as the CSV of its first worksheet (`csv_rows`). A
 row whose values are wrong (not a number, not a date, empty key, duplicate key, value not
@@ -260,31 +261,56 @@ def _not_decompressed(path: Path, error: Exception, where: str) -> ParseError:
     return ParseError(f"cannot be read: {error}", where)
 
 
-def _zip_member(path: Path) -> BinaryIO:
-    """The one CSV of a zip archive, as a stream (the archive closes with it). An export
-    zipped for download holds one file, a CSV wherever a zip is read here (legacy CUR's ZIP
-    compression, the ECB's history, a Forms download); an archive of several is not one
-    export, and one of anything else is named rather than read as text. A zip made on a Mac
-    (the Finder's Compress) holds `__MACOSX/._<name>` beside the file: the operating
-    system's metadata is no file of the archive (`os_metadata`)."""
+def zip_members(path: Path) -> list[zipfile.ZipInfo]:
+    """The files a zip archive holds, in its order: not its folders, nor the operating
+    system's metadata a zip made on a Mac holds beside each file (the Finder's Compress
+    writes `__MACOSX/._<name>`: `os_metadata`). A damaged archive is a ParseError naming it."""
     try:
-        archive = zipfile.ZipFile(path)
+        with zipfile.ZipFile(path) as archive:
+            return [
+                member
+                for member in archive.infolist()
+                if not member.is_dir() and not os_metadata(PurePosixPath(member.filename))
+            ]
     except (zipfile.BadZipFile, OSError) as error:
         raise _not_decompressed(path, error, "file") from error
-    with archive:
-        members = [
-            member
-            for member in archive.infolist()
-            if not member.is_dir() and not os_metadata(PurePosixPath(member.filename))
-        ]
-        if len(members) != 1:
-            names = ", ".join(member.filename for member in members) or "none"
-            raise ParseError(
-                f"a zip archive of {len(members)} files ({names}), not of one export", "file"
-            )
-        (member,) = members
-        if not member.filename.lower().endswith(".csv"):
-            raise ParseError(f"a zip archive of {member.filename}, not of a CSV export", "file")
+
+
+def unzipped(path: Path, member: str) -> Path:
+    """One file of a zip archive decompressed into the loading file's scratch folder
+    (`scratch_folder`), under its own name, to be read as that file landed alone is; its CRC
+    is checked on the way, so a damaged member is a ParseError naming the archive's fault."""
+    target = scratch_folder() / f"{next(_TABLES)}-{PurePosixPath(member).name}"
+    with (
+        zipfile.ZipFile(path) as archive,
+        archive.open(member) as reader,
+        target.open("wb") as writer,
+    ):
+        while True:
+            try:
+                chunk = reader.read(1 << 20)
+            except COMPRESSION_ERRORS as error:
+                raise _not_decompressed(path, error, "file") from error
+            if not chunk:
+                return target
+            writer.write(chunk)
+
+
+def _zip_member(path: Path) -> BinaryIO:
+    """The one CSV of a zip archive, as a stream (the archive closes with it). An export
+    zipped for download holds one file, a CSV wherever a zip is read as one file (legacy
+    CUR's ZIP compression, the ECB's history, a Forms download); an archive of several is
+    not one export, and one of anything else is named rather than read as text."""
+    members = zip_members(path)
+    if len(members) != 1:
+        names = ", ".join(member.filename for member in members) or "none"
+        raise ParseError(
+            f"a zip archive of {len(members)} files ({names}), not of one export", "file"
+        )
+    (member,) = members
+    if not member.filename.lower().endswith(".csv"):
+        raise ParseError(f"a zip archive of {member.filename}, not of a CSV export", "file")
+    with zipfile.ZipFile(path) as archive:
         return archive.open(member)
 
 

@@ -91,8 +91,8 @@ def test_files_no_source_reads_are_skipped_saying_what_to_do_and_load_nothing(
     shutil.copy(invoices, landing / "invoices/JAN.CSV")
     (landing / "invoices/INV-0042.pdf").write_bytes(b"%PDF-1.7\n")  # the invoice itself
     (landing / "invoices/questions.yaml").write_text("questions: {}\n", encoding="utf-8")
-    # HubSpot zips an export of over a million rows, several files in one archive.
-    (landing / "crm/deals/hubspot-crm-exports-all-deals.zip").write_bytes(b"PK\x03\x04")
+    # HubSpot's export as a zip (read), copied from a share that upper-cases extensions.
+    (landing / "crm/deals/hubspot-crm-exports-all-deals.ZIP").write_bytes(b"PK\x03\x04")
     usage = landing / "usage/2i2c-aws-us"
     with zipfile.ZipFile(usage / "running_servers.json.zip", "w") as archive:
         archive.write(usage / "running_servers.json", "running_servers.json")
@@ -140,11 +140,12 @@ def test_files_no_source_reads_are_skipped_saying_what_to_do_and_load_nothing(
                 )
             },
             "hubspot": {
-                "crm/deals/hubspot-crm-exports-all-deals.zip": (
+                "crm/deals/hubspot-crm-exports-all-deals.ZIP": (
                     SKIPPED,
                     0,
-                    "not a file hubspot reads (expected crm/deals/*.{json,csv,xlsx,xls}, "
-                    "crm/pipelines.json)",
+                    "not a file hubspot reads (expected crm/deals/*.{json,csv,xlsx,xls,zip}, "
+                    "crm/pipelines.json): .ZIP is not .zip (names are case-sensitive); rename "
+                    "it to hubspot-crm-exports-all-deals.zip",
                 )
             },
             "invoices": {
@@ -255,7 +256,8 @@ def test_a_skip_reason_names_the_places_relative_to_landing():
     )
     hubspot = BY_NAME["hubspot"]
     assert unread_reason(hubspot, Path("crm/Pipelines.JSON")) == (
-        "not a file hubspot reads (expected crm/deals/*.{json,csv,xlsx,xls}, crm/pipelines.json)"
+        "not a file hubspot reads (expected crm/deals/*.{json,csv,xlsx,xls,zip}, "
+        "crm/pipelines.json)"
     )
     # Too deep for usage/*/*/*.json: no renaming makes it read.
     assert unread_reason(prometheus, Path("usage/c1/2024/02/running_servers.JSON")) == (

@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import shutil
+import zipfile
 from datetime import date, datetime
 from pathlib import Path
 
@@ -584,3 +585,179 @@ def test_ui_export_reads_the_primary_company_column(tmp_path):
     # Primary first, then the others; 5001 is in both columns and listed once.
     assert by_id["301"]["company_id"] == "5001"
     assert by_id["301"]["company_ids"] == ["5001", "5002"]
+
+
+# HubSpot's UI export comes as a zip when it is large or carries associated records, a file
+# per object. The names are HubSpot's: the zip `hubspot-crm-exports-all-deals-<date>-<date>.zip`
+# holding `all-deals-<date>.csv` (Digication/hubspot-data-management,
+# backups/CLOUD_BACKUP_LOCATIONS.md, commit facff9df2f044e55863a7aacd6f19e8c437ee2de, which lists
+# such native export zips), `hubspot-crm-exports-all-companies-<date>.csv` beside the deals.
+# The deals file is the hand-made fixture export; the companies file hand-made in its shape.
+ZIPPED_DEALS = "all-deals-2024-01-15.csv"
+COMPANIES = (
+    "\ufeff"
+    '"Record ID","Company name","Company Domain Name","Associated Deal IDs"\r\n'
+    '"5003","Gamma Inc","gamma.example.org","201;202"\r\n'
+)
+COMPANIES_SKIPPED = (
+    "not a deals export, and only deals are read (no 'Deal Stage' column; its columns: "
+    "Record ID, Company name, Company Domain Name, Associated Deal IDs)"
+)
+
+
+def _zip(path: Path, members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", method) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def _log(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return con.sql(
+        "select file, status, reason, rows_loaded, rows_quarantined from raw._ingest_log "
+        "where source = 'hubspot' order by file"
+    ).fetchall()
+
+
+def test_a_zip_export_reads_its_deals_file_as_landed_alone_and_logs_the_others_skipped(
+    tmp_path,
+):
+    """The zip (deals, companies, a Mac's __MACOSX entry, a folder) and its deals file
+    unzipped beside it: the same three deals each, by hand 201 (company 5003, 4800), 202
+    (5004, 1234.56), 204 (none, no amount), the zip's records named by the file in it; the
+    companies file logged as skipped under the zip's name, with why, as long as the zip
+    stays; staging counts each deal once (one deal id, one updated_at in both files)."""
+    deals_csv = (SHAPES / "primary-company-export.csv").read_bytes()
+    folder = tmp_path / "landing" / "crm" / "deals"
+    zipped = "crm/deals/hubspot-crm-exports-all-deals-2024-01-15-2024-01-15.zip"
+    _zip(
+        tmp_path / "landing" / zipped,
+        {
+            ZIPPED_DEALS: deals_csv,
+            "hubspot-crm-exports-all-companies-2024-01-15.csv": COMPANIES.encode(),
+            f"__MACOSX/._{ZIPPED_DEALS}": b"\x00\x05\x16\x07",
+            "exports/": b"",
+        },
+    )
+    (folder / ZIPPED_DEALS).write_bytes(deals_csv)
+    con = duckdb.connect()
+    load_source(con, HUBSPOT, tmp_path / "landing")
+    columns = "deal_id, company_id, company_ids, amount, close_date, updated_at, _record"
+    by_file = {
+        file: con.execute(
+            f"select {columns} from raw.hubspot_deals where _file = ? order by _record", [file]
+        ).fetchall()
+        for file in (zipped, f"crm/deals/{ZIPPED_DEALS}")
+    }
+    assert [row[:5] for row in by_file[zipped]] == [
+        ("201", "5003", ["5003"], 4800.0, date(2024, 4, 20)),
+        ("202", "5004", ["5004"], 1234.56, date(2024, 9, 30)),
+        ("204", None, [], None, None),
+    ]
+    assert [row[-1] for row in by_file[zipped]] == [f"{ZIPPED_DEALS}, line {n}" for n in (2, 3, 4)]
+    assert [row[:-1] for row in by_file[zipped]] == [
+        row[:-1] for row in by_file[f"crm/deals/{ZIPPED_DEALS}"]
+    ]
+    assert [row[-1] for row in by_file[f"crm/deals/{ZIPPED_DEALS}"]] == [
+        f"line {n}" for n in (2, 3, 4)
+    ]
+    member = f"{zipped}/hubspot-crm-exports-all-companies-2024-01-15.csv"
+    logged = [
+        (f"crm/deals/{ZIPPED_DEALS}", "loaded", None, 3, 0),
+        (zipped, "loaded", None, 3, 0),
+        (member, "skipped", COMPANIES_SKIPPED, 0, 0),
+    ]
+    assert _log(con) == logged
+    # Unchanged, the zip is not read again and its skipped file stays logged; rewritten
+    # without the companies, the row of the companies goes.
+    report = load_source(con, HUBSPOT, tmp_path / "landing")
+    assert (member, "skipped") in [(f.file, f.status) for f in report.files]
+    assert _log(con) == logged
+    _zip(tmp_path / "landing" / zipped, {ZIPPED_DEALS: deals_csv})
+    load_source(con, HUBSPOT, tmp_path / "landing")
+    assert _log(con) == logged[:2]
+
+
+def test_a_zip_of_xlsx_exports_reads_its_deals_workbook(tmp_path):
+    """An export chosen as XLSX comes as a zip of workbooks: the deals workbook reads as it
+    does landed alone (the fixture export: deals 201 and 202, line 4's 12k quarantined), the
+    companies workbook is passed over."""
+    export = (FIXTURES / "crm_export" / "deals-export.csv").read_text(encoding="utf-8")
+    deals = _typed_workbook(tmp_path / "all-deals.xlsx", export, _export_cell)
+    companies = _typed_workbook(tmp_path / "all-companies.xlsx", COMPANIES[1:], _export_cell)
+    landing = tmp_path / "landing"
+    _zip(
+        landing / "crm" / "deals" / "export.zip",
+        {"all-deals.xlsx": deals.read_bytes(), "all-companies.xlsx": companies.read_bytes()},
+    )
+    con = duckdb.connect()
+    load_source(con, HUBSPOT, landing)
+    assert con.sql(
+        "select deal_id, amount, company_ids, _record from raw.hubspot_deals order by _record"
+    ).fetchall() == [
+        ("201", 4800.0, ["5003"], "all-deals.xlsx, line 2"),
+        ("202", 1200.0, ["5003", "5001"], "all-deals.xlsx, line 3"),
+    ]
+    assert con.sql("select record, reason from raw._quarantine").fetchall() == [
+        ("all-deals.xlsx, line 4", "amount is not a double: 12k")
+    ]
+    assert [row[:3] for row in _log(con)] == [
+        ("crm/deals/export.zip", "loaded", None),
+        ("crm/deals/export.zip/all-companies.xlsx", "skipped", COMPANIES_SKIPPED),
+    ]
+
+
+def _bad_crc(data: bytes) -> bytes:
+    """A zip of one stored file whose first byte of data is changed: it opens, and its CRC
+    fails when read, as a corrupted download does."""
+    at = data.index(b"Record ID")
+    return data[:at] + b"X" + data[at + 1 :]
+
+
+@pytest.mark.parametrize(
+    ("members", "damage", "where", "problem"),
+    [
+        (
+            {
+                "hubspot-crm-exports-all-companies-2024-01-15.csv": COMPANIES.encode(),
+                "hubspot-crm-exports-all-deals-2024-01-15.xls": b"\xd0\xcf\x11\xe0",
+                "README.txt": b"exported by HubSpot",
+            },
+            None,
+            "file",
+            "no deals export in the zip (a CSV or XLSX with a 'Deal Stage' column, whose label "
+            "HubSpot writes in the export's language: export in English); it holds: "
+            f"hubspot-crm-exports-all-companies-2024-01-15.csv ({COMPANIES_SKIPPED}); "
+            "hubspot-crm-exports-all-deals-2024-01-15.xls (an Excel 97-2003 workbook (.xls), "
+            "not read: export CSV or XLSX); README.txt (not a CSV or XLSX export)",
+        ),
+        ({}, None, "file", "no deals export in the zip (a CSV or XLSX"),
+        (
+            {ZIPPED_DEALS: b"Record ID,Deal Stage,Amount\n1,Won,5\n2,Won,6,extra\n"},
+            None,
+            f"{ZIPPED_DEALS}, line 3",
+            "malformed CSV: Expected Number of Columns: 3 Found: 4",
+        ),
+        ({ZIPPED_DEALS: b"x"}, lambda data: data[:30], "file", "not a readable zip file: "),
+        (
+            {ZIPPED_DEALS: (SHAPES / "primary-company-export.csv").read_bytes()},
+            _bad_crc,
+            "file",
+            f"not a readable zip file: Bad CRC-32 for file '{ZIPPED_DEALS}'",
+        ),
+    ],
+)
+def test_a_zip_without_deals_a_broken_deals_file_or_a_damaged_zip_fails_naming_it(
+    tmp_path, members, damage, where, problem
+):
+    """Stored (not deflated) so that a changed byte of a file in it is that byte."""
+    landing = tmp_path / "landing"
+    path = _zip(landing / "crm" / "deals" / "export.zip", members, zipfile.ZIP_STORED)
+    if damage:
+        path.write_bytes(damage(path.read_bytes()))
+    con = duckdb.connect()
+    with pytest.raises(SourceError) as error:
+        load_source(con, HUBSPOT, landing)
+    assert str(error.value).startswith(f"hubspot: crm/deals/export.zip, {where}: {problem}")
+    assert con.sql("select count(*) from raw.hubspot_deals").fetchall() == [(0,)]
