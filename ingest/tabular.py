@@ -410,7 +410,11 @@ def _header_record(text: str) -> str | None:
 
 
 def _cells(line: str, delimiter: str) -> list[str]:
-    return [cell.strip() for cell in next(csv.reader([line], delimiter=delimiter), [])]
+    """The cells of the first record of `line`, read as a file is (a line break ends it
+    unless quoted), so that reading it at another delimiter cannot fail on a break that is
+    quoted only at its own."""
+    reader = csv.reader(io.StringIO(line, newline=""), delimiter=delimiter)
+    return [cell.strip() for cell in next(reader, [])]
 
 
 def read_csv_strings(

@@ -129,6 +129,16 @@ def test_a_header_cell_with_a_line_break_is_one_column(tmp_path: Path):
     ]
 
 
+def test_a_file_with_carriage_returns_alone_reads_its_lines(tmp_path: Path):
+    """Classic Mac line ends (a CR alone, as Excel's "CSV (Macintosh)" saves a sheet): the
+    header is its first record, not the whole file read as one line."""
+    path = tmp_path / "mac.csv"
+    path.write_bytes(b"id,amount\ra,1.5\rb,2\r")
+    assert csv_header(path) == ["id", "amount"]
+    rows = duckdb.sql(csv_rows(path, ["id", "amount"]).sql).fetchall()
+    assert rows == [("a", "1.5", 2, "line 2"), ("b", "2", 3, "line 3")]
+
+
 @pytest.mark.parametrize("delimiter", [";", "\t"])
 def test_a_semicolon_or_tab_separated_file_is_read_at_the_separator_of_its_header(
     tmp_path: Path, delimiter: str
