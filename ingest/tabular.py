@@ -283,7 +283,7 @@ def unzipped(path: Path, member: str) -> Path:
     target = scratch_folder() / f"{next(_TABLES)}-{PurePosixPath(member).name}"
     with (
         zipfile.ZipFile(path) as archive,
-        archive.open(member) as reader,
+        _open_member(archive, member) as reader,
         target.open("wb") as writer,
     ):
         while True:
@@ -311,7 +311,22 @@ def _zip_member(path: Path) -> BinaryIO:
     if not member.filename.lower().endswith(".csv"):
         raise ParseError(f"a zip archive of {member.filename}, not of a CSV export", "file")
     with zipfile.ZipFile(path) as archive:
+        return _open_member(archive, member.filename)
+
+
+def _open_member(archive: zipfile.ZipFile, member: str) -> BinaryIO:
+    """A file of the archive, as a stream; one Python cannot open is a ParseError saying why
+    and what to do: encrypted (a password set when zipping), or compressed by a method
+    zipfile does not read (Windows' Send to > Compressed folder writes Deflate64 for a large
+    file)."""
+    try:
         return archive.open(member)
+    except (RuntimeError, NotImplementedError) as error:
+        raise ParseError(
+            f"{member} in the zip cannot be read ({error}): zip it again without a password, "
+            "compressed with Deflate (any zip tool's default), or land the file unzipped",
+            "file",
+        ) from error
 
 
 # How a spreadsheet separates the fields it saves: ',' in CSV, ';' in CSV where the locale's

@@ -110,6 +110,35 @@ def test_a_zip_of_several_files_or_a_damaged_zip_is_a_parse_error(tmp_path: Path
         csv_rows(damaged, ["id"])
 
 
+@pytest.mark.parametrize(
+    ("flag", "method", "why"),
+    [
+        (1, zipfile.ZIP_DEFLATED, "File 'a.csv' is encrypted, password required for extraction"),
+        (0, 9, "That compression method is not supported"),  # Deflate64
+    ],
+    ids=["encrypted", "deflate64"],
+)
+def test_a_zipped_file_python_cannot_open_says_why_and_what_to_do(
+    tmp_path: Path, flag: int, method: int, why: str
+):
+    """A member zipped with a password, or with Deflate64 (Windows' compressed folder of a
+    large file): its entries' flag bit 0 or method field set as those tools write them."""
+    archive = bytearray(_zip(tmp_path / "a.csv.zip", {"a.csv": b"id\n1\n"}).read_bytes())
+    for signature, flags_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        entry = archive.index(signature)
+        archive[entry + flags_at] |= flag
+        archive[entry + flags_at + 2 : entry + flags_at + 4] = method.to_bytes(2, "little")
+    path = tmp_path / "b.csv.zip"
+    path.write_bytes(bytes(archive))
+    with pytest.raises(ParseError) as error:
+        csv_rows(path, ["id"])
+    assert (error.value.problem, error.value.where) == (
+        f"a.csv in the zip cannot be read ({why}): zip it again without a password, compressed "
+        "with Deflate (any zip tool's default), or land the file unzipped",
+        "file",
+    )
+
+
 def test_a_header_cell_with_a_line_break_is_one_column(tmp_path: Path):
     """A question asked on two lines heads its column with the line break inside quotes (a
     Forms download, CRLF): the header is the whole quoted record, not its first line, and the
