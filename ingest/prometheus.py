@@ -119,8 +119,12 @@ MIN_OBJECT_SIZE = 1 << 24  # DuckDB's default maximum_object_size, 16 MiB
 # The registered labels of the file being staged.
 LABELS_VIEW = "_prometheus_series_labels"
 # Seconds since 1970, clamped so a millisecond or microsecond time still converts (to a date
-# the plausibility check refuses) instead of overflowing the timestamp type.
-_SAMPLE_TIME = "to_timestamp(least(greatest(try_cast(trim(sampled_at) as double), 0), 1e11))"
+# the plausibility check refuses) instead of overflowing the timestamp type; null for none.
+_SAMPLE_SECONDS = "try_cast(trim(sampled_at) as double)"
+_SAMPLE_TIME = (
+    f"case when {_SAMPLE_SECONDS} is not null "
+    f"then to_timestamp(least(greatest({_SAMPLE_SECONDS}, 0), 1e11)) end"
+)
 
 
 def registry_clusters(landing: Path) -> set[str]:
@@ -304,6 +308,7 @@ def extract_query_range(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
     value_checks = (not_empty("value"), finite("value"))
     checks = [
         Check("label_problem is not null", "label_problem"),
+        not_empty("sampled_at"),
         castable("sampled_at", "DOUBLE"),
         plausible_time("sampled_at", _SAMPLE_TIME),
         Check(
@@ -350,5 +355,6 @@ SOURCE = Source(
     ignored=((ERRORS_FILE, "the Grafana pull's list of clusters it could not pull (no samples)"),),
     # 2: labels that spell a username another way are dropped; files landed before are
     # parsed again, so no such label stays in raw.
-    version=2,
+    # 3: a value past ±2^53 is quarantined; files landed before are parsed again.
+    version=3,
 )

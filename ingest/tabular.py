@@ -150,12 +150,41 @@ DECIMAL_POINT = Numbers()
 DECIMAL_COMMA = Numbers(decimal_comma=True)
 
 
+def time_text(column: str) -> str:
+    """SQL: the column's trimmed text when it starts with a digit, as every date and time an
+    export writes does; null otherwise. What a date or time is parsed from: DuckDB reads the
+    words infinity, -infinity and epoch as dates and times, by a cast and by try_strptime
+    whatever the format ('Infinity' with '%Y-%m-%d' is 9999-12-31), and no export means them."""
+    col = quote(column)
+    return f"case when regexp_matches(trim({col}), '^[0-9]') then trim({col}) end"
+
+
 def date_format(column: str, fmt: str) -> Check:
     col = quote(column)
     return Check(
         f"{col} is not null and trim({col}) <> '' "
         f"and try_strptime(trim({col}), {literal(fmt)}) is null",
         f"{literal(f'{column} is not a date in {fmt}: ')} || {col}",
+    )
+
+
+# Past ±2^53 a double no longer holds every whole number: a longer number (300 digits, 1e300)
+# would load as another one, so it is refused, not rounded. No amount, rate or count comes
+# near it.
+EXACT_DOUBLE_LIMIT = 2**53
+
+
+def exact_double(number: str) -> str:
+    """SQL condition: the double `number` is finite and within ±2^53 (null when it is null)."""
+    return f"(isfinite({number}) and abs({number}) < {EXACT_DOUBLE_LIMIT})"
+
+
+def _not_exact(column: str, number: str) -> str:
+    """SQL reason for a value that is not an `exact_double` (its reading is `number`)."""
+    out_of_range = f"{column} is out of range (beyond ±2^53, where a double rounds): "
+    return (
+        f"case when isfinite({number}) then {literal(out_of_range)} "
+        f"else {literal(f'{column} is not a finite number: ')} end || {quote(column)}"
     )
 
 
@@ -170,13 +199,14 @@ def positive(column: str, numbers: Numbers = DECIMAL_POINT) -> Check:
 
 
 def finite(column: str) -> Check:
-    """A number of any sign that is not NaN or infinite (Prometheus writes those as strings;
-    bills carry negative credits). An empty value is left to `not_empty`."""
+    """A number of any sign that a double holds as written: not NaN or infinite (Prometheus
+    writes those as strings; bills carry negative credits), within ±2^53. An empty value is
+    left to `not_empty`."""
     col = quote(column)
     number = f"try_cast(trim({col}) as double)"
     return Check(
-        f"{col} is not null and trim({col}) <> '' and ({number} is null or not isfinite({number}))",
-        f"{literal(f'{column} is not a finite number: ')} || {col}",
+        f"{col} is not null and trim({col}) <> '' and not coalesce({exact_double(number)}, false)",
+        _not_exact(column, number),
     )
 
 

@@ -42,6 +42,7 @@ from ingest.cloud_costs.common import (
 )
 from ingest.framework import RECORD_COLUMN, Extract, ParseError, RawTable, Rows, Source
 from ingest.tabular import (
+    DECIMAL_POINT,
     Check,
     csv_header,
     csv_rows,
@@ -245,18 +246,18 @@ def extract_cur(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
     for name in CUR.columns:
         if name == "discount_total_discount":
             select[name] = (
-                "coalesce(trim(discount_total_discount)::double, "
+                f"coalesce({DECIMAL_POINT.value('discount_total_discount')}, "
                 "try_cast(json_extract_string(try_cast(discount as json), '$.total_discount') "
                 "as double))"
             )
         elif name in NUMBERS:
-            select[name] = f"trim({quote(name)})::double"
+            select[name] = DECIMAL_POINT.value(name)
         elif name in TIMESTAMPS:
             select[name] = timestamp_sql(name)
         elif name == "resource_tags":
             select[name] = "resource_tags::json"
         elif name == "line_item_currency_code":
-            select[name] = "upper(trim(coalesce(line_item_currency_code, 'USD')))"
+            select[name] = "upper(coalesce(nullif(trim(line_item_currency_code), ''), 'USD'))"
         elif name == "_billing_account_id":
             select[name] = (
                 "coalesce(nullif(trim(bill_payer_account_id), ''), line_item_usage_account_id)"
@@ -293,6 +294,9 @@ SOURCE = Source(
         ("cloud_costs/aws/**/*-RedshiftManifest.json", "the CUR's Redshift load manifest"),
     ),
     deliveries=deliveries.aws,
-    version=2,
+    # 3: a number past ±2^53 and a date or time written as a word DuckDB reads (Infinity:
+    # 9999-12-31; epoch) are quarantined, and an empty currency code is USD as a missing one;
+    # files landed before are parsed again.
+    version=3,
     by_month=True,
 )

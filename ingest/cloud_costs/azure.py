@@ -36,6 +36,7 @@ from ingest.cloud_costs.common import (
 )
 from ingest.framework import RECORD_COLUMN, Extract, ParseError, RawTable, Source
 from ingest.tabular import (
+    DECIMAL_POINT,
     Check,
     csv_header,
     csv_rows,
@@ -45,6 +46,7 @@ from ingest.tabular import (
     not_empty,
     plausible_time,
     quote,
+    time_text,
 )
 
 # Parser field -> column names it has in EA and MCA exports (lowercase).
@@ -117,10 +119,8 @@ def english_name(column: str) -> str:
 
 
 def date_sql(column: str) -> str:
-    col = quote(column)
-    return (
-        f"coalesce(try_strptime(trim({col}), '%m/%d/%Y'), try_cast(trim({col}) as timestamp))::date"
-    )
+    text = time_text(column)
+    return f"coalesce(try_strptime({text}, '%m/%d/%Y'), try_cast({text} as timestamp))::date"
 
 
 def _date_check(column: str) -> Check:
@@ -185,7 +185,7 @@ def extract_export(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
     select = {}
     for name in COSTS.columns:
         if name in NUMBERS:
-            select[name] = f"trim({quote(name)})::double"
+            select[name] = DECIMAL_POINT.value(name)
         elif name in DATES:
             select[name] = date_sql(name)
         elif name == "tags":
@@ -225,6 +225,8 @@ SOURCE = Source(
     # `_manifest.json`: partitioned exports of the older export version (see `deliveries`).
     manifests=("cloud_costs/azure/**/manifest.json", "cloud_costs/azure/**/_manifest.json"),
     deliveries=deliveries.azure,
-    version=2,
+    # 3: a number past ±2^53 and a date or time written as a word DuckDB reads (Infinity:
+    # 9999-12-31; epoch) are quarantined; files landed before are parsed again.
+    version=3,
     by_month=True,
 )

@@ -23,7 +23,7 @@ import duckdb
 
 from ingest.cloud_costs import schemas
 from ingest.framework import RECORD_COLUMN, ManyFiles, ParseError, Rows, read_error
-from ingest.tabular import Check, literal, open_bytes, plain, quote
+from ingest.tabular import Check, literal, open_bytes, plain, quote, time_text
 
 # The billing scope a delivery replaces: one billing account's one billing period.
 SCOPE_COLUMNS = {"_billing_account_id": "varchar", "_billing_period": "date"}
@@ -57,7 +57,7 @@ def parsed_timestamps(columns: Sequence[str]) -> dict[str, str]:
     and projection use each timestamp up to a dozen times; parsing it each time (with its
     offset, through ICU) was more than half the cost of checking a bill."""
     return {
-        _parsed_name(c): f"cast(try_cast(trim({quote(c)}) as timestamptz) as timestamp)"
+        _parsed_name(c): f"cast(try_cast({time_text(c)} as timestamptz) as timestamp)"
         for c in columns
     }
 

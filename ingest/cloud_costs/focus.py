@@ -56,6 +56,7 @@ from ingest.cloud_costs.common import (
 )
 from ingest.framework import Extract, RawTable, Rows, Source
 from ingest.tabular import (
+    DECIMAL_POINT,
     Check,
     csv_header,
     csv_rows,
@@ -253,7 +254,7 @@ def extract_focus(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
         "charge_class": "case when \"ChargeClass\" is not null then 'Correction' end",
         "charge_frequency": _canonical("ChargeFrequency", CHARGE_FREQUENCIES),
         "charge_description": '"ChargeDescription"',
-        **{_snake(c): f"trim({quote(c)})::double" for c in NUMBERS},
+        **{_snake(c): DECIMAL_POINT.value(c) for c in NUMBERS},
         **{
             _snake(c): quote(c)
             for c in (
@@ -312,6 +313,8 @@ SOURCE = Source(
         "cloud_costs/focus/**/_manifest.json",
     ),
     deliveries=deliveries.focus,
-    version=7,
+    # 8: a number past ±2^53 and a date or time written as a word DuckDB reads (Infinity:
+    # 9999-12-31; epoch) are quarantined; files landed before are parsed again.
+    version=8,
     by_month=True,
 )

@@ -54,9 +54,11 @@ from ingest.framework import (
     Source,
 )
 from ingest.tabular import (
+    DECIMAL_POINT,
     Check,
     csv_header,
     csv_rows,
+    exact_double,
     finite,
     literal,
     matches,
@@ -273,6 +275,9 @@ def _read_fields(con: duckdb.DuckDBPyConnection, path: Path) -> Rows:
 _AMOUNTS = "from_json(credits, '[\"json\"]')"
 # A value that still looks like a Python repr: single-quoted keys.
 _PYTHON_REPR = "regexp_matches({}, '[{{,]\\s*''[A-Za-z_]+''\\s*:')"
+# A credit's amount is a number a double holds (`exact_double`): NaN or infinity would make the
+# row's net cost one too.
+_CREDIT_AMOUNT = exact_double("try_cast(c->>'amount' as double)")
 _CREDITS_SUM = (
     f"coalesce(list_sum(list_transform({_AMOUNTS}, lambda c: (c->>'amount')::double)), 0)"
 )
@@ -308,9 +313,9 @@ def extract_export(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
         ),
         Check(
             "case when json_valid(credits) and json_type(credits) = 'ARRAY' "
-            f"then len(list_filter({_AMOUNTS}, "
-            "lambda c: try_cast(c->>'amount' as double) is null)) > 0 else false end",
-            "'credits has an amount that is not a number: ' || credits",
+            f"then len(list_filter({_AMOUNTS}, lambda c: not coalesce({_CREDIT_AMOUNT}, false)))"
+            " > 0 else false end",
+            "'credits has an amount that is not a finite number within ±2^53: ' || credits",
         ),
         end_not_before_start("usage_start_time", "usage_end_time"),
         within_one_month("usage_start_time", "usage_end_time"),
@@ -320,7 +325,7 @@ def extract_export(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
     select = {}
     for name in EXPORT.columns:
         if name in numbers:
-            select[name] = f"trim({quote(name)})::double"
+            select[name] = DECIMAL_POINT.value(name)
         elif name in timestamps:
             select[name] = timestamp_sql(name)
         elif name in JSON_FIELDS:
@@ -390,6 +395,9 @@ SOURCE = Source(
     pull=pull_if_configured,
     folders=("cloud_costs/gcp",),
     deliveries=deliveries.each_folder,
-    version=2,
+    # 3: a number past ±2^53 (a cost of 300 digits), a credit amount NaN or infinite and a
+    # date or time written as a word DuckDB reads (Infinity: 9999-12-31; epoch) are
+    # quarantined; files landed before are parsed again.
+    version=3,
     by_month=True,
 )

@@ -54,7 +54,8 @@ def test_flattened_csv_export():
     assert sums(parsed) == (3.0, -0.4)
     rejected = {r["record"]: r["reason"] for r in parsed.rejected.to_pylist()}
     assert rejected == {
-        "line 4": 'credits has an amount that is not a number: [{"name":"x","amount":"lots"}]',
+        "line 4": "credits has an amount that is not a finite number within ±2^53: "
+        '[{"name":"x","amount":"lots"}]',
         "line 5": "cost_type is not one of regular, tax, adjustment, rounding_error: refund",
     }
 

@@ -1,0 +1,495 @@
+"""One hostile value in one field of one record: that record is quarantined with a reason
+naming the field, or accepted for a reason written beside it, and every other record of the
+file loads as it did. No value fails the whole file or fails it in DuckDB's words: DuckDB does
+not short-circuit an `and` as one expects, and `regexp_full_match(x, ...) and cast(x as int)
+...` raised a cast error for one survey answer and failed the whole export (`surveys._score`).
+
+For each connector, one record of a small valid file (the small world's, or a fixture) has
+each typed field (dates and times, amounts and quantities, ids, currencies, scores) replaced
+by each value of HOSTILE in turn. The file is loaded alone, with the files its source reads
+beside it (questions.yaml, the registry), by `load_source`, in place of the same file loaded
+unchanged first. Every expected outcome is written by hand.
+
+Left out, to keep the matrix near a thousand loads (50-60 ms each): free text (names,
+descriptions, stage labels: any text is one, copied and never parsed), enumerations (cost
+types, GL accounts, line item types: in the list or quarantined by one `one_of`), JSON maps
+(tags, labels), and fields read by the same check and projection as one that is in:
+- GCP: usage_end_time (as usage_start_time), currency_conversion_rate, cost_at_list (as
+  usage.amount);
+- AWS: the usage end and billing period end (as their starts), the other costs (as
+  pricing_public_on_demand_cost);
+- Azure: EffectivePrice, UnitPrice, PayGPrice (as Quantity), BillingPeriodEndDate (as start);
+- FOCUS: ChargePeriodEnd, BillingPeriodStart (as ChargePeriodStart), EffectiveCost, ListCost
+  (as BilledCost).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingest.framework import RAW_SCHEMA, load_source
+from ingest.sources import SOURCES
+
+SOURCE = {source.name: source for source in SOURCES}
+
+# The hostile values, by the name a case is known by.
+HOSTILE = {
+    "empty": "",
+    "blank": "   ",
+    "abc": "abc",
+    "e999": "1e999",  # past a double's range: infinity, read as one
+    "minus_zero": "-0",
+    "nan": "NaN",
+    "infinity_sign": "∞",
+    "infinity": "Infinity",  # DuckDB reads it as a double, a date and a timestamp
+    "digits300": "9" * 300,  # no integer type holds it, a double only its first 16 digits
+    "feb30": "2024-02-30",
+    "zero_date": "0000-00-00",
+    "long": "x" * 100_000,
+    "nul": "a\x00b",
+    "newline": "a\nb",
+}
+# A value JSON writes as a number: a field the format types as a number gets it bare.
+_JSON_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+
+
+# --- outcomes ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """The record is in the quarantine, its reason holding `words`, and not in raw."""
+
+    words: str
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The record loads, the field's raw column holding `value` (`...`: the value as written),
+    because `why`."""
+
+    value: object
+    why: str
+
+
+Outcome = Quarantined | Loaded
+
+
+@dataclass(frozen=True)
+class Field:
+    """A field as the file names it (a column, or a dotted JSON path below the record), the
+    raw column it fills (`table.column` where the source fills several tables), and each
+    hostile value's outcome: `default` unless `cases` names it."""
+
+    name: str
+    column: str
+    default: Outcome
+    cases: Mapping[str, Outcome] = field(default_factory=dict)
+
+
+def typed(name: str, column: str, default: Outcome, **cases: Outcome) -> Field:
+    """A Field; `cases` by HOSTILE's names."""
+    unknown = set(cases) - set(HOSTILE)
+    assert not unknown, f"not a hostile value: {unknown}"
+    return Field(name, column, default, cases)
+
+
+def empty(outcome: Outcome) -> dict[str, Outcome]:
+    """The empty and the blank (whitespace) value: alike."""
+    return {"empty": outcome, "blank": outcome}
+
+
+NULL = Loaded(None, "an optional field left empty is null")
+ZERO = Loaded(0.0, "-0 is 0")
+# Three letters: whether a currency has rates is dbt's question (cloud_costs_missing_fx_rate,
+# assert_revenue_*_have_fx_rate).
+ABC_CODE = Loaded("ABC", "three letters, read as a code")
+NAN_CODE = Loaded("NAN", "three letters, read as a code")
+
+
+def number(name: str, column: str, required: bool, called: str = "", **cases: Outcome) -> Field:
+    """An amount or quantity (`called` in reasons, if not `name`): -0 is 0; empty is null,
+    or says so when required; anything but a finite number a double holds as written (NaN,
+    infinity, 1e999, 300 digits) is quarantined."""
+    called = called or name
+    outcomes = {
+        **empty(Quarantined(f"{called} is empty") if required else NULL),
+        "minus_zero": ZERO,
+        "digits300": Quarantined(f"{called} is out of range"),
+        **cases,
+    }
+    return typed(name, column, Quarantined(f"{called} is not a finite number"), **outcomes)
+
+
+def moment(
+    name: str, column: str, required: bool, what: str, called: str = "", **cases: Outcome
+) -> Field:
+    """A date or timestamp: `what` is what the reason says it is not."""
+    called = called or name
+    outcomes = {**empty(Quarantined(f"{called} is empty") if required else NULL), **cases}
+    return typed(name, column, Quarantined(f"{called} is not {what}"), **outcomes)
+
+
+def currency(
+    name: str, column: str, required: bool = True, called: str = "", **cases: Outcome
+) -> Field:
+    called = called or name
+    outcomes = {
+        **empty(Quarantined(f"{called} is empty") if required else NULL),
+        "abc": ABC_CODE,
+        "nan": NAN_CODE,
+        **cases,
+    }
+    return typed(name, column, Quarantined(f"{called} is not an ISO 4217 code"), **outcomes)
+
+
+def identifier(name: str, column: str, called: str = "", **cases: Outcome) -> Field:
+    """A required id kept as text: any text but an empty one is an id (whether it names a
+    known account or deal is the registry's and dbt's question)."""
+    outcomes = {**empty(Quarantined(f"{called or name} is empty")), **cases}
+    return typed(name, column, Loaded(..., "an id is text, kept as written"), **outcomes)
+
+
+# --- file edits -------------------------------------------------------------------------------
+
+Edit = Callable[[bytes, str, str], bytes]  # (the file, a field, a value) -> the file
+
+
+def csv_cell(row: int) -> Edit:
+    """Data row `row` (1: the first after the header) of a CSV, gzipped or not, with a
+    byte-order mark or not; written back by Python's csv writer (quoting what needs it)."""
+
+    def edit(data: bytes, name: str, value: str) -> bytes:
+        zipped = data[:2] == b"\x1f\x8b"
+        text = (gzip.decompress(data) if zipped else data).decode("utf-8")
+        bom = "\ufeff" if text.startswith("\ufeff") else ""
+        ending = "\r\n" if "\r\n" in text else "\n"
+        rows = list(csv.reader(io.StringIO(text.removeprefix(bom), newline="")))
+        rows[row][rows[0].index(name)] = value
+        out = io.StringIO()
+        csv.writer(out, lineterminator=ending).writerows(rows)
+        written = (bom + out.getvalue()).encode("utf-8")
+        return gzip.compress(written, mtime=0) if zipped else written
+
+    return edit
+
+
+def json_field(
+    record: tuple[str | int, ...], numbers: tuple[str, ...] = (), line: int | None = None
+) -> Edit:
+    """A field (dotted, list positions as numbers) of the object at path `record` of a JSON
+    document, or of line `line` (0-based) of JSON lines. A field in `numbers` is a JSON
+    number in the format: a value that reads as one is written bare (`1e999`, `-0`, 300
+    digits), any other as a string."""
+
+    def edit(data: bytes, name: str, value: str) -> bytes:
+        text = data.decode("utf-8")
+        texts, index = ([text], 0) if line is None else (text.splitlines(), line)
+        document = json.loads(texts[index])
+        *parents, last = [*record, *(int(p) if p.isdigit() else p for p in name.split("."))]
+        node = document
+        for key in parents:
+            node = node[key]
+        bare = name in numbers and _JSON_NUMBER.fullmatch(value)
+        node[last] = "\x00bare\x00" if bare else value
+        text = json.dumps(document, ensure_ascii=False)
+        texts[index] = text.replace('"\\u0000bare\\u0000"', value)
+        return ("\n".join(texts) + "\n").encode("utf-8")
+
+    return edit
+
+
+def parquet_cell(row: int) -> Edit:
+    """Row `row` (0-based) of a Parquet file, the field's column written as text: a typed
+    column cannot hold a hostile value, a text one can, and the bills read both as text."""
+
+    def edit(data: bytes, name: str, value: str) -> bytes:
+        with tempfile.TemporaryDirectory() as scratch, duckdb.connect() as con:
+            source, target = Path(scratch, "in.parquet"), Path(scratch, "out.parquet")
+            source.write_bytes(data)
+            con.execute(
+                "copy (select * exclude (file_row_number) replace ("
+                f'case when file_row_number = {row} then $value else "{name}"::varchar end '
+                f"as \"{name}\") from read_parquet('{source}', file_row_number = true, "
+                f"hive_partitioning = false) order by file_row_number) "
+                f"to '{target}' (format parquet)",
+                {"value": value},
+            )
+            return target.read_bytes()
+
+    return edit
+
+
+# --- the connectors' files and fields ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """A small valid file of a source and the record whose fields are replaced."""
+
+    source: str
+    file: str  # in the small world, or under tests/ when it starts with fixtures/
+    record: str  # as raw's _record and the quarantine name it
+    edit: Edit
+    fields: tuple[Field, ...]
+    landed: str | None = None  # where it lands, when not where the small world has it
+    beside: tuple[str, ...] = ()  # small-world files its source reads with it
+    records: Mapping[str, str] = field(default_factory=dict)  # a field's record, if another
+
+    def path(self) -> str:
+        return self.landed or self.file
+
+
+TIMESTAMP = "a timestamp"
+AZURE_DATE = "a date (MM/DD/YYYY or YYYY-MM-DD)"
+
+
+TARGETS = {
+    "gcp": Target(
+        "gcp_billing",
+        "cloud_costs/gcp/01A2B3-C4D5E6-2I2C00/202606-000000000000.jsonl",
+        "line 1",
+        json_field((), numbers=("cost", "usage.amount", "credits.0.amount"), line=0),
+        (
+            number("cost", "cost", required=True),
+            number("usage.amount", "usage_amount", required=False, called="usage_amount"),
+            typed(
+                "credits.0.amount",
+                "gcp_billing_credits.amount",
+                Quarantined("credits has an amount that is not"),
+                minus_zero=ZERO,
+            ),
+            moment("usage_start_time", "usage_start_time", True, TIMESTAMP),
+            moment("export_time", "export_time", False, TIMESTAMP),
+            typed(
+                "invoice.month",
+                "invoice_month",
+                Quarantined("invoice_month is not a YYYYMM month"),
+                **empty(Quarantined("invoice_month is empty")),
+            ),
+            currency("currency", "currency"),
+            identifier("billing_account_id", "billing_account_id"),
+        ),
+    ),
+    "aws": Target(
+        "aws_cur",
+        "cloud_costs/aws/790657130469/cur2/data/BILLING_PERIOD=2026-05/cur2-00001.snappy.parquet",
+        "row 2",
+        parquet_cell(1),
+        (
+            number("line_item_unblended_cost", "line_item_unblended_cost", required=True),
+            number("pricing_public_on_demand_cost", "pricing_public_on_demand_cost", False),
+            moment("line_item_usage_start_date", "line_item_usage_start_date", True, TIMESTAMP),
+            moment(
+                "bill_billing_period_start_date", "bill_billing_period_start_date", True, TIMESTAMP
+            ),
+            currency(
+                "line_item_currency_code",
+                "line_item_currency_code",
+                required=False,
+                **empty(Loaded("USD", "CUR's currency when a line names none")),
+            ),
+            identifier("line_item_usage_account_id", "line_item_usage_account_id"),
+        ),
+    ),
+    "azure": Target(
+        "azure_costs",
+        "cloud_costs/azure/desert-observatory/actualcost/20261001-20261031/"
+        "2746931b-0fe0-cd96-c31a-991ace9f36d8/part_0_0001.csv.gz",
+        "line 3",
+        csv_cell(2),
+        (
+            moment("Date", "date", True, AZURE_DATE, called="date"),
+            number(
+                "CostInBillingCurrency",
+                "cost_in_billing_currency",
+                True,
+                called="cost_in_billing_currency",
+            ),
+            number("Quantity", "quantity", False, called="quantity"),
+            moment(
+                "BillingPeriodStartDate",
+                "billing_period_start_date",
+                False,
+                AZURE_DATE,
+                called="billing_period_start_date",
+            ),
+            currency("BillingCurrency", "billing_currency", called="billing_currency"),
+            identifier(
+                "SubscriptionId",
+                "subscription_id",
+                called="subscription_id",
+                nan=Loaded("nan", "a subscription GUID is read lower-cased"),
+                infinity=Loaded("infinity", "a subscription GUID is read lower-cased"),
+            ),
+        ),
+    ),
+    "focus": Target(
+        "focus",
+        "cloud_costs/focus/aws/focus-2026-08.csv",
+        "line 3",
+        csv_cell(2),
+        (
+            number("BilledCost", "billed_cost", required=True),
+            number("ContractedCost", "contracted_cost", required=False),
+            moment("ChargePeriodStart", "charge_period_start", True, TIMESTAMP),
+            moment("BillingPeriodEnd", "billing_period_end", False, TIMESTAMP),
+            currency("BillingCurrency", "billing_currency"),
+            identifier("BillingAccountId", "billing_account_id"),
+        ),
+    ),
+    "prometheus": Target(
+        "prometheus",
+        "usage/2i2c-aws-us/daily_active_users.json",
+        "result[0] values[2]",
+        # A sample is [<unix time, a JSON number>, "<value, a string>"].
+        json_field(("data", "result", 0, "values", 2), numbers=("0",)),
+        (
+            typed(
+                "0",
+                "sampled_at",
+                Quarantined("sampled_at is not a double"),
+                **empty(Quarantined("sampled_at is empty")),
+                **dict.fromkeys(
+                    ("e999", "minus_zero", "nan", "infinity", "digits300"),
+                    Quarantined("sampled_at is outside 2000-01-01"),
+                ),
+            ),
+            number("1", "value", True, called="value"),
+        ),
+        beside=("registry/clusters.yaml",),
+    ),
+}
+
+
+def _cases() -> list:
+    return [
+        pytest.param(target, index, value, id=f"{target}-{hostile.name}-{value}")
+        for target, spec in TARGETS.items()
+        for index, hostile in enumerate(spec.fields)
+        for value in HOSTILE
+    ]
+
+
+# --- loading and comparing --------------------------------------------------------------------
+
+
+@dataclass
+class Load:
+    """What a file's load wrote: its raw rows by record, each `{table.column: value}`, and its
+    quarantined records with their reasons."""
+
+    rows: dict[str, list[dict[str, object]]]
+    quarantined: dict[str, str]
+
+
+def _original(target: Target, world: Path) -> bytes:
+    root = Path(__file__).parent if target.file.startswith("fixtures/") else world
+    return (root / target.file).read_bytes()
+
+
+class Loader:
+    """A target's file alone (with the files beside it) in a landing folder of its own,
+    loaded by `load_source` into a database of its own: first as it is (`baseline`), then
+    each case's copy in its place, as a corrected export replaces a file (its rows and
+    quarantined records go, the new copy's come; a load that fails changes nothing)."""
+
+    def __init__(self, target: Target, world: Path, landing: Path):
+        self.target, self.landing = target, landing
+        for beside in target.beside:
+            (landing / beside).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(world / beside, landing / beside)
+        self.con = duckdb.connect()
+        self.original = _original(target, world)
+        self.baseline = self.load(self.original)
+
+    def load(self, content: bytes) -> Load:
+        path, source = self.target.path(), SOURCE[self.target.source]
+        (self.landing / path).parent.mkdir(parents=True, exist_ok=True)
+        (self.landing / path).write_bytes(content)
+        load_source(self.con, source, self.landing)
+        rows: dict[str, list[dict[str, object]]] = {}
+        for table in source.tables:
+            result = self.con.execute(
+                f"select * exclude (_file, _loaded_at) from {RAW_SCHEMA}.{table.name} "
+                "where _file = ?",
+                [path],
+            )
+            names = [d[0] for d in result.description]
+            for values in result.fetchall():
+                row = dict(zip(names, values, strict=True))
+                record = row.pop("_record")
+                rows.setdefault(record, []).append(
+                    {f"{table.name}.{name}": value for name, value in row.items()}
+                )
+        quarantined = self.con.execute(
+            f"select record, reason from {RAW_SCHEMA}._quarantine where file = ?", [path]
+        ).fetchall()
+        return Load(rows, dict(quarantined))
+
+
+@pytest.fixture(scope="module")
+def loaders(small_landing: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Each target's Loader, made when a case first asks for it."""
+    made: dict[str, Loader] = {}
+
+    def loader(name: str) -> Loader:
+        if name not in made:
+            landing = tmp_path_factory.mktemp(f"landing-{name}")
+            made[name] = Loader(TARGETS[name], small_landing, landing)
+        return made[name]
+
+    yield loader
+    for each in made.values():
+        each.con.close()
+
+
+def _value(rows: list[dict[str, object]], column: str) -> list[object]:
+    """The column's values in a record's rows (`table.column`, or a column of any table)."""
+    return [
+        value
+        for row in rows
+        for name, value in row.items()
+        if name == column or name.split(".", 1)[1] == column
+    ]
+
+
+def _part_of(name: str, record: str) -> bool:
+    """Whether raw's record `name` is `record` or one of its parts: an ECB line's cells are
+    its records `line N, GBP`, ..."""
+    return name == record or name.startswith(f"{record}, ")
+
+
+@pytest.mark.parametrize(("target", "index", "value"), _cases())
+def test_one_hostile_value(target: str, index: int, value: str, loaders):
+    spec, loader = TARGETS[target], loaders(target)
+    hostile = spec.fields[index]
+    expected = hostile.cases.get(value, hostile.default)
+    record = spec.records.get(hostile.name, spec.record)
+    before = loader.baseline
+    assert any(_part_of(r, record) for r in before.rows), f"the baseline loads {record}"
+    after = loader.load(spec.edit(loader.original, hostile.name, HOSTILE[value]))
+    others = {r: rows for r, rows in before.rows.items() if not _part_of(r, record)}
+    assert {r: after.rows.get(r) for r in others} == others, "every other record loads as before"
+    new = {r: reason for r, reason in after.quarantined.items() if r not in before.quarantined}
+    if isinstance(expected, Quarantined):
+        loaded = _value(after.rows.get(record, []), hostile.column)
+        assert list(new) == [record], f"not quarantined; loaded {loaded!r:.200}"
+        assert expected.words in new[record]
+        assert not any(_part_of(r, record) for r in after.rows)
+    else:
+        assert not new, f"quarantined: {new}"
+        want = HOSTILE[value] if expected.value is ... else expected.value
+        assert _value(after.rows[record], hostile.column) == [want]
