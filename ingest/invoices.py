@@ -41,6 +41,7 @@ from ingest.tabular import (
     Numbers,
     csv_numbers,
     date_format,
+    in_double_range,
     literal,
     matches,
     not_empty,
@@ -51,6 +52,7 @@ from ingest.tabular import (
     read_sheet_values,
     scratch_connection,
     split_rows,
+    time_text,
     unique,
 )
 
@@ -119,7 +121,7 @@ def _date(column: str) -> str:
 
 
 def _try_date(column: str) -> str:
-    return f"try_strptime(trim({quote(column)}), '%Y-%m-%d')"
+    return f"try_strptime({time_text(column)}, '%Y-%m-%d')"
 
 
 def _split(
@@ -137,11 +139,11 @@ def _split(
         # A prepaid multi-year membership ends years ahead: a promise, not an event.
         plausible_time("service_period_end", _try_date("service_period_end"), LONGEST_TERM_YEARS),
         numbers.check("amount"),
+        in_double_range("amount", numbers),
         one_of("gl_account", sorted(GL_ACCOUNTS)),
         matches("currency", "[A-Za-z]{3}", "an ISO 4217 code"),
         Check(
-            "try_strptime(trim(service_period_end), '%Y-%m-%d') "
-            "< try_strptime(trim(service_period_start), '%Y-%m-%d')",
+            f"{_try_date('service_period_end')} < {_try_date('service_period_start')}",
             "'service_period_end ' || service_period_end || ' is before service_period_start '"
             " || service_period_start",
         ),
@@ -193,11 +195,13 @@ def parse_invoice_csv(path: Path) -> Parsed:
 def parse_sheet_values(path: Path) -> Parsed:
     """A `values.get` response: first row is the header, later rows are ragged strings. A
     date cell the live pull gets as a serial number (days since 1899-12-30, the Sheets epoch)
-    reads as its day; a date typed as text stays as it is (YYYY-MM-DD)."""
+    reads as its day; a date typed as text stays as it is (YYYY-MM-DD). A serial number of
+    more than 7 digits (past the year 29000; 9999-12-31 is 2958465) is no day: it stays as
+    written, to be quarantined as not a date, rather than overflow the cast."""
     con = scratch_connection()
     rows = read_sheet_values(con, path, required=REQUIRED, optional=OPTIONAL)
     days = ", ".join(
-        f"case when regexp_full_match(trim({quote(c)}), '[0-9]+([.][0-9]+)?') "
+        f"case when regexp_full_match(trim({quote(c)}), '[0-9]{{1,7}}([.][0-9]+)?') "
         f"then strftime(date '1899-12-30' + cast(floor(trim({quote(c)})::double) as integer), "
         f"'%Y-%m-%d') else {quote(c)} end as {quote(c)}"
         for c in DATES
@@ -239,4 +243,7 @@ SOURCE = Source(
     cadence=timedelta(days=35),
     pull=pull_if_configured,
     folders=("invoices",),
+    # 2: an amount NaN, infinite or past ±2^53 is quarantined; files landed before are parsed
+    # again.
+    version=2,
 )

@@ -163,7 +163,7 @@ def date_format(column: str, fmt: str) -> Check:
     col = quote(column)
     return Check(
         f"{col} is not null and trim({col}) <> '' "
-        f"and try_strptime(trim({col}), {literal(fmt)}) is null",
+        f"and try_strptime({time_text(column)}, {literal(fmt)}) is null",
         f"{literal(f'{column} is not a date in {fmt}: ')} || {col}",
     )
 
@@ -189,12 +189,13 @@ def _not_exact(column: str, number: str) -> str:
 
 
 def positive(column: str, numbers: Numbers = DECIMAL_POINT) -> Check:
-    """A finite number above zero (a rate, a price)."""
+    """A finite number above zero and within ±2^53 (a rate, a price)."""
     col = quote(column)
     number = numbers.value(column)
     return Check(
-        f"{number} is not null and not (isfinite({number}) and {number} > 0)",
-        f"{literal(f'{column} is not a positive number: ')} || {col}",
+        f"{number} is not null and not ({exact_double(number)} and {number} > 0)",
+        f"case when isfinite({number}) and {number} > 0 then {_not_exact(column, number)} "
+        f"else {literal(f'{column} is not a positive number: ')} || {col} end",
     )
 
 
@@ -208,6 +209,14 @@ def finite(column: str) -> Check:
         f"{col} is not null and trim({col}) <> '' and not coalesce({exact_double(number)}, false)",
         _not_exact(column, number),
     )
+
+
+def in_double_range(column: str, numbers: Numbers = DECIMAL_POINT) -> Check:
+    """A value that reads as a number (whether it does is `castable`'s or `Numbers.check`'s
+    to say) is finite and within ±2^53: a cast to DOUBLE reads 'NaN', 'Infinity' and '1e999'
+    (as infinity) without a word."""
+    number = numbers.value(column)
+    return Check(f"{number} is not null and not {exact_double(number)}", _not_exact(column, number))
 
 
 EARLIEST_PLAUSIBLE = "2000-01-01"

@@ -20,7 +20,8 @@ types, GL accounts, line item types: in the list or quarantined by one `one_of`)
   pricing_public_on_demand_cost);
 - Azure: EffectivePrice, UnitPrice, PayGPrice (as Quantity), BillingPeriodEndDate (as start);
 - FOCUS: ChargePeriodEnd, BillingPeriodStart (as ChargePeriodStart), EffectiveCost, ListCost
-  (as BilledCost).
+  (as BilledCost);
+- invoices: paid_date (as due_date), service_period_end (as service_period_start).
 """
 
 from __future__ import annotations
@@ -84,7 +85,14 @@ class Loaded:
     why: str
 
 
-Outcome = Quarantined | Loaded
+@dataclass(frozen=True)
+class NoRow:
+    """The record yields no row and is not quarantined, because `why`."""
+
+    why: str
+
+
+Outcome = Quarantined | Loaded | NoRow
 
 
 @dataclass(frozen=True)
@@ -253,9 +261,15 @@ class Target:
 
 
 TIMESTAMP = "a timestamp"
+DATE = "a date in %Y-%m-%d"
 AZURE_DATE = "a date (MM/DD/YYYY or YYYY-MM-DD)"
 
 
+# A number a cast to DOUBLE does not read: the reason of `castable`, where a file is checked so.
+NOT_A_DOUBLE = dict.fromkeys(
+    ("abc", "infinity_sign", "feb30", "zero_date", "long", "nul", "newline"),
+    Quarantined("amount is not a double"),
+)
 TARGETS = {
     "gcp": Target(
         "gcp_billing",
@@ -349,6 +363,120 @@ TARGETS = {
             currency("BillingCurrency", "billing_currency"),
             identifier("BillingAccountId", "billing_account_id"),
         ),
+    ),
+    "invoices": Target(
+        "invoices",
+        "invoices/invoices-2024.csv",
+        "line 2",
+        csv_cell(1),
+        (
+            moment("invoice_date", "invoice_date", True, DATE),
+            moment("due_date", "due_date", False, DATE),
+            moment(
+                "service_period_start",
+                "service_period_start",
+                False,
+                DATE,
+                **empty(Quarantined("service period has only one of start and end")),
+            ),
+            number("amount", "amount", required=True, **NOT_A_DOUBLE),
+            currency("currency", "currency"),
+            typed(
+                "hubspot_deal_id",
+                "hubspot_deal_id",
+                Loaded(..., "an id is text, kept as written"),
+                **empty(
+                    Loaded(
+                        None,
+                        "a line without a deal is left out in dbt, "
+                        "int_revenue__rejected_invoice_lines",
+                    )
+                ),
+            ),
+        ),
+    ),
+    "invoice_sheet": Target(
+        "invoices",
+        "invoices/finance-sheet-2026.json",
+        "row 3",
+        # Cells by position: 1 invoice_date, 5 amount, 6 currency, 9 due_date. The live pull
+        # asks for unformatted values: amounts and date cells come as numbers.
+        json_field(("values", 2), numbers=("1", "5", "9")),
+        (
+            # JSON's -0 is serial day 0, 1899-12-30: a day, but not a plausible one.
+            moment(
+                "1",
+                "invoice_date",
+                True,
+                DATE,
+                called="invoice_date",
+                minus_zero=Quarantined("invoice_date is outside 2000-01-01"),
+            ),
+            moment(
+                "9",
+                "due_date",
+                False,
+                DATE,
+                called="due_date",
+                minus_zero=Quarantined("due_date is outside 2000-01-01"),
+            ),
+            number("5", "amount", True, called="amount", **NOT_A_DOUBLE),
+            currency("6", "currency", called="currency"),
+        ),
+    ),
+    "fx": Target(
+        "fx",
+        "fx/rates.csv",
+        "line 3",
+        csv_cell(2),
+        (
+            moment("date", "rate_date", True, DATE),
+            currency("currency", "currency"),
+            typed(
+                "usd_per_unit",
+                "usd_per_unit",
+                Quarantined("usd_per_unit is not a double"),
+                **empty(Quarantined("usd_per_unit is empty")),
+                **dict.fromkeys(
+                    ("e999", "minus_zero", "nan", "infinity"),
+                    Quarantined("usd_per_unit is not a positive number"),
+                ),
+                digits300=Quarantined("usd_per_unit is out of range"),
+            ),
+        ),
+    ),
+    "ecb": Target(
+        "fx",
+        "fixtures/fx/eurofxref-hist.csv",
+        "line 3",
+        csv_cell(2),
+        (
+            moment("Date", "rate_date", True, "a date in %Y-%m-%d or %d %B %Y"),
+            typed(
+                "USD",
+                "usd_per_unit",
+                Quarantined("USD is not a double"),
+                **empty(NoRow("empty is the ECB's N/A: a day without a USD rate converts nothing")),
+                **dict.fromkeys(
+                    ("e999", "minus_zero", "nan", "infinity"),
+                    Quarantined("USD is not a positive number"),
+                ),
+                digits300=Quarantined("USD is out of range"),
+            ),
+            typed(
+                "GBP",
+                "usd_per_unit",
+                Quarantined("GBP is not a double"),
+                **empty(NoRow("empty is the ECB's N/A: a currency not quoted that day")),
+                **dict.fromkeys(
+                    ("e999", "minus_zero", "nan", "infinity"),
+                    Quarantined("GBP is not a positive number"),
+                ),
+                digits300=Quarantined("GBP gives usd_per_unit"),
+            ),
+        ),
+        landed="fx/eurofxref-hist.csv",
+        records={"GBP": "line 3, GBP"},
     ),
     "prometheus": Target(
         "prometheus",
@@ -489,6 +617,9 @@ def test_one_hostile_value(target: str, index: int, value: str, loaders):
         assert list(new) == [record], f"not quarantined; loaded {loaded!r:.200}"
         assert expected.words in new[record]
         assert not any(_part_of(r, record) for r in after.rows)
+    elif isinstance(expected, NoRow):
+        assert not new, f"quarantined: {new}"
+        assert not any(_part_of(r, record) for r in after.rows), "no row"
     else:
         assert not new, f"quarantined: {new}"
         want = HOSTILE[value] if expected.value is ... else expected.value
