@@ -86,6 +86,7 @@ from ingest.tabular import (
     read_sheet_values,
     sheet_header,
     split_rows,
+    time_text,
     unique,
 )
 
@@ -383,9 +384,9 @@ def _submitted_at(column: str, questions: Questions) -> tuple[str, str]:
     download, which names its zone (above). Also the condition of a download naming a zone
     other than questions.yaml's."""
     fmt = LOCALE_FORMATS[questions.locale][0]
-    col = f"trim({quote(column)})"
+    col, text = f"trim({quote(column)})", time_text(column)
     cell = ", ".join(literal(f) for f in CELL_DATE_TIME_FORMATS)
-    in_zone = f"coalesce(try_strptime({col}, {literal(fmt)}), try_strptime({col}, [{cell}]))"
+    in_zone = f"coalesce(try_strptime({text}, {literal(fmt)}), try_strptime({text}, [{cell}]))"
     downloaded = f"(regexp_extract({col}, {_DOWNLOADED}))"
     offset = _downloaded_offset(downloaded, zone_abbreviations(questions.timezone))
     local = f"try_strptime({downloaded}.local, '%Y/%m/%d %I:%M:%S %p')"

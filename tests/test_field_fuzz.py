@@ -21,7 +21,8 @@ types, GL accounts, line item types: in the list or quarantined by one `one_of`)
 - Azure: EffectivePrice, UnitPrice, PayGPrice (as Quantity), BillingPeriodEndDate (as start);
 - FOCUS: ChargePeriodEnd, BillingPeriodStart (as ChargePeriodStart), EffectiveCost, ListCost
   (as BilledCost);
-- invoices: paid_date (as due_date), service_period_end (as service_period_start).
+- invoices: paid_date (as due_date), service_period_end (as service_period_start);
+- surveys: satisfaction (as recommend).
 """
 
 from __future__ import annotations
@@ -265,6 +266,17 @@ DATE = "a date in %Y-%m-%d"
 AZURE_DATE = "a date (MM/DD/YYYY or YYYY-MM-DD)"
 
 
+def survey_score(name: str, column: str, scale: str) -> Field:
+    """A score: a value with a digit is no whole number on the scale, one without is a label
+    (questions.yaml maps none); an empty one is no answer (the other score is given)."""
+    number = Quarantined(f"{column} is not a whole number from {scale}")
+    outcomes = {
+        **empty(Loaded(None, "no answer: the response's other score counts")),
+        **dict.fromkeys(("e999", "minus_zero", "digits300", "feb30", "zero_date"), number),
+    }
+    return typed(name, column, Quarantined(f"{column} is a label, not a whole number"), **outcomes)
+
+
 # A number a cast to DOUBLE does not read: the reason of `castable`, where a file is checked so.
 NOT_A_DOUBLE = dict.fromkeys(
     ("abc", "infinity_sign", "feb30", "zero_date", "long", "nul", "newline"),
@@ -477,6 +489,22 @@ TARGETS = {
         ),
         landed="fx/eurofxref-hist.csv",
         records={"GBP": "line 3, GBP"},
+    ),
+    "surveys": Target(
+        "surveys",
+        "surveys/partner-survey-2026-q3.csv",
+        "line 3",
+        csv_cell(2),
+        (
+            moment("Timestamp", "submitted_at", True, "a date-time in en_US"),
+            survey_score(
+                "How likely are you to recommend 2i2c to a colleague?", "recommend", "0 to 10"
+            ),
+            identifier(
+                "Which community (or hub) do you belong to?", "community", called="community"
+            ),
+        ),
+        beside=("surveys/questions.yaml",),
     ),
     "prometheus": Target(
         "prometheus",
