@@ -22,7 +22,9 @@ types, GL accounts, line item types: in the list or quarantined by one `one_of`)
 - FOCUS: ChargePeriodEnd, BillingPeriodStart (as ChargePeriodStart), EffectiveCost, ListCost
   (as BilledCost);
 - invoices: paid_date (as due_date), service_period_end (as service_period_start);
-- surveys: satisfaction (as recommend).
+- surveys: satisfaction (as recommend);
+- Freshdesk: priority (as status), updated_at, resolved_at, closed_at (as first_responded_at),
+  a rating's created_at (as a ticket's).
 """
 
 from __future__ import annotations
@@ -264,6 +266,20 @@ class Target:
 TIMESTAMP = "a timestamp"
 DATE = "a date in %Y-%m-%d"
 AZURE_DATE = "a date (MM/DD/YYYY or YYYY-MM-DD)"
+# The fields Freshdesk's API writes as JSON numbers.
+FRESHDESK_NUMBERS = ("id", "company_id", "status", "ticket_id", "survey_id")
+
+
+def freshdesk_id(
+    name: str, column: str, required: bool = True, meaning: str = "an id", **cases: Outcome
+) -> Field:
+    """A Freshdesk number (an id, a status): a whole number; JSON's -0 is 0."""
+    outcomes = {
+        **empty(Quarantined(f"{name} is empty") if required else NULL),
+        "minus_zero": Loaded(0, "JSON's -0 is the number 0"),
+        **cases,
+    }
+    return typed(name, column, Quarantined(f"{name} is not {meaning}"), **outcomes)
 
 
 def survey_score(name: str, column: str, scale: str) -> Field:
@@ -505,6 +521,49 @@ TARGETS = {
             ),
         ),
         beside=("surveys/questions.yaml",),
+    ),
+    "freshdesk_tickets": Target(
+        "freshdesk",
+        "support/tickets/updated-since-2026-07-01.json",
+        "[1]",
+        json_field((1,), numbers=FRESHDESK_NUMBERS),
+        (
+            freshdesk_id("id", "ticket_id"),
+            freshdesk_id(
+                "company_id",
+                "company_id",
+                required=False,
+                minus_zero=Loaded("0", "JSON's -0 is the number 0"),
+                digits300=Loaded(..., "an id kept as text"),
+            ),
+            freshdesk_id("status", "status", required=False, meaning="a status number"),
+            moment("created_at", "created_at", True, "an ISO timestamp"),
+            moment(
+                "stats.first_responded_at",
+                "first_responded_at",
+                False,
+                "an ISO timestamp",
+                called="first_responded_at",
+            ),
+        ),
+    ),
+    "freshdesk_ratings": Target(
+        "freshdesk",
+        "support/satisfaction_ratings/created-since-2026-06-01.json",
+        "[1]",
+        json_field((1,), numbers=(*FRESHDESK_NUMBERS, "ratings.default_question")),
+        (
+            freshdesk_id("id", "rating_id"),
+            freshdesk_id("ticket_id", "ticket_id"),
+            freshdesk_id("survey_id", "survey_id", required=False),
+            typed(
+                "ratings.default_question",
+                "rating",
+                Quarantined("rating is not one of"),
+                **empty(Quarantined("rating is empty")),
+            ),
+            moment("updated_at", "updated_at", False, "an ISO timestamp"),
+        ),
     ),
     "prometheus": Target(
         "prometheus",
