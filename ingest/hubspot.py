@@ -27,6 +27,7 @@ file, is the company a registry partner) are made in dbt: `int_revenue__rejected
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -49,13 +50,16 @@ from ingest.tabular import (
     Check,
     castable,
     csv_header,
+    in_double_range,
     literal,
+    matches,
     not_empty,
     plausible_time,
     quote,
     read_csv_strings,
     scratch_connection,
     split_rows,
+    time_text,
     unique,
     unzipped,
     workbook,
@@ -157,14 +161,17 @@ def _date_or_timestamp(column: str) -> Check:
     """HubSpot dates are `YYYY-MM-DD` or ISO timestamps with `Z`."""
     col = quote(column)
     return Check(
-        f"{col} is not null and trim({col}) <> '' and try_cast(trim({col}) as timestamptz) is null",
+        f"{col} is not null and trim({col}) <> '' and {_as_timestamp(column)} is null",
         f"{literal(f'{column} is not a date or ISO timestamp: ')} || {col}",
     )
 
 
+def _as_timestamp(column: str) -> str:
+    return f"try_cast({time_text(column)} as timestamptz)"
+
+
 def _as_date(column: str) -> str:
-    col = quote(column)
-    return f"cast(try_cast(nullif(trim({col}), '') as timestamptz) as date)"
+    return f"cast({_as_timestamp(column)} as date)"
 
 
 def _plausible_dates(columns: tuple[str, ...]) -> list[Check]:
@@ -178,6 +185,18 @@ def _plausible_dates(columns: tuple[str, ...]) -> list[Check]:
 
 def _as_double(column: str) -> str:
     return f"try_cast(nullif(trim({quote(column)}), '') as double)"
+
+
+def _probability_in_range(probability: str) -> Check:
+    """A forecast probability (`probability`: SQL reading it) from 0 to 1: not NaN, not 1e300."""
+    return Check(
+        f"{probability} not between 0 and 1",
+        "'hs_forecast_probability is not between 0 and 1: ' || hs_forecast_probability",
+    )
+
+
+# The deal's currency: HubSpot leaves it empty for the portal's own (counted in USD in dbt).
+_CURRENCY_CODE = matches("deal_currency_code", "[A-Za-z]{3}", "an ISO 4217 code")
 
 
 # A deal's companies (`associations=companies`). HubSpot lists a company once per association
@@ -252,8 +271,11 @@ def parse_deals_page(path: Path) -> Parsed:
         not_empty("id"),
         not_empty("dealstage"),
         castable("amount", "DOUBLE"),
+        in_double_range("amount"),
         castable("hs_mrr", "DOUBLE"),
+        in_double_range("hs_mrr"),
         castable("hs_forecast_probability", "DOUBLE"),
+        _CURRENCY_CODE,
         *(_date_or_timestamp(c) for c in PAGE_DATES),
         *_plausible_dates(PAGE_DATES),
         Check(
@@ -261,10 +283,7 @@ def parse_deals_page(path: Path) -> Parsed:
             "'contract_end_date ' || contract_end_date || ' is before contract_start_date ' "
             "|| contract_start_date",
         ),
-        Check(
-            f"{_as_double('hs_forecast_probability')} not between 0 and 1",
-            "'hs_forecast_probability is not between 0 and 1: ' || hs_forecast_probability",
-        ),
+        _probability_in_range(_as_double("hs_forecast_probability")),
         unique(("id",)),
     ]
     valid, rejected = split_rows(
@@ -290,8 +309,8 @@ def parse_deals_page(path: Path) -> Parsed:
             "forecast_probability": _as_double("hs_forecast_probability"),
             "hs_is_closed_won": "try_cast(nullif(trim(hs_is_closed_won), '') as boolean)",
             "stage_history": "stage_history",
-            "created_at": "try_cast(nullif(trim(\"createdAt\"), '') as timestamptz)",
-            "updated_at": "try_cast(nullif(trim(\"updatedAt\"), '') as timestamptz)",
+            "created_at": _as_timestamp("createdAt"),
+            "updated_at": _as_timestamp("updatedAt"),
             "archived": "coalesce(try_cast(archived as boolean), false)",
         },
     )
@@ -299,6 +318,23 @@ def parse_deals_page(path: Path) -> Parsed:
 
 
 # --- pipelines -------------------------------------------------------------------------------
+
+
+# display_order is an INTEGER column.
+_INT32 = range(-(2**31), 2**31)
+
+
+def _display_order(value: object, at: str) -> int:
+    """A stage's displayOrder: a whole number (HubSpot writes a JSON number; its text, "3",
+    reads too); none is 0. Anything else fails the file, as every fault of it does."""
+    if value is None or value == "":
+        return 0
+    text = str(value)
+    if isinstance(value, bool | float) or not re.fullmatch(r"-?[0-9]+", text):
+        raise ParseError(f"displayOrder is not a whole number: {text[:100]!r}", at)
+    if len(text) > 11 or int(text) not in _INT32:
+        raise ParseError(f"displayOrder is out of range: {text[:100]}", at)
+    return int(text)
 
 
 def parse_pipelines(path: Path) -> Parsed:
@@ -349,7 +385,7 @@ def parse_pipelines(path: Path) -> Parsed:
                     "pipeline_label": pipeline.get("label"),
                     "stage_id": stage_id,
                     "stage_label": stage.get("label"),
-                    "display_order": int(stage.get("displayOrder") or 0),
+                    "display_order": _display_order(stage.get("displayOrder"), at),
                     "is_closed": closed == "true",
                     "probability": probability,
                     RECORD_COLUMN: at,
@@ -424,12 +460,16 @@ def parse_deals_export(path: Path) -> Parsed:
         not_empty("id"),
         not_empty("dealstage"),
         castable("amount", "DOUBLE"),
+        in_double_range("amount"),
         castable("hs_mrr", "DOUBLE"),
+        in_double_range("hs_mrr"),
+        _CURRENCY_CODE,
         Check(
             "hs_forecast_probability is not null and trim(hs_forecast_probability) <> '' "
             f"and {probability} is null",
             "'hs_forecast_probability is not a number or percentage: ' || hs_forecast_probability",
         ),
+        _probability_in_range(probability),
         *(_date_or_timestamp(c) for c in EXPORT_DATES),
         *_plausible_dates(EXPORT_DATES),
         Check(
@@ -469,8 +509,8 @@ def parse_deals_export(path: Path) -> Parsed:
             "forecast_probability": probability,
             "hs_is_closed_won": "try_cast(nullif(trim(hs_is_closed_won), '') as boolean)",
             "stage_history": "'{}'::json",
-            "created_at": "try_cast(nullif(trim(createdate), '') as timestamptz)",
-            "updated_at": "try_cast(nullif(trim(\"updatedAt\"), '') as timestamptz)",
+            "created_at": _as_timestamp("createdate"),
+            "updated_at": _as_timestamp("updatedAt"),
             "archived": "false",
         },
     )
@@ -604,5 +644,7 @@ SOURCE = Source(
         ),
     ),
     # 2: a deal's company is its primary one; files landed before are parsed again.
-    version=2,
+    # 3: an amount or MRR NaN, infinite or past ±2^53, a currency not of three letters and an
+    # export's probability outside 0..1 are quarantined; files landed before are parsed again.
+    version=3,
 )

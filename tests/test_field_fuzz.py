@@ -1,6 +1,7 @@
 """One hostile value in one field of one record: that record is quarantined with a reason
 naming the field, or accepted for a reason written beside it, and every other record of the
-file loads as it did. No value fails the whole file or fails it in DuckDB's words: DuckDB does
+file loads as it did. No value fails the whole file (but in the registry and the pipelines,
+validated as a whole, whose error names the field) or fails it in DuckDB's words: DuckDB does
 not short-circuit an `and` as one expects, and `regexp_full_match(x, ...) and cast(x as int)
 ...` raised a cast error for one survey answer and failed the whole export (`surveys._score`).
 
@@ -24,7 +25,9 @@ types, GL accounts, line item types: in the list or quarantined by one `one_of`)
 - invoices: paid_date (as due_date), service_period_end (as service_period_start);
 - surveys: satisfaction (as recommend);
 - Freshdesk: priority (as status), updated_at, resolved_at, closed_at (as first_responded_at),
-  a rating's created_at (as a ticket's).
+  a rating's created_at (as a ticket's);
+- HubSpot: hs_mrr (as amount), createdate and the export's Close Date (as the page's
+  closedate).
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.framework import RAW_SCHEMA, load_source
+from ingest.framework import RAW_SCHEMA, SourceError, load_source
 from ingest.sources import SOURCES
 
 SOURCE = {source.name: source for source in SOURCES}
@@ -95,7 +98,15 @@ class NoRow:
     why: str
 
 
-Outcome = Quarantined | Loaded | NoRow
+@dataclass(frozen=True)
+class Fails:
+    """The load fails with a SourceError naming the file, where in it, and `words`: only for
+    a file validated as a whole (the registry, the pipelines), where any error is the file's."""
+
+    words: str
+
+
+Outcome = Quarantined | Loaded | NoRow | Fails
 
 
 @dataclass(frozen=True)
@@ -266,6 +277,7 @@ class Target:
 TIMESTAMP = "a timestamp"
 DATE = "a date in %Y-%m-%d"
 AZURE_DATE = "a date (MM/DD/YYYY or YYYY-MM-DD)"
+HUBSPOT_DATE = "a date or ISO timestamp"
 # The fields Freshdesk's API writes as JSON numbers.
 FRESHDESK_NUMBERS = ("id", "company_id", "status", "ticket_id", "survey_id")
 
@@ -565,6 +577,98 @@ TARGETS = {
             moment("updated_at", "updated_at", False, "an ISO timestamp"),
         ),
     ),
+    "hubspot_page": Target(
+        "hubspot",
+        "crm/deals/page-0002.json",
+        "page file, results[1]",
+        json_field(("results", 1)),
+        (
+            identifier("id", "deal_id"),
+            number("properties.amount", "amount", False, called="amount", **NOT_A_DOUBLE),
+            typed(
+                "properties.hs_forecast_probability",
+                "forecast_probability",
+                Quarantined("hs_forecast_probability is not between 0 and 1"),
+                **empty(NULL),
+                minus_zero=ZERO,
+                **dict.fromkeys(
+                    ("abc", "infinity_sign", "feb30", "zero_date", "long", "nul", "newline"),
+                    Quarantined("hs_forecast_probability is not a double"),
+                ),
+            ),
+            moment("properties.closedate", "close_date", False, HUBSPOT_DATE, called="closedate"),
+            moment(
+                "properties.contract_end_date",
+                "contract_end_date",
+                False,
+                HUBSPOT_DATE,
+                called="contract_end_date",
+            ),
+            currency(
+                "properties.deal_currency_code",
+                "currency",
+                called="deal_currency_code",
+                **empty(Loaded(None, "HubSpot leaves the portal's own currency empty")),
+            ),
+            moment("createdAt", "created_at", False, HUBSPOT_DATE),
+        ),
+    ),
+    "hubspot_export": Target(
+        "hubspot",
+        "fixtures/revenue/crm_export/deals-export.csv",
+        "line 3",
+        csv_cell(2),
+        (
+            identifier("Record ID", "deal_id", called="id"),
+            number("Amount", "amount", False, called="amount", **NOT_A_DOUBLE),
+            typed(
+                "Forecast probability",
+                "forecast_probability",
+                Quarantined("hs_forecast_probability is not between 0 and 1"),
+                **empty(NULL),
+                minus_zero=ZERO,
+                **dict.fromkeys(
+                    ("abc", "infinity_sign", "feb30", "zero_date", "long", "nul", "newline"),
+                    Quarantined("hs_forecast_probability is not a number or percentage"),
+                ),
+            ),
+            moment(
+                "Contract End Date",
+                "contract_end_date",
+                False,
+                HUBSPOT_DATE,
+                called="contract_end_date",
+            ),
+            currency(
+                "Currency",
+                "currency",
+                called="deal_currency_code",
+                **empty(Loaded(None, "HubSpot leaves the portal's own currency empty")),
+            ),
+        ),
+        landed="crm/deals/deals-export.csv",
+    ),
+    "pipelines": Target(
+        "hubspot",
+        "crm/pipelines.json",
+        "results[0].stages[1]",
+        json_field(("results", 0, "stages", 1), numbers=("displayOrder",)),
+        (
+            typed(
+                "metadata.probability",
+                "probability",
+                Fails("results[0].stages[1]: metadata.probability"),
+                minus_zero=ZERO,
+            ),
+            typed(
+                "displayOrder",
+                "display_order",
+                Fails("results[0].stages[1]: displayOrder"),
+                empty=Loaded(0, "a stage without a display order sorts first"),
+                minus_zero=Loaded(0, "JSON's -0 is the number 0"),
+            ),
+        ),
+    ),
     "prometheus": Target(
         "prometheus",
         "usage/2i2c-aws-us/daily_active_users.json",
@@ -695,7 +799,14 @@ def test_one_hostile_value(target: str, index: int, value: str, loaders):
     record = spec.records.get(hostile.name, spec.record)
     before = loader.baseline
     assert any(_part_of(r, record) for r in before.rows), f"the baseline loads {record}"
-    after = loader.load(spec.edit(loader.original, hostile.name, HOSTILE[value]))
+    try:
+        after = loader.load(spec.edit(loader.original, hostile.name, HOSTILE[value]))
+    except SourceError as error:
+        assert isinstance(expected, Fails), f"one value failed the whole file: {error}"
+        assert str(error).startswith(f"{spec.source}: {spec.path()}, "), "names file and where"
+        assert expected.words in str(error)
+        return
+    assert not isinstance(expected, Fails), f"loaded; expected the file to fail: {expected}"
     others = {r: rows for r, rows in before.rows.items() if not _part_of(r, record)}
     assert {r: after.rows.get(r) for r in others} == others, "every other record loads as before"
     new = {r: reason for r, reason in after.quarantined.items() if r not in before.quarantined}
