@@ -7,6 +7,7 @@ validated strictly: any error fails the load, naming the file, the cluster and t
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -30,17 +31,24 @@ class Partner(_Strict):
     hubspot_company_id: str | None = None
     freshdesk_company_id: str | None = None  # support tickets are linked through it
 
-    @field_validator("hubspot_company_id", "freshdesk_company_id", mode="before")
-    @classmethod
-    def _id_as_text(cls, value: object) -> object:
-        return str(value) if isinstance(value, int) else value
-
 
 class Hub(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     partner: PartnerId
     launched_on: date
     retired_on: date | None = None
+
+    @field_validator("launched_on", "retired_on", mode="before")
+    @classmethod
+    def _written_as_a_date(cls, value: object) -> object:
+        """YYYY-MM-DD (or YYYY-M-D, as YAML reads a date), from the file's text: pydantic
+        would read '0' or '-0' as the Unix epoch."""
+        if not isinstance(value, str):
+            return value
+        day = re.fullmatch(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})", value.strip())
+        if not day:
+            raise ValueError(f"not a date written YYYY-MM-DD: {value[:100]!r}")
+        return date(*map(int, day.groups()))
 
 
 class Cluster(_Strict):
@@ -50,11 +58,6 @@ class Cluster(_Strict):
     paid_by_us: bool
     hubspot_deal_id: str | None = None
     hubs: list[Hub] = Field(default_factory=list)
-
-    @field_validator("account", "hubspot_deal_id", mode="before")
-    @classmethod
-    def _id_as_text(cls, value: object) -> object:
-        return str(value) if isinstance(value, int) else value
 
 
 class Registry(_Strict):
@@ -181,9 +184,23 @@ def validate_registry(document: object) -> Registry:
     return registry
 
 
+class _TextLoader(yaml.SafeLoader):
+    """YAML with numbers and dates left as the text typed, for the models to read: YAML 1.1
+    reads an unquoted account 012345670123 as an octal number and -0 as 0 (so its text was
+    not the account's), and 2024-02-30 failed its date constructor with a bare ValueError
+    rather than a field's error. Nothing in the registry is a number."""
+
+
+_TYPED_SCALARS = {f"tag:yaml.org,2002:{kind}" for kind in ("int", "float", "timestamp")}
+_TextLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag not in _TYPED_SCALARS]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def parse_registry(path: Path) -> Parsed:
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_TextLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else None
@@ -252,4 +269,7 @@ SOURCE = Source(
     # declares no folder, so a stray file here is reported once, not by both.
     folders=("registry",),
     ignored=(("registry/usage.yaml", "the usage settings, read by the usage_settings source"),),
+    # 2: numbers and dates are read as the text typed (an unquoted account keeps its leading
+    # zero, not YAML's octal reading); files landed before are parsed again.
+    version=2,
 )

@@ -254,6 +254,20 @@ def parquet_cell(row: int) -> Edit:
     return edit
 
 
+def yaml_value(line: str) -> Edit:
+    """The value of the one `line` (`key: value`) of a YAML file, typed plain as a person
+    types it; one YAML cannot write plain (a NUL, a newline) double-quoted."""
+
+    def edit(data: bytes, name: str, value: str) -> bytes:
+        text = data.decode("utf-8")
+        assert text.count(line) == 1, line
+        key = line.split(":")[0]
+        written = value if value.isprintable() else json.dumps(value)
+        return text.replace(line, f"{key}: {written}".rstrip()).encode("utf-8")
+
+    return edit
+
+
 # --- the connectors' files and fields ---------------------------------------------------------
 
 
@@ -689,6 +703,34 @@ TARGETS = {
             number("1", "value", True, called="value"),
         ),
         beside=("registry/clusters.yaml",),
+    ),
+    "registry": Target(
+        "registry",
+        "registry/clusters.yaml",
+        "cluster 2i2c-uk hub coastal-data-lab",
+        yaml_value("launched_on: 2026-06-14"),
+        # Validated as a whole: any error fails it, naming the field (ingest.registry).
+        (
+            typed(
+                "launched_on",
+                "launched_on",
+                Fails("cluster '2i2c-uk', hub 'coastal-data-lab', field launched_on"),
+            ),
+        ),
+    ),
+    "registry_account": Target(
+        "registry",
+        "registry/clusters.yaml",
+        "cluster 2i2c-aws-us",
+        yaml_value("account: '790657130469'"),
+        (
+            typed(
+                "account",
+                "account",
+                Loaded(..., "an account id is text, kept as written"),
+                **empty(Fails("cluster '2i2c-aws-us', field account")),
+            ),
+        ),
     ),
 }
 

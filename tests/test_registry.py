@@ -90,7 +90,13 @@ def test_registry_yields_partners_clusters_and_hubs(tmp_path: Path):
         (
             ("launched_on: 2024-02-01", "launched_on: someday"),
             "cluster '2i2c-shared', hub 'veda-workshop', field launched_on",
-            "Input should be a valid date or datetime, input is too short",
+            "Value error, not a date written YYYY-MM-DD: 'someday'",
+        ),
+        # YAML's own date reading raised a bare ValueError for a day that does not exist.
+        (
+            ("launched_on: 2024-02-01", "launched_on: 2024-02-30"),
+            "cluster '2i2c-shared', hub 'veda-workshop', field launched_on",
+            "Value error, day is out of range for month",
         ),
         (
             ("name: veda-workshop", "name: openscapes"),
@@ -140,6 +146,19 @@ def test_invalid_registry_names_cluster_and_field(tmp_path: Path, change, where,
     with pytest.raises(ParseError) as failure:
         parse_registry(write(tmp_path, text))
     assert (failure.value.where, failure.value.problem) == (where, problem)
+
+
+def test_an_unquoted_id_is_read_as_typed(tmp_path: Path):
+    """YAML 1.1 reads 012345670123 as an octal number (1402399827) and -0 as 0: an id loses
+    the text it was typed as. The registry reads every scalar but true/false as text."""
+    text = VALID.replace('account: "123456789012"', "account: 012345670123").replace(
+        "account: two-eye-two-see", "account: -0"
+    )
+    clusters = parse_registry(write(tmp_path, text)).tables["registry_clusters"].to_pylist()
+    assert [(c["account"], c["hubspot_deal_id"]) for c in clusters] == [
+        ("012345670123", "86933236464"),
+        ("-0", None),
+    ]
 
 
 def test_yaml_syntax_error_names_the_line(tmp_path: Path):
