@@ -43,6 +43,7 @@ LONGEST_FIRST = (
     "tests/cloud_costs/test_public_samples.py",  # 65
     "tests/cloud_costs/test_cloud_costs_pipeline.py",  # 60
     "tests/test_reconciliation.py",  # 57
+    "tests/test_field_fuzz.py",  # ~60 (56 CPU-seconds: 1,022 loads of one small file each)
     "tests/test_format_parity.py",  # 35 (one build of the converted small world)
     "tests/test_bad_input_corpus.py",  # 33
     "tests/community/test_community_pipeline.py",  # 32
