@@ -34,9 +34,9 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import yaml
 
 from ingest.framework import RECORD_COLUMN, Extract, ParseError, RawTable, Rows, Source, read_error
+from ingest.registry import registry_document
 from ingest.tabular import (
     Check,
     castable,
@@ -80,7 +80,6 @@ OTHER_USERNAME_LABELS = ("label_hub_jupyter_org_username", "username_escaped", "
 # A per-user series' pods are users' servers, named `jupyter-<escaped name>[--<server>]`.
 USER_POD_LABEL = "pod"
 PERIODS = ("24h", "7d", "30d")
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present
 
 SAMPLES = RawTable(
     "prometheus_samples",
@@ -140,9 +139,11 @@ def registry_clusters(landing: Path) -> set[str]:
 def _cluster_names(path: str, mtime_ns: int, size: int) -> frozenset[str]:
     """Read once per version of the file: a load parses dozens of usage files against it."""
     try:
-        document = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_YAML_LOADER) or {}
-    except yaml.YAMLError as error:
-        raise ParseError(f"registry/clusters.yaml is not valid YAML: {error}") from error
+        document = registry_document(Path(path))
+    except ParseError as error:
+        raise ParseError(
+            f"registry/clusters.yaml, {error.where or 'file'}: {error.problem}"
+        ) from error
     clusters = document.get("clusters") if isinstance(document, dict) else None
     return frozenset(c.get("name") for c in clusters or [] if isinstance(c, dict))
 

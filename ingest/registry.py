@@ -198,14 +198,19 @@ _TextLoader.yaml_implicit_resolvers = {
 }
 
 
-def parse_registry(path: Path) -> Parsed:
+def registry_document(path: Path) -> object:
+    """The registry file's YAML, numbers and dates as typed text (`_TextLoader`); not valid
+    YAML is a ParseError naming the line. Every reader of the file starts here."""
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_TextLoader)
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_TextLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else None
         raise ParseError(f"not valid YAML: {getattr(error, 'problem', error)}", where) from error
-    registry = validate_registry(document)
+
+
+def parse_registry(path: Path) -> Parsed:
+    registry = validate_registry(registry_document(path))
     partners = [
         {
             "partner_id": p.id,

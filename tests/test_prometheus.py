@@ -180,6 +180,22 @@ def test_a_cluster_folder_the_registry_does_not_list_is_refused(tmp_path: Path):
     )
 
 
+def test_the_cluster_folder_is_checked_against_a_registry_the_registry_would_refuse(
+    tmp_path: Path,
+):
+    """The registry's own load names a hub launched on 2024-02-30; the usage load still knows
+    its clusters (the registry read as the registry's connector reads it, `registry_document`),
+    rather than failing with YAML's bare date error."""
+    folder = landing(tmp_path)
+    clusters = folder / "registry" / "clusters.yaml"
+    clusters.write_text(clusters.read_text().replace("'2024-01-01'", "2024-02-30"))
+    assert "launched_on: 2024-02-30" in clusters.read_text()
+    assert [(row["namespace"], row["value"]) for row in rows(write(folder, MATRIX))] == [
+        ("staging", 3.0),
+        ("prod", 10.5),
+    ]
+
+
 def test_a_monthly_pull_folder_keeps_the_cluster_of_the_first_folder(tmp_path: Path):
     path = landing(tmp_path) / "usage" / CLUSTER / "2024-01" / "running_servers.json"
     path.parent.mkdir(parents=True)
