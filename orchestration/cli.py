@@ -164,7 +164,7 @@ def build(
     out = out or sys.stdout
     quiet_environment()
     landing, warehouse = landing.resolve(), warehouse.resolve()
-    snapshots = (snapshots or snapshots_path()).resolve()
+    snapshots = (snapshots or snapshots_path(warehouse)).resolve()
     if not landing.is_dir():
         raise BuildFailedError(f"landing folder {landing} does not exist")
     # As soon as the build can run (its run would start it after the prepare stage).
@@ -525,7 +525,8 @@ def _parser() -> argparse.ArgumentParser:
         "--snapshots",
         type=Path,
         default=None,
-        help="where to publish the snapshot (default data/snapshots)",
+        help="where to publish the snapshot (default $PARTNER_METRICS_SNAPSHOTS, else "
+        "snapshots/ beside the warehouse)",
     )
     build_cmd.add_argument(
         "--months",
@@ -591,7 +592,12 @@ def _parser() -> argparse.ArgumentParser:
         help="YYYY-MM, the month the warehouse describes",
     )
     snapshot_cmd.add_argument("--warehouse", type=Path, default=DATA_DIR / "warehouse.duckdb")
-    snapshot_cmd.add_argument("--snapshots", type=Path, default=None, help="default data/snapshots")
+    snapshot_cmd.add_argument(
+        "--snapshots",
+        type=Path,
+        default=None,
+        help="default $PARTNER_METRICS_SNAPSHOTS, else snapshots/ beside the warehouse",
+    )
 
     commands.add_parser("bench", help="time and memory of the pipeline at scale (make bench)")
     generate = commands.add_parser("generate", help="write demo landing data only")
@@ -672,13 +678,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             _print(text)
             return 0 if explained else 1
         if args.command == "snapshot":
-            _print(snapshot(warehouse, args.snapshots or snapshots_path(), args.month))
+            _print(snapshot(warehouse, args.snapshots or snapshots_path(warehouse), args.month))
             return 0
         if args.command == "ui":
             return ui(
                 warehouse,
                 args.landing or landing_path(),
-                args.snapshots or snapshots_path(),
+                args.snapshots or snapshots_path(warehouse),
                 args.host,
                 args.port,
             )

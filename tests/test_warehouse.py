@@ -1,4 +1,4 @@
-"""Warehouse access: analysts read only, one build at a time."""
+"""Warehouse access: analysts read only, one build at a time; each warehouse its own reports."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from warehouse.connection import WarehouseBusyError, build_lock, connect, connect_read_only
+from warehouse.paths import PROJECT_ROOT, snapshots_path
 
 
 def test_the_analyst_connection_refuses_writes(tmp_path: Path):
@@ -30,3 +31,22 @@ def test_a_second_build_is_refused_while_one_holds_the_lock(tmp_path: Path):
         pass
     with build_lock(path):  # released once the first build ends
         pass
+
+
+def test_a_warehouse_publishes_its_reports_beside_it_unless_the_environment_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """`build --warehouse /srv/real.duckdb` without `--snapshots` once published into the
+    demo's data/snapshots: its report became v2 of the demo's month, and the demo's v1 went
+    into its own history (a publication puts back the versions a folder holds)."""
+    monkeypatch.delenv("PARTNER_METRICS_SNAPSHOTS", raising=False)
+    monkeypatch.delenv("PARTNER_METRICS_WAREHOUSE", raising=False)
+    assert snapshots_path() == PROJECT_ROOT / "data" / "snapshots"
+    real = tmp_path / "real" / "warehouse.duckdb"
+    assert snapshots_path(real) == tmp_path / "real" / "snapshots"
+    # `dagster dev` (make ui) knows the warehouse from the environment only.
+    monkeypatch.setenv("PARTNER_METRICS_WAREHOUSE", str(tmp_path / "ui" / "w.duckdb"))
+    assert snapshots_path() == tmp_path / "ui" / "snapshots"
+    monkeypatch.setenv("PARTNER_METRICS_SNAPSHOTS", str(tmp_path / "reports"))
+    assert snapshots_path(real) == tmp_path / "reports"
+    assert snapshots_path() == tmp_path / "reports"

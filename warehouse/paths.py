@@ -46,9 +46,12 @@ def landing_path() -> Path:
     return _from_env(LANDING_ENV, DATA_DIR / "landing")
 
 
-def snapshots_path() -> Path:
-    """Where scheduled metric snapshots are published (default ``data/snapshots``)."""
-    return _from_env(SNAPSHOTS_ENV, DATA_DIR / "snapshots")
+def snapshots_path(warehouse: Path | None = None) -> Path:
+    """Where a warehouse's monthly reports are published: ``PARTNER_METRICS_SNAPSHOTS``, else
+    ``snapshots/`` beside the warehouse (`warehouse`, else ``warehouse_path()``: default
+    ``data/snapshots``). Beside it, so a build of another warehouse never publishes a version
+    into this one's folder, nor takes this one's versions into its own history."""
+    return _from_env(SNAPSHOTS_ENV, (warehouse or warehouse_path()).parent / "snapshots")
 
 
 def lake_path() -> Path:
