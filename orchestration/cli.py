@@ -503,6 +503,9 @@ def docs(warehouse: Path, port: int) -> int:
     return 0  # not reached
 
 
+SNAPSHOTS_HELP = "default $PARTNER_METRICS_SNAPSHOTS, else snapshots/ beside the warehouse"
+
+
 def _parser() -> argparse.ArgumentParser:
     from orchestration.partitions import parse_window
     from orchestration.query import DEFAULT_LIMIT, FORMATS
@@ -525,8 +528,7 @@ def _parser() -> argparse.ArgumentParser:
         "--snapshots",
         type=Path,
         default=None,
-        help="where to publish the snapshot (default $PARTNER_METRICS_SNAPSHOTS, else "
-        "snapshots/ beside the warehouse)",
+        help=f"where to publish the snapshot ({SNAPSHOTS_HELP})",
     )
     build_cmd.add_argument(
         "--months",
@@ -568,20 +570,22 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_LIMIT,
         help=f"at most this many rows (default {DEFAULT_LIMIT}; 0 for all)",
     )
-    query_cmd.add_argument("--format", choices=FORMATS, default="table")
+    query_cmd.add_argument("--format", choices=FORMATS, default="table", help="default table")
     reconcile_cmd = commands.add_parser(
         "reconcile", help="rows and money of every source at each stage, and a verdict"
     )
     ui_cmd = commands.add_parser("ui", help="serve the Dagster UI over a warehouse")
-    ui_cmd.add_argument("--landing", type=Path, default=None)
-    ui_cmd.add_argument("--snapshots", type=Path, default=None)
-    ui_cmd.add_argument("--host", default="127.0.0.1")
-    ui_cmd.add_argument("--port", type=int, default=3000)
+    ui_cmd.add_argument(
+        "--landing",
+        type=Path,
+        default=None,
+        help="default $PARTNER_METRICS_LANDING, else data/landing",
+    )
+    ui_cmd.add_argument("--snapshots", type=Path, default=None, help=SNAPSHOTS_HELP)
+    ui_cmd.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1")
+    ui_cmd.add_argument("--port", type=int, default=3000, help="default 3000")
     docs_cmd = commands.add_parser("docs", help="generate and serve dbt's docs (offline)")
-    docs_cmd.add_argument("--port", type=int, default=8080)
-    for command in (query_cmd, reconcile_cmd, ui_cmd, docs_cmd):
-        command.add_argument("--warehouse", type=Path, default=None)
-
+    docs_cmd.add_argument("--port", type=int, default=8080, help="default 8080")
     snapshot_cmd = commands.add_parser(
         "snapshot", help="publish the monthly snapshot (metrics, report) of the warehouse's month"
     )
@@ -591,20 +595,22 @@ def _parser() -> argparse.ArgumentParser:
         required=True,
         help="YYYY-MM, the month the warehouse describes",
     )
-    snapshot_cmd.add_argument("--warehouse", type=Path, default=DATA_DIR / "warehouse.duckdb")
-    snapshot_cmd.add_argument(
-        "--snapshots",
-        type=Path,
-        default=None,
-        help="default $PARTNER_METRICS_SNAPSHOTS, else snapshots/ beside the warehouse",
-    )
+    snapshot_cmd.add_argument("--snapshots", type=Path, default=None, help=SNAPSHOTS_HELP)
+    # Each reads the warehouse the environment names unless told: as the UI and notebooks do.
+    for command in (query_cmd, reconcile_cmd, ui_cmd, docs_cmd, snapshot_cmd):
+        command.add_argument(
+            "--warehouse",
+            type=Path,
+            default=None,
+            help="default $PARTNER_METRICS_WAREHOUSE, else data/warehouse.duckdb",
+        )
 
     commands.add_parser("bench", help="time and memory of the pipeline at scale (make bench)")
     generate = commands.add_parser("generate", help="write demo landing data only")
     generate.add_argument("--out", type=Path, required=True)
-    generate.add_argument("--seed", type=int, default=42)
-    generate.add_argument("--months", type=int, default=36)
-    generate.add_argument("--partners", type=int, default=30)
+    generate.add_argument("--seed", type=int, default=42, help="default 42")
+    generate.add_argument("--months", type=int, default=36, help="default 36")
+    generate.add_argument("--partners", type=int, default=30, help="default 30")
     generate.add_argument(
         "--as-of",
         type=date.fromisoformat,
