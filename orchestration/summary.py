@@ -8,6 +8,7 @@ it in `SECTIONS`; keep it to a handful of lines (`make demo` prints at most ~40 
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.connection import connect_read_only
+from warehouse.paths import warehouse_path
 
 Section = Callable[[duckdb.DuckDBPyConnection, date | None], list[str]]
 WIDTH = 96
@@ -280,9 +282,12 @@ def summary(
             [f"Warnings ({len(warnings)}; the build went on):", *(f"  {w}" for w in warnings)]
         )
     built = f", built in {seconds:.0f} s" if seconds is not None else ""
+    query = 'partner-metrics query "select * from marts.fct_headline_metrics"'
+    if warehouse.resolve() != warehouse_path():  # else `query` would read another warehouse
+        query += f" --warehouse {shlex.quote(str(warehouse))}"
     where = [
         f"Warehouse  {warehouse} ({warehouse.stat().st_size / 1e6:.1f} MB{built}); "
-        'query it: partner-metrics query "select * from marts.fct_headline_metrics"'
+        f"query it: {query}"
     ]
     if log is not None:
         where.append(f"Log        {log}")

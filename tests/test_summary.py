@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from orchestration.summary import WIDTH, packed, summary
 from warehouse.connection import connect
 
@@ -153,6 +155,11 @@ def test_summary_shows_sources_staleness_metrics_costs_warnings_and_where_things
         "  check source_is_fresh on marts/fct_source_loads failed\n\n"
     ) in text
     assert f"\nWarehouse  {warehouse} (" in text and "MB, built in 12 s); query it" in text
+    # Not the default warehouse: the command to query it says which.
+    assert (
+        'query it: partner-metrics query "select * from marts.fct_headline_metrics" '
+        f"--warehouse {warehouse}\n"
+    ) in text
     assert f"\nLog        {tmp_path / 'build.log'}\n" in text
     assert text.endswith(f"\nReport     {snapshot}")
 
@@ -191,3 +198,14 @@ def test_long_lists_wrap_between_items_within_the_width():
     assert all(len(line) <= WIDTH for line in lines)
     rejoined = " · ".join(line.removeprefix("Rows: ").strip() for line in lines)
     assert rejoined.split(" · ") == items
+
+
+def test_the_query_hint_names_no_warehouse_when_it_is_the_default_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    warehouse = tmp_path / "w.duckdb"
+    make_warehouse(warehouse)
+    monkeypatch.setenv("PARTNER_METRICS_WAREHOUSE", str(warehouse))
+    assert (
+        'query it: partner-metrics query "select * from marts.fct_headline_metrics"\n'
+    ) in summary(warehouse, log=tmp_path / "build.log")
