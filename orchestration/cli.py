@@ -301,6 +301,8 @@ def _last_dbt_warnings(warehouse: Path) -> list[str]:
     """The dbt tests that warned in the warehouse's last dbt build (audit.dbt_test_results)."""
     import duckdb
 
+    from orchestration.dbt import failing_rows_description
+
     with duckdb.connect(str(warehouse), read_only=True) as con:
         try:
             warned = con.execute(
@@ -310,7 +312,10 @@ def _last_dbt_warnings(warehouse: Path) -> list[str]:
         except duckdb.CatalogException:
             return []
     return [
-        redact(f"check {test} on {model} warned in the last dbt build: {failures} failing rows")
+        redact(
+            f"check {test} on {model} warned in the last dbt build: "
+            f"{failing_rows_description(failures, [])}"
+        )
         for test, model, failures in warned
     ]
 

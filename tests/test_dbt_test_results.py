@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
+from orchestration.cli import _last_dbt_warnings
 from tests.conftest import BuiltWarehouse
-from warehouse.connection import connect_read_only
+from warehouse.connection import connect, connect_read_only
 from warehouse.paths import DBT_PROJECT_DIR
 
 
@@ -25,3 +27,18 @@ def test_the_warehouse_records_each_data_test_and_what_warned(built_warehouse: B
     assert printed, "the small world has a deliberate warning"
     assert {name for name, status in recorded if status == "warn"} == printed
     assert {status for _, status in recorded} <= {"pass", "warn"}
+
+
+def test_a_build_that_skips_dbt_repeats_the_last_builds_warnings_in_words(tmp_path: Path):
+    """`make demo` a second time printed '1 failing rows'."""
+    warehouse = tmp_path / "w.duckdb"
+    with connect(warehouse) as con:
+        con.execute("create schema audit")
+        con.execute("""create table audit.dbt_test_results as select * from (values
+            ('assert_b', 'int_b', 'warn', 3), ('assert_a', 'int_a', 'warn', 1),
+            ('assert_c', 'int_c', 'pass', 0)
+        ) as t(test_name, model_name, status, failures)""")
+    assert _last_dbt_warnings(warehouse) == [
+        "check assert_a on int_a warned in the last dbt build: 1 failing row",
+        "check assert_b on int_b warned in the last dbt build: 3 failing rows",
+    ]
