@@ -53,10 +53,15 @@ def _describe(uri: str) -> str:
     return "GET " + urlunsplit(parts._replace(query=urlencode(query)))
 
 
+# The whole tab: a range of columns (A1:L) cut off any column after the twelve required ones,
+# such as the optional credit_note_for, and the credit notes it marks were quarantined.
+INVOICES_RANGE = "Invoices"
+
+
 def pull_sheet(
     landing: Path,
     spreadsheet_id: str,
-    sheet_range: str = "Invoices!A1:L",
+    sheet_range: str = INVOICES_RANGE,
     *,
     folder: str = "invoices",
     name: str = "finance-sheet",
@@ -152,7 +157,7 @@ def pull_if_configured(
     *,
     spreadsheet_env: str = SPREADSHEET_ENV,
     range_env: str = RANGE_ENV,
-    default_range: str = "Invoices!A1:L",
+    default_range: str = INVOICES_RANGE,
     **kwargs,
 ) -> Path | None:
     """Pull when both the token and the spreadsheet id (`spreadsheet_env`, by default

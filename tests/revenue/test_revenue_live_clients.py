@@ -203,6 +203,8 @@ def test_hubspot_pull_without_token_fails_before_any_request(httpserver, tmp_pat
 # --- Google Sheets ---------------------------------------------------------------------------
 
 SHEET_PATH = "/v4/spreadsheets/sheet-123/values/Invoices!A1:L"
+# What `INVOICES_SPREADSHEET_ID` alone asks for: the whole tab.
+DEFAULT_SHEET_PATH = "/v4/spreadsheets/sheet-123/values/Invoices"
 
 
 def _sheet(httpserver, landing: Path, waits: Waits, **kwargs) -> Path:
@@ -259,7 +261,7 @@ def test_the_invoice_pull_asks_for_numbers_and_dates_unformatted(
         ],
     }  # fmt: skip
     httpserver.expect_request(
-        SHEET_PATH,
+        DEFAULT_SHEET_PATH,
         query_string={
             "majorDimension": "ROWS",
             "valueRenderOption": "UNFORMATTED_VALUE",
@@ -277,6 +279,53 @@ def test_the_invoice_pull_asks_for_numbers_and_dates_unformatted(
         ("101", "4224", 1234.5, date(2025, 1, 5), date(2025, 2, 4)),
     ]
     assert [r["paid_date"] for r in lines] == [date(2025, 1, 14), None]
+
+
+def test_the_invoice_pull_keeps_a_credit_note_for_column_after_the_twelve_required(
+    httpserver, tmp_path, tokens, monkeypatch
+):
+    """The optional 13th column, `credit_note_for` (column M), reaches the landed file: the
+    pull asked for `Invoices!A1:L` once, which the API cuts at column L, so a credit note it
+    marks (CR-7, -250 against INV-7) was quarantined as an unexplained negative line. The
+    server below answers a range of columns as Sheets does, only those columns."""
+    from ingest import invoices
+
+    monkeypatch.setenv("INVOICES_SPREADSHEET_ID", "sheet-123")
+    monkeypatch.setenv("GOOGLE_SHEETS_API_URL", httpserver.url_for("/"))
+    monkeypatch.delenv("INVOICES_SHEET_RANGE", raising=False)
+    header = [
+        "invoice_number", "customer", "hubspot_deal_id", "invoice_date", "due_date", "paid_date",
+        "gl_account", "description", "service_period_start", "service_period_end", "amount",
+        "currency", "credit_note_for",
+    ]  # fmt: skip
+    rows = [
+        header,
+        ["INV-7", "Alpha", 101, "2025-01-05", "2025-02-04", "", 4224, "Setup", "", "", 1000, "USD",
+         ""],
+        ["CR-7", "Alpha", 101, "2025-01-20", "2025-01-20", "", 4224, "Setup refund", "", "",
+         -250, "USD", "INV-7"],
+    ]  # fmt: skip
+
+    def values(request):
+        asked = request.path.rsplit("/values/", 1)[1]
+        columns = len(header)
+        if "!" in asked:  # e.g. Invoices!A1:L: the columns up to L
+            last = asked.rsplit(":", 1)[1].rstrip("0123456789")
+            columns = ord(last) - ord("A") + 1
+        body = {"range": asked, "majorDimension": "ROWS", "values": [r[:columns] for r in rows]}
+        return Response(json.dumps(body), content_type="application/json")
+
+    httpserver.expect_request(
+        "/v4/spreadsheets/sheet-123/values/Invoices", method="GET"
+    ).respond_with_handler(values)
+    httpserver.expect_request(SHEET_PATH, method="GET").respond_with_handler(values)
+    parsed = parse_sheet_values(invoices.pull_if_configured(tmp_path))
+    lines = parsed.tables["invoice_lines"].to_pylist()
+    assert [(r["invoice_number"], r["amount"]) for r in lines] == [
+        ("INV-7", 1000.0),
+        ("CR-7", -250.0),
+    ]
+    assert parsed.rejected.num_rows == 0
 
 
 def test_sheets_429_is_retried_by_the_librarys_own_backoff(httpserver, tmp_path, tokens):
@@ -385,7 +434,7 @@ def test_pulls_run_only_when_configured(httpserver, tmp_path, monkeypatch):
     monkeypatch.setenv("GOOGLE_SHEETS_API_URL", httpserver.url_for("/"))
     httpserver.expect_request(PIPELINES).respond_with_json(_pipelines())
     httpserver.expect_request(DEALS).respond_with_json(_page("page-0003.json"))
-    httpserver.expect_request(SHEET_PATH).respond_with_json(
+    httpserver.expect_request(DEFAULT_SHEET_PATH).respond_with_json(
         {"range": "Invoices!A1:L1", "majorDimension": "ROWS", "values": [["invoice_number"]]}
     )
     assert len(hubspot_client.pull_if_configured(tmp_path)) == 2
