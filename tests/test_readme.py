@@ -157,3 +157,13 @@ def test_the_report_sections_table_is_the_reports_sections():
     listed.pop("section")  # the header
     assert listed.pop("Headline numbers") == {"fct_headline_metrics"}
     assert listed == {s.title: {need.split(".")[1] for need in s.needs} for s in SECTIONS}
+
+
+def test_every_project_path_and_make_target_the_readme_names_exists():
+    folders = "ingest|orchestration|warehouse|reporting|dbt_project|tests|benchmarks|notebooks"
+    paths = set(re.findall(rf"`((?:{folders}|docs|bench|\.ci)/[\w./-]*)`", README))
+    assert len(paths) > 30
+    assert {path for path in paths if not (PROJECT_ROOT / path).exists()} == set()
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    targets = set(re.findall(r"^([a-z][\w-]*):", makefile, re.MULTILINE))
+    assert set(re.findall(r"`make ([a-z][\w-]*)", README)) - targets == set()
