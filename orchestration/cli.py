@@ -23,8 +23,8 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Sequence
-from contextlib import suppress
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -52,6 +52,10 @@ QUIET_ENV = {
 
 class BuildFailedError(RuntimeError):
     """A step or a blocking check failed; the message lists what, for a person to act on."""
+
+
+# The first line of a failed build's report; a line per cause follows.
+BUILD_FAILED = "build failed; the warehouse was left as it was:"
 
 
 def quiet_environment() -> None:
@@ -120,18 +124,32 @@ class BuildResult:
     dead_runs: list[DeadRun] = field(default_factory=list)
 
 
-def _remove_database(path: Path) -> None:
-    for suffix in ("", ".wal"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
-
-
 def _copy_database(source: Path, target: Path) -> None:
     """Copy a DuckDB file with its write-ahead log, if any (nothing if it does not exist)."""
-    _remove_database(target)
+    from warehouse.connection import remove_database
+
+    remove_database(target)
     for suffix in ("", ".wal"):
         source_file = Path(str(source) + suffix)
         if source_file.exists():
             shutil.copy2(source_file, Path(str(target) + suffix))
+
+
+@contextmanager
+def _making_room(step: str) -> Iterator[None]:
+    """A write of `step` refused for want of space (warehouse/disk.py) fails the build in
+    words, naming the step and the file; any other error passes unchanged."""
+    from warehouse.disk import out_of_space
+
+    try:
+        yield
+    except Exception as error:
+        space = out_of_space(error)
+        if space is None:
+            raise
+        raise BuildFailedError(
+            f"{BUILD_FAILED}\n  {step} failed: {space}; make room and run build again"
+        ) from error
 
 
 def build(
@@ -158,7 +176,7 @@ def build(
     from orchestration.instance import fail_dead_runs, instance_dir, open_instance
     from orchestration.partitions import clamp, recent_window
     from orchestration.settings import Settings
-    from warehouse.connection import build_lock, compact, connect_read_only
+    from warehouse.connection import build_lock, compact, connect_read_only, remove_database
     from warehouse.snapshots import SnapshotError, latest_report
 
     out = out or sys.stdout
@@ -185,7 +203,6 @@ def build(
                     log.line(str(run))
                     progress.line("cleanup", f"run {run.run_id[:8]} of a killed process failed", 0)
                 staging = warehouse.with_name(warehouse.name + ".building")
-                _copy_database(warehouse, staging)
                 settings = Settings(
                     landing=str(landing),
                     warehouse=str(staging),
@@ -195,26 +212,37 @@ def build(
                     unit_tests=unit_tests,
                 )
                 tags = {"source": "cli", "landing": str(landing), "warehouse": str(warehouse)}
+                passed_run = None  # the run, once its steps all passed
                 try:
+                    with _making_room("copying the warehouse"):
+                        _copy_database(warehouse, staging)
                     before = _warehouse_state(staging)
                     result = _run_pipeline(settings, instance, tags, window, log, progress)
+                    passed_run = instance.get_run_by_id(result.run_id)
                     changed = before is None or _warehouse_state(staging) != before
                     if changed:
-                        compact(staging, settings.duckdb_config())
-                except BaseException:
-                    _remove_database(staging)
+                        with _making_room("checkpointing the new warehouse before the swap"):
+                            compact(staging, settings.duckdb_config())
+                except BaseException as error:
+                    remove_database(staging)
+                    if passed_run is not None:  # the build failed after it: so did the run
+                        # (unless the instance's storage, on the same full disk, cannot say so)
+                        with suppress(Exception):
+                            instance.report_run_failed(passed_run, redact(str(error)))
                     raise
                 if changed:
                     Path(str(warehouse) + ".wal").unlink(missing_ok=True)
                     os.replace(staging, warehouse)
                 else:  # the copy holds what the warehouse holds: keep the file as it is
-                    _remove_database(staging)
+                    remove_database(staging)
                     log.line("nothing changed in the warehouse: its file was left as it was")
                 if result.snapshot is None:  # not published by this run: the month's current one
                     with connect_read_only(warehouse) as con, suppress(SnapshotError):
                         result.snapshot = latest_report(con, snapshots)
     except BuildFailedError as error:
         log.line(str(error))
+        if error.__cause__ is not None:  # the terminal has its words, the log its traceback
+            log.line("".join(traceback.format_exception(error.__cause__)))
         raise BuildFailedError(f"{error}\nLog: {log.path}") from None
     finally:
         log.close()
@@ -391,9 +419,7 @@ def _failure_report(result, errors: Sequence[str] = ()) -> str:
             if not evaluation.passed and evaluation.severity.value == "ERROR":
                 lines.append(_check_line(evaluation))
     lines += [_not_run_line(error) for error in errors]
-    return "build failed; the warehouse was left as it was:\n  " + "\n  ".join(
-        lines or ["a step failed (see the log)"]
-    )
+    return f"{BUILD_FAILED}\n  " + "\n  ".join(lines or ["a step failed (see the log)"])
 
 
 NOT_EXECUTING = re.compile(

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -117,10 +117,20 @@ def run_dbt(
 
 
 def run_cli(
-    args: list[str], env: dict[str, str], timeout: int = 600
+    args: list[str],
+    env: dict[str, str],
+    timeout: int = 600,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> subprocess.CompletedProcess[str]:
+    """The CLI in a child process; `preexec_fn` runs in the child before it starts (a limit)."""
     return subprocess.run(
-        [*CLI, *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=PROJECT_ROOT
+        [*CLI, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=PROJECT_ROOT,
+        preexec_fn=preexec_fn,
     )
 
 
@@ -134,6 +144,7 @@ def build_cli(
     options: Sequence[str] = (),
     unit_tests: bool = False,
     timeout: int = 900,  # a whole build, on a machine shared with the other worker's builds
+    preexec_fn: Callable[[], None] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """`partner-metrics build` of `landing` into `warehouse` (snapshots beside it unless
     given), for the day `as_of` (default today); dbt's unit tests only if `unit_tests`."""
@@ -143,7 +154,7 @@ def build_cli(
         args.append("--no-unit-tests")
     if as_of is not None:
         args += ["--as-of", as_of.isoformat()]
-    return run_cli([*args, *options], env, timeout=timeout)
+    return run_cli([*args, *options], env, timeout=timeout, preexec_fn=preexec_fn)
 
 
 def damaged_gzip(stream: bytes, how: str) -> bytes:

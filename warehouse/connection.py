@@ -54,6 +54,12 @@ def build_lock(path: Path | None = None) -> Iterator[None]:
         os.close(fd)
 
 
+def remove_database(path: Path) -> None:
+    """Remove a DuckDB file and its write-ahead log, whichever exist."""
+    for suffix in ("", ".wal"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
 # A file with more free space than this share of its blocks is rewritten when swapped in.
 MOST_FREE = 0.25
 
@@ -72,7 +78,7 @@ def compact(path: Path, config: dict[str, str] | None = None) -> bool:
     if free <= total * MOST_FREE:
         return False
     fresh = path.with_name(path.name + ".compact")
-    fresh.unlink(missing_ok=True)
+    remove_database(fresh)
     try:
         with duckdb.connect(config=config or {}) as con:
             con.execute(f"attach '{path}' as used (read_only)")
@@ -80,6 +86,6 @@ def compact(path: Path, config: dict[str, str] | None = None) -> bool:
             con.execute("copy from database used to fresh")
             con.execute("detach fresh")
         os.replace(fresh, path)
-    finally:
-        fresh.unlink(missing_ok=True)
+    finally:  # a copy that failed half way leaves its write-ahead log too
+        remove_database(fresh)
     return True

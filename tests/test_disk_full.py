@@ -1,0 +1,179 @@
+"""A build that runs out of disk space, with real processes: the CLI runs in a child process
+whose file-size limit (RLIMIT_FSIZE, with SIGXFSZ ignored) makes a write past it fail with
+EFBIG, "File too large", as a full disk fails one with ENOSPC. At each point the build
+exits 1, says in words what ran out and what it was writing, leaves the warehouse file
+byte for byte as it was and nothing beside it, and the next build without the limit
+succeeds with the marts of a clean build.
+
+The limit is one per file, for every file the process and its children write, so it falls
+where a file first grows past it: below the warehouse's size, on the copy the build works
+on; a little above it, on that copy when DuckDB checkpoints it (ingestion and dbt write into
+its write-ahead log, far smaller than the warehouse, and a checkpoint that fails as dbt
+exits leaves their writes in that log).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import resource
+import shutil
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from dagster import DagsterRunStatus
+
+from orchestration.instance import open_instance
+from tests.conftest import SMALL_WORLD, BuiltWarehouse, build_cli
+from tests.test_cli_build import built_run_id, contents
+
+# DuckDB grows a database file by blocks of this size (its default block size).
+DUCKDB_BLOCK = 256 * 1024
+
+
+def file_size_limit(limit: int) -> Callable[[], None]:
+    """For `preexec_fn`: no file written by the child (and what it starts) grows past `limit`
+    bytes; the write that would fails with EFBIG instead of the signal killing the process."""
+
+    def limit_file_size() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+
+    return limit_file_size
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@dataclass
+class Case:
+    """A copy of the small world's built warehouse, in a folder of its own with its Dagster
+    instance, restricted database and snapshots; the CLI's temporary files go to `temp`."""
+
+    landing: Path
+    warehouse: Path
+    snapshots: Path
+    temp: Path
+    env: dict[str, str]
+
+    @property
+    def folder(self) -> Path:
+        return self.warehouse.parent
+
+    def build(self, limit: int | None = None, options: tuple[str, ...] = ()):
+        return build_cli(
+            self.landing,
+            self.warehouse,
+            self.env,
+            snapshots=self.snapshots,
+            as_of=SMALL_WORLD["as_of"],
+            options=options,
+            preexec_fn=file_size_limit(limit) if limit is not None else None,
+        )
+
+    def listing(self) -> list[str]:
+        """Every file and folder of the case but the Dagster instance's and lock files, which
+        every build keeps (the run's log, its events, the flock files)."""
+        instance = self.warehouse.with_suffix(".dagster")
+        return sorted(
+            str(path.relative_to(self.folder))
+            for path in self.folder.rglob("*")
+            if not path.is_relative_to(instance) and path.suffix != ".lock"
+        )
+
+    def run_ids(self) -> dict[str, DagsterRunStatus]:
+        with open_instance(self.warehouse) as instance:
+            return {run.run_id: run.status for run in instance.get_runs()}
+
+
+def new_case(built: BuiltWarehouse, env: dict[str, str], folder: Path, instance: bool) -> Case:
+    warehouse = folder / built.warehouse.name
+    shutil.copy(built.warehouse, warehouse)
+    restricted = built.warehouse.with_name("warehouse.restricted.duckdb")
+    shutil.copy(restricted, folder / restricted.name)
+    if instance:
+        dagster = built.warehouse.with_suffix(".dagster")
+        shutil.copytree(dagster, folder / dagster.name)
+    temp = folder / "tmp"
+    temp.mkdir()
+    return Case(built.landing, warehouse, folder / "snapshots", temp, {**env, "TMPDIR": str(temp)})
+
+
+@pytest.fixture
+def case(built_warehouse: BuiltWarehouse, cli_env: dict[str, str], tmp_path: Path) -> Case:
+    """The warehouse as an operator has it: its instance beside it, its snapshots published."""
+    case = new_case(built_warehouse, cli_env, tmp_path, instance=True)
+    shutil.copytree(built_warehouse.snapshots, case.snapshots)
+    return case
+
+
+def the_line_naming(text: str, file: Path) -> str:
+    """The one line of `text` that names `file`."""
+    lines = [line for line in text.splitlines() if str(file) in line]
+    assert len(lines) == 1, text
+    return lines[0]
+
+
+def assert_left_as_it_was(case: Case, digest: str, listing: list[str]) -> None:
+    assert sha256(case.warehouse) == digest
+    assert case.listing() == listing  # no copy, write-ahead log, spill or partial file
+    assert not list(case.temp.iterdir())
+
+
+def assert_marts_of_a_clean_build(case: Case, built: BuiltWarehouse) -> None:
+    marts = contents(case.warehouse)
+    assert marts == contents(built.warehouse)
+    assert marts["marts.fct_headline_metrics"] and marts["marts.dim_partners"]
+
+
+def test_a_disk_full_while_copying_the_warehouse_changes_nothing(
+    case: Case, built_warehouse: BuiltWarehouse
+):
+    digest, listing, runs = sha256(case.warehouse), case.listing(), case.run_ids()
+    copy = case.warehouse.with_name(case.warehouse.name + ".building")
+
+    result = case.build(limit=case.warehouse.stat().st_size // 2)
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "the warehouse was left as it was" in result.stderr
+    line = the_line_naming(result.stderr, copy)
+    assert "copying the warehouse" in line and "file size limit" in line, line
+    assert_left_as_it_was(case, digest, listing)
+    assert case.run_ids() == runs  # no run started: the copy comes first
+
+    again = case.build()
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert_marts_of_a_clean_build(case, built_warehouse)
+
+
+def test_a_disk_full_while_the_build_writes_its_copy_changes_nothing_and_fails_the_run(
+    case: Case, built_warehouse: BuiltWarehouse
+):
+    """dbt rebuilds every model (--full-refresh): the copy grows past the warehouse's size."""
+    digest, listing, runs = sha256(case.warehouse), case.listing(), case.run_ids()
+    copy = case.warehouse.with_name(case.warehouse.name + ".building")
+    # Room for the copy and one more block of DuckDB's, not for what a rebuild writes.
+    limit = case.warehouse.stat().st_size + DUCKDB_BLOCK
+
+    result = case.build(limit=limit, options=("--full-refresh",))
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "the warehouse was left as it was" in result.stderr
+    line = the_line_naming(result.stderr, copy)
+    assert "checkpointing" in line and "file size limit" in line, line
+    assert_left_as_it_was(case, digest, listing)
+    (run,) = set(case.run_ids()) - set(runs)
+    assert case.run_ids()[run] == DagsterRunStatus.FAILURE
+
+    # Without --full-refresh (30 s less): the warehouse is the first build's, so the next build
+    # finds nothing to do since that build, not since the failed one.
+    again = case.build()
+    assert again.returncode == 0, again.stderr[-3000:]
+    first_run = built_run_id(built_warehouse.warehouse)
+    assert f"nothing changed since run {first_run[:8]}" in again.stdout, again.stdout
+    assert_marts_of_a_clean_build(case, built_warehouse)
