@@ -9,7 +9,10 @@ The limit is one per file, for every file the process and its children write, so
 where a file first grows past it: below the warehouse's size, on the copy the build works
 on; a little above it, on that copy when DuckDB checkpoints it (ingestion and dbt write into
 its write-ahead log, far smaller than the warehouse, and a checkpoint that fails as dbt
-exits leaves their writes in that log).
+exits leaves their writes in that log). The snapshot's files are smaller than the
+warehouse, so a build always stops at its copy first; the snapshot command, which
+publishes from a warehouse without copying it, shows what a snapshot that cannot be
+written leaves.
 """
 
 from __future__ import annotations
@@ -22,11 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pytest
 from dagster import DagsterRunStatus
 
 from orchestration.instance import open_instance
-from tests.conftest import SMALL_WORLD, BuiltWarehouse, build_cli
+from tests.conftest import SMALL_WORLD, BuiltWarehouse, build_cli, run_cli
 from tests.test_cli_build import built_run_id, contents
 
 # DuckDB grows a database file by blocks of this size (its default block size).
@@ -177,3 +181,36 @@ def test_a_disk_full_while_the_build_writes_its_copy_changes_nothing_and_fails_t
     first_run = built_run_id(built_warehouse.warehouse)
     assert f"nothing changed since run {first_run[:8]}" in again.stdout, again.stdout
     assert_marts_of_a_clean_build(case, built_warehouse)
+
+
+def test_a_snapshot_that_cannot_be_written_leaves_no_partial_folder(
+    built_warehouse: BuiltWarehouse, cli_env: dict[str, str], tmp_path: Path
+):
+    """Published to a new snapshots folder, from a warehouse whose instance is new too (the
+    instance's files, as large as the report, would reach the limit first)."""
+    case = new_case(built_warehouse, cli_env, tmp_path, instance=False)
+    case.snapshots.mkdir()
+    digest, listing = sha256(case.warehouse), case.listing()
+    report = built_warehouse.snapshots / "2026-10" / "v1" / "report.html"
+    command = ["snapshot", "--month", "2026-10", "--warehouse", str(case.warehouse)]
+    command += ["--snapshots", str(case.snapshots)]
+
+    result = run_cli(command, case.env, preexec_fn=file_size_limit(report.stat().st_size // 2))
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "snapshot failed; the warehouse was left as it was" in result.stderr
+    # The warehouse knows v1 (its table of published versions), the new folder nothing.
+    line = the_line_naming(result.stderr, case.snapshots / "2026-10" / "v2")
+    assert "file size limit" in line and "nothing was published" in line, line
+    assert_left_as_it_was(case, digest, listing)
+    assert list(case.run_ids().values()) == [DagsterRunStatus.FAILURE]
+
+    again = run_cli(command, case.env)
+    assert again.returncode == 0, again.stderr[-3000:]
+    published = case.snapshots / "2026-10" / "v2" / "metrics.parquet"
+    metrics = "select metric, unit, value from read_parquet(?) order by metric"
+    assert (
+        duckdb.execute(metrics, [str(published)]).fetchall()
+        == duckdb.execute(metrics, [str(report.with_name("metrics.parquet"))]).fetchall()
+    )

@@ -19,6 +19,7 @@ import json
 import math
 import shutil
 import subprocess
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ import duckdb
 import pandas as pd
 
 from reporting.report import Report, collect_sections, render_html, render_markdown
+from warehouse.disk import out_of_space
 from warehouse.paths import PROJECT_ROOT
 
 MARTS_SCHEMA = "marts"
@@ -284,27 +286,38 @@ def publish(
     partial = month_folder(root, month) / f".v{version}.partial"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    con.register("snapshot_rows", rows)
-    target = str(partial / "metrics.parquet").replace("'", "''")
-    con.execute(f"copy (select * from snapshot_rows) to '{target}' (format parquet)")
-    con.unregister("snapshot_rows")
-    (partial / "report.html").write_text(render_html(report), encoding="utf-8")
-    (partial / "report.md").write_text(render_markdown(report), encoding="utf-8")
-    (partial / "manifest.json").write_text(
-        json.dumps(
-            {
-                "month": f"{month:%Y-%m}",
-                "version": version,
-                "published_at": published_at.isoformat(),
-                "run_id": run_id,
-                "git_commit": git_commit,
-                "sections": digests,
-            },
-            indent=2,
-        ),
-        encoding="utf-8",
-    )
-    partial.rename(final)
+    try:
+        con.register("snapshot_rows", rows)
+        target = str(partial / "metrics.parquet").replace("'", "''")
+        con.execute(f"copy (select * from snapshot_rows) to '{target}' (format parquet)")
+        con.unregister("snapshot_rows")
+        (partial / "report.html").write_text(render_html(report), encoding="utf-8")
+        (partial / "report.md").write_text(render_markdown(report), encoding="utf-8")
+        (partial / "manifest.json").write_text(
+            json.dumps(
+                {
+                    "month": f"{month:%Y-%m}",
+                    "version": version,
+                    "published_at": published_at.isoformat(),
+                    "run_id": run_id,
+                    "git_commit": git_commit,
+                    "sections": digests,
+                },
+                indent=2,
+            ),
+            encoding="utf-8",
+        )
+        partial.rename(final)
+    except BaseException as error:  # nothing half written stays (a full disk, most likely)
+        shutil.rmtree(partial, ignore_errors=True)
+        with suppress(OSError):  # the month's folder, when this made it
+            partial.parent.rmdir()
+        space = out_of_space(error)
+        if space is None:
+            raise
+        raise SnapshotError(
+            f"{space.what} writing {final}; nothing was published: make room and run again"
+        ) from error
     sync_published_table(con, root)
     return Publication(month, version, final, True)
 
