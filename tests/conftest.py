@@ -38,6 +38,7 @@ LONGEST_FIRST = (
     "tests/test_incremental_costs.py",  # 99
     "tests/test_cli_build.py",  # 92
     "tests/test_ui.py",  # 81
+    "tests/test_disk_full.py",  # 77 (the small world already built; a loaded machine)
     "tests/test_lint.py",  # 70
     "tests/revenue/test_revenue_pipeline.py",  # 65
     "tests/cloud_costs/test_public_samples.py",  # 65
