@@ -26,6 +26,7 @@ import multiprocessing
 import os
 import re
 import select
+import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -507,7 +508,32 @@ def start_validation_workers() -> None:
     _workers_context()
     from multiprocessing import forkserver
 
-    forkserver.ensure_running()
+    with _short_enough_for_a_socket():
+        forkserver.ensure_running()
+
+
+# The server listens on a Unix socket, `<temporary folder>/pymp-XXXXXXXX/listener-XXXXXXXX`,
+# whose path holds 104 bytes at most (108 on Linux, 104 on macOS).
+_SOCKET_PATH_BYTES = 104
+_SOCKET_BELOW_TEMP = len("/pymp-xxxxxxxx/listener-xxxxxxxx")
+SYSTEM_TEMP = "/tmp"
+
+
+@contextlib.contextmanager
+def _short_enough_for_a_socket() -> Iterator[None]:
+    """While the server starts, the temporary folder is the system's when the one TMPDIR names
+    is too long for the socket under it (a CI runner's, a test's): the build failed with
+    `OSError: AF_UNIX path too long`. multiprocessing keeps the folder it made for the process
+    (and removes it at exit), so the server's later restarts use it too."""
+    current = tempfile.gettempdir()
+    if len(os.fsencode(current)) + _SOCKET_BELOW_TEMP < _SOCKET_PATH_BYTES:
+        yield
+        return
+    tempfile.tempdir = SYSTEM_TEMP
+    try:
+        yield
+    finally:
+        tempfile.tempdir = current
 
 
 def _stop_validation_workers() -> None:

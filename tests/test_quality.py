@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -238,6 +241,31 @@ def test_suites_side_by_side_in_worker_processes_give_what_one_process_gives(tmp
 
 def workers_server() -> list[psutil.Process]:
     return [p for p in psutil.Process().children() if "forkserver" in " ".join(p.cmdline())]
+
+
+def test_validation_workers_start_under_a_temporary_folder_too_long_for_their_socket(
+    tmp_path: Path,
+):
+    """A TMPDIR whose path leaves no room for the server's Unix socket under it (a CI
+    runner's, a test's: 104 bytes at most) failed every build with `AF_UNIX path too long`;
+    the workers start, and the folder is left as it was."""
+    long_temp = tmp_path / ("t" * 100)
+    long_temp.mkdir()
+    program = (
+        "from ingest.quality import start_validation_workers, validation_pool\n"
+        "start_validation_workers()\n"
+        "with validation_pool(1) as pool:\n"
+        "    print(pool.submit(pow, 2, 5).result())\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", program],
+        env={**os.environ, "TMPDIR": str(long_temp)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (ran.returncode, ran.stdout, ran.stderr) == (0, "32\n", "")
+    assert not list(long_temp.iterdir())
 
 
 def test_validation_workers_fork_from_a_server_that_imported_gx():
