@@ -142,7 +142,7 @@ def test_a_disk_full_while_copying_the_warehouse_changes_nothing(
     result = case.build(limit=case.warehouse.stat().st_size // 2)
 
     assert result.returncode == 1
-    assert "Traceback" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
     assert "the warehouse was left as it was" in result.stderr
     line = the_line_naming(result.stderr, copy)
     assert "copying the warehouse" in line and "file size limit" in line, line
@@ -166,7 +166,7 @@ def test_a_disk_full_while_the_build_writes_its_copy_changes_nothing_and_fails_t
     result = case.build(limit=limit, options=("--full-refresh",))
 
     assert result.returncode == 1
-    assert "Traceback" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
     assert "the warehouse was left as it was" in result.stderr
     line = the_line_naming(result.stderr, copy)
     assert "checkpointing" in line and "file size limit" in line, line
@@ -198,7 +198,7 @@ def test_a_snapshot_that_cannot_be_written_leaves_no_partial_folder(
     result = run_cli(command, case.env, preexec_fn=file_size_limit(report.stat().st_size // 2))
 
     assert result.returncode == 1
-    assert "Traceback" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
     assert "snapshot failed; the warehouse was left as it was" in result.stderr
     # The warehouse knows v1 (its table of published versions), the new folder nothing.
     line = the_line_naming(result.stderr, case.snapshots / "2026-10" / "v2")
