@@ -240,7 +240,13 @@ def test_suites_side_by_side_in_worker_processes_give_what_one_process_gives(tmp
 
 
 def workers_server() -> list[psutil.Process]:
-    return [p for p in psutil.Process().children() if "forkserver" in " ".join(p.cmdline())]
+    """The workers' server among this process's children, told by the pid multiprocessing
+    keeps for it, not by its command line: until the server has exec'd, its command line is
+    this process's (a loaded machine found no server right after it started)."""
+    from multiprocessing import forkserver
+
+    pid = forkserver._forkserver._forkserver_pid
+    return [p for p in psutil.Process().children() if pid is not None and p.pid == pid]
 
 
 def test_validation_workers_start_under_a_temporary_folder_too_long_for_their_socket(
