@@ -357,10 +357,11 @@ def snapshot(warehouse: Path, snapshots: Path, month: date) -> str:
     from orchestration.resources import build_resources
     from orchestration.settings import Settings
     from orchestration.snapshots import metric_snapshot
+    from warehouse.connection import require_warehouse
 
+    warehouse = require_warehouse(warehouse.resolve())
     quiet_environment()
     ensure_dbt_manifest()
-    warehouse = warehouse.resolve()
     defaults = Settings.from_environment()
     settings = Settings(
         landing=defaults.landing,
@@ -472,9 +473,10 @@ def reconcile(warehouse: Path) -> tuple[str, bool]:
 def ui(warehouse: Path, landing: Path, snapshots: Path, host: str, port: int) -> int:
     """Serve the Dagster UI over this warehouse's own instance (replaces this process)."""
     from orchestration.instance import fail_dead_runs, open_instance, prepare_instance_dir
-    from warehouse.connection import WarehouseBusyError, build_lock
+    from warehouse.connection import WarehouseBusyError, build_lock, require_warehouse
 
-    warehouse, landing, snapshots = warehouse.resolve(), landing.resolve(), snapshots.resolve()
+    warehouse = require_warehouse(warehouse.resolve())
+    landing, snapshots = landing.resolve(), snapshots.resolve()
     ensure_dbt_manifest()
     home = prepare_instance_dir(warehouse)
     with open_instance(warehouse) as instance:
@@ -509,8 +511,9 @@ def docs(warehouse: Path, port: int) -> int:
     from orchestration.instance import prepare_instance_dir
     from orchestration.resources import dbt_executable
     from orchestration.settings import Settings
+    from warehouse.connection import require_warehouse
 
-    warehouse = warehouse.resolve()
+    warehouse = require_warehouse(warehouse.resolve())
     dbt_vars = Settings(
         landing=str(landing_path()), warehouse=str(warehouse), snapshots=""
     ).dbt_vars()
@@ -687,7 +690,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import duckdb
 
     from orchestration.summary import summary
-    from warehouse.connection import WarehouseBusyError
+    from warehouse.connection import WarehouseBusyError, WarehouseMissingError
 
     warehouse = getattr(args, "warehouse", None) or warehouse_path()
     try:
@@ -760,6 +763,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (
         BuildFailedError,
         WarehouseBusyError,
+        WarehouseMissingError,
         duckdb.Error,
         subprocess.CalledProcessError,
     ) as error:

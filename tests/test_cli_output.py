@@ -13,10 +13,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus
 from dagster._core.events.log import EventLogEntry
 
 from ingest.sources import SOURCES
+from orchestration import cli
 from orchestration.instance import instance_dir, open_instance
 from tests.conftest import CLI, SMALL_WORLD, BuiltWarehouse, run_cli
 from warehouse.connection import connect
@@ -202,6 +204,30 @@ def test_reconcile_ends_with_a_verdict_per_source(
         "fx                 unexplained difference  "
         "landing records differ from raw rows + quarantined"
     ) in result.stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["query", "select 1"], ["reconcile"], ["snapshot", "--month", "2026-10"], ["docs"], ["ui"]],
+    ids=lambda command: command[0],
+)
+def test_a_command_that_reads_a_missing_warehouse_says_how_to_build_one_and_creates_nothing(
+    command: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """`snapshot --warehouse <missing>` left an empty .duckdb and a Dagster instance behind,
+    saying 'the warehouse was left as it was'; `docs` served the docs of an empty one.
+    In-process, so a server it would start never replaces pytest."""
+    monkeypatch.setattr(cli, "exec_server", lambda args, env: pytest.fail(f"started {args}"))
+    missing = tmp_path / "typo" / "w.duckdb"
+    assert cli.main([*command, "--warehouse", str(missing)]) == 1
+    assert capsys.readouterr().err == (
+        f"partner-metrics: no warehouse at {missing}; build it first: make demo (for "
+        f"data/warehouse.duckdb), or partner-metrics build --landing DIR --warehouse {missing}\n"
+    )
+    assert list(tmp_path.iterdir()) == []
 
 
 UI_READER = """

@@ -7,7 +7,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from warehouse.connection import WarehouseBusyError, build_lock, connect, connect_read_only
+from warehouse.connection import (
+    WarehouseBusyError,
+    WarehouseMissingError,
+    build_lock,
+    connect,
+    connect_read_only,
+)
 from warehouse.paths import PROJECT_ROOT, snapshots_path
 
 
@@ -19,6 +25,19 @@ def test_the_analyst_connection_refuses_writes(tmp_path: Path):
         assert con.execute("select x from t").fetchall() == [(1,)]
         with pytest.raises(duckdb.InvalidInputException, match="read-only"):
             con.execute("insert into t values (2)")
+
+
+def test_the_analyst_connection_to_a_missing_file_names_it_and_creates_nothing(tmp_path: Path):
+    """The notebooks open the warehouse with it: a mistyped path said only 'database does not
+    exist', naming no way to build one."""
+    missing = tmp_path / "typo" / "w.duckdb"
+    with pytest.raises(WarehouseMissingError) as raised:
+        connect_read_only(missing)
+    assert str(raised.value) == (
+        f"no warehouse at {missing}; build it first: make demo (for data/warehouse.duckdb), "
+        f"or partner-metrics build --landing DIR --warehouse {missing}"
+    )
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_second_build_is_refused_while_one_holds_the_lock(tmp_path: Path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,10 +18,28 @@ class WarehouseBusyError(RuntimeError):
     """Another build holds the warehouse; raised at once instead of waiting or corrupting."""
 
 
+class WarehouseMissingError(FileNotFoundError):
+    """A command that reads the warehouse was given a file that does not exist."""
+
+
+def require_warehouse(path: Path) -> Path:
+    """`path`, if the warehouse file is there; else WarehouseMissingError naming it and how to
+    build it. What only reads a warehouse checks this first, so a mistyped path never leaves
+    an empty warehouse (or a Dagster instance) behind."""
+    if not path.is_file():
+        raise WarehouseMissingError(
+            f"no warehouse at {path}; build it first: make demo (for data/warehouse.duckdb), "
+            f"or partner-metrics build --landing DIR --warehouse {shlex.quote(str(path))}"
+        )
+    return path
+
+
 def connect(path: Path | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse file (created on first write)."""
+    """Open the warehouse file: created on first write; read-only, it must exist."""
     path = path or warehouse_path()
-    if not read_only:
+    if read_only:
+        require_warehouse(path)
+    else:
         path.parent.mkdir(parents=True, exist_ok=True)
     return duckdb.connect(str(path), read_only=read_only)
 
