@@ -311,7 +311,7 @@ def _run_pipeline(
             report = event.event_specific_data.materialization.metadata.get("report")
             snapshot = Path(str(report.value)) if report is not None else None
     warnings = [
-        _check_line(event.event_specific_data)
+        _evaluation_line(event.event_specific_data, "warned")
         for event in result.all_events
         if event.event_type_value == "ASSET_CHECK_EVALUATION"
         and not event.event_specific_data.passed
@@ -340,9 +340,8 @@ def _last_dbt_warnings(warehouse: Path) -> list[str]:
         except duckdb.CatalogException:
             return []
     return [
-        redact(
-            f"check {test} on {model} warned in the last dbt build: "
-            f"{failing_rows_description(failures, [])}"
+        _check_line(
+            test, model, "warned in the last dbt build", failing_rows_description(failures, [])
         )
         for test, model, failures in warned
     ]
@@ -391,10 +390,19 @@ def snapshot(warehouse: Path, snapshots: Path, month: date) -> str:
     return f"{month:%Y-%m} unchanged since v{version}, nothing written: {report}"
 
 
-def _check_line(evaluation) -> str:
-    asset = "/".join(evaluation.asset_key.path)
-    reason = f": {evaluation.description}" if evaluation.description else ""
-    return redact(f"check {evaluation.check_name} on {asset} failed{reason}")
+def _check_line(check: str, model: str, outcome: str, description: str | None) -> str:
+    """'check <check> on <model> <outcome>: <description>': the one wording of a check in the
+    terminal, whether a build's run reported it or the last dbt build recorded it. The model
+    or table goes by its name (`int_x`, as in `select * from intermediate.int_x`), not by its
+    asset key (`intermediate/int_x`): the name is what audit.dbt_test_results records."""
+    reason = f": {description}" if description else ""
+    return redact(f"check {check} on {model} {outcome}{reason}")
+
+
+def _evaluation_line(evaluation, outcome: str) -> str:
+    """A Dagster check evaluation in words; its asset key is [schema, name]."""
+    model = evaluation.asset_key.path[-1]
+    return _check_line(evaluation.check_name, model, outcome, evaluation.description)
 
 
 def _failure_report(result, errors: Sequence[str] = ()) -> str:
@@ -418,7 +426,7 @@ def _failure_report(result, errors: Sequence[str] = ()) -> str:
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
             if not evaluation.passed and evaluation.severity.value == "ERROR":
-                lines.append(_check_line(evaluation))
+                lines.append(_evaluation_line(evaluation, "failed"))
     lines += [_not_run_line(error) for error in errors]
     return f"{BUILD_FAILED}\n  " + "\n  ".join(lines or ["a step failed (see the log)"])
 

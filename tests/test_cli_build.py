@@ -112,7 +112,7 @@ def test_an_invoice_in_a_currency_without_a_rate_fails_naming_the_file_and_line(
     result = build(landing, warehouse, cli_env, tmp_path)
     assert result.returncode == 1
     assert (
-        "check assert_revenue_invoice_lines_have_fx_rate on intermediate/int_revenue__invoice_lines"
+        "check assert_revenue_invoice_lines_have_fx_rate on int_revenue__invoice_lines"
         " failed: 1 failing row, e.g. invoices/extra.csv, line 2: invoice INV-CHF-1 in CHF has "
         "no fx rate on or before 2026-09-05"
     ) in result.stderr
@@ -151,6 +151,16 @@ def test_a_second_build_of_the_same_landing_changes_nothing(
     assert before["marts.dim_partners"], "the comparison is over real rows"
     # The summary still reads the marts, and names the month's report, the one published.
     assert "Headline metrics, 2026-10:" in result.stdout
+    # It repeats the first build's warning in the same words (the first named the model
+    # `intermediate/int_revenue__rejected_deals`): the demo's prospect, company 9001.
+    warning = "check assert_revenue_no_rejected_deals on int_revenue__rejected_deals warned"
+    assert re.search(
+        rf"^  {warning}: 1 failing row, e.g. deal \d+: company 9001 is not a partner in the "
+        "registry$",
+        built_warehouse.stdout,
+        re.M,
+    ), built_warehouse.stdout
+    assert f"\n  {warning} in the last dbt build: 1 failing row\n" in result.stdout
     report = snapshots / "2026-10" / "v1" / "report.html"
     assert result.stdout.rstrip().endswith(f"Report     {report}")
     # The closed month's snapshot is not rewritten, and no new version appears.
@@ -221,7 +231,7 @@ def test_a_failing_great_expectations_suite_stops_the_models_downstream(
     result = build(landing, warehouse, cli_env, tmp_path)
     assert result.returncode == 1
     assert (
-        "check great_expectations_suite on raw/fx_rates failed: fx_rates: "
+        "check great_expectations_suite on fx_rates failed: fx_rates: "
         "expect_column_values_to_be_between(usd_per_unit): 1 unexpected rows, e.g. [50000.0]"
     ) in result.stderr
     assert (

@@ -101,7 +101,7 @@ def test_summary_shows_sources_staleness_metrics_costs_warnings_and_where_things
     text = summary(
         warehouse,
         snapshot,
-        ["check source_is_fresh on marts/fct_source_loads failed"],
+        ["check source_is_fresh on fct_source_loads warned"],
         tmp_path / "build.log",
         12.4,
     )
@@ -151,8 +151,7 @@ def test_summary_shows_sources_staleness_metrics_costs_warnings_and_where_things
         "  Lead to first value: 46 days median (2 first won deals); to hub launch: 40 (3)\n\n"
     ) in text
     assert (
-        "Warnings (1; the build went on):\n"
-        "  check source_is_fresh on marts/fct_source_loads failed\n\n"
+        "Warnings (1; the build went on):\n  check source_is_fresh on fct_source_loads warned\n\n"
     ) in text
     assert f"\nWarehouse  {warehouse} (" in text and "MB, built in 12 s); query it" in text
     # Not the default warehouse: the command to query it says which.

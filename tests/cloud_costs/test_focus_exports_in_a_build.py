@@ -84,7 +84,7 @@ def test_focus_exports_reach_their_clusters_and_a_month_in_two_formats_fails_the
     assert doubled.returncode == 1, doubled.stdout[-3000:]
     assert (
         "check assert_cloud_cost_sub_account_months_come_in_one_format on "
-        "intermediate/int_cloud_costs__focus failed: 1 failing row, e.g. "
+        "int_cloud_costs__focus failed: 1 failing row, e.g. "
         f"aws account {ACCOUNT}, month 2024-09-01: current lines from aws_cur ({CUR_FOLDER}) "
         f"and focus ({FOCUS_FOLDER}), so its cost counts twice; keep one format of it in landing"
     ) in doubled.stderr
