@@ -478,6 +478,13 @@ def reconcile(warehouse: Path) -> tuple[str, bool]:
     return "\n".join(lines), explained
 
 
+# `dagster dev` warns at every start that `dg dev` supersedes it. dg (dagster-dg-cli) is not in
+# uv.lock and serves a dg project or workspace (dg.toml, `[tool.dg]`), which this is not, so
+# the UI stays on `dagster dev`, with that one warning filtered in its own process only
+# (`python -W`, matching the start of the message).
+DAGSTER_DEV_SUPERSEDED = "ignore:Function `dev_command` is superseded"
+
+
 def ui(warehouse: Path, landing: Path, snapshots: Path, host: str, port: int) -> int:
     """Serve the Dagster UI over this warehouse's own instance (replaces this process)."""
     from orchestration.instance import fail_dead_runs, open_instance, prepare_instance_dir
@@ -495,7 +502,6 @@ def ui(warehouse: Path, landing: Path, snapshots: Path, host: str, port: int) ->
             dead = fail_dead_runs(instance, holding_lock=False)
     for run in dead:
         print(f"partner-metrics: {run}")
-    dagster = Path(sys.executable).with_name("dagster")
     env = {
         **os.environ,
         **QUIET_ENV,
@@ -504,7 +510,8 @@ def ui(warehouse: Path, landing: Path, snapshots: Path, host: str, port: int) ->
         "PARTNER_METRICS_LANDING": str(landing),
         "PARTNER_METRICS_SNAPSHOTS": str(snapshots),
     }
-    args = [str(dagster), "dev", "-h", host, "-p", str(port), "-m", "orchestration.definitions"]
+    args = [sys.executable, "-W", DAGSTER_DEV_SUPERSEDED, "-m", "dagster", "dev"]
+    args += ["-h", host, "-p", str(port), "-m", "orchestration.definitions"]
     print(f"Dagster UI on http://{host}:{port} (instance {home})", flush=True)
     exec_server(args, env)
     return 0  # not reached

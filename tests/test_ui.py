@@ -75,25 +75,27 @@ def dagster_ui(tmp_path: Path, built_warehouse: BuiltWarehouse, cli_env: dict[st
     warehouse = tmp_path / "ui.duckdb"
     shutil.copy(built_warehouse.warehouse, warehouse)  # the run brings only a new as-of day
     stuck = dead_run(warehouse, cli_env)
-    server = subprocess.Popen(
-        [
-            *CLI,
-            "ui",
-            "--warehouse",
-            str(warehouse),
-            "--landing",
-            str(built_warehouse.landing),
-            "--snapshots",
-            str(tmp_path / "snapshots"),
-            "--port",
-            str(port),
-        ],
-        cwd=PROJECT_ROOT,
-        env=cli_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    terminal = tmp_path / "terminal.txt"  # what `make ui` prints
+    with terminal.open("w") as output:  # the server writes to its own copy of it
+        server = subprocess.Popen(
+            [
+                *CLI,
+                "ui",
+                "--warehouse",
+                str(warehouse),
+                "--landing",
+                str(built_warehouse.landing),
+                "--snapshots",
+                str(tmp_path / "snapshots"),
+                "--port",
+                str(port),
+            ],
+            cwd=PROJECT_ROOT,
+            env=cli_env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}/graphql"
     try:
         deadline = time.monotonic() + 120
@@ -106,15 +108,21 @@ def dagster_ui(tmp_path: Path, built_warehouse: BuiltWarehouse, cli_env: dict[st
                 time.sleep(1)
         else:
             pytest.fail("dagster dev did not answer within 120 s")
-        yield url, warehouse, stuck
+        yield url, warehouse, stuck, terminal
     finally:
         stop_server(server)
 
 
 def test_the_ui_serves_the_graph_and_materialises_everything(dagster_ui, tmp_path: Path):
-    dagster_ui, warehouse, stuck = dagster_ui
+    dagster_ui, warehouse, stuck, terminal = dagster_ui
     with open_instance(warehouse) as instance:
         assert instance.get_run_by_id(stuck).status.value == "FAILURE", "failed at UI start"
+    # It starts quietly: `dagster dev` printed "SupersessionWarning: Function `dev_command` is
+    # superseded ... Use 'dg dev' instead." on every start.
+    started = terminal.read_text()
+    assert f"Dagster UI on {dagster_ui.removesuffix('/graphql')} (instance " in started, started
+    assert "Dagster services" in started, started
+    assert [line for line in started.splitlines() if "Warning" in line] == []
     nodes = graphql(dagster_ui, "{ assetNodes { assetKey { path } } }")["assetNodes"]
     keys = {"/".join(node["assetKey"]["path"]) for node in nodes}
     assert {
