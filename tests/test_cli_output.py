@@ -208,7 +208,7 @@ def test_reconcile_ends_with_a_verdict_per_source(
 
 @pytest.mark.parametrize(
     "command",
-    [["query", "select 1"], ["reconcile"], ["snapshot", "--month", "2026-10"], ["docs"], ["ui"]],
+    [["query", "select 1"], ["reconcile"], ["snapshot", "--month", "2026-10"], ["docs"]],
     ids=lambda command: command[0],
 )
 def test_a_command_that_reads_a_missing_warehouse_says_how_to_build_one_and_creates_nothing(
@@ -228,6 +228,26 @@ def test_a_command_that_reads_a_missing_warehouse_says_how_to_build_one_and_crea
         f"data/warehouse.duckdb), or partner-metrics build --landing DIR --warehouse {missing}\n"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_ui_over_a_missing_warehouse_starts_and_says_its_job_builds_one(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """The UI runs the pipeline itself, so a warehouse not built yet is no reason to refuse
+    it: it starts (in-process, the server's start recorded instead), saying how one is built,
+    and creates no warehouse file."""
+    started = []
+    monkeypatch.setattr(cli, "exec_server", lambda args, env: started.append(env))
+    missing = tmp_path / "new" / "w.duckdb"
+    assert cli.main(["ui", "--warehouse", str(missing)]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"partner-metrics: no warehouse yet at {missing}; the UI's partner_metrics_pipeline job "
+        "builds it (or partner-metrics build, make demo)"
+    )
+    assert [env["PARTNER_METRICS_WAREHOUSE"] for env in started] == [str(missing)]
+    assert not missing.exists()
 
 
 UI_READER = """
