@@ -36,6 +36,7 @@ from ingest.cloud_costs.common import (
     parquet_columns,
     parquet_rows,
     parsed_timestamps,
+    plausible_times,
     timestamp_check,
     timestamp_sql,
     within_one_month,
@@ -51,7 +52,6 @@ from ingest.tabular import (
     matches,
     not_empty,
     one_of,
-    plausible_time,
     quote,
 )
 
@@ -217,7 +217,8 @@ def read_rows(con: duckdb.DuckDBPyConnection, path: Path) -> Rows:
         schemas.expect(names, "aws_cur_2")
         tags = _athena_tags(names)
         optional = [*OPTIONAL, *FOLDED, *(c for _, c in tags)]
-        return _with_athena_tags(parquet_rows(con, path, REQUIRED, optional), tags)
+        rows = parquet_rows(con, path, REQUIRED, optional, numbers=NUMBERS, times=TIMESTAMPS)
+        return _with_athena_tags(rows, tags)
     header = csv_header(path)
     if schemas.expect(header, "aws_cur_2", "aws_cur_legacy") == "aws_cur_legacy":
         return _legacy_rows(path, header)
@@ -232,7 +233,10 @@ def extract_cur(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
         *(not_empty(c) for c in REQUIRED),
         *(finite(c) for c in NUMBERS),
         *(timestamp_check(c) for c in TIMESTAMPS),
-        plausible_time("line_item_usage_start_date", timestamp_sql("line_item_usage_start_date")),
+        *plausible_times(
+            ("line_item_usage_start_date", "bill_billing_period_start_date"),
+            ("line_item_usage_end_date", "bill_billing_period_end_date"),
+        ),
         one_of("line_item_line_item_type", LINE_ITEM_TYPES),
         matches("line_item_currency_code", "[A-Za-z]{3}", "an ISO 4217 code"),
         Check(
@@ -296,7 +300,9 @@ SOURCE = Source(
     deliveries=deliveries.aws,
     # 3: a number past ±2^53 and a date or time written as a word DuckDB reads (Infinity:
     # 9999-12-31; epoch) are quarantined, and an empty currency code is USD as a missing one;
-    # files landed before are parsed again.
-    version=3,
+    # 4: a billing period's start or end before 2000 or years ahead (year 9999 typed in
+    # Parquet) is quarantined, and a Parquet time column of INT64 fails the file; files
+    # landed before are parsed again.
+    version=4,
     by_month=True,
 )

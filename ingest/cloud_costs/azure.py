@@ -33,6 +33,7 @@ from ingest.cloud_costs.common import (
     file_kind,
     parquet_columns,
     parquet_rows,
+    plausible_times,
 )
 from ingest.framework import RECORD_COLUMN, Extract, ParseError, RawTable, Source
 from ingest.tabular import (
@@ -44,7 +45,6 @@ from ingest.tabular import (
     literal,
     matches,
     not_empty,
-    plausible_time,
     quote,
     time_text,
 )
@@ -168,7 +168,12 @@ def extract_export(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
     if missing:
         raise ParseError(f"missing required column(s): {', '.join(missing)}", "line 1 (header)")
     required = list(by_field.values())
-    rows = parquet_rows(con, path, required) if parquet else csv_rows(path, required)
+    if parquet:
+        numbers = [by_field[f] for f in NUMBERS if f in by_field]
+        dates = [by_field[f] for f in DATES if f in by_field]
+        rows = parquet_rows(con, path, required, numbers=numbers, times=dates)
+    else:
+        rows = csv_rows(path, required)
     columns = [
         f"{quote(by_field[f])} as {quote(f)}" if f in by_field else f"null::varchar as {quote(f)}"
         for f in FIELDS
@@ -179,7 +184,9 @@ def extract_export(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
         *(not_empty(c) for c in REQUIRED),
         *(finite(c) for c in NUMBERS),
         *(_date_check(c) for c in DATES),
-        plausible_time("date", date_sql("date")),
+        *plausible_times(
+            ("date", "billing_period_start_date"), ("billing_period_end_date",), date_sql
+        ),
         matches("billing_currency", "[A-Za-z]{3}", "an ISO 4217 code"),
     ]
     select = {}
@@ -226,7 +233,9 @@ SOURCE = Source(
     manifests=("cloud_costs/azure/**/manifest.json", "cloud_costs/azure/**/_manifest.json"),
     deliveries=deliveries.azure,
     # 3: a number past ±2^53 and a date or time written as a word DuckDB reads (Infinity:
-    # 9999-12-31; epoch) are quarantined; files landed before are parsed again.
-    version=3,
+    # 9999-12-31; epoch) are quarantined; 4: a billing period's start or end before 2000 or
+    # years ahead (year 1 typed as a Parquet DATE) is quarantined, and a Parquet date column
+    # of INT64 fails the file; files landed before are parsed again.
+    version=4,
     by_month=True,
 )

@@ -16,14 +16,23 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import duckdb
 
 from ingest.cloud_costs import schemas
 from ingest.framework import RECORD_COLUMN, ManyFiles, ParseError, Rows, read_error
-from ingest.tabular import Check, literal, open_bytes, plain, quote, time_text
+from ingest.tabular import (
+    LONGEST_TERM_YEARS,
+    Check,
+    literal,
+    open_bytes,
+    plain,
+    plausible_time,
+    quote,
+    time_text,
+)
 
 # The billing scope a delivery replaces: one billing account's one billing period.
 SCOPE_COLUMNS = {"_billing_account_id": "varchar", "_billing_period": "date"}
@@ -92,6 +101,19 @@ def within_one_month(start: str, end: str, unless: str = "false") -> Check:
     )
 
 
+def plausible_times(
+    starts: Sequence[str], ends: Sequence[str], parsed: Callable[[str], str] = timestamp_sql
+) -> list[Check]:
+    """Every time a bill carries (`parsed(column)`: its value parsed) lies after 2000 and
+    not long after the load day (`ingest.tabular.plausible_time`): a start, an event, at
+    most a year after it; an end at most LONGEST_TERM_YEARS (a purchase's charge period
+    covers its term). Year 9999, year 1 or the epoch, typed as a time in Parquet, is no
+    billing period."""
+    return [plausible_time(c, parsed(c)) for c in starts] + [
+        plausible_time(c, parsed(c), years_ahead=LONGEST_TERM_YEARS) for c in ends
+    ]
+
+
 def end_not_before_start(start: str, end: str) -> Check:
     first, last = timestamp_sql(start), timestamp_sql(end)
     return Check(
@@ -109,6 +131,42 @@ def null_literals(rows: Rows, columns: Sequence[str], null: str = "NULL") -> Row
         for c in columns
     )
     return rows.select(f"{cleaned}, {', '.join(kept)}")
+
+
+# A bill's number or time in a typed column (Parquet): of a type that holds one, or text (read
+# as a CSV cell is). DuckDB's type ids.
+NUMBER_TYPES = frozenset(
+    {
+        *("tinyint", "smallint", "integer", "bigint", "hugeint", "float", "double", "decimal"),
+        *("utinyint", "usmallint", "uinteger", "ubigint", "uhugeint", "varchar"),
+    }
+)
+TIME_TYPES = frozenset(
+    {
+        *("date", "timestamp", "timestamp_s", "timestamp_ms", "timestamp_ns"),
+        *("timestamp with time zone", "varchar"),
+    }
+)
+
+
+def refuse_mistyped(
+    types: Mapping[str, str], numbers: Iterable[str] = (), times: Iterable[str] = ()
+) -> None:
+    """A ParseError naming the first column (name -> its DuckDB type in `types`) of
+    `numbers` or `times` whose type holds no number or no time: a whole column typed so is
+    the file's problem, not each record's. Some exporters write a time as INT64 milliseconds
+    since the epoch, which Parquet does not mark as a time and nothing says the unit of."""
+    for names, allowed, what in (
+        (numbers, NUMBER_TYPES, "a number"),
+        (times, TIME_TYPES, "a time"),
+    ):
+        for name in names:
+            if name in types and duckdb.sqltype(types[name]).id not in allowed:
+                raise ParseError(
+                    f"column {name} is {types[name]}, a type that holds no {what} "
+                    "(nor its text): the file types the whole column so",
+                    "schema",
+                )
 
 
 def parquet_columns(con: duckdb.DuckDBPyConnection, path: Path) -> list[tuple[str, str]]:
@@ -152,16 +210,20 @@ def parquet_rows(
     required: Sequence[str],
     optional: Sequence[str] = (),
     formats: Sequence[str] = (),
+    numbers: Sequence[str] = (),
+    times: Sequence[str] = (),
 ) -> Rows:
     """A Parquet file as the same string rows `ingest.tabular.csv_rows` gives for CSV.
 
     Typed columns become their text, nested ones JSON (`parquet_text`). A missing required
-    column is a ParseError. Its number of records comes from the file's metadata, without
-    reading it.
+    column, or a column of `numbers` or `times` of a type that holds none
+    (`refuse_mistyped`), is a ParseError. Its number of records comes from the file's
+    metadata, without reading it.
     """
     columns = parquet_columns(con, path)
     present = dict(columns)
     _require_columns(list(present), required, formats)
+    refuse_mistyped(present, numbers, times)
     wanted = []
     for name in [*required, *optional]:
         if name not in present:

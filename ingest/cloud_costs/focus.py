@@ -50,6 +50,7 @@ from ingest.cloud_costs.common import (
     null_literals,
     parquet_rows,
     parsed_timestamps,
+    plausible_times,
     timestamp_check,
     timestamp_sql,
     within_one_month,
@@ -64,7 +65,6 @@ from ingest.tabular import (
     literal,
     matches,
     not_empty,
-    plausible_time,
     quote,
 )
 
@@ -196,7 +196,9 @@ def read_rows(con: duckdb.DuckDBPyConnection, path: Path) -> Rows:
     """The file's wanted columns as strings, whatever the container."""
     kind = file_kind(path)
     if kind == "parquet":
-        rows = parquet_rows(con, path, REQUIRED, OPTIONAL, formats=("focus",))
+        rows = parquet_rows(
+            con, path, REQUIRED, OPTIONAL, ("focus",), numbers=NUMBERS, times=TIMESTAMPS
+        )
     elif kind == "json":
         rows = json_rows(con, path, REQUIRED, OPTIONAL, formats=("focus",))
     else:
@@ -215,9 +217,10 @@ def extract_focus(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
         ),
         *(finite(c) for c in NUMBERS),
         *(timestamp_check(c) for c in TIMESTAMPS),
-        plausible_time("ChargePeriodStart", timestamp_sql("ChargePeriodStart")),
         # '4/1/25' casts to the year 4: a scope in year 4 is a date format, not a bill.
-        plausible_time("BillingPeriodStart", timestamp_sql("BillingPeriodStart")),
+        *plausible_times(
+            ("ChargePeriodStart", "BillingPeriodStart"), ("ChargePeriodEnd", "BillingPeriodEnd")
+        ),
         matches("BillingCurrency", "[A-Za-z]{3}", "an ISO 4217 code"),
         _one_of_ci("ChargeCategory", CHARGE_CATEGORIES),
         _one_of_ci("ChargeFrequency", CHARGE_FREQUENCIES),
@@ -314,7 +317,9 @@ SOURCE = Source(
     ),
     deliveries=deliveries.focus,
     # 8: a number past ±2^53 and a date or time written as a word DuckDB reads (Infinity:
-    # 9999-12-31; epoch) are quarantined; files landed before are parsed again.
-    version=8,
+    # 9999-12-31; epoch) are quarantined; 9: a period's end before 2000 or more than ten
+    # years ahead (year 9999 typed in Parquet) is quarantined, and a Parquet time column of
+    # INT64 fails the file; files landed before are parsed again.
+    version=9,
     by_month=True,
 )

@@ -41,6 +41,8 @@ from ingest.cloud_costs.common import (
     parquet_fields,
     parquet_read,
     parsed_timestamps,
+    plausible_times,
+    refuse_mistyped,
     timestamp_check,
     timestamp_sql,
     within_one_month,
@@ -64,7 +66,6 @@ from ingest.tabular import (
     matches,
     not_empty,
     one_of,
-    plausible_time,
     quote,
 )
 
@@ -108,6 +109,8 @@ REQUIRED = (
     "service_description",
 )
 JSON_FIELDS = ("labels", "credits")
+NUMBERS = ("cost", "currency_conversion_rate", "usage_amount", "cost_at_list")
+TIMESTAMPS = ("usage_start_time", "usage_end_time", "export_time")
 COST_TYPES = ("regular", "tax", "adjustment", "rounding_error")
 
 EXPORT = RawTable(
@@ -205,14 +208,24 @@ def _from_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> Rows:
     Each value is read once, from its own column."""
     fields = parquet_fields(con, path)
     _refuse_missing_required({f for f in fields if "." not in f})
-    columns = []
+    columns, typed = [], {}
     for field, dotted in FIELDS.items():
         value = "t." + ".".join(quote(part) for part in dotted.split("."))
         if dotted not in fields:
             value = "null"
         elif field in JSON_FIELDS or fields[dotted]:
             value = f"to_json({value})"
+        elif field in (*NUMBERS, *TIMESTAMPS):
+            typed[dotted] = value
         columns.append(f"{value}::varchar as {quote(field)}")
+    if typed:
+        described = ", ".join(f"{value} as {quote(dotted)}" for dotted, value in typed.items())
+        types = con.execute(
+            "select column_name, column_type from "
+            f"(describe select {described} from read_parquet(?) as t)",
+            [str(path)],
+        ).fetchall()
+        refuse_mistyped(dict(types), [FIELDS[f] for f in NUMBERS], [FIELDS[f] for f in TIMESTAMPS])
     return parquet_read(con, path, ", ".join(columns), tuple(parquet_columns(con, path)))
 
 
@@ -291,10 +304,8 @@ def extract_export(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
         finite("currency_conversion_rate"),
         finite("usage_amount"),
         finite("cost_at_list"),
-        timestamp_check("usage_start_time"),
-        plausible_time("usage_start_time", timestamp_sql("usage_start_time")),
-        timestamp_check("usage_end_time"),
-        timestamp_check("export_time"),
+        *(timestamp_check(c) for c in TIMESTAMPS),
+        *plausible_times(("usage_start_time", "export_time"), ("usage_end_time",)),
         matches("invoice_month", "[0-9]{4}(0[1-9]|1[0-2])", "a YYYYMM month"),
         matches("currency", "[A-Za-z]{3}", "an ISO 4217 code"),
         one_of("cost_type", COST_TYPES),
@@ -320,13 +331,11 @@ def extract_export(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
         end_not_before_start("usage_start_time", "usage_end_time"),
         within_one_month("usage_start_time", "usage_end_time"),
     ]
-    numbers = ("cost", "currency_conversion_rate", "usage_amount", "cost_at_list")
-    timestamps = ("usage_start_time", "usage_end_time", "export_time")
     select = {}
     for name in EXPORT.columns:
-        if name in numbers:
+        if name in NUMBERS:
             select[name] = DECIMAL_POINT.value(name)
-        elif name in timestamps:
+        elif name in TIMESTAMPS:
             select[name] = timestamp_sql(name)
         elif name in JSON_FIELDS:
             select[name] = f"{quote(name)}::json"
@@ -344,7 +353,7 @@ def extract_export(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
         rows,
         {EXPORT.name: select, CREDITS.name: CREDITS_QUERY},
         checks,
-        parsed=parsed_timestamps(timestamps),
+        parsed=parsed_timestamps(TIMESTAMPS),
     )
 
 
@@ -397,7 +406,8 @@ SOURCE = Source(
     deliveries=deliveries.each_folder,
     # 3: a number past ±2^53 (a cost of 300 digits), a credit amount NaN or infinite and a
     # date or time written as a word DuckDB reads (Infinity: 9999-12-31; epoch) are
-    # quarantined; files landed before are parsed again.
-    version=3,
+    # quarantined; 4: an export_time before 2000 or over a year ahead is quarantined, and a
+    # Parquet time column of INT64 fails the file; files landed before are parsed again.
+    version=4,
     by_month=True,
 )
