@@ -36,8 +36,8 @@ LONGEST_FIRST = (
     "tests/test_bench.py",  # 202, its own landing: runs while the other builds the small world
     "tests/test_secrets.py",  # 145
     "tests/test_incremental_costs.py",  # 99
-    # ~90 (94 CPU-seconds: 1,318 loads of one small file each, 296 of them the bills' other
-    # formats)
+    # ~95 (99 CPU-seconds: 1,365 loads of one small file each, 343 of them the bills' other
+    # formats and tags)
     "tests/test_field_fuzz.py",
     "tests/test_cli_build.py",  # 92
     "tests/test_ui.py",  # 81

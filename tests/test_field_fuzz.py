@@ -27,10 +27,15 @@ its own reader). Legacy CUR CSV gets HOSTILE in its cost, billing period and a t
 (folded into resource_tags); GCP CSV's cells and Athena's legacy CUR Parquet are read by the
 checks and readers of JSON lines and CUR 2.0 Parquet, and are left out.
 
+Tags: AWS's resource_tags (as text, as CUR 2.0 CSV carries them), Azure's and FOCUS's Tags
+get TAG_TEXTS and GCP's labels LABELS: a JSON object of strings (FOCUS: of its
+KeyValueFormat's scalars), each key once, or GCP's list of key/value pairs, loads as written,
+anything else is quarantined.
+
 Left out, to keep the matrix near 1,400 loads (50-90 ms each): free text (names,
 descriptions, stage labels: any text is one, copied and never parsed), enumerations (cost
-types, GL accounts, line item types: in the list or quarantined by one `one_of`), JSON maps
-(tags, labels), and fields read by the same check and projection as one that is in:
+types, GL accounts, line item types: in the list or quarantined by one `one_of`), and fields
+read by the same check and projection as one that is in:
 - GCP: usage_end_time (as usage_start_time), currency_conversion_rate, cost_at_list (as
   usage.amount);
 - AWS: the usage end (as its start), the other costs (as pricing_public_on_demand_cost);
@@ -65,6 +70,7 @@ import pytest
 
 from ingest.framework import RAW_SCHEMA, SourceError, load_source
 from ingest.sources import SOURCES
+from ingest.tabular import literal
 from tests.cloud_costs.conftest import write_typed_parquet
 
 SOURCE = {source.name: source for source in SOURCES}
@@ -590,6 +596,59 @@ def legacy_tag(value: str) -> Outcome:
     tag = value.strip() or None
     text = json.dumps({"user:2i2c:hub-name": tag}, ensure_ascii=False, separators=(",", ":"))
     return Loaded(text, "a tag's value is any text")
+
+
+# A tag map's values (resource_tags, Tags; GCP's labels are a list of key/value pairs), as
+# text in a CSV cell or a Parquet string (JSON's own, bare, for GCP's labels).
+TAG_TEXTS = {
+    "object": '{"user:team": "research"}',
+    "empty_object": "{}",
+    "null_value": '{"user:team": null}',
+    "number_value": '{"user:team": 1}',
+    "nested": '{"user:team": {"a": "b"}}',
+    "duplicate_key": '{"user:team": "a", "user:team": "b"}',
+    "e999": "1e999",
+    "array": "[1, 2]",
+    "string": '"research"',
+    "json_null": "null",
+    "not_json": "team=research",
+    "empty": "",
+}
+LABELS = {
+    name: Bare(text)
+    for name, text in {
+        "pairs": '[{"key": "team", "value": "research"}]',
+        "empty_list": "[]",
+        "null_value": '[{"key": "team", "value": null}]',
+        "number_value": '[{"key": "team", "value": 1}]',
+        "null_key": '[{"key": null, "value": "research"}]',
+        "duplicate_key": '[{"key": "team", "value": "a"}, {"key": "team", "value": "b"}]',
+        "object": '{"team": "research"}',
+        "e999": "1e999",
+        "array": "[1, 2]",
+        "string": '"research"',
+        "json_null": "null",
+    }.items()
+}
+
+
+def tag_map(
+    name: str,
+    column: str,
+    called: str,
+    values: str = "strings",
+    texts: Mapping[str, object] = TAG_TEXTS,
+    **cases: Outcome,
+) -> Field:
+    """A tag map (TAG_TEXTS, or the same `texts` as a format holds them): a JSON object, each
+    key once, each value a string or null (or, where `values` says so, a number or boolean);
+    anything else is quarantined."""
+    loaded = {
+        name: Loaded(TAG_TEXTS[name], f"a JSON object of {values}, kept as written")
+        for name in ("object", "empty_object", "null_value")
+    }
+    outcomes = {**loaded, "empty": NULL, **cases}
+    return typed(name, column, Quarantined(f"{called} is not a tag map"), texts, **outcomes)
 
 
 # A number a cast to DOUBLE does not read: the reason of `castable`, where a file is checked so.
@@ -1210,6 +1269,67 @@ TARGETS = {
             ),
         ),
         landed="cloud_costs/focus/gcp/focus-2025-03.jsonl",
+    ),
+    # --- tags: a JSON object of strings in every bill that carries them ---
+    "aws_tags": Target(
+        "aws_cur",
+        "cloud_costs/aws/790657130469/cur2/data/BILLING_PERIOD=2026-05/cur2-00001.snappy.parquet",
+        "row 2",
+        parquet_typed(1),
+        # CUR 2.0's map written as JSON text, as its CSV carries it.
+        (
+            tag_map(
+                "resource_tags",
+                "resource_tags",
+                "resource_tags",
+                texts={
+                    name: Typed(literal(text), "VARCHAR", "to_json({v})")
+                    for name, text in TAG_TEXTS.items()
+                },
+            ),
+        ),
+    ),
+    "azure_tags": Target(
+        "azure_costs",
+        "cloud_costs/azure/desert-observatory/actualcost/20261001-20261031/"
+        "2746931b-0fe0-cd96-c31a-991ace9f36d8/part_0_0001.csv.gz",
+        "line 3",
+        csv_cell(2),
+        (tag_map("Tags", "tags", "tags"),),
+    ),
+    "focus_tags": Target(
+        "focus",
+        "cloud_costs/focus/aws/focus-2026-08.csv",
+        "line 3",
+        csv_cell(2),
+        (
+            tag_map(
+                "Tags",
+                "tags",
+                "Tags",
+                values="strings, numbers or booleans (FOCUS's KeyValueFormat)",
+                number_value=Loaded(
+                    TAG_TEXTS["number_value"], "FOCUS's KeyValueFormat allows a number"
+                ),
+            ),
+        ),
+    ),
+    "gcp_labels": Target(
+        "gcp_billing",
+        "cloud_costs/gcp/01A2B3-C4D5E6-2I2C00/202606-000000000000.jsonl",
+        "line 1",
+        json_field((), line=0),
+        (
+            typed(
+                "labels",
+                "labels",
+                Quarantined("labels is not a list of key/value pairs"),
+                LABELS,
+                pairs=Loaded('[{"key":"team","value":"research"}]', "GCP's form of a tag map"),
+                empty_list=Loaded("[]", "no labels"),
+                null_value=Loaded('[{"key":"team","value":null}]', "a label without a value"),
+            ),
+        ),
     ),
 }
 

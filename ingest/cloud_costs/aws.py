@@ -37,6 +37,7 @@ from ingest.cloud_costs.common import (
     parquet_rows,
     parsed_timestamps,
     plausible_times,
+    tag_map,
     timestamp_check,
     timestamp_sql,
     within_one_month,
@@ -44,7 +45,6 @@ from ingest.cloud_costs.common import (
 from ingest.framework import RECORD_COLUMN, Extract, ParseError, RawTable, Rows, Source
 from ingest.tabular import (
     DECIMAL_POINT,
-    Check,
     csv_header,
     csv_rows,
     finite,
@@ -239,10 +239,7 @@ def extract_cur(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
         ),
         one_of("line_item_line_item_type", LINE_ITEM_TYPES),
         matches("line_item_currency_code", "[A-Za-z]{3}", "an ISO 4217 code"),
-        Check(
-            "resource_tags is not null and json_valid(resource_tags) is not true",
-            "'resource_tags is not a JSON map: ' || resource_tags",
-        ),
+        tag_map("resource_tags"),
         end_not_before_start("line_item_usage_start_date", "line_item_usage_end_date"),
         within_one_month("line_item_usage_start_date", "line_item_usage_end_date"),
     ]
@@ -259,7 +256,7 @@ def extract_cur(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
         elif name in TIMESTAMPS:
             select[name] = timestamp_sql(name)
         elif name == "resource_tags":
-            select[name] = "resource_tags::json"
+            select[name] = "nullif(trim(resource_tags), '')::json"
         elif name == "line_item_currency_code":
             select[name] = "upper(coalesce(nullif(trim(line_item_currency_code), ''), 'USD'))"
         elif name == "_billing_account_id":
@@ -301,8 +298,9 @@ SOURCE = Source(
     # 3: a number past ±2^53 and a date or time written as a word DuckDB reads (Infinity:
     # 9999-12-31; epoch) are quarantined, and an empty currency code is USD as a missing one;
     # 4: a billing period's start or end before 2000 or years ahead (year 9999 typed in
-    # Parquet) is quarantined, and a Parquet time column of INT64 fails the file; files
-    # landed before are parsed again.
-    version=4,
+    # Parquet) is quarantined, and a Parquet time column of INT64 fails the file; 5:
+    # resource_tags that are no tag map (1e999, [1,2], a key twice) are quarantined and an
+    # empty one is no tags; files landed before are parsed again.
+    version=5,
     by_month=True,
 )

@@ -7,8 +7,8 @@ exports) or YYYY-MM-DD; EA PascalCase, MCA camelCase or the Pay-As-You-Go header
 usage), matched case-insensitively, also when the file was downloaded in another language
 and a column reads `Abonnement-GUID (SubscriptionGuid)` (`english_name`); the cost in
 `CostInBillingCurrency` (MCA, newer EA), `Cost` (older EA) or `PreTaxCost`; and `Tags` as
-JSON without the outer braces (`"env": "prod","org": "x"`), read as a JSON object (left null
-when it still is not JSON).
+JSON without the outer braces (`"env": "prod","org": "x"`), read as a JSON object (a row
+whose Tags are no tag map even so is quarantined: `common.tag_map`).
 
 An export is of actual cost or amortized cost (`dataset`): the type its run's manifest.json
 names (`exportConfig.type`), else 'amortized' when the path says so. Both are landed and both
@@ -34,6 +34,7 @@ from ingest.cloud_costs.common import (
     parquet_columns,
     parquet_rows,
     plausible_times,
+    tag_map,
 )
 from ingest.framework import RECORD_COLUMN, Extract, ParseError, RawTable, Source
 from ingest.tabular import (
@@ -131,8 +132,13 @@ def _date_check(column: str) -> Check:
     )
 
 
+def _wrapped_tags() -> str:
+    """SQL: the Tags as a JSON object's text, the braces older EA exports leave out put back."""
+    return "case when trim(tags) like '{%' then trim(tags) else '{' || trim(tags) || '}' end"
+
+
 def _tags_sql() -> str:
-    wrapped = "case when trim(tags) like '{%' then trim(tags) else '{' || trim(tags) || '}' end"
+    wrapped = _wrapped_tags()
     return f"case when json_valid({wrapped}) then ({wrapped})::json end"
 
 
@@ -188,6 +194,7 @@ def extract_export(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
             ("date", "billing_period_start_date"), ("billing_period_end_date",), date_sql
         ),
         matches("billing_currency", "[A-Za-z]{3}", "an ISO 4217 code"),
+        tag_map("tags", _wrapped_tags()),
     ]
     select = {}
     for name in COSTS.columns:
@@ -235,7 +242,8 @@ SOURCE = Source(
     # 3: a number past ±2^53 and a date or time written as a word DuckDB reads (Infinity:
     # 9999-12-31; epoch) are quarantined; 4: a billing period's start or end before 2000 or
     # years ahead (year 1 typed as a Parquet DATE) is quarantined, and a Parquet date column
-    # of INT64 fails the file; files landed before are parsed again.
-    version=4,
+    # of INT64 fails the file; 5: Tags that are no tag map, left null before, are
+    # quarantined; files landed before are parsed again.
+    version=5,
     by_month=True,
 )

@@ -133,6 +133,41 @@ def null_literals(rows: Rows, columns: Sequence[str], null: str = "NULL") -> Row
     return rows.select(f"{cleaned}, {', '.join(kept)}")
 
 
+_NESTED = "['OBJECT', 'ARRAY']"
+
+
+def tag_map(column: str, text: str | None = None, scalars: bool = False) -> Check:
+    """A bill's tags: a JSON object, each key once, each value a string or null, as AWS and
+    Azure write them and legacy CUR's tag columns are folded into, where staging looks hub
+    tags up (a list, a number, a nested value would load as tags no hub is found in; JSON
+    allows a key twice, a map does not). FOCUS's KeyValueFormat also allows numbers and
+    booleans (`scalars`). `text` is SQL for the JSON text where it is not the column's own
+    (Azure's tags without their braces). An empty value is no tags."""
+    col = quote(column)
+    text = text or col
+    values = f"json_type({text}, '$.*')"
+    if scalars:
+        kinds, allowed = (
+            "strings, numbers, booleans or nulls",
+            f"not list_has_any({values}, {_NESTED})",
+        )
+    else:
+        kinds, allowed = "strings or nulls", f"list_has_all(['VARCHAR', 'NULL'], {values})"
+    keys = f"json_keys({text})"
+    # A CASE, not `and`: DuckDB evaluates both sides of an `and`, and json_type of text that
+    # is not JSON fails the query.
+    is_map = (
+        f"case when not json_valid({text}) then false "
+        f"when json_type({text}) <> 'OBJECT' then false "
+        f"else {allowed} and list_unique({keys}) = len({keys}) end"
+    )
+    return Check(
+        f"nullif(trim({col}), '') is not null and not ({is_map})",
+        f"{literal(f'{column} is not a tag map (a JSON object of {kinds}, each key once): ')}"
+        f" || {col}",
+    )
+
+
 # A bill's number or time in a typed column (Parquet): of a type that holds one, or text (read
 # as a CSV cell is). DuckDB's type ids.
 NUMBER_TYPES = frozenset(

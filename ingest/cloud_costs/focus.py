@@ -28,8 +28,9 @@ FOCUS export uses (its schema page could not be read here).
 
 Rows with a bad value (cost not a number, unparseable or implausible timestamp, unknown
 ChargeCategory or CommitmentDiscountStatus, a charge period crossing months but for a
-Purchase's, a repeated line id, Tags or x_Project that are not JSON, an empty ProviderName,
-which the spec does not allow to be null) are quarantined. Which files make up a delivery
+Purchase's, a repeated line id, Tags that are no JSON object of the KeyValueFormat's values
+(`common.tag_map`), x_Project that is not JSON, an empty ProviderName, which the spec does
+not allow to be null) are quarantined. Which files make up a delivery
 (an AWS Data Exports or Azure export manifest's list, else the parts of one folder) is
 `ingest.cloud_costs.deliveries.focus`.
 """
@@ -51,6 +52,7 @@ from ingest.cloud_costs.common import (
     parquet_rows,
     parsed_timestamps,
     plausible_times,
+    tag_map,
     timestamp_check,
     timestamp_sql,
     within_one_month,
@@ -117,7 +119,6 @@ CHARGE_CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
 CHARGE_FREQUENCIES = ("One-Time", "Recurring", "Usage-Based")
 TIMESTAMPS = ("BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd")
 NUMBERS = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "ConsumedQuantity")
-JSON_COLUMNS = ("Tags", "x_Project")
 # A row lands when any of these names its service (the first, else a stand-in).
 SERVICE_NAMES = ("ServiceName", "x_SkuMeterSubcategory", "PublisherName")
 
@@ -229,12 +230,11 @@ def extract_focus(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
             '"ChargeClass" is not null and lower(trim("ChargeClass")) <> \'correction\'',
             "'ChargeClass is not Correction or null: ' || \"ChargeClass\"",
         ),
-        *(
-            Check(
-                f"{quote(c)} is not null and json_valid({quote(c)}) is not true",
-                literal(f"{c} is not JSON: ") + f" || {quote(c)}",
-            )
-            for c in JSON_COLUMNS
+        # FOCUS's KeyValueFormat: values may be numbers and booleans too.
+        tag_map("Tags", scalars=True),
+        Check(
+            '"x_Project" is not null and json_valid("x_Project") is not true',
+            "'x_Project is not JSON: ' || \"x_Project\"",
         ),
         end_not_before_start("ChargePeriodStart", "ChargePeriodEnd"),
         # A purchase may cover its whole term (FOCUS 1.2's own example: a one-time purchase
@@ -319,7 +319,8 @@ SOURCE = Source(
     # 8: a number past ±2^53 and a date or time written as a word DuckDB reads (Infinity:
     # 9999-12-31; epoch) are quarantined; 9: a period's end before 2000 or more than ten
     # years ahead (year 9999 typed in Parquet) is quarantined, and a Parquet time column of
-    # INT64 fails the file; files landed before are parsed again.
-    version=9,
+    # INT64 fails the file; 10: Tags that are no tag map (1e999, [1,2], a nested value, a key
+    # twice) are quarantined; files landed before are parsed again.
+    version=10,
     by_month=True,
 )

@@ -291,6 +291,25 @@ _PYTHON_REPR = "regexp_matches({}, '[{{,]\\s*''[A-Za-z_]+''\\s*:')"
 # A credit's amount is a number a double holds (`exact_double`): NaN or infinity would make the
 # row's net cost one too.
 _CREDIT_AMOUNT = exact_double("try_cast(c->>'amount' as double)")
+# GCP's labels, its tag map: a JSON array of {key, value}, each key a string and there once
+# (staging makes them a map, which a missing or repeated key fails), each value a string or
+# null. A CASE, not `and`: DuckDB evaluates both sides of an `and`, and json_type or from_json
+# of text that is not a JSON array fails the query.
+_LABEL = (
+    "json_type(e) = 'OBJECT' and json_type(e, '$.key') = 'VARCHAR' "
+    "and coalesce(json_type(e, '$.value'), 'NULL') in ('VARCHAR', 'NULL')"
+)
+_LABELS = (
+    "case when not json_valid(labels) then false "
+    "when json_type(labels) <> 'ARRAY' then false "
+    f"else len(list_filter(from_json(labels, '[\"json\"]'), lambda e: not ({_LABEL}))) = 0 "
+    "and len(list_distinct(json_extract_string(labels, '$[*].key'))) "
+    "= json_array_length(labels) end"
+)
+_NOT_LABELS = (
+    "labels is not a list of key/value pairs (each key a string, once; each value a string "
+    "or null): "
+)
 _CREDITS_SUM = (
     f"coalesce(list_sum(list_transform({_AMOUNTS}, lambda c: (c->>'amount')::double)), 0)"
 )
@@ -310,8 +329,9 @@ def extract_export(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
         matches("currency", "[A-Za-z]{3}", "an ISO 4217 code"),
         one_of("cost_type", COST_TYPES),
         Check(
-            "labels is not null and json_valid(labels) is not true",
-            f"case when {_PYTHON_REPR.format('labels')} "
+            f"labels is not null and not ({_LABELS})",
+            f"case when json_valid(labels) then {literal(_NOT_LABELS)} "
+            f"when {_PYTHON_REPR.format('labels')} "
             "then 'labels is a Python repr that does not read as JSON: ' "
             "else 'labels is not JSON: ' end || labels",
         ),
@@ -407,7 +427,9 @@ SOURCE = Source(
     # 3: a number past ±2^53 (a cost of 300 digits), a credit amount NaN or infinite and a
     # date or time written as a word DuckDB reads (Infinity: 9999-12-31; epoch) are
     # quarantined; 4: an export_time before 2000 or over a year ahead is quarantined, and a
-    # Parquet time column of INT64 fails the file; files landed before are parsed again.
-    version=4,
+    # Parquet time column of INT64 fails the file; 5: labels that are no list of key/value
+    # pairs (an object, 1e999, a key twice, which failed staging's map) are quarantined;
+    # files landed before are parsed again.
+    version=5,
     by_month=True,
 )
