@@ -320,11 +320,15 @@ def unzipped(path: Path, member: str) -> Path:
     (`scratch_folder`), under its own name, to be read as that file landed alone is; its CRC
     is checked on the way, so a damaged member is a ParseError naming the archive's fault."""
     target = scratch_folder() / f"{next(_TABLES)}-{PurePosixPath(member).name}"
-    with (
-        zipfile.ZipFile(path) as archive,
-        _open_member(archive, member) as reader,
-        target.open("wb") as writer,
-    ):
+    with zipfile.ZipFile(path) as archive, _open_member(archive, member) as reader:
+        return _inflated(path, reader, target)
+
+
+def _inflated(path: Path, reader: BinaryIO, target: Path) -> Path:
+    """`target`, written with the bytes of `reader`, a decompressing stream of `path` (a zip
+    member, a gzip file) that checks its CRC as it reads: a damaged or cut stream is a
+    ParseError naming the fault."""
+    with target.open("wb") as writer:
         while True:
             try:
                 chunk = reader.read(1 << 20)
@@ -688,15 +692,8 @@ def gunzipped(path: Path) -> Path:
     if not path.stat().st_size:
         raise _not_decompressed(path, EOFError("0 bytes, not even a gzip header"), "file")
     target = scratch_folder() / f"{next(_TABLES)}-{path.name.removesuffix('.gz')}"
-    with gzip.open(path, "rb") as reader, target.open("wb") as writer:
-        while True:
-            try:
-                chunk = reader.read(1 << 20)
-            except COMPRESSION_ERRORS as error:
-                raise _not_decompressed(path, error, "file") from error
-            if not chunk:
-                return target
-            writer.write(chunk)
+    with gzip.open(path, "rb") as reader:
+        return _inflated(path, reader, target)
 
 
 def _copy_with_lf(source: Path, target: Path) -> None:
