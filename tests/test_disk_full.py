@@ -121,6 +121,16 @@ def the_line_naming(text: str, file: Path) -> str:
     return lines[0]
 
 
+def assert_failed_in_words(result, file: Path, *words: str) -> None:
+    """Exit 1 without a traceback, the warehouse said to be as it was, and the one line that
+    names `file` saying each of `words`."""
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+    assert "the warehouse was left as it was" in result.stderr
+    line = the_line_naming(result.stderr, file)
+    assert all(word in line for word in words), line
+
+
 def assert_left_as_it_was(case: Case, digest: str, listing: list[str]) -> None:
     assert sha256(case.warehouse) == digest
     assert case.listing() == listing  # no copy, write-ahead log, spill or partial file
@@ -141,11 +151,7 @@ def test_a_disk_full_while_copying_the_warehouse_changes_nothing(
 
     result = case.build(limit=case.warehouse.stat().st_size // 2)
 
-    assert result.returncode == 1
-    assert "Traceback" not in result.stdout + result.stderr, result.stderr
-    assert "the warehouse was left as it was" in result.stderr
-    line = the_line_naming(result.stderr, copy)
-    assert "copying the warehouse" in line and "file size limit" in line, line
+    assert_failed_in_words(result, copy, "copying the warehouse", "file size limit")
     assert_left_as_it_was(case, digest, listing)
     assert case.run_ids() == runs  # no run started: the copy comes first
 
@@ -165,11 +171,7 @@ def test_a_disk_full_while_the_build_writes_its_copy_changes_nothing_and_fails_t
 
     result = case.build(limit=limit, options=("--full-refresh",))
 
-    assert result.returncode == 1
-    assert "Traceback" not in result.stdout + result.stderr, result.stderr
-    assert "the warehouse was left as it was" in result.stderr
-    line = the_line_naming(result.stderr, copy)
-    assert "checkpointing" in line and "file size limit" in line, line
+    assert_failed_in_words(result, copy, "checkpointing", "file size limit")
     assert_left_as_it_was(case, digest, listing)
     (run,) = set(case.run_ids()) - set(runs)
     assert case.run_ids()[run] == DagsterRunStatus.FAILURE
@@ -197,12 +199,10 @@ def test_a_snapshot_that_cannot_be_written_leaves_no_partial_folder(
 
     result = run_cli(command, case.env, preexec_fn=file_size_limit(report.stat().st_size // 2))
 
-    assert result.returncode == 1
-    assert "Traceback" not in result.stdout + result.stderr, result.stderr
     assert "snapshot failed; the warehouse was left as it was" in result.stderr
     # The warehouse knows v1 (its table of published versions), the new folder nothing.
-    line = the_line_naming(result.stderr, case.snapshots / "2026-10" / "v2")
-    assert "file size limit" in line and "nothing was published" in line, line
+    new_version = case.snapshots / "2026-10" / "v2"
+    assert_failed_in_words(result, new_version, "file size limit", "nothing was published")
     assert_left_as_it_was(case, digest, listing)
     assert list(case.run_ids().values()) == [DagsterRunStatus.FAILURE]
 
