@@ -119,27 +119,31 @@ def english_name(column: str) -> str:
     return match.group(1) if match and match.group(1) else column
 
 
-def date_sql(column: str) -> str:
+def _date_sql(column: str) -> str:
     text = time_text(column)
     return f"coalesce(try_strptime({text}, '%m/%d/%Y'), try_cast({text} as timestamp))::date"
+
+
+def _parsed_date(column: str) -> str:
+    """A date column as `PARSED` reads it once per record: the checks and the projection use
+    each date up to five times, and parsing a date is a regular check's cost many times."""
+    return quote(f"_date_{column}")
+
+
+# `Extract.parsed`: the dates, and the Tags as a JSON object's text (older EA exports leave
+# out the braces, which are put back).
+PARSED = {
+    **{f"_date_{c}": _date_sql(c) for c in DATES},
+    "_tags": "case when trim(tags) like '{%' then trim(tags) else '{' || trim(tags) || '}' end",
+}
 
 
 def _date_check(column: str) -> Check:
     col = quote(column)
     return Check(
-        f"{col} is not null and trim({col}) <> '' and {date_sql(column)} is null",
+        f"{col} is not null and trim({col}) <> '' and {_parsed_date(column)} is null",
         f"{literal(f'{column} is not a date (MM/DD/YYYY or YYYY-MM-DD): ')} || {col}",
     )
-
-
-def _wrapped_tags() -> str:
-    """SQL: the Tags as a JSON object's text, the braces older EA exports leave out put back."""
-    return "case when trim(tags) like '{%' then trim(tags) else '{' || trim(tags) || '}' end"
-
-
-def _tags_sql() -> str:
-    wrapped = _wrapped_tags()
-    return f"case when json_valid({wrapped}) then ({wrapped})::json end"
 
 
 def dataset_of(path: Path) -> str:
@@ -191,19 +195,19 @@ def extract_export(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
         *(finite(c) for c in NUMBERS),
         *(_date_check(c) for c in DATES),
         *plausible_times(
-            ("date", "billing_period_start_date"), ("billing_period_end_date",), date_sql
+            ("date", "billing_period_start_date"), ("billing_period_end_date",), _parsed_date
         ),
         matches("billing_currency", "[A-Za-z]{3}", "an ISO 4217 code"),
-        tag_map("tags", _wrapped_tags()),
+        tag_map("tags", "_tags"),
     ]
     select = {}
     for name in COSTS.columns:
         if name in NUMBERS:
             select[name] = DECIMAL_POINT.value(name)
         elif name in DATES:
-            select[name] = date_sql(name)
+            select[name] = _parsed_date(name)
         elif name == "tags":
-            select[name] = _tags_sql()
+            select[name] = "case when json_valid(_tags) then _tags::json end"
         elif name == "dataset":
             select[name] = literal(dataset)
         elif name == "billing_currency":
@@ -218,12 +222,12 @@ def extract_export(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
             )
         elif name == "_billing_period":
             select[name] = (
-                f"coalesce({date_sql('billing_period_start_date')}, "
-                f"cast(date_trunc('month', {date_sql('date')}) as date))"
+                f"coalesce({_parsed_date('billing_period_start_date')}, "
+                f"cast(date_trunc('month', {_parsed_date('date')}) as date))"
             )
         else:
             select[name] = quote(name)
-    return Extract(rows, {COSTS.name: select}, checks)
+    return Extract(rows, {COSTS.name: select}, checks, parsed=PARSED)
 
 
 SOURCE = Source(
