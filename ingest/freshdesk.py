@@ -1,6 +1,8 @@
 """Support tickets and their satisfaction ratings from Freshdesk (API v2).
 
-Landing layout (`<landing>/support/`):
+Landing layout (`<landing>/support/`), for one helpdesk as below, or for each of several
+helpdesks (Freshdesk accounts, `<domain>.freshdesk.com`) the same two folders under a folder
+of its own, `support/<helpdesk>/tickets/` and `support/<helpdesk>/satisfaction_ratings/`:
 
 - `tickets/*.json`: tickets as `GET /api/v2/tickets?updated_since=...&include=stats
   &per_page=100&page=N` returns them, a JSON array (one page, or every page of a pull joined):
@@ -67,6 +69,7 @@ TICKET_TIMES = ("updated_at", "first_responded_at", "resolved_at", "closed_at")
 TICKETS = RawTable(
     "freshdesk_tickets",
     {
+        "helpdesk": "varchar",
         "ticket_id": "bigint",
         "company_id": "varchar",
         "status": "integer",
@@ -78,11 +81,12 @@ TICKETS = RawTable(
         "closed_at": "timestamptz",
     },
     "Freshdesk tickets with their response and resolution times (include=stats), one row "
-    "per ticket per landed file.",
+    "per ticket per landed file; a ticket is its helpdesk and its id.",
 )
 RATINGS_TABLE = RawTable(
     "freshdesk_satisfaction_ratings",
     {
+        "helpdesk": "varchar",
         "rating_id": "bigint",
         "ticket_id": "bigint",
         "survey_id": "bigint",
@@ -91,13 +95,23 @@ RATINGS_TABLE = RawTable(
         "updated_at": "timestamptz",
     },
     "Freshdesk satisfaction ratings of tickets (default question, -103..103), one row per "
-    "rating per landed file.",
+    "rating per landed file; the rated ticket is of the rating's helpdesk.",
 )
 FEEDBACK = RawTable(
     "freshdesk_rating_feedback",
     {"rating_id": "bigint", "feedback": "varchar"},
     "Free-text feedback given with satisfaction ratings; restricted database only.",
 )
+
+
+def helpdesk_of(path: Path) -> str:
+    """The helpdesk of a landed file: the folder under `support/` holding its `tickets/` or
+    `satisfaction_ratings/` folder (`support/partners.freshdesk.com/tickets/page.json`), or ''
+    for a file directly in `support/tickets/` or `support/satisfaction_ratings/` (one helpdesk,
+    the layout from before helpdesks had folders). Only the path is known here: in a landing
+    folder itself named `support`, those files all get the helpdesk `support` instead."""
+    folder = path.parent.parent
+    return folder.name if folder.parent.name == "support" else ""
 
 
 def _read_array(con: duckdb.DuckDBPyConnection, path: Path, what: str) -> None:
@@ -223,6 +237,7 @@ def parse_tickets(path: Path) -> Parsed:
         rows,
         checks,
         {
+            "helpdesk": literal(helpdesk_of(path)),
             "ticket_id": _as_number("id"),
             "company_id": "nullif(trim(company_id), '')",
             "status": _as_number("status", "integer"),
@@ -273,6 +288,7 @@ def parse_ratings(path: Path) -> Parsed:
         checked,
         checks,
         {
+            "helpdesk": literal(helpdesk_of(path)),
             "rating_id": _as_number("id"),
             "ticket_id": _as_number("ticket_id"),
             "survey_id": _as_number("survey_id"),
@@ -309,8 +325,14 @@ SOURCE = Source(
     name="freshdesk",
     group="community",
     description="Freshdesk support: tickets with stats (support/tickets/*.json) and "
-    "satisfaction ratings (support/satisfaction_ratings/*.json), API v2 responses.",
-    patterns=("support/tickets/*.json", "support/satisfaction_ratings/*.json"),
+    "satisfaction ratings (support/satisfaction_ratings/*.json), API v2 responses; each "
+    "further helpdesk in a folder of its own (support/<helpdesk>/tickets/*.json, ...).",
+    patterns=(
+        "support/tickets/*.json",
+        "support/satisfaction_ratings/*.json",
+        "support/*/tickets/*.json",
+        "support/*/satisfaction_ratings/*.json",
+    ),
     tables=(TICKETS, RATINGS_TABLE),
     parse=parse_support_file,
     cadence=timedelta(days=35),
@@ -320,5 +342,7 @@ SOURCE = Source(
     # 2: a ticket without stats is quarantined; files landed before are parsed again.
     # 3: a time written as a word DuckDB reads (Infinity: 9999-12-31; epoch) is quarantined
     # (a rating's updated_at loaded it); files landed before are parsed again.
-    version=3,
+    # 4: every row carries its helpdesk (the folder under support/, '' directly in it), part
+    # of a ticket's and a rating's key; files landed before are parsed again.
+    version=4,
 )

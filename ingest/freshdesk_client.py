@@ -11,6 +11,10 @@ and writes `support/tickets/updated-since-<since>.json` and
 `support/satisfaction_ratings/created-since-<since>.json`, each every page joined into one
 JSON array, only once both lists are complete. `ingest.freshdesk` parses them like any
 landed file; staging keeps each ticket's latest version.
+
+Ticket ids are per helpdesk: a landing of several helpdesks keeps each in a folder of its own,
+`support/<helpdesk>/`, and FRESHDESK_HELPDESK names the folder this pull lands in (its
+domain, say), so the pull of another account never writes over this one's files.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ API_KEY_ENV = "FRESHDESK_API_KEY"
 DOMAIN_ENV = "FRESHDESK_DOMAIN"  # e.g. yourteam.freshdesk.com
 API_URL_ENV = "FRESHDESK_API_URL"  # a full base URL instead of the domain (a proxy, tests)
 SINCE_ENV = "FRESHDESK_UPDATED_SINCE"
+HELPDESK_ENV = "FRESHDESK_HELPDESK"  # the helpdesk's folder under support/, when several
 PER_PAGE = 100
 TICKETS = "/api/v2/tickets"
 RATINGS = "/api/v2/surveys/satisfaction_ratings"
@@ -93,8 +98,10 @@ def pull_support(
     backoff: float = 1.0,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    helpdesk: str = "",
 ) -> list[Path]:
-    """Fetch tickets updated and ratings created since `since`; land both or nothing."""
+    """Fetch tickets updated and ratings created since `since`; land both or nothing, in
+    `support/`, or in `support/<helpdesk>/` for one of several helpdesks."""
     client = ApiClient(
         "Freshdesk",
         base_url,
@@ -108,7 +115,7 @@ def pull_support(
     stamp = f"{since.isoformat()}T00:00:00Z"
     tickets = _all_pages(client, TICKETS, {"updated_since": stamp, "include": "stats"})
     ratings = _all_pages(client, RATINGS, {"created_since": stamp})
-    support = landing / "support"
+    support = landing / "support" / helpdesk
     return [
         _write(support / "tickets", f"updated-since-{since.isoformat()}.json", tickets),
         _write(
@@ -132,4 +139,5 @@ def pull_if_configured(landing: Path, today: date | None = None, **kwargs) -> li
         if since_text
         else previous_month_start(today or datetime.now(UTC).date())
     )
-    return pull_support(landing, base_url, api_key, since, **kwargs)
+    helpdesk = os.environ.get(HELPDESK_ENV, "")
+    return pull_support(landing, base_url, api_key, since, helpdesk=helpdesk, **kwargs)

@@ -167,7 +167,8 @@ def test_files_no_source_reads_are_skipped_saying_what_to_do_and_load_nothing(
                     SKIPPED,
                     0,
                     "not a file freshdesk reads (expected support/tickets/*.json, "
-                    "support/satisfaction_ratings/*.json)",
+                    "support/satisfaction_ratings/*.json, support/*/tickets/*.json, "
+                    "support/*/satisfaction_ratings/*.json)",
                 )
             },
         }

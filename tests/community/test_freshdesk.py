@@ -11,11 +11,12 @@ import json
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 from werkzeug import Response
 
-from ingest.framework import ParseError, PullError
-from ingest.freshdesk import parse_support_file
+from ingest.framework import RAW_SCHEMA, ParseError, PullError, load_source
+from ingest.freshdesk import SOURCE, parse_support_file
 from ingest.freshdesk_client import PER_PAGE, previous_month_start, pull_if_configured, pull_support
 
 API_KEY = "fd-api-key-3b9c1e77"
@@ -46,6 +47,18 @@ def ticket(number: int) -> dict:
         "created_at": "2024-03-01T10:00:00Z",
         "updated_at": "2024-03-02T10:00:00Z",
         "stats": {"first_responded_at": "2024-03-01T11:00:00Z", "resolved_at": None},
+    }
+
+
+def rating(number: int, ticket_id: int, value: int) -> dict:
+    return {
+        "id": number,
+        "ticket_id": ticket_id,
+        "survey_id": 7,
+        "ratings": {"default_question": value},
+        "feedback": "",
+        "created_at": "2024-03-03T09:00:00Z",
+        "updated_at": "2024-03-03T09:00:00Z",
     }
 
 
@@ -156,6 +169,40 @@ def test_a_ticket_listed_without_stats_is_quarantined_not_read_as_never_answered
         "stats is null (pulled without include=stats?): its first response and resolution "
         "times are unknown"
     ]
+
+
+def test_two_helpdesks_keep_their_own_ticket_and_rating_ids(tmp_path):
+    """The nonprofit's helpdesk landed in support/ as before, the partner network's in
+    support/partners.freshdesk.com/: both number tickets from 1, and each has a rating 9001.
+    Every row says its helpdesk ('' for support/ itself), so none is a duplicate of the
+    other's and staging keys them by (helpdesk, id)."""
+    network = "partners.freshdesk.com"
+    files = {
+        "support/tickets/page.json": [ticket(1)],
+        "support/satisfaction_ratings/page.json": [rating(9001, 1, 103)],
+        f"support/{network}/tickets/page.json": [
+            ticket(1) | {"company_id": 2001},
+            ticket(2) | {"company_id": 2001},
+        ],
+        f"support/{network}/satisfaction_ratings/page.json": [rating(9001, 1, -103)],
+    }
+    for relative, body in files.items():
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text(json.dumps(body), encoding="utf-8")
+    with duckdb.connect() as con:
+        report = load_source(con, SOURCE, tmp_path)
+        assert sorted((f.file, f.status, f.rows_loaded) for f in report.files) == sorted(
+            (relative, "loaded", len(body)) for relative, body in files.items()
+        )
+        assert con.execute(
+            f"select helpdesk, ticket_id, company_id from {RAW_SCHEMA}.freshdesk_tickets "
+            "order by all"
+        ).fetchall() == [("", 1, "1001"), (network, 1, "2001"), (network, 2, "2001")]
+        assert con.execute(
+            f"select helpdesk, rating_id, ticket_id, rating "
+            f"from {RAW_SCHEMA}.freshdesk_satisfaction_ratings order by all"
+        ).fetchall() == [("", 9001, 1, 103), (network, 9001, 1, -103)]
+        assert con.execute(f"select count(*) from {RAW_SCHEMA}._quarantine").fetchall() == [(0,)]
 
 
 # --- live pull -------------------------------------------------------------------------------
@@ -273,3 +320,32 @@ def test_pull_runs_only_when_configured_and_defaults_to_last_month(
         "created-since-2024-12-01.json",
     ]
     assert previous_month_start(date(2025, 3, 31)) == date(2025, 2, 1)
+
+
+def test_the_pull_of_one_of_several_helpdesks_lands_in_its_own_folder(
+    httpserver, tmp_path, monkeypatch
+):
+    """FRESHDESK_HELPDESK names the helpdesk's folder under support/: the partner network's
+    pull lands there, and the pull of the other helpdesk for the same days, in support/, stays
+    as it was rather than being written over by tickets whose ids it shares."""
+    landed = tmp_path / "support" / "tickets" / "updated-since-2024-12-01.json"
+    landed.parent.mkdir(parents=True)
+    landed.write_text(json.dumps([ticket(1)]))
+    monkeypatch.setenv("FRESHDESK_API_KEY", API_KEY)
+    monkeypatch.setenv("FRESHDESK_API_URL", httpserver.url_for("/").rstrip("/"))
+    monkeypatch.setenv("FRESHDESK_HELPDESK", "partners.freshdesk.com")
+    httpserver.expect_request("/api/v2/tickets").respond_with_json(
+        [ticket(1) | {"company_id": 2001}]
+    )
+    httpserver.expect_request("/api/v2/surveys/satisfaction_ratings").respond_with_json([])
+    tickets, ratings = pull_if_configured(tmp_path, today=date(2025, 1, 15))
+    folder = tmp_path / "support" / "partners.freshdesk.com"
+    assert tickets == folder / "tickets" / "updated-since-2024-12-01.json"
+    assert ratings == folder / "satisfaction_ratings" / "created-since-2024-12-01.json"
+    assert json.loads(landed.read_text()) == [ticket(1)]
+    [row] = parse_support_file(tickets).tables["freshdesk_tickets"].to_pylist()
+    assert (row["helpdesk"], row["ticket_id"], row["company_id"]) == (
+        "partners.freshdesk.com",
+        1,
+        "2001",
+    )

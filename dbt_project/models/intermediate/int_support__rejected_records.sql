@@ -11,6 +11,7 @@ ratings as (
 
 select
     'ticket' as record_type,
+    helpdesk,
     ticket_id as record_id,
     ticket_id,
     company_id,
@@ -20,10 +21,12 @@ where rejection_reason is not null
 union all
 select
     'rating' as record_type,
+    ratings.helpdesk,
     ratings.rating_id as record_id,
     ratings.ticket_id,
     tickets.company_id,
     ratings.rejection_reason
 from ratings
-left join tickets on ratings.ticket_id = tickets.ticket_id
+left join tickets
+    on ratings.helpdesk = tickets.helpdesk and ratings.ticket_id = tickets.ticket_id
 where ratings.rejection_reason is not null

@@ -1,7 +1,7 @@
--- Grain: one row per Freshdesk ticket created up to the as-of day, with its partner (the
--- registry partner whose freshdesk_company_id is the ticket's company) and its first-response
--- and resolution times in hours. rejection_reason says why a ticket cannot be attributed;
--- such tickets stay here and are listed in int_support__rejected_records.
+-- Grain: one row per Freshdesk ticket (helpdesk, ticket_id) created up to the as-of day, with
+-- its partner (the registry partner whose freshdesk_company_id is the ticket's company) and its
+-- first-response and resolution times in hours. rejection_reason says why a ticket cannot be
+-- attributed; such tickets stay here and are listed in int_support__rejected_records.
 with tickets as (
     select * from {{ ref('stg_freshdesk__tickets') }}
     where {{ utc_date('created_at') }} <= {{ as_of_date() }}
@@ -12,6 +12,7 @@ partners as (
 )
 
 select
+    tickets.helpdesk,
     tickets.ticket_id,
     tickets.company_id,
     partners.partner_id,

@@ -1,4 +1,5 @@
--- Grain: one row per Freshdesk satisfaction rating (its latest landed version). A rating is
+-- Grain: one row per Freshdesk satisfaction rating, its helpdesk and its id (its latest
+-- landed version); the rated ticket is of the same helpdesk. A rating is
 -- positive above 100 (happy, very happy, extremely happy), neutral at 100 and negative below.
 with source as (
     select * from {{ source('freshdesk', 'satisfaction_ratings') }}
@@ -8,13 +9,14 @@ ranked as (
     select
         *,
         row_number() over (
-            partition by rating_id
+            partition by helpdesk, rating_id
             order by updated_at desc nulls last, _loaded_at desc, _file desc
         ) as version_rank
     from source
 )
 
 select
+    helpdesk,
     rating_id,
     ticket_id,
     survey_id,

@@ -1,5 +1,6 @@
--- Grain: one row per Freshdesk ticket: its latest version (highest updated_at) among the
--- landed pulls, since each pull repeats every ticket updated since its start.
+-- Grain: one row per Freshdesk ticket, its helpdesk and its id (each helpdesk numbers its
+-- tickets from 1): its latest version (highest updated_at) among the landed pulls, since each
+-- pull repeats every ticket updated since its start.
 with source as (
     select * from {{ source('freshdesk', 'tickets') }}
 ),
@@ -8,13 +9,14 @@ ranked as (
     select
         *,
         row_number() over (
-            partition by ticket_id
+            partition by helpdesk, ticket_id
             order by updated_at desc nulls last, _loaded_at desc, _file desc
         ) as version_rank
     from source
 )
 
 select
+    helpdesk,
     ticket_id,
     company_id,
     status,
