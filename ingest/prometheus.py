@@ -9,8 +9,12 @@ registry); a live pull files each month in a folder of its own,
 one of `SERIES`.
 
 - An error response, an instant query (`resultType` not `matrix`), an unknown series, a
-  cluster folder the registry does not list, a damaged gzip stream, or a series saved both
-  plain and gzipped in one folder fails the file, naming it.
+  cluster folder the registry does not list or a damaged gzip stream fails the file, naming
+  it.
+- A series saved both plain and gzipped in one folder (an archive job gzipping a month the
+  live pull still refreshes) loads from both files, and each file's load logs which one
+  wins: where both hold a sample of one series at one time, staging counts the plain file's,
+  which the live pull writes (macro counted_usage_samples); a sample only one holds counts.
 - A sample that is not a finite number, a timestamp outside 2000 .. a year after the load
   (milliseconds read as seconds), or a series without the labels its query must give
   (`namespace`; `period` of `active_users`; the username of `user_servers`) is quarantined.
@@ -27,6 +31,7 @@ one of `SERIES`.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from datetime import date, timedelta
 from functools import lru_cache
@@ -80,6 +85,7 @@ OTHER_USERNAME_LABELS = ("label_hub_jupyter_org_username", "username_escaped", "
 # A per-user series' pods are users' servers, named `jupyter-<escaped name>[--<server>]`.
 USER_POD_LABEL = "pod"
 PERIODS = ("24h", "7d", "30d")
+_LOG = logging.getLogger(__name__)
 
 SAMPLES = RawTable(
     "prometheus_samples",
@@ -220,6 +226,22 @@ def _series_labels(metrics: list[tuple[int, str]], series: str, landing: Path) -
     )
 
 
+def _log_twin(landing: Path, path: Path, series: str) -> None:
+    """Say, when a series is saved both plain and gzipped in one folder, which copy's samples
+    count where both hold one: the plain file's, since the live pull writes `.json` and an
+    archive job its gzipped copy (`gzip -k` keeps the original's time, so file times would
+    not tell them apart). Both load; staging keeps one sample (counted_usage_samples)."""
+    twin = path.with_name(f"{series}.json" if gzipped(path) else f"{series}.json.gz")
+    if not twin.is_file():
+        return
+    relative = path.relative_to(landing).as_posix()
+    winner = twin.name if gzipped(path) else "this file"
+    _LOG.warning(
+        f"{relative}: {twin.name} beside it holds the same series; both load, and a sample "
+        f"both hold at one time counts from {winner}, the plain file the live pull writes"
+    )
+
+
 def extract_query_range(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
     """The file's samples as SQL over `read_json`, joined with its series' labels (hashed in
     Python, registered as `_prometheus_series_labels`); the framework stages them right away,
@@ -229,13 +251,7 @@ def extract_query_range(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
     if series not in SERIES:
         raise ParseError(f"unknown series {series!r}; expected one of {', '.join(sorted(SERIES))}")
     landing, cluster = landing_of(path)
-    twin = path.with_name(f"{series}.json" if gzipped(path) else f"{series}.json.gz")
-    if twin.is_file():
-        folder = path.parent.relative_to(landing).as_posix()
-        raise ParseError(
-            f"{folder}/ holds {series} both as {series}.json and as {series}.json.gz: every "
-            "sample would load twice, an older copy's beside a newer's; keep one"
-        )
+    _log_twin(landing, path, series)
     response = plain(path)
     path_sql = literal(str(response))
     size = max(response.stat().st_size + 1, MIN_OBJECT_SIZE)

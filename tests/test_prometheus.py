@@ -262,25 +262,66 @@ def test_a_damaged_gzip_fails_naming_the_file_and_loads_nothing(
     )
 
 
-def test_a_series_saved_plain_and_gzipped_in_one_folder_fails_naming_both(tmp_path: Path):
-    """An archive job's `gzip -k`, or a pull into x.json beside last year's x.json.gz: which of
-    the two is right is not the files' to say, and both would load every sample. In two
-    folders (a month's and the cluster's) each is a series of its own folder and loads."""
+def test_a_series_saved_plain_and_gzipped_in_one_folder_loads_both_saying_which_counts(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    """An archive job's `gzip -k` of a month the live pull still refreshes: the archive holds
+    1 and 2 Jan, the pull since 2 and 3 Jan. Every sample of both files loads (raw mirrors
+    the landing; staging counts the plain file's sample where both hold one, the dbt unit
+    test prometheus_a_sample_landed_plain_and_gzipped_counts_once_from_the_plain_file), and
+    each file's load says so. A second load changes nothing; a damaged archive fails the
+    load and leaves the warehouse as it was, the refreshed pull's rows not written either."""
     folder = landing(tmp_path)
-    body = matrix(({"namespace": "prod"}, [[1704067200, "2"]]))
-    write(folder, body, series="running_servers")
-    gzipped_response(folder, body, "running_servers.json.gz")
-    gzipped_response(folder, body, "2024-01/running_servers.json.gz")
+    jan1, jan2, jan3 = 1704067200, 1704153600, 1704240000
+    month = folder / "usage" / CLUSTER / "2024-01"
+    archive = gzipped_response(
+        folder,
+        matrix(({"namespace": "prod"}, [[jan1, "2"], [jan2, "5"]])),
+        "2024-01/running_servers.json.gz",
+    )
+    pulled = month / "running_servers.json"
+    pulled.write_text(json.dumps(matrix(({"namespace": "prod"}, [[jan2, "4"], [jan3, "6"]]))))
+
+    def raw(con) -> list[tuple]:
+        return con.execute(
+            f"select _file, epoch(sampled_at)::bigint, value from {RAW_SCHEMA}.prometheus_samples "
+            "order by all"
+        ).fetchall()
+
+    relative = f"usage/{CLUSTER}/2024-01/running_servers.json"
     with duckdb.connect() as con:
-        with pytest.raises(SourceError) as failure:
+        with caplog.at_level("WARNING", logger="ingest.prometheus"):
+            report = load_source(con, SOURCE, folder)
+        assert [(f.file, f.status, f.rows_loaded) for f in report.files] == [
+            (relative, "loaded", 2),
+            (f"{relative}.gz", "loaded", 2),
+        ]
+        loaded = [
+            (relative, jan2, 4.0),
+            (relative, jan3, 6.0),
+            (f"{relative}.gz", jan1, 2.0),
+            (f"{relative}.gz", jan2, 5.0),
+        ]
+        assert raw(con) == loaded
+        assert sorted(caplog.messages) == [
+            f"{relative}.gz: running_servers.json beside it holds the same series; both load, "
+            "and a sample both hold at one time counts from running_servers.json, the plain "
+            "file the live pull writes",
+            f"{relative}: running_servers.json.gz beside it holds the same series; both load, "
+            "and a sample both hold at one time counts from this file, the plain file the live "
+            "pull writes",
+        ]
+        assert {f.status for f in load_source(con, SOURCE, folder).files} == {"unchanged"}
+        assert raw(con) == loaded
+        log = con.execute(f"select * from {RAW_SCHEMA}._ingest_log order by all").fetchall()
+        pulled.write_text(json.dumps(matrix(({"namespace": "prod"}, [[jan3, "7"]]))))
+        archive.write_bytes(damaged_gzip(archive.read_bytes(), "crc"))
+        with pytest.raises(
+            SourceError, match=r"running_servers\.json\.gz, file: not a readable gzip"
+        ):
             load_source(con, SOURCE, folder)
-        assert str(failure.value) == (
-            f"prometheus: usage/{CLUSTER}/running_servers.json: usage/{CLUSTER}/ holds "
-            "running_servers both as running_servers.json and as running_servers.json.gz: every "
-            "sample would load twice, an older copy's beside a newer's; keep one"
-        )
-        (folder / "usage" / CLUSTER / "running_servers.json").unlink()
-        assert load_source(con, SOURCE, folder).rows_loaded == 2
+        assert raw(con) == loaded
+        assert con.execute(f"select * from {RAW_SCHEMA}._ingest_log order by all").fetchall() == log
 
 
 def test_active_users_keeps_each_period_and_quarantines_a_series_without_its_labels(

@@ -77,6 +77,62 @@
     {%- endif %}
 {%- endmacro %}
 
+{#- The raw samples an incremental usage model reads (those matching `where`), each once
+    where a response is landed twice in one folder, plain and gzipped (`x.json` beside
+    `x.json.gz`: an archive job gzipping a month the live pull still refreshes): a sample
+    of the gzipped copy that the plain file also holds (the same labels and time) is left
+    out, since the live pull writes the plain file, the newer of the two; a sample only one of
+    them holds counts. The plain file's samples are looked up whatever `where` keeps, so a
+    server the live pull saw stop (value 0) hides the archive's older reading. Twins are
+    found in the ingest log (a few hundred rows), so the samples of other files are only
+    filtered: on 4.6 M synthetic samples without twins the model's query took what it took
+    before (1.1 s against 1.0 to 1.4 s), with a month of twins 1.6 to 2.4 s. -#}
+{% macro counted_usage_samples(where) -%}
+    {%- set samples = source('prometheus', 'samples') -%}
+    {%- set log = source('ingest', 'ingest_log') -%}
+    {#- Each gzipped response loaded beside its plain copy. -#}
+    {%- set twins -%}
+        (
+            select gzipped.file as gzipped_file, plain.file as plain_file
+            from {{ log }} as gzipped
+            inner join {{ log }} as plain on gzipped.file = plain.file || '.gz'
+            where gzipped.source = 'prometheus' and plain.source = 'prometheus'
+        )
+    {%- endset -%}
+    {#- The samples of those plain copies, the only ones looked up (looking up every sample
+        took 4 to 7 s where reading them took 1). -#}
+    {%- set plain_samples -%}
+        (
+            select plain_sample.*
+            from {{ samples }} as plain_sample
+            where plain_sample._file in (select plain_file from {{ twins }} as twin)
+        )
+    {%- endset -%}
+    select samples.*
+    from {{ samples }} as samples
+    where
+        {{ where }}
+        and samples._file not in (select gzipped_file from {{ twins }} as twin)
+    union all
+    select samples.*
+    from {{ samples }} as samples
+    inner join {{ twins }} as twins on samples._file = twins.gzipped_file
+    where
+        {{ where }}
+        and not exists (
+            select 1
+            from {{ plain_samples }} as plain
+            where
+                plain._file = twins.plain_file
+                and plain.sampled_at = samples.sampled_at
+                and plain.namespace = samples.namespace
+                and coalesce(plain.period, '') = coalesce(samples.period, '')
+                and coalesce(plain.user_hash, '') = coalesce(samples.user_hash, '')
+                and coalesce(cast(plain.labels as {{ dbt.type_string() }}), '')
+                = coalesce(cast(samples.labels as {{ dbt.type_string() }}), '')
+        )
+{%- endmacro %}
+
 {#- The relation a data test reads. Besides a test's own `where`, a model with
     meta `tests_check_latest_build` is tested on the rows its latest build wrote (its
     greatest built_at): on an incremental run, the scopes or months that run rebuilt; on a

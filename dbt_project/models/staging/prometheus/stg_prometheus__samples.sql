@@ -5,9 +5,9 @@
 -- Incremental by day: a run rebuilds the days whose version (stg_prometheus__sample_days)
 -- changed since they were built, and deletes the days no file holds any more.
 {{ config(incremental_by('sample_date', 'stg_prometheus__sample_days', 'day_version')) }}
+-- A sample landed twice, plain and gzipped, counts once (macro counted_usage_samples).
 with source as (
-    select * from {{ source('prometheus', 'samples') }}
-    where series <> 'user_servers'
+    {{ counted_usage_samples("series <> 'user_servers'") }}
 ),
 
 -- The days this run builds: all of them, or (incremental) those whose version changed.

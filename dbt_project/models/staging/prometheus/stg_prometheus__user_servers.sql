@@ -4,9 +4,9 @@
 -- is excluded (health check, staff) was decided on the name before hashing.
 -- Incremental by day, as stg_prometheus__samples.
 {{ config(incremental_by('sample_date', 'stg_prometheus__sample_days', 'day_version')) }}
+-- A sample landed twice, plain and gzipped, counts once (macro counted_usage_samples).
 with source as (
-    select * from {{ source('prometheus', 'samples') }}
-    where series = 'user_servers' and value > 0
+    {{ counted_usage_samples("series = 'user_servers' and value > 0") }}
 ),
 
 -- The days this run builds: all of them, or (incremental) those whose version changed.
