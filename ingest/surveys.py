@@ -491,9 +491,12 @@ def _parse_responses(
     checks.append(
         Check(duplicate.fails, literal("duplicate submission, first at ") + " || " + first)
     )
+    # The answers as read (`_answer`), so a response downloaded once with its score typed in
+    # full width ("\uff19") and once as "9" is one response, not two.
     identity = (
         f"sha256(concat_ws('|', cast({submitted} as varchar), coalesce(respondent_key, ''), "
-        "trim(community), coalesce(trim(recommend), ''), coalesce(trim(satisfaction), '')))"
+        f"trim(community), coalesce({_answer('recommend')}, ''), "
+        f"coalesce({_answer('satisfaction')}, '')))"
     )
     valid, rejected = split_rows(
         con,
@@ -519,7 +522,8 @@ def _parse_responses(
 
 def _answer(role: str) -> str:
     """The answer as SCORE_PATTERN and scale_labels read it (`TYPED`), trimmed; null when
-    empty. The one reading of an answer: its score, its label and its check all start here."""
+    empty. The one reading of an answer: its score, its label, its check and its id all
+    start here."""
     typed = f"translate({quote(role)}, {literal(TYPED)}, {literal(AS_READ)})"
     return f"nullif(trim({typed}), '')"
 
@@ -676,5 +680,8 @@ SOURCE = Source(
     # 4: a score typed in full-width digits, with a minus sign U+2212 for the dash ("10
     # <U+2212> Extremely likely"), an equals sign ("5 = Very satisfied") or a no-break space
     # counts as its number, where it was quarantined; files landed before are parsed again.
-    version=4,
+    # 5: a response's id hashes its answers as read (full-width digits, the minus sign and
+    # no-break spaces as `TYPED` reads them), so the same response typed either way in two
+    # downloads is one; files landed before are parsed again.
+    version=5,
 )

@@ -277,6 +277,25 @@ def test_a_score_typed_in_full_width_or_with_a_minus_sign_or_equals_sign_is_its_
     ] == [("line 2", 9, 5), ("line 3", 10, 5), ("line 4", 10, 4), ("line 5", 7, 3)]
 
 
+def test_a_response_typed_in_full_width_in_one_download_and_plain_in_another_is_one(tmp_path):
+    """The response_id hashes the answers as read: TYPED_SCORES and the same four responses
+    written in plain ASCII by hand (nine and five; "10 - Extremely likely" with a hyphen;
+    "10 - " and the Japanese label; "7 : probable" with plain spaces) give the same four ids,
+    so staging keeps each response once."""
+    plain = (
+        HEADER
+        + "1/15/2024 10:00:00,a@example.org,9,5(\u3068\u3066\u3082\u6e80\u8db3),alpha,\n"
+        + "1/15/2024 11:00:00,b@example.org,10 - Extremely likely,5 = Very satisfied,alpha,\n"
+        + "1/15/2024 12:00:00,c@example.org,10 - \u975e\u5e38\u306b,4=Satisfied,alpha,\n"
+        + "1/15/2024 13:00:00,d@example.org,7 : probable,3 : neutre,alpha,\n"
+    )
+    folder = landing(tmp_path, {"typed.csv": TYPED_SCORES, "plain.csv": plain})
+    typed_ids = [r["response_id"] for r in responses(folder / "typed.csv")]
+    plain_ids = [r["response_id"] for r in responses(folder / "plain.csv")]
+    assert len(set(typed_ids)) == 4
+    assert typed_ids == plain_ids
+
+
 @pytest.mark.parametrize(
     ("role", "answer", "reason"),
     [
