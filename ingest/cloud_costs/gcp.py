@@ -66,6 +66,7 @@ from ingest.tabular import (
     matches,
     not_empty,
     one_of,
+    plausible_time,
     quote,
 )
 
@@ -111,6 +112,8 @@ REQUIRED = (
 JSON_FIELDS = ("labels", "credits")
 NUMBERS = ("cost", "currency_conversion_rate", "usage_amount", "cost_at_list")
 TIMESTAMPS = ("usage_start_time", "usage_end_time", "export_time")
+# The invoice month's first day, null unless it is YYYYMM; the delivery's billing period.
+INVOICE_MONTH = "try_strptime(trim(invoice_month), '%Y%m')"
 COST_TYPES = ("regular", "tax", "adjustment", "rounding_error")
 
 EXPORT = RawTable(
@@ -326,6 +329,8 @@ def extract_export(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
         *(timestamp_check(c) for c in TIMESTAMPS),
         *plausible_times(("usage_start_time", "export_time"), ("usage_end_time",)),
         matches("invoice_month", "[0-9]{4}(0[1-9]|1[0-2])", "a YYYYMM month"),
+        # 999912 or 000001 is a month, but of no bill.
+        plausible_time("invoice_month", INVOICE_MONTH),
         matches("currency", "[A-Za-z]{3}", "an ISO 4217 code"),
         one_of("cost_type", COST_TYPES),
         Check(
@@ -366,7 +371,7 @@ def extract_export(con: duckdb.DuckDBPyConnection, path: Path) -> Extract:
         elif name == "_billing_account_id":
             select[name] = "billing_account_id"
         elif name == "_billing_period":
-            select[name] = "cast(strptime(trim(invoice_month), '%Y%m') as date)"
+            select[name] = f"cast({INVOICE_MONTH} as date)"
         else:
             select[name] = quote(name)
     return Extract(
@@ -429,7 +434,8 @@ SOURCE = Source(
     # quarantined; 4: an export_time before 2000 or over a year ahead is quarantined, and a
     # Parquet time column of INT64 fails the file; 5: labels that are no list of key/value
     # pairs (an object, 1e999, a key twice, which failed staging's map) are quarantined;
-    # files landed before are parsed again.
-    version=5,
+    # files landed before are parsed again. 6: an invoice month before 2000 or over a year
+    # ahead (999912, 000001) is quarantined; files landed before are parsed again.
+    version=6,
     by_month=True,
 )

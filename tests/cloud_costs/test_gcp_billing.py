@@ -240,6 +240,26 @@ def test_keys_and_json_are_checked_past_the_first_thousand_lines(tmp_path: Path)
     assert error.value.problem.startswith("not valid JSON")
 
 
+def test_an_invoice_month_of_no_bill_is_quarantined(tmp_path: Path):
+    """invoice.month is YYYYMM between 2000 and a year after the load day, as the bill's
+    times are: 999912 and 000001 read as months but no bill is dated so, nor 199912; 13 and
+    00 are no month. Only March 2024 loads."""
+    months = ("202403", "999912", "000001", "199912", "202413", "202400")
+    path = tmp_path / "months.jsonl"
+    path.write_text("".join(_line(1.0, invoice={"month": m}) + "\n" for m in months))
+    parsed = GCP.parse(path)
+    [row] = parsed.tables["gcp_billing_export"].to_pylist()
+    assert (row["invoice_month"], row["_billing_period"].isoformat()) == ("202403", "2024-03-01")
+    outside = "invoice_month is outside 2000-01-01 .. a year after the load day: "
+    assert [(r["record"], r["reason"]) for r in parsed.rejected.to_pylist()] == [
+        ("line 2", outside + "999912"),
+        ("line 3", outside + "000001"),
+        ("line 4", outside + "199912"),
+        ("line 5", "invoice_month is not a YYYYMM month: 202413"),
+        ("line 6", "invoice_month is not a YYYYMM month: 202400"),
+    ]
+
+
 def test_a_json_array_reads_as_its_objects_like_json_lines(tmp_path: Path):
     """`bq query --format=prettyjson` writes the rows as one array, each object spread over
     several lines: the same objects as the JSON lines fixture give the same rows, named by
