@@ -2,6 +2,7 @@
 orchestration/schedules.py)."""
 
 from datetime import date
+from pathlib import Path
 
 from dagster import (
     AssetExecutionContext,
@@ -17,6 +18,7 @@ from pydantic import Field
 from orchestration.dbt import partner_metrics_dbt
 from orchestration.resources import WarehouseLockResource
 from orchestration.settings import Settings
+from warehouse.connection import WarehouseMissingError, require_warehouse
 from warehouse.snapshots import MARTS_SCHEMA, RECONCILIATION_SQL, SnapshotError, publish
 
 # Every mart but the view of published versions, which this asset itself feeds.
@@ -49,7 +51,13 @@ def metric_snapshot(
 ):
     """The monthly leadership snapshot of the month the warehouse describes:
     `<snapshots>/<YYYY-MM>/v<N>/` (metrics.parquet, report.html, report.md), immutable. A
-    re-run with the same numbers writes nothing; a restatement writes the next version."""
+    re-run with the same numbers writes nothing; a restatement writes the next version.
+    Run alone (the UI, over a warehouse not built yet), it fails naming the missing warehouse
+    and how to build it, rather than open (so create) an empty one."""
+    try:
+        require_warehouse(Path(warehouse.database))
+    except WarehouseMissingError as error:
+        raise Failure(description=str(error)) from None
     month = date.fromisoformat(config.month + "-01") if config.month else None
     with warehouse.get_connection() as con:
         try:

@@ -2,7 +2,8 @@
 writes the next version with what changed since v1, and every version stays queryable.
 
 Each test publishes from a copy of the session's built warehouse whose headline metrics are
-replaced by three made by hand (the other marts stay as built), with no version published yet.
+replaced by three made by hand (the other marts stay as built), with no version published yet;
+the last has no warehouse at all.
 """
 
 from __future__ import annotations
@@ -226,3 +227,35 @@ def test_cli_snapshot_on_demand(built_warehouse: BuiltWarehouse, cli_env, tmp_pa
         "is published from a warehouse built as of it (build --as-of 2026-09-30 into "
         "another --warehouse, then snapshot that)\n"
     )
+
+
+def test_the_asset_over_a_missing_warehouse_fails_naming_it_and_creates_nothing(tmp_path: Path):
+    """Materialised alone, as from the UI over a warehouse not built yet: it opened the
+    warehouse through Dagster's DuckDBResource and so created an empty one. It fails in the
+    CLI's words and the folder holds what it held: the lock file the UI leaves as it starts
+    (and every run's lock resource takes), nothing else."""
+    from dagster import materialize
+
+    from orchestration.resources import build_resources
+    from orchestration.settings import Settings
+    from orchestration.snapshots import metric_snapshot
+    from warehouse.connection import build_lock
+
+    missing = tmp_path / "warehouse.duckdb"
+    with build_lock(missing):  # as `partner-metrics ui` does when it starts
+        pass
+    before = sorted(tmp_path.iterdir())
+    settings = Settings(
+        landing=str(tmp_path / "landing"),
+        warehouse=str(missing),
+        snapshots=str(tmp_path / "snapshots"),
+    )
+    result = materialize(
+        [metric_snapshot], resources=build_resources(settings), raise_on_error=False
+    )
+    [failure] = [event for event in result.all_events if event.is_step_failure]
+    assert failure.event_specific_data.user_failure_data.description == (
+        f"no warehouse at {missing}; build it first: make demo (for data/warehouse.duckdb), "
+        f"or partner-metrics build --landing DIR --warehouse {missing}"
+    )
+    assert sorted(tmp_path.iterdir()) == before == [tmp_path / "warehouse.duckdb.lock"]
