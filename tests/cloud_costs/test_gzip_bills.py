@@ -153,15 +153,27 @@ def test_a_gzip_bill_of_two_members_loads_both_its_lines_numbered_on(
     assert records == quarantined
 
 
-def test_a_gzipped_csv_bill_is_checked_whole_too(tmp_path: Path):
-    """A CSV is read whole through Python's gzip to count its line ends before DuckDB reads
-    it (`tabular.csv_rows`), which checks the CRC: the FOCUS sample (144 kB, far past any
-    look at its header) with its CRC changed fails as a JSON bill does."""
+@pytest.mark.parametrize(
+    ("how", "problem"),
+    [
+        ("crc", "CRC check failed 0x"),
+        # Bytes after the last member that are neither a member nor zero padding (above).
+        ("junk", "Not a gzipped file (b'ju')"),
+    ],
+)
+def test_a_gzipped_csv_bill_is_checked_whole_too(tmp_path: Path, how: str, problem: str):
+    """A CSV is read whole through Python's gzip before DuckDB reads it (`tabular.csv_rows`),
+    which checks the CRC and what follows the last member: the FOCUS sample (144 kB, far past
+    any look at its header) with its CRC changed, or junk after it, fails as a JSON bill
+    does."""
     name = "cloud_costs/focus/aws/focus-2024-09.csv.gz"
     data = bytearray(
         gzip.compress((FIXTURES / "focus" / "focus-1.0-sample-subset.csv").read_bytes(), mtime=0)
     )
-    data[-8] ^= 0x01
+    if how == "crc":
+        data[-8] ^= 0x01
+    else:
+        data += b"junk"
     landing = tmp_path / "landing"
     (landing / name).parent.mkdir(parents=True)
     (landing / name).write_bytes(bytes(data))
@@ -170,5 +182,26 @@ def test_a_gzipped_csv_bill_is_checked_whole_too(tmp_path: Path):
             load_source(con, FOCUS, landing)
         assert con.execute(f"select count(*) from {RAW_SCHEMA}.focus_costs").fetchall() == [(0,)]
     assert str(failure.value).startswith(
-        f"focus: {name}, file: not a readable gzip file: CRC check failed 0x"
+        f"focus: {name}, file: not a readable gzip file: {problem}"
     )
+
+
+def test_a_gzipped_csv_bill_padded_with_zero_bytes_loads_as_the_unpadded_one(tmp_path: Path):
+    """`dd` and some tape and object-store tools pad a file to its block with zero bytes after
+    the last gzip member: gzip reads it ("trailing zero bytes ignored"), DuckDB's gzip reader
+    refused it ("Input is not a GZIP stream"). GCP's flat CSV padded to 4 kB loads as
+    test_gcp_billing reads it unpadded: lines 2-3, cost 2.00 + 1.00, credits -0.40; lines 4
+    (credit 'lots') and 5 (cost type 'refund') quarantined."""
+    name = "cloud_costs/gcp/01A2B3-C4D5E6-F7A8B9/202404-000000000000.csv.gz"
+    data = gzip.compress((FIXTURES / "gcp" / "flat.csv").read_bytes(), mtime=0)
+    landing = tmp_path / "landing"
+    (landing / name).parent.mkdir(parents=True)
+    (landing / name).write_bytes(data + bytes(4096 - len(data)))
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        load_source(con, GCP, landing)
+        assert con.execute(
+            f"select count(*), sum(cost), sum(credits_amount) from {RAW_SCHEMA}.gcp_billing_export"
+        ).fetchall() == [(2, 3.0, pytest.approx(-0.4))]
+        assert con.execute(
+            f"select record from {RAW_SCHEMA}._quarantine order by record"
+        ).fetchall() == [("line 4",), ("line 5",)]
