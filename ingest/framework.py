@@ -1047,8 +1047,7 @@ def log_unowned(
     reports, changed = _unread(landing, unowned(landing, sources), known)
     gone = sorted(set(known) - {report.file for report in reports})
     if changed or gone:
-        con.execute("begin transaction")
-        try:
+        with transaction(con):
             if gone:
                 con.execute(
                     f"delete from {RAW_SCHEMA}._ingest_log where source = ? "
@@ -1056,10 +1055,6 @@ def log_unowned(
                     [LANDING, gone],
                 )
             _log_entries(con, LANDING, changed, None, now or datetime.now(UTC))
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
     return LoadReport(LANDING, reports)
 
 
@@ -1193,8 +1188,7 @@ def _write_raw(
     gone: Sequence[str],
     now: datetime,
 ) -> None:
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         _delete_files(con, source, removed, ("_quarantine", "_ingest_log"))
         _delete_files(con, source, gone, ("_ingest_log",))
         _delete_files(con, source, [item.report.file for item in pending], ("_quarantine",))
@@ -1216,10 +1210,6 @@ def _write_raw(
         _delete_files(con, source, no_longer_data, ("_quarantine",))
         _log_entries(con, source.name, refreshed, version, now)
         _refuse_all_quarantined(con, source, pending)
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
 
 
 def _insert_parsed(
@@ -1481,6 +1471,21 @@ class _Batches:
 
 
 @contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction: committed when the block ends, rolled back when it raises. A commit
+    that fails (a full disk refusing the write-ahead log) has ended the transaction: the
+    rollback then fails too, and its "no transaction is active" must not hide why."""
+    con.execute("begin transaction")
+    try:
+        yield
+        con.execute("commit")
+    except BaseException:
+        with suppress(duckdb.TransactionException):
+            con.execute("rollback")
+        raise
+
+
+@contextmanager
 def utc_session(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Bills are in UTC: timestamps without an offset read as UTC whatever the session's
     zone. Wraps a whole transaction (a setting cannot change in an aborted one)."""
@@ -1695,8 +1700,7 @@ def _write_restricted(
     if created:
         Path(target).chmod(0o600)
     try:
-        con.execute("begin transaction")
-        try:
+        with transaction(con):
             for table in source.restricted_tables:
                 name = f"{RESTRICTED_CATALOG}.{table.name}"
                 columns = {
@@ -1719,9 +1723,5 @@ def _write_restricted(
                             [file, now],
                         )
                         con.unregister("_incoming")
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
     finally:
         con.execute(f"detach {RESTRICTED_CATALOG}")

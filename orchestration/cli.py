@@ -422,13 +422,22 @@ def _failure_report(result, errors: Sequence[str] = ()) -> str:
                 if error is not None and error.cls_name == "DagsterAssetCheckFailedError":
                     continue  # the failed check has its own line
                 message = error.message.strip() if error else "unknown error"
-            lines.append(redact(f"step {event.step_key} failed: {message}"))
+            lines.append(redact(_step_failed_line(event.step_key, message)))
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
             if not evaluation.passed and evaluation.severity.value == "ERROR":
                 lines.append(_evaluation_line(evaluation, "failed"))
     lines += [_not_run_line(error) for error in errors]
     return f"{BUILD_FAILED}\n  " + "\n  ".join(lines or ["a step failed (see the log)"])
+
+
+def _step_failed_line(step: str, message: str) -> str:
+    """A failed step in words; a write refused for want of space (a load's commit, whose
+    DuckDB error names the file) says what to do, as the build's own steps do."""
+    from warehouse.disk import out_of_space
+
+    hint = "; make room and run build again" if out_of_space(message) else ""
+    return f"step {step} failed: {message}{hint}"
 
 
 NOT_EXECUTING = re.compile(

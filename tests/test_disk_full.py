@@ -21,6 +21,8 @@ import hashlib
 import resource
 import shutil
 import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,7 @@ import duckdb
 import pytest
 from dagster import DagsterRunStatus
 
+from orchestration.cli import _step_failed_line
 from orchestration.instance import open_instance
 from tests.conftest import SMALL_WORLD, BuiltWarehouse, build_cli, run_cli
 from tests.test_cli_build import built_run_id, contents
@@ -214,3 +217,41 @@ def test_a_snapshot_that_cannot_be_written_leaves_no_partial_folder(
         duckdb.execute(metrics, [str(published)]).fetchall()
         == duckdb.execute(metrics, [str(report.with_name("metrics.parquet"))]).fetchall()
     )
+
+
+LOAD_UNDER_A_LIMIT = """
+import sys
+from pathlib import Path
+import duckdb
+from ingest.framework import load_source
+from ingest.sources import SOURCES
+source = next(s for s in SOURCES if s.name == "prometheus")
+with duckdb.connect(sys.argv[1]) as con:
+    load_source(con, source, Path(sys.argv[2]))
+"""
+
+
+def test_a_load_whose_commit_runs_out_of_space_says_why(small_landing: Path, tmp_path: Path):
+    """The usage load's samples go to the write-ahead log when it commits, past a limit of
+    300 kB: the commit fails and so ends the transaction. The error is the commit's, naming
+    the log (a rollback after it used to fail too, and its "no transaction is active" was all
+    the build said), with what to do; the warehouse holds
+    none of the load."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    duckdb.connect(str(warehouse)).close()
+    load = [sys.executable, "-c", LOAD_UNDER_A_LIMIT, str(warehouse), str(small_landing)]
+
+    result = subprocess.run(
+        load, capture_output=True, text=True, preexec_fn=file_size_limit(300_000), check=False
+    )
+
+    assert result.returncode == 1
+    error = result.stderr.strip().splitlines()[-1]
+    assert f'Could not write file "{warehouse}.wal": File too large' in error, result.stderr
+    assert "no transaction is active" not in result.stderr
+    assert _step_failed_line("ingest_usage", error).endswith(
+        "File too large; make room and run build again"
+    )
+    with duckdb.connect(str(warehouse)) as con:  # its tables, made before the load, empty
+        for table in ("prometheus_samples", "_ingest_log", "_quarantine"):
+            assert con.execute(f"select count(*) from raw.{table}").fetchone() == (0,), table

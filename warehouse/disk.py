@@ -31,8 +31,9 @@ class OutOfSpace:
         return f"{self.what} writing {self.file}" if self.file else self.what
 
 
-def out_of_space(error: BaseException) -> OutOfSpace | None:
-    """What ran out when `error` is a write refused for want of space; None for any other."""
+def out_of_space(error: BaseException | str) -> OutOfSpace | None:
+    """What ran out when `error` (or its message) is a write refused for want of space; None
+    for any other."""
     for number, what in WHAT_RAN_OUT.items():
         words = os.strerror(number)
         if isinstance(error, OSError):
