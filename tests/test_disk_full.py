@@ -249,7 +249,7 @@ def test_a_load_whose_commit_runs_out_of_space_says_why(small_landing: Path, tmp
     error = result.stderr.strip().splitlines()[-1]
     assert f'Could not write file "{warehouse}.wal": File too large' in error, result.stderr
     assert "no transaction is active" not in result.stderr
-    assert _step_failed_line("ingest_usage", error).endswith(
+    assert _step_failed_line("ingest_prometheus", error).endswith(
         "File too large; make room and run build again"
     )
     with duckdb.connect(str(warehouse)) as con:  # its tables, made before the load, empty
