@@ -182,15 +182,9 @@ TINY_COST = "0.0000004583333"
 TINY_LINES = 30_000
 
 
-def test_a_repeated_cost_with_many_digits_reconciles_to_the_last_digit(
-    small_landing: Path, tmp_path: Path, cli_env: dict[str, str]
-):
-    """Exports repeat an hourly or per-second cost of many digits on thousands of lines. Every
-    stage sums money at the models' precision (nine digits): summed at six digits row by row
-    in the raw stage and at nine in the deliveries, these 30,000 lines were 0 against 0.01374
-    GBP, over the verdict's 0.01, and Azure's verdict read 'unexplained difference'."""
-    landing = tmp_path / "landing"
-    shutil.copytree(small_landing, landing)
+def add_per_second_azure_export(landing: Path) -> None:
+    """30,000 Azure lines of TINY_COST in GBP, on a subscription in no cluster: the small
+    world has no GBP Azure cost, so azure_costs' GBP stages are these lines alone."""
     export = landing / "cloud_costs" / "azure" / "per-second" / "cost_20261001.csv"
     export.parent.mkdir(parents=True)
     lines = "".join(
@@ -201,11 +195,42 @@ def test_a_repeated_cost_with_many_digits_reconciles_to_the_last_digit(
         "BillingAccountId,BillingPeriodStartDate,SubscriptionId,Date,CostInBillingCurrency,"
         "BillingCurrency,ChargeType,MeterCategory\n" + lines
     )
-    warehouse = tmp_path / "w.duckdb"
+
+
+def add_deals_without_a_currency(landing: Path) -> None:
+    """HubSpot's UI export without a Currency column (deals 201, 202, 204 in the portal's
+    own currency) beside the small world's deal pages."""
+    export = Path(__file__).parent / "fixtures" / "revenue" / "hubspot_shapes"
+    shutil.copy(export / "primary-company-export.csv", landing / "crm" / "deals" / "export.csv")
+
+
+@pytest.fixture(scope="module")
+def built_with_both(
+    small_landing: Path, tmp_path_factory: pytest.TempPathFactory, cli_env: dict[str, str]
+) -> Path:
+    """The small world with both files above, built by the CLI from scratch: one build for the
+    two tests below (a build is some 30 CPU-seconds). Each asserts on its own source's rows
+    of fct_reconciliation and fct_reconciliation_verdicts, which are computed per source
+    from that source's raw, delivery and staging models alone (fct_reconciliation.sql's
+    `reconciliation_rows` of azure_costs and of hubspot; the verdicts group by source), so
+    the other file cannot change what either test reads."""
+    work = tmp_path_factory.mktemp("reconciliation")
+    landing = work / "landing"
+    shutil.copytree(small_landing, landing)
+    add_per_second_azure_export(landing)
+    add_deals_without_a_currency(landing)
+    warehouse = work / "w.duckdb"
     result = build_cli(landing, warehouse, cli_env, as_of=SMALL_WORLD["as_of"])
     assert result.returncode == 0, result.stderr[-3000:]
+    return warehouse
 
-    with connect_read_only(warehouse) as con:
+
+def test_a_repeated_cost_with_many_digits_reconciles_to_the_last_digit(built_with_both: Path):
+    """Exports repeat an hourly or per-second cost of many digits on thousands of lines. Every
+    stage sums money at the models' precision (nine digits): summed at six digits row by row
+    in the raw stage and at nine in the deliveries, these 30,000 lines were 0 against 0.01374
+    GBP, over the verdict's 0.01, and Azure's verdict read 'unexplained difference'."""
+    with connect_read_only(built_with_both) as con:
         stages = con.execute(
             "select stage, amount from marts.fct_reconciliation "
             "where source = 'azure_costs' and currency = 'GBP' order by stage_order"
@@ -222,23 +247,13 @@ def test_a_repeated_cost_with_many_digits_reconciles_to_the_last_digit(
     assert verdict == "balanced"
 
 
-def test_deals_without_a_currency_reconcile_in_the_usd_staging_gives_them(
-    small_landing: Path, tmp_path: Path, cli_env: dict[str, str]
-):
+def test_deals_without_a_currency_reconcile_in_the_usd_staging_gives_them(built_with_both: Path):
     """HubSpot leaves deal_currency_code empty for the portal's own currency, and the UI export
     by default has no Currency column (tests/fixtures/revenue/hubspot_shapes/
     primary-company-export.csv: deals 201, 202, 204). Staging counts such deals in USD; the raw
     stage counted them under no currency, so raw had three USD deals fewer than staging and
     the verdict read 'unexplained difference'. Raw and staging now agree per currency."""
-    landing = tmp_path / "landing"
-    shutil.copytree(small_landing, landing)
-    export = Path(__file__).parent / "fixtures" / "revenue" / "hubspot_shapes"
-    shutil.copy(export / "primary-company-export.csv", landing / "crm" / "deals" / "export.csv")
-    warehouse = tmp_path / "w.duckdb"
-    result = build_cli(landing, warehouse, cli_env, as_of=SMALL_WORLD["as_of"])
-    assert result.returncode == 0, result.stderr[-3000:]
-
-    with connect_read_only(warehouse) as con:
+    with connect_read_only(built_with_both) as con:
         stages = con.execute(
             "select stage, currency, row_count, amount from marts.fct_reconciliation "
             "where source = 'hubspot' and amount is not null"
