@@ -4,17 +4,16 @@ expects, and no row loaded before it is lost."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import pytest
 import yaml
 
-from ingest.demo import generate
-from ingest.framework import RAW_SCHEMA, SourceError, load_source
+from ingest.framework import RAW_SCHEMA, Source, SourceError, load_source
 from ingest.quality import validate_table
 from ingest.sources import SOURCES
-from tests.conftest import SMALL_WORLD
 
 CORPUS = Path(__file__).parent / "fixtures" / "bad"
 CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text(encoding="utf-8"))
@@ -54,11 +53,26 @@ LANDED_AT = {
 
 
 @pytest.fixture(scope="module")
-def baseline(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small valid landing folder with every source, loaded before each bad file."""
-    landing = tmp_path_factory.mktemp("baseline")
-    generate(landing, **SMALL_WORLD)
-    return landing
+def loaded_baseline(
+    small_landing: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[Source], Path]:
+    """The small world's landing (every source, valid: the session's `generate(**SMALL_WORLD)`)
+    loaded by a source into a database of its own, once per source: each case starts from a
+    copy of that file, as it would from loading the same files into an empty database (the
+    ingest log keys a file by its path in landing and its sha256, and a case's landing is a
+    copy of these files with their times), without loading them again for each of its cases."""
+    folder = tmp_path_factory.mktemp("baselines")
+    loaded: dict[str, Path] = {}
+
+    def database(source: Source) -> Path:
+        if source.name not in loaded:
+            path = folder / f"{source.name}.duckdb"
+            with duckdb.connect(str(path)) as con:
+                load_source(con, source, small_landing)
+            loaded[source.name] = path
+        return loaded[source.name]
+
+    return database
 
 
 def snapshot(con: duckdb.DuckDBPyConnection, tables: list[str]) -> dict[str, list[tuple]]:
@@ -75,15 +89,17 @@ def test_the_corpus_has_thirty_cases_and_every_file_an_expectation():
 
 
 @pytest.mark.parametrize("case_name", sorted(CASES))
-def test_bad_input(case_name: str, baseline: Path, tmp_path: Path):
+def test_bad_input(
+    case_name: str, small_landing: Path, loaded_baseline: Callable[[Source], Path], tmp_path: Path
+):
     folder, _ = case_name.split("/", 1)
     case, expected = CORPUS / case_name, CASES[case_name]
     source = next(s for s in SOURCES if s.name == SOURCE_OF_FOLDER.get(folder, folder))
     landing = tmp_path / "landing"
-    shutil.copytree(baseline, landing)
+    shutil.copytree(small_landing, landing)
     tables = [table.name for table in source.tables]
+    shutil.copy(loaded_baseline(source), tmp_path / "w.duckdb")
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
-        load_source(con, source, landing)
         before = snapshot(con, [*tables, "_ingest_log", "_quarantine"])
         assert any(before[t] for t in tables), "the baseline loaded rows to lose"
 
