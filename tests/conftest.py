@@ -43,12 +43,14 @@ LONGEST_FIRST = (
     "tests/test_ui.py",  # 81
     "tests/test_disk_full.py",  # 77 (the small world already built; a loaded machine)
     "tests/test_lint.py",  # 70
+    # ~60 (two CLI builds of a few bills: 54 CPU-seconds alone, 2026-11-29); it ran among
+    # the last files when it was not listed here
+    "tests/cloud_costs/test_focus_exports_in_a_build.py",
     "tests/revenue/test_revenue_pipeline.py",  # 65
     "tests/cloud_costs/test_public_samples.py",  # 65
     "tests/cloud_costs/test_cloud_costs_pipeline.py",  # 60
-    "tests/test_reconciliation.py",  # 57
     "tests/test_format_parity.py",  # 35 (one build of the converted small world)
-    "tests/test_bad_input_corpus.py",  # 33
+    "tests/test_reconciliation.py",  # ~30 (one build of its own since 2026-11-29)
     "tests/community/test_community_pipeline.py",  # 32
     "tests/test_notebooks.py",  # 26
     "tests/test_snapshots.py",  # 23
@@ -56,6 +58,7 @@ LONGEST_FIRST = (
     "tests/test_dbt_invariants.py",  # 20
     "tests/test_cli_output.py",  # 19
     "tests/test_process_faults.py",  # 19
+    "tests/test_bad_input_corpus.py",  # ~17 (a baseline load per source since 2026-11-29)
 )
 
 
