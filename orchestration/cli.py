@@ -136,20 +136,31 @@ def _copy_database(source: Path, target: Path) -> None:
 
 
 @contextmanager
-def _making_room(step: str) -> Iterator[None]:
-    """A write of `step` refused for want of space (warehouse/disk.py) fails the build in
+def _making_room(step: str, command: str = "build") -> Iterator[None]:
+    """A write of `step` refused for want of space (warehouse/disk.py) fails the `command` in
     words, naming the step and the file; any other error passes unchanged."""
     from warehouse.disk import out_of_space
 
     try:
         yield
+    except BuildFailedError:  # said already, by a step's own `_making_room`
+        raise
     except Exception as error:
         space = out_of_space(error)
         if space is None:
             raise
+        failed = BUILD_FAILED.replace("build", command, 1)
         raise BuildFailedError(
-            f"{BUILD_FAILED}\n  {step} failed: {space}; make room and run build again"
+            f"{failed}\n  {step} failed: {space}; make room and run {command} again"
         ) from error
+
+
+def _writing_instance(warehouse: Path) -> str:
+    """The step of a write to the warehouse's Dagster instance (its SQLite files, the build's
+    log), as `_making_room` names it: SQLite's error does not name the file, so the folder."""
+    from orchestration.instance import instance_dir
+
+    return f"writing the Dagster instance {instance_dir(warehouse)}"
 
 
 def build(
@@ -190,14 +201,23 @@ def build(
     window = clamp(months or recent_window(as_of or date.today()))
     started = time.monotonic()
     dead: list[DeadRun] = []
-    log = LogFile(log_path(instance_dir(warehouse)), verbose, terminal=sys.stderr)
-    log.line(f"partner-metrics build: landing {landing}, warehouse {warehouse}")
+    # The log, the instance's SQLite files and the run's records in them: a write refused in
+    # the instance's folder says so (copying and checkpointing the warehouse say their step).
+    writing_instance = _writing_instance(warehouse)
+    with _making_room(writing_instance):
+        log = LogFile(log_path(instance_dir(warehouse)), verbose, terminal=sys.stderr)
     try:
+        with _making_room(writing_instance):
+            log.line(f"partner-metrics build: landing {landing}, warehouse {warehouse}")
         with Progress(out, live=is_terminal(out) and not verbose) as progress:
             # Until the first step starts: dbt parse if models changed, definitions, instance.
             progress.begin("prepare", "dbt manifest, definitions, Dagster instance")
             ensure_dbt_manifest()
-            with build_lock(warehouse), open_instance(warehouse) as instance:
+            with (
+                build_lock(warehouse),
+                _making_room(writing_instance),
+                open_instance(warehouse) as instance,
+            ):
                 for run in fail_dead_runs(instance, holding_lock=True):
                     dead.append(run)
                     log.line(str(run))
@@ -240,12 +260,14 @@ def build(
                     with connect_read_only(warehouse) as con, suppress(SnapshotError):
                         result.snapshot = latest_report(con, snapshots)
     except BuildFailedError as error:
-        log.line(str(error))
-        if error.__cause__ is not None:  # the terminal has its words, the log its traceback
-            log.line("".join(traceback.format_exception(error.__cause__)))
+        with suppress(OSError):  # a full disk may refuse the log too: the terminal has the words
+            log.line(str(error))
+            if error.__cause__ is not None:  # the terminal has its words, the log its traceback
+                log.line("".join(traceback.format_exception(error.__cause__)))
         raise BuildFailedError(f"{error}\nLog: {log.path}") from None
     finally:
-        log.close()
+        with suppress(OSError):  # the lines a full disk refused, which closing writes again
+            log.close()
     return BuildResult(
         warehouse,
         result.snapshot,
@@ -368,7 +390,10 @@ def snapshot(warehouse: Path, snapshots: Path, month: date) -> str:
         snapshots=str(snapshots.resolve()),
         as_of=defaults.as_of,
     )
-    with open_instance(warehouse) as instance:
+    with (
+        _making_room(_writing_instance(warehouse), "snapshot"),
+        open_instance(warehouse) as instance,
+    ):
         result = materialize(
             [metric_snapshot],
             resources=build_resources(settings),
@@ -508,13 +533,14 @@ def ui(warehouse: Path, landing: Path, snapshots: Path, host: str, port: int) ->
             flush=True,
         )
     ensure_dbt_manifest()
-    home = prepare_instance_dir(warehouse)
-    with open_instance(warehouse) as instance:
-        try:
-            with build_lock(warehouse):
-                dead = fail_dead_runs(instance, holding_lock=True)
-        except WarehouseBusyError:  # a build is running: only runs of dead processes
-            dead = fail_dead_runs(instance, holding_lock=False)
+    with _making_room(_writing_instance(warehouse), "ui"):
+        home = prepare_instance_dir(warehouse)
+        with open_instance(warehouse) as instance:
+            try:
+                with build_lock(warehouse):
+                    dead = fail_dead_runs(instance, holding_lock=True)
+            except WarehouseBusyError:  # a build is running: only runs of dead processes
+                dead = fail_dead_runs(instance, holding_lock=False)
     for run in dead:
         print(f"partner-metrics: {run}")
     env = {

@@ -12,7 +12,9 @@ its write-ahead log, far smaller than the warehouse, and a checkpoint that fails
 exits leaves their writes in that log). The snapshot's files are smaller than the
 warehouse, so a build always stops at its copy first; the snapshot command, which
 publishes from a warehouse without copying it, shows what a snapshot that cannot be
-written leaves.
+written leaves. The Dagster instance's SQLite files stop the build first where the instance
+is new: it makes them before the copy (a warehouse without its instance folder), and a first
+build, which has no warehouse to copy, records its run in them before it writes anything else.
 """
 
 from __future__ import annotations
@@ -29,15 +31,31 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import sqlalchemy
 from dagster import DagsterRunStatus
 
 from orchestration.cli import _step_failed_line
-from orchestration.instance import open_instance
+from orchestration.instance import instance_dir, open_instance
 from tests.conftest import SMALL_WORLD, BuiltWarehouse, build_cli, run_cli
 from tests.test_cli_build import built_run_id, contents
+from tests.test_ui import free_port
+from warehouse.disk import out_of_space
 
 # DuckDB grows a database file by blocks of this size (its default block size).
 DUCKDB_BLOCK = 256 * 1024
+# A build writes in the instance's folder, in this order, the first line of its log (some
+# 150 bytes: the line names the landing and the warehouse), the instance's dagster.yaml (467
+# bytes), and, for a new instance, its run storage (runs.db, some 160 kB once its tables and
+# indexes are made), all before it copies the warehouse. Measured, a build of a warehouse
+# without its instance stops in SQLite from a limit of 467 bytes up to 110 kB; at 120 kB
+# copying the warehouse stops it instead.
+NEW_INSTANCE_LIMIT = 64 * 1024
+# Below the log's first line: what a disk with no room at all refuses first.
+LOG_LIMIT = 64
+# A first build's run records its planned steps when it starts, in one write of over 4 MB to
+# the event log's SQLite (measured: stopped there at 1 and 4 MB; at 8 MB its warehouse's
+# checkpoint stops it instead).
+FIRST_RUN_LIMIT = 1024 * 1024
 
 
 def file_size_limit(limit: int) -> Callable[[], None]:
@@ -118,8 +136,10 @@ def case(built_warehouse: BuiltWarehouse, cli_env: dict[str, str], tmp_path: Pat
 
 
 def the_line_naming(text: str, file: Path) -> str:
-    """The one line of `text` that names `file`."""
-    lines = [line for line in text.splitlines() if str(file) in line]
+    """The one line of `text` that names `file` (but the line that gives the log's path)."""
+    lines = [
+        line for line in text.splitlines() if str(file) in line and not line.startswith("Log: ")
+    ]
     assert len(lines) == 1, text
     return lines[0]
 
@@ -186,6 +206,125 @@ def test_a_disk_full_while_the_build_writes_its_copy_changes_nothing_and_fails_t
     first_run = built_run_id(built_warehouse.warehouse)
     assert f"nothing changed since run {first_run[:8]}" in again.stdout, again.stdout
     assert_marts_of_a_clean_build(case, built_warehouse)
+
+
+def test_a_new_instance_that_cannot_be_written_fails_the_build_in_words(
+    built_warehouse: BuiltWarehouse, cli_env: dict[str, str], tmp_path: Path
+):
+    """The warehouse was moved without its `.dagster` folder: the build makes a new instance
+    beside it, whose SQLite files the limit refuses (SQLite's 'disk I/O error' was a
+    traceback). The line names the instance's folder; its traceback goes to the log."""
+    case = new_case(built_warehouse, cli_env, tmp_path, instance=False)
+    shutil.copytree(built_warehouse.snapshots, case.snapshots)
+    digest, listing = sha256(case.warehouse), case.listing()
+    instance = instance_dir(case.warehouse)
+
+    result = case.build(limit=NEW_INSTANCE_LIMIT)
+
+    assert_failed_in_words(
+        result,
+        instance,
+        "writing the Dagster instance",
+        "file size limit",
+        "disk I/O error",
+        "make room and run build again",
+    )
+    assert_left_as_it_was(case, digest, listing)
+    (log,) = (instance / "logs").iterdir()
+    assert "sqlite3.OperationalError: disk I/O error" in log.read_text()
+
+    again = case.build()
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert_marts_of_a_clean_build(case, built_warehouse)
+
+
+def test_a_first_build_whose_run_cannot_be_recorded_fails_in_words(
+    small_landing: Path, cli_env: dict[str, str], tmp_path: Path
+):
+    """No warehouse and no instance yet: the run's first records are what the limit refuses,
+    inside Dagster's run (whose SQLAlchemy error was a traceback); no warehouse is left."""
+    warehouse = tmp_path / "warehouse.duckdb"
+
+    result = build_cli(
+        small_landing,
+        warehouse,
+        cli_env,
+        as_of=SMALL_WORLD["as_of"],
+        preexec_fn=file_size_limit(FIRST_RUN_LIMIT),
+    )
+
+    assert_failed_in_words(
+        result, instance_dir(warehouse), "writing the Dagster instance", "file size limit"
+    )
+    assert sorted(path.name for path in tmp_path.iterdir() if path.suffix != ".lock") == [
+        "warehouse.dagster"
+    ]
+
+
+def test_a_log_that_cannot_be_written_fails_the_build_in_words(
+    built_warehouse: BuiltWarehouse, cli_env: dict[str, str], tmp_path: Path
+):
+    """The log's first line (an OSError's traceback before) names the instance's folder too."""
+    case = new_case(built_warehouse, cli_env, tmp_path, instance=False)
+    digest, listing = sha256(case.warehouse), case.listing()
+
+    result = case.build(limit=LOG_LIMIT)
+
+    assert_failed_in_words(
+        result,
+        instance_dir(case.warehouse),
+        "writing the Dagster instance",
+        "the file size limit was reached (File too large)",
+        "make room and run build again",
+    )
+    assert_left_as_it_was(case, digest, listing)
+
+
+@pytest.mark.parametrize("command", ["snapshot", "ui"])
+def test_snapshot_and_ui_say_a_new_instance_cannot_be_written(
+    built_warehouse: BuiltWarehouse, cli_env: dict[str, str], tmp_path: Path, command: str
+):
+    """Both open the warehouse's instance (the UI's server would start after), here new."""
+    case = new_case(built_warehouse, cli_env, tmp_path, instance=False)
+    digest, listing = sha256(case.warehouse), case.listing()
+    options = {
+        "snapshot": ["--month", "2026-10", "--snapshots", str(case.snapshots)],
+        "ui": ["--landing", str(case.landing), "--port", str(free_port())],
+    }[command]
+
+    result = run_cli(
+        [command, "--warehouse", str(case.warehouse), *options],
+        case.env,
+        timeout=120,
+        preexec_fn=file_size_limit(NEW_INSTANCE_LIMIT),
+    )
+
+    assert f"{command} failed; the warehouse was left as it was" in result.stderr
+    assert_failed_in_words(
+        result,
+        instance_dir(case.warehouse),
+        "writing the Dagster instance",
+        "file size limit",
+        f"make room and run {command} again",
+    )
+    assert_left_as_it_was(case, digest, listing)
+
+
+def test_sqlite_full_through_sqlalchemy_is_a_full_disk(tmp_path: Path):
+    """SQLite's SQLITE_FULL ('database or disk is full', ENOSPC's error), made here by a page
+    cap, reaches the CLI wrapped by SQLAlchemy, which names no file."""
+    engine = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'capped.db'}")
+    with engine.connect() as conn:
+        conn.exec_driver_sql("create table t (x text)")
+        conn.exec_driver_sql("pragma max_page_count = 2")
+        with pytest.raises(sqlalchemy.exc.OperationalError) as raised:
+            conn.exec_driver_sql("insert into t values (?)", ("x" * 10_000,))
+    engine.dispose()
+
+    space = out_of_space(raised.value)
+
+    assert space is not None
+    assert str(space) == "the disk is full (SQLite: database or disk is full)"
 
 
 def test_a_snapshot_that_cannot_be_written_leaves_no_partial_folder(
