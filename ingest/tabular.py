@@ -438,7 +438,9 @@ def _first_line(path: Path) -> str:
     question asked on two lines), up to `_HEADER_BYTES`; past them, or in a header whose quote
     never closes, the first line. A NUL in it is UTF-16 (or UTF-32) without a byte-order
     mark, whose ASCII reads as valid UTF-8 with a NUL after each letter: named, not read as
-    a header of no known column."""
+    a header of no known column. A damaged gzip or zip is the file's fault, as it is when
+    found past the header: reading the header of a small one inflates it whole, its trailer
+    (CRC, length) and what follows it too."""
     if workbook(path):
         return _csv_line(_sheet_copy(path).header)
     text = ""
@@ -449,7 +451,7 @@ def _first_line(path: Path) -> str:
                 if _header_record(text) or len(text) >= _HEADER_BYTES:
                     break
     except COMPRESSION_ERRORS as error:
-        raise _not_decompressed(path, error, "line 1") from error
+        raise _not_decompressed(path, error, "file") from error
     head, newline, _ = text.partition("\n")
     line = _header_record(text) or head + newline
     if "\x00" in line:
