@@ -23,7 +23,7 @@ is; a ticket or rating with a wrong value (no id, a time that is not a time or c
 the ticket was created, a rating off the scale, an id twice in a file, a ticket without
 `stats` as a list asked without include=stats gives it) is quarantined with the reason. A
 ticket whose company is not a registry partner is found in dbt
-(`int_support__rejected_tickets`).
+(`int_support__rejected_records`).
 """
 
 from __future__ import annotations
