@@ -806,31 +806,49 @@ def _create_tables(con: duckdb.DuckDBPyConnection, source: Source) -> None:
         [source.name, source.group, source.description, cadence_hours],
     )
     for table in source.tables:
-        columns = {
-            **table.columns,
-            RECORD_COLUMN: "varchar",
-            "_file": "varchar",
-            "_loaded_at": "timestamptz",
-        }
-        ddl = ", ".join(f'"{name}" {type_}' for name, type_ in columns.items())
-        con.execute(f"create table if not exists {RAW_SCHEMA}.{table.name} ({ddl})")
-        _add_missing_columns(con, table.name, columns)
+        _create_table(con, table)
+
+
+def _create_table(
+    con: duckdb.DuckDBPyConnection,
+    table: RawTable,
+    catalog: str | None = None,
+    schema: str = RAW_SCHEMA,
+) -> None:
+    """Create a source's table (in `raw`, or in the restricted database's `main`) with the
+    columns saying where each row came from, and add the columns a newer parser gave it."""
+    columns = {
+        **table.columns,
+        RECORD_COLUMN: "varchar",
+        "_file": "varchar",
+        "_loaded_at": "timestamptz",
+    }
+    ddl = ", ".join(f'"{name}" {type_}' for name, type_ in columns.items())
+    qualified = ".".join(part for part in (catalog, schema, table.name) if part)
+    con.execute(f"create table if not exists {qualified} ({ddl})")
+    _add_missing_columns(con, table.name, columns, catalog, schema)
 
 
 def _add_missing_columns(
-    con: duckdb.DuckDBPyConnection, table: str, columns: Mapping[str, str]
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: Mapping[str, str],
+    catalog: str | None = None,
+    schema: str = RAW_SCHEMA,
 ) -> None:
     existing = {
         row[0]
         for row in con.execute(
             "select column_name from information_schema.columns "
-            "where table_schema = ? and table_name = ?",
-            [RAW_SCHEMA, table],
+            "where table_catalog = coalesce(?, current_database()) and table_schema = ? "
+            "and table_name = ?",
+            [catalog, schema, table],
         ).fetchall()
     }
+    qualified = ".".join(part for part in (catalog, schema, table) if part)
     for name, type_ in columns.items():
         if name not in existing:
-            con.execute(f'alter table {RAW_SCHEMA}.{table} add column "{name}" {type_}')
+            con.execute(f'alter table {qualified} add column "{name}" {type_}')
 
 
 def _parse_file(source: Source, path: Path, relative: str) -> Parsed:
@@ -1702,15 +1720,8 @@ def _write_restricted(
     try:
         with transaction(con):
             for table in source.restricted_tables:
-                name = f"{RESTRICTED_CATALOG}.{table.name}"
-                columns = {
-                    **table.columns,
-                    RECORD_COLUMN: "varchar",
-                    "_file": "varchar",
-                    "_loaded_at": "timestamptz",
-                }
-                ddl = ", ".join(f'"{column}" {type_}' for column, type_ in columns.items())
-                con.execute(f"create table if not exists {name} ({ddl})")
+                name = f"{RESTRICTED_CATALOG}.main.{table.name}"
+                _create_table(con, table, RESTRICTED_CATALOG, "main")
                 for relative in [*removed, *(file for file, _ in pending)]:
                     con.execute(f"delete from {name} where _file = ?", [relative])
                 for file, parsed in pending:

@@ -99,8 +99,9 @@ RATINGS_TABLE = RawTable(
 )
 FEEDBACK = RawTable(
     "freshdesk_rating_feedback",
-    {"rating_id": "bigint", "feedback": "varchar"},
-    "Free-text feedback given with satisfaction ratings; restricted database only.",
+    {"helpdesk": "varchar", "rating_id": "bigint", "feedback": "varchar"},
+    "Free-text feedback given with satisfaction ratings, of the rating (helpdesk, rating_id); "
+    "restricted database only.",
 )
 
 
@@ -300,7 +301,7 @@ def parse_ratings(path: Path) -> Parsed:
     con.register("_valid", valid)
     con.register("_rows", rows.fetch_arrow_table())
     feedback = con.sql(
-        "select _valid.rating_id, trim(_rows.feedback) as feedback, "
+        "select _valid.helpdesk, _valid.rating_id, trim(_rows.feedback) as feedback, "
         f"_rows.{RECORD_COLUMN} from _rows "
         f"inner join _valid on _rows.{RECORD_COLUMN} = _valid.{RECORD_COLUMN} "
         "where nullif(trim(_rows.feedback), '') is not null order by _rows._ordinal"
@@ -344,5 +345,7 @@ SOURCE = Source(
     # (a rating's updated_at loaded it); files landed before are parsed again.
     # 4: every row carries its helpdesk (the folder under support/, '' directly in it), part
     # of a ticket's and a rating's key; files landed before are parsed again.
-    version=4,
+    # 5: rating feedback (restricted database) carries its helpdesk too, so it joins to its
+    # rating by (helpdesk, rating_id); files landed before are parsed again to fill it.
+    version=5,
 )

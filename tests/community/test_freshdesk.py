@@ -18,6 +18,7 @@ from werkzeug import Response
 from ingest.framework import RAW_SCHEMA, ParseError, PullError, load_source
 from ingest.freshdesk import SOURCE, parse_support_file
 from ingest.freshdesk_client import PER_PAGE, previous_month_start, pull_if_configured, pull_support
+from warehouse.paths import restricted_path
 
 API_KEY = "fd-api-key-3b9c1e77"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "community" / "support"
@@ -92,9 +93,10 @@ def test_rating_feedback_goes_to_the_restricted_table_only():
     ]
     assert all("feedback" not in r for r in ratings)
     assert parsed.tables["freshdesk_rating_feedback"].to_pylist() == [
-        {"rating_id": 9001, "feedback": "Thanks Dana! Reach me at ada@alpha.example.org",
-         "_record": "[0]"},
-        {"rating_id": 9003, "feedback": "Too slow, I am Eve Example", "_record": "[2]"},
+        {"helpdesk": "", "rating_id": 9001,
+         "feedback": "Thanks Dana! Reach me at ada@alpha.example.org", "_record": "[0]"},
+        {"helpdesk": "", "rating_id": 9003, "feedback": "Too slow, I am Eve Example",
+         "_record": "[2]"},
     ]  # fmt: skip
     # The quarantined rating is recorded without its feedback.
     [rejected] = parsed.rejected.to_pylist()
@@ -203,6 +205,67 @@ def test_two_helpdesks_keep_their_own_ticket_and_rating_ids(tmp_path):
             f"from {RAW_SCHEMA}.freshdesk_satisfaction_ratings order by all"
         ).fetchall() == [("", 9001, 1, 103), (network, 9001, 1, -103)]
         assert con.execute(f"select count(*) from {RAW_SCHEMA}._quarantine").fetchall() == [(0,)]
+
+
+def land(landing: Path, files: dict[str, list[dict]]) -> None:
+    for relative, body in files.items():
+        (landing / relative).parent.mkdir(parents=True, exist_ok=True)
+        (landing / relative).write_text(json.dumps(body), encoding="utf-8")
+
+
+def test_each_helpdesks_feedback_joins_its_own_rating(tmp_path):
+    """Both helpdesks have a rating 1, with different feedback. The feedback, kept apart in
+    the restricted database, says its helpdesk as the rating does, so joined on (helpdesk,
+    rating_id) each rating gets its own feedback; on rating_id alone each would get both."""
+    network = "partners.freshdesk.com"
+    landing = tmp_path / "landing"
+    land(
+        landing,
+        {
+            "support/satisfaction_ratings/page.json": [
+                rating(1, 1, 103) | {"feedback": "Quick and kind"}
+            ],
+            f"support/{network}/satisfaction_ratings/page.json": [
+                rating(1, 1, -103) | {"feedback": "Nobody answered"}
+            ],
+        },
+    )
+    warehouse = tmp_path / "w.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        load_source(con, SOURCE, landing)
+        con.execute(f"attach '{restricted_path(warehouse)}' as restricted (read_only)")
+        assert con.execute(
+            "select r.helpdesk, r.rating_id, r.rating, f.feedback "
+            f"from {RAW_SCHEMA}.freshdesk_satisfaction_ratings as r "
+            "inner join restricted.freshdesk_rating_feedback as f "
+            "on r.helpdesk = f.helpdesk and r.rating_id = f.rating_id order by all"
+        ).fetchall() == [("", 1, 103, "Quick and kind"), (network, 1, -103, "Nobody answered")]
+
+
+def test_a_feedback_table_from_before_helpdesks_gains_the_column_and_new_rows(tmp_path):
+    """A restricted database written before feedback carried its helpdesk: the next load adds
+    the column and replaces the file's rows, rather than failing to insert them."""
+    landing = tmp_path / "landing"
+    land(
+        landing,
+        {"support/satisfaction_ratings/page.json": [rating(1, 1, 103) | {"feedback": "Quick"}]},
+    )
+    warehouse = tmp_path / "w.duckdb"
+    with duckdb.connect(str(restricted_path(warehouse))) as old:
+        old.execute(
+            "create table freshdesk_rating_feedback (rating_id bigint, feedback varchar, "
+            "_record varchar, _file varchar, _loaded_at timestamptz)"
+        )
+        old.execute(
+            "insert into freshdesk_rating_feedback values "
+            "(1, 'Quick', '[0]', 'support/satisfaction_ratings/page.json', now())"
+        )
+    with duckdb.connect(str(warehouse)) as con:
+        load_source(con, SOURCE, landing)
+    with duckdb.connect(str(restricted_path(warehouse)), read_only=True) as con:
+        assert con.execute(
+            "select helpdesk, rating_id, feedback, _file from freshdesk_rating_feedback"
+        ).fetchall() == [("", 1, "Quick", "support/satisfaction_ratings/page.json")]
 
 
 # --- live pull -------------------------------------------------------------------------------
