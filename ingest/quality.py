@@ -95,6 +95,10 @@ SUITES: dict[str, list[Expectation]] = {
         ("ExpectColumnValuesToBeUnique", {"column": "partner_id"}),
         ("ExpectColumnValuesToMatchRegex", {"column": "partner_id", "regex": r"^[a-z0-9-]+$"}),
     ],
+    "registry_freshdesk_companies": [
+        *_not_null("partner_id", "helpdesk", "company_id"),
+        _unique_together("helpdesk", "company_id"),
+    ],
     "registry_clusters": [
         *_not_null("cluster", "provider", "account", "paid_by_us"),
         ("ExpectColumnValuesToBeUnique", {"column": "cluster"}),

@@ -1,8 +1,9 @@
 """The cluster registry (`registry/clusters.yaml`): partners, clusters and the hubs on them.
 
 It follows the shape of a JupyterHub operator's cluster registry. Every mart joins through
-it (cloud account -> cluster -> hub -> partner; HubSpot company -> partner), so it is
-validated strictly: any error fails the load, naming the file, the cluster and the field.
+it (cloud account -> cluster -> hub -> partner; HubSpot company -> partner; a helpdesk's
+Freshdesk company -> partner), so it is validated strictly: any error fails the load, naming
+the file, the cluster (or partner) and the field.
 """
 
 from __future__ import annotations
@@ -29,7 +30,32 @@ class Partner(_Strict):
     id: PartnerId = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     name: str = Field(min_length=1)
     hubspot_company_id: str | None = None
-    freshdesk_company_id: str | None = None  # support tickets are linked through it
+    # Support tickets link through the partner's Freshdesk company, one per helpdesk (each
+    # Freshdesk account numbers its companies): freshdesk_company_id in the helpdesk landed in
+    # support/ itself, freshdesk_companies in each further one, by its folder support/<helpdesk>/.
+    freshdesk_company_id: str | None = None
+    freshdesk_companies: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("freshdesk_companies")
+    @classmethod
+    def _helpdesks_are_folders(cls, companies: dict[str, str]) -> dict[str, str]:
+        for helpdesk in companies:
+            if not helpdesk:
+                raise ValueError(
+                    "a helpdesk is named by its folder under support/; the company in the "
+                    "helpdesk landed in support/ itself is freshdesk_company_id"
+                )
+            if "/" in helpdesk or "\\" in helpdesk or helpdesk in (".", ".."):
+                raise ValueError(
+                    f"helpdesk {helpdesk[:100]!r} is not a folder name under support/ "
+                    "(support/<helpdesk>/tickets/), such as partners.freshdesk.com"
+                )
+        return companies
+
+    def freshdesk_company_by_helpdesk(self) -> dict[str, str]:
+        """The partner's Freshdesk company in each helpdesk ('' for support/ itself)."""
+        default = {} if self.freshdesk_company_id is None else {"": self.freshdesk_company_id}
+        return default | self.freshdesk_companies
 
 
 class Hub(_Strict):
@@ -71,9 +97,14 @@ PARTNERS = RawTable(
         "partner_id": "varchar",
         "name": "varchar",
         "hubspot_company_id": "varchar",
-        "freshdesk_company_id": "varchar",
     },
     "Partners (communities) as listed in the cluster registry.",
+)
+FRESHDESK_COMPANIES = RawTable(
+    "registry_freshdesk_companies",
+    {"partner_id": "varchar", "helpdesk": "varchar", "company_id": "varchar"},
+    "Each partner's Freshdesk company in each helpdesk (its support tickets link through it); "
+    "helpdesk '' is the one landed in support/ itself.",
 )
 CLUSTERS = RawTable(
     "registry_clusters",
@@ -169,6 +200,18 @@ def validate_registry(document: object) -> Registry:
                 f"partner {partner.id!r}, field hubspot_company_id",
             )
         company_owner[company] = partner.id
+    freshdesk_owner: dict[tuple[str, str], str] = {}
+    for partner in registry.partners:
+        for helpdesk, company in partner.freshdesk_company_by_helpdesk().items():
+            if (helpdesk, company) in freshdesk_owner:
+                of_helpdesk = f" of helpdesk {helpdesk!r}" if helpdesk else ""
+                field = f"freshdesk_companies.{helpdesk}" if helpdesk else "freshdesk_company_id"
+                raise ParseError(
+                    f"Freshdesk company {company!r}{of_helpdesk} is also the company of "
+                    f"partner {freshdesk_owner[helpdesk, company]!r}",
+                    f"partner {partner.id!r}, field {field}",
+                )
+            freshdesk_owner[helpdesk, company] = partner.id
     for cluster in registry.clusters:
         if twice := _repeated([h.name for h in cluster.hubs]):
             raise ParseError(f"hub {twice!r} is listed twice", f"cluster {cluster.name!r}")
@@ -216,10 +259,20 @@ def parse_registry(path: Path) -> Parsed:
             "partner_id": p.id,
             "name": p.name,
             "hubspot_company_id": p.hubspot_company_id,
-            "freshdesk_company_id": p.freshdesk_company_id,
             RECORD_COLUMN: f"partner {p.id}",
         }
         for p in registry.partners
+    ]
+    freshdesk_companies = [
+        {
+            "partner_id": p.id,
+            "helpdesk": helpdesk,
+            "company_id": company,
+            RECORD_COLUMN: f"partner {p.id} "
+            + (f"freshdesk_companies {helpdesk}" if helpdesk else "freshdesk_company_id"),
+        }
+        for p in registry.partners
+        for helpdesk, company in p.freshdesk_company_by_helpdesk().items()
     ]
     clusters = [
         {
@@ -247,6 +300,9 @@ def parse_registry(path: Path) -> Parsed:
     return Parsed(
         tables={
             PARTNERS.name: pa.Table.from_pylist(partners, schema=_schema(PARTNERS)),
+            FRESHDESK_COMPANIES.name: pa.Table.from_pylist(
+                freshdesk_companies, schema=_schema(FRESHDESK_COMPANIES)
+            ),
             CLUSTERS.name: pa.Table.from_pylist(clusters, schema=_schema(CLUSTERS)),
             HUBS.name: pa.Table.from_pylist(hubs, schema=_schema(HUBS)),
         }
@@ -266,9 +322,10 @@ def _schema(table: RawTable) -> pa.Schema:
 SOURCE = Source(
     name="registry",
     group="registry",
-    description="Cluster registry (registry/clusters.yaml): partners, clusters, hubs.",
+    description="Cluster registry (registry/clusters.yaml): partners, their Freshdesk "
+    "companies, clusters, hubs.",
     patterns=("registry/clusters.yaml",),
-    tables=(PARTNERS, CLUSTERS, HUBS),
+    tables=(PARTNERS, FRESHDESK_COMPANIES, CLUSTERS, HUBS),
     parse=parse_registry,
     # The folder is the registry's; usage.yaml beside it is the usage_settings source's, which
     # declares no folder, so a stray file here is reported once, not by both.
@@ -276,5 +333,8 @@ SOURCE = Source(
     ignored=(("registry/usage.yaml", "the usage settings, read by the usage_settings source"),),
     # 2: numbers and dates are read as the text typed (an unquoted account keeps its leading
     # zero, not YAML's octal reading); files landed before are parsed again.
-    version=2,
+    # 3: a partner's Freshdesk company per helpdesk (freshdesk_companies beside
+    # freshdesk_company_id) in registry_freshdesk_companies, no longer a column of
+    # registry_partners; files landed before are parsed again.
+    version=3,
 )

@@ -61,8 +61,18 @@ def records_in(con: duckdb.DuckDBPyConnection, path: Path, relative: str) -> int
     name = path.name.lower()
     if relative == "registry/clusters.yaml":
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
-        clusters = document["clusters"]
-        return len(document["partners"]) + len(clusters) + sum(len(c["hubs"]) for c in clusters)
+        partners, clusters = document["partners"], document["clusters"]
+        # A partner's Freshdesk company in each helpdesk is a record of its own.
+        freshdesk_companies = sum(
+            ("freshdesk_company_id" in p) + len(p.get("freshdesk_companies") or {})
+            for p in partners
+        )
+        return (
+            len(partners)
+            + freshdesk_companies
+            + len(clusters)
+            + sum(len(c["hubs"]) for c in clusters)
+        )
     if relative == "registry/usage.yaml":  # its settings, and one record per fee tier
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         return 1 + len(document.get("usage_fee_tiers") or [])

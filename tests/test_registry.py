@@ -1,4 +1,4 @@
-"""The cluster registry: its three tables, and errors that name file, cluster and field."""
+"""The cluster registry: its tables, and errors that name file, cluster (or partner) and field."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ partners:
   - id: nasa-veda
     name: NASA VEDA
     hubspot_company_id: "5001"
+    freshdesk_company_id: "7"
+    freshdesk_companies:
+      partners.freshdesk.com: 8
   - id: openscapes
     name: Openscapes
     hubspot_company_id: 5002
@@ -55,6 +58,18 @@ def test_registry_yields_partners_clusters_and_hubs(tmp_path: Path):
     assert [(p["partner_id"], p["hubspot_company_id"]) for p in partners] == [
         ("nasa-veda", "5001"),
         ("openscapes", "5002"),
+    ]
+    assert [
+        (c["partner_id"], c["helpdesk"], c["company_id"], c["_record"])
+        for c in tables["registry_freshdesk_companies"].to_pylist()
+    ] == [
+        ("nasa-veda", "", "7", "partner nasa-veda freshdesk_company_id"),
+        (
+            "nasa-veda",
+            "partners.freshdesk.com",
+            "8",
+            "partner nasa-veda freshdesk_companies partners.freshdesk.com",
+        ),
     ]
     clusters = tables["registry_clusters"].to_pylist()
     assert [
@@ -137,6 +152,46 @@ def test_registry_yields_partners_clusters_and_hubs(tmp_path: Path):
             ("hubspot_company_id: 5002", "hubspot_company_id: '5001'"),
             "partner 'openscapes', field hubspot_company_id",
             "HubSpot company '5001' is also the company of partner 'nasa-veda'",
+        ),
+        # A company per helpdesk (Freshdesk account): two partners cannot share one in the
+        # same helpdesk, and the helpdesk in support/ itself is only freshdesk_company_id's.
+        (
+            (
+                "hubspot_company_id: 5002",
+                "hubspot_company_id: 5002\n    freshdesk_companies: {partners.freshdesk.com: 8}",
+            ),
+            "partner 'openscapes', field freshdesk_companies.partners.freshdesk.com",
+            "Freshdesk company '8' of helpdesk 'partners.freshdesk.com' is also the company of "
+            "partner 'nasa-veda'",
+        ),
+        (
+            ("hubspot_company_id: 5002", "hubspot_company_id: 5002\n    freshdesk_company_id: 7"),
+            "partner 'openscapes', field freshdesk_company_id",
+            "Freshdesk company '7' is also the company of partner 'nasa-veda'",
+        ),
+        (
+            (
+                "hubspot_company_id: 5002",
+                'hubspot_company_id: 5002\n    freshdesk_companies: {"": 9}',
+            ),
+            "partner 'openscapes', field freshdesk_companies",
+            "Value error, a helpdesk is named by its folder under support/; the company in the "
+            "helpdesk landed in support/ itself is freshdesk_company_id",
+        ),
+        (
+            (
+                "hubspot_company_id: 5002",
+                "hubspot_company_id: 5002\n"
+                "    freshdesk_companies: {https://partners.freshdesk.com/: 9}",
+            ),
+            "partner 'openscapes', field freshdesk_companies",
+            "Value error, helpdesk 'https://partners.freshdesk.com/' is not a folder name under "
+            "support/ (support/<helpdesk>/tickets/), such as partners.freshdesk.com",
+        ),
+        (
+            ("hubspot_company_id: 5002", "hubspot_company_id: 5002\n    freshdesk_companies: 9"),
+            "partner 'openscapes', field freshdesk_companies",
+            "Input should be a valid dictionary",
         ),
     ],
 )

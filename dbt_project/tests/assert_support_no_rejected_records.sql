@@ -1,6 +1,6 @@
 -- Warns with every Freshdesk ticket or rating that cannot be attributed to a partner (no
--- company, a company that is no partner's freshdesk_company_id, a rating of a ticket not
--- landed): it is left out of fct_support_monthly.
+-- company, a company that is no partner's in the ticket's helpdesk, a rating of a ticket
+-- not landed): it is left out of fct_support_monthly.
 {{ config(severity='warn') }}
 select
     record_type,

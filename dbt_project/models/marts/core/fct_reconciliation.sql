@@ -43,6 +43,10 @@ quarantined as (
 stages as (
     {{ reconciliation_rows('registry', 3, 'raw: partners', source('registry', 'partners')) }}
     union all
+    {{ reconciliation_rows(
+        'registry', 3, 'raw: freshdesk companies', source('registry', 'freshdesk_companies')
+    ) }}
+    union all
     {{ reconciliation_rows('registry', 3, 'raw: clusters', source('registry', 'clusters')) }}
     union all
     {{ reconciliation_rows('registry', 3, 'raw: hubs', source('registry', 'hubs')) }}

@@ -7,8 +7,7 @@ renamed as (
     select
         partner_id,
         name as partner_name,
-        hubspot_company_id,
-        freshdesk_company_id
+        hubspot_company_id
     from source
 )
 
