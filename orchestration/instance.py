@@ -12,6 +12,13 @@ it. Every run records which process holds the warehouse lock (`PROCESS_TAG`); a 
 progress whose process no longer exists is marked failed by `fail_dead_runs`, which the CLI
 calls when it takes the lock, `partner-metrics ui` when it starts, and the `dead_runs` sensor
 every minute while the UI is up.
+
+A CLI command (build, snapshot) runs its job in its own process (`execute_in_process`): the
+run is created NOT_STARTED there, with no launcher origin, then started. A command stopped in
+between (a disk too full to record the run's start) leaves it NOT_STARTED, and nothing will
+ever start it: it is failed like a started one. A run launched by the UI, a schedule or a
+sensor carries the origin its launcher starts it from, and waits (NOT_STARTED, then QUEUED)
+for Dagster's daemon: it is left alone until it starts.
 """
 
 from __future__ import annotations
@@ -182,15 +189,19 @@ class DeadRun:
 
 
 def fail_dead_runs(instance: DagsterInstance, *, holding_lock: bool) -> list[DeadRun]:
-    """Mark failed every run in progress whose process is gone; return them.
+    """Mark failed every run in progress, or created by a CLI command and never started,
+    whose process is gone; return them.
 
     With `holding_lock` (the caller holds the warehouse's build lock, so no run can be
     working on the warehouse), a run that never recorded its process is dead too once it is
     older than the start-up grace period.
     """
     dead = []
-    for record in instance.get_run_records(filters=RunsFilter(statuses=IN_PROGRESS)):
+    statuses = [*IN_PROGRESS, DagsterRunStatus.NOT_STARTED]
+    for record in instance.get_run_records(filters=RunsFilter(statuses=statuses)):
         run = record.dagster_run
+        if run.status == DagsterRunStatus.NOT_STARTED and run.remote_job_origin is not None:
+            continue  # launched by the UI, a schedule or a sensor: the daemon will start it
         identity = run.tags.get(PROCESS_TAG)
         if identity is not None:
             if not process_is_gone(identity):

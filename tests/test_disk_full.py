@@ -35,7 +35,13 @@ import sqlalchemy
 from dagster import DagsterRunStatus
 
 from orchestration.cli import _step_failed_line
-from orchestration.instance import instance_dir, open_instance
+from orchestration.instance import (
+    PROCESS_TAG,
+    DeadRun,
+    fail_dead_runs,
+    instance_dir,
+    open_instance,
+)
 from tests.conftest import SMALL_WORLD, BuiltWarehouse, build_cli, run_cli
 from tests.test_cli_build import built_run_id, contents
 from tests.test_ui import free_port
@@ -259,6 +265,17 @@ def test_a_first_build_whose_run_cannot_be_recorded_fails_in_words(
     assert sorted(path.name for path in tmp_path.iterdir() if path.suffix != ".lock") == [
         "warehouse.dagster"
     ]
+    # Its run was created but never started; its process is gone, so it is failed (as the UI's
+    # sensor would, without the lock), not left "not started" for ever.
+    with open_instance(warehouse) as instance:
+        (run,) = instance.get_runs()
+        assert run.status == DagsterRunStatus.NOT_STARTED
+        dead = fail_dead_runs(instance, holding_lock=False)
+        pid = run.tags[PROCESS_TAG].split(":")[1]
+        assert dead == [
+            DeadRun(run.run_id, run.job_name, f"its process {pid} ended without finishing it")
+        ]
+        assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.FAILURE
 
 
 def test_a_log_that_cannot_be_written_fails_the_build_in_words(

@@ -1,6 +1,7 @@
 """Process faults with real processes: a build killed with SIGKILL in the middle of dbt leaves
 no dbt process behind, and the run it left STARTED is marked failed when the next build
-starts, so nothing waits behind it; one killed while GX's workers run leaves none of them."""
+starts, so nothing waits behind it; one killed while GX's workers run leaves none of them; a
+run a killed CLI process created and never started is failed, one the UI launched is not."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from dagster import DagsterRunStatus
 
-from orchestration.instance import PROCESS_TAG, open_instance
+from orchestration.instance import PROCESS_TAG, fail_dead_runs, open_instance
 from tests.conftest import CLI, BuiltWarehouse, run_cli
 from warehouse.paths import PROJECT_ROOT
 
@@ -153,3 +154,72 @@ def test_a_build_killed_while_gx_validates_leaves_no_worker_nor_their_server():
         if validating.poll() is None:
             validating.kill()
     wait_for(lambda: not any(alive(p) for p in forked), 20, "end of the server and its worker")
+
+
+# A process that creates runs as the CLI and the UI create them, all tagged with its process,
+# prints their ids and waits (to be killed): the CLI's `execute_in_process` creates its run
+# NOT_STARTED with no launcher origin; the UI's launchpad or re-execution (which copies the
+# parent run's tags, a dead process's among them) creates one with the origin `dagster dev`
+# serves the code from, NOT_STARTED, then QUEUED for the daemon.
+CREATE_RUNS = """
+import sys, time
+from pathlib import Path
+from dagster import DagsterRun, DagsterRunStatus
+from dagster._core.remote_origin import (
+    ManagedGrpcPythonEnvCodeLocationOrigin, RemoteJobOrigin, RemoteRepositoryOrigin,
+)
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+from orchestration.instance import PROCESS_TAG, open_instance, this_process
+location = ManagedGrpcPythonEnvCodeLocationOrigin(
+    LoadableTargetOrigin(module_name="orchestration.definitions"), "orchestration.definitions"
+)
+ui_origin = RemoteJobOrigin(RemoteRepositoryOrigin(location, "__repository__"), "refresh_warehouse")
+runs = {
+    "cli": (DagsterRunStatus.NOT_STARTED, None),
+    "ui created": (DagsterRunStatus.NOT_STARTED, ui_origin),
+    "ui queued": (DagsterRunStatus.QUEUED, ui_origin),
+}
+with open_instance(Path(sys.argv[1])) as instance:
+    for name, (status, origin) in runs.items():
+        run = DagsterRun(
+            job_name="refresh_warehouse",
+            status=status,
+            remote_job_origin=origin,
+            tags={PROCESS_TAG: this_process()},
+        )
+        instance.add_run(run)
+        print(name, run.run_id, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_run_a_killed_cli_process_never_started_is_failed_but_not_one_the_ui_launched(
+    tmp_path: Path,
+):
+    warehouse = tmp_path / "warehouse.duckdb"
+    creator = subprocess.Popen(
+        [sys.executable, "-c", CREATE_RUNS, str(warehouse)],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        runs = dict(creator.stdout.readline().rsplit(" ", 1) for _ in range(3))
+        runs = {name: run_id.strip() for name, run_id in runs.items()}
+        os.kill(creator.pid, signal.SIGKILL)
+        assert creator.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if creator.poll() is None:
+            creator.kill()
+
+    with open_instance(warehouse) as instance:
+        dead = fail_dead_runs(instance, holding_lock=False)  # as the UI's sensor does
+        status = {name: instance.get_run_by_id(run_id).status for name, run_id in runs.items()}
+
+    assert [run.run_id for run in dead] == [runs["cli"]]
+    assert dead[0].reason == f"its process {creator.pid} ended without finishing it"
+    assert status == {
+        "cli": DagsterRunStatus.FAILURE,
+        "ui created": DagsterRunStatus.NOT_STARTED,
+        "ui queued": DagsterRunStatus.QUEUED,
+    }
