@@ -54,10 +54,6 @@ class BuildFailedError(RuntimeError):
     """A step or a blocking check failed; the message lists what, for a person to act on."""
 
 
-# The first line of a failed build's report; a line per cause follows.
-BUILD_FAILED = "build failed; the warehouse was left as it was:"
-
-
 def quiet_environment() -> None:
     """Telemetry defaults for this process and the processes it starts (dbt)."""
     for name, value in QUIET_ENV.items():
@@ -135,6 +131,11 @@ def _copy_database(source: Path, target: Path) -> None:
             shutil.copy2(source_file, Path(str(target) + suffix))
 
 
+def _failed(command: str) -> str:
+    """The first line of every failure of a command that writes the warehouse's instance."""
+    return f"{command} failed; the warehouse was left as it was:"
+
+
 @contextmanager
 def _making_room(step: str, command: str = "build") -> Iterator[None]:
     """A write of `step` refused for want of space (warehouse/disk.py) fails the `command` in
@@ -149,9 +150,8 @@ def _making_room(step: str, command: str = "build") -> Iterator[None]:
         space = out_of_space(error)
         if space is None:
             raise
-        failed = BUILD_FAILED.replace("build", command, 1)
         raise BuildFailedError(
-            f"{failed}\n  {step} failed: {space}; make room and run {command} again"
+            f"{_failed(command)}\n  {step} failed: {space}; make room and run {command} again"
         ) from error
 
 
@@ -407,7 +407,7 @@ def snapshot(warehouse: Path, snapshots: Path, month: date) -> str:
             },
         )
     if not result.success:
-        raise BuildFailedError(_failure_report(result).replace("build failed", "snapshot failed"))
+        raise BuildFailedError(_failure_report(result, command="snapshot"))
     metadata = result.asset_materializations_for_node("metric_snapshot")[0].metadata
     version, report = metadata["version"].value, metadata["report"].value
     if metadata["written"].value:
@@ -430,9 +430,9 @@ def _evaluation_line(evaluation, outcome: str) -> str:
     return _check_line(evaluation.check_name, model, outcome, evaluation.description)
 
 
-def _failure_report(result, errors: Sequence[str] = ()) -> str:
-    """What failed, in words: failed steps with their reason, failed blocking checks, then
-    the steps Dagster did not run because of them."""
+def _failure_report(result, errors: Sequence[str] = (), command: str = "build") -> str:
+    """What failed in the `command`'s run, in words: failed steps with their reason, failed
+    blocking checks, then the steps Dagster did not run because of them."""
     lines = []
     for event in result.all_events:
         if event.is_step_failure:
@@ -447,21 +447,23 @@ def _failure_report(result, errors: Sequence[str] = ()) -> str:
                 if error is not None and error.cls_name == "DagsterAssetCheckFailedError":
                     continue  # the failed check has its own line
                 message = error.message.strip() if error else "unknown error"
-            lines.append(redact(_step_failed_line(event.step_key, message)))
+            lines.append(redact(_step_failed_line(event.step_key, message, command)))
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
             if not evaluation.passed and evaluation.severity.value == "ERROR":
                 lines.append(_evaluation_line(evaluation, "failed"))
     lines += [_not_run_line(error) for error in errors]
-    return f"{BUILD_FAILED}\n  " + "\n  ".join(lines or ["a step failed (see the log)"])
+    return f"{_failed(command)}\n  " + "\n  ".join(lines or ["a step failed (see the log)"])
 
 
-def _step_failed_line(step: str, message: str) -> str:
-    """A failed step in words; a write refused for want of space (a load's commit, whose
-    DuckDB error names the file) says what to do, as the build's own steps do."""
+def _step_failed_line(step: str, message: str, command: str = "build") -> str:
+    """A failed step of the `command`'s run in words; a write refused for want of space (a
+    load's commit, whose DuckDB error names the file) says what to do, as `_making_room` does,
+    unless the step's own words say it already (a snapshot that could not be written)."""
     from warehouse.disk import out_of_space
 
-    hint = "; make room and run build again" if out_of_space(message) else ""
+    advised = "make room" in message
+    hint = f"; make room and run {command} again" if out_of_space(message) and not advised else ""
     return f"step {step} failed: {message}{hint}"
 
 

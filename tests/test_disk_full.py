@@ -362,6 +362,10 @@ def test_a_snapshot_that_cannot_be_written_leaves_no_partial_folder(
     # The warehouse knows v1 (its table of published versions), the new folder nothing.
     new_version = case.snapshots / "2026-10" / "v2"
     assert_failed_in_words(result, new_version, "file size limit", "nothing was published")
+    # Once, in the snapshot's words (the CLI added "; make room and run build again").
+    assert the_line_naming(result.stderr, new_version).endswith(
+        "; nothing was published: make room and run again"
+    )
     assert_left_as_it_was(case, digest, listing)
     assert list(case.run_ids().values()) == [DagsterRunStatus.FAILURE]
 
@@ -407,6 +411,10 @@ def test_a_load_whose_commit_runs_out_of_space_says_why(small_landing: Path, tmp
     assert "no transaction is active" not in result.stderr
     assert _step_failed_line("ingest_prometheus", error).endswith(
         "File too large; make room and run build again"
+    )
+    # The snapshot command's one step writes the warehouse too (its table of publications).
+    assert _step_failed_line("metric_snapshot", error, "snapshot").endswith(
+        "File too large; make room and run snapshot again"
     )
     with duckdb.connect(str(warehouse)) as con:  # its tables, made before the load, empty
         for table in ("prometheus_samples", "_ingest_log", "_quarantine"):
