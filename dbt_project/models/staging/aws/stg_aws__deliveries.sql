@@ -1,5 +1,10 @@
 -- Grain: one row per payer account, billing period, delivery (Data Exports BILLING_PERIOD
 -- folder or legacy CUR assembly), format verdict and currency: which delivery counts.
+-- A table, built once a build (staging is otherwise views): as a view, each of its readers
+-- (the bill's staging view, so every model and test over that; the delivery scopes; the
+-- reconciliation's three delivery stages) aggregated every raw line of the bill again.
+{{ config(materialized='table') }}
+
 with cur as (
     select * from {{ source('aws', 'cur') }}
 ),

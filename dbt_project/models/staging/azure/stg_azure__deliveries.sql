@@ -1,5 +1,10 @@
 -- Grain: one row per billing account, billing period, dataset (actual or amortized cost),
 -- delivery (a partitioned export run, or one file), format verdict and currency.
+-- A table, built once a build (staging is otherwise views): as a view, each of its readers
+-- (the bill's staging view, so every model and test over that; the delivery scopes; the
+-- reconciliation's three delivery stages) aggregated every raw line of the bill again.
+{{ config(materialized='table') }}
+
 with costs as (
     select * from {{ source('azure', 'costs') }}
 ),

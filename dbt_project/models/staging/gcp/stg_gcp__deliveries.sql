@@ -1,5 +1,10 @@
 -- Grain: one row per billing account, invoice month, delivery (a folder of export files),
 -- format verdict and currency: which delivery counts.
+-- A table, built once a build (staging is otherwise views): as a view, each of its readers
+-- (the bill's staging view, so every model and test over that; the delivery scopes; the
+-- reconciliation's three delivery stages) aggregated every raw line of the bill again.
+{{ config(materialized='table') }}
+
 with export as (
     select * from {{ source('gcp', 'billing_export') }}
 ),
