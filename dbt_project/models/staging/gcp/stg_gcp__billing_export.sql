@@ -52,118 +52,130 @@ classified_credits as (
     from credits
 ),
 
-row_discounts as (
+-- What the lines of a row take from its credits: one part per row with credits, the sum of
+-- its discounts (for its usage line), and one part per other credit (a Credit line of its own).
+credit_parts as (
     select
         _file,
         _record,
-        {{ exact_sum('amount') }} as discounts_amount
+        false as is_credit_line,
+        cast(null as integer) as credit_position,
+        cast(null as {{ dbt.type_string() }}) as credit_name,
+        {{ exact_sum('amount', filter='is_discount') }} as discounts_amount,
+        cast(null as double) as credit_amount
     from classified_credits
-    where is_discount
     group by _file, _record
+
+    union all
+
+    select
+        _file,
+        _record,
+        true as is_credit_line,
+        credit_position,
+        name as credit_name,
+        cast(null as double) as discounts_amount,
+        amount as credit_amount
+    from classified_credits
+    where not is_discount
 ),
 
-usage_lines as (
+-- Each current row once for its usage line and once more per Credit line. The rows are read
+-- once, here: read twice (credit lines joined back to their rows), DuckDB kept every row of
+-- every month in a temporary result, and a filter on the billing period above this view (an
+-- incremental int_cloud_costs__focus) could not reach the scan of the raw export.
+lines as (
     select
-        {{ dbt.concat([
-            "'gcp_billing_export: '", "current_rows._file", "' '", "current_rows._record"
-        ]) }} as line_key,
-        current_rows._file,
-        current_rows._record,
-        case current_rows.cost_type
-            when 'tax' then 'Tax'
-            when 'adjustment' then 'Adjustment'
-            when 'rounding_error' then 'Adjustment'
+        current_rows.*,
+        case
+            when credit_parts.is_credit_line
+                then {{ dbt.concat([
+                    "'gcp_billing_export: '", "current_rows._file", "' '", "current_rows._record",
+                    "' credit '",
+                    dbt.cast("credit_parts.credit_position", api.Column.translate_type("string"))
+                ]) }}
+            else {{ dbt.concat([
+                "'gcp_billing_export: '", "current_rows._file", "' '", "current_rows._record"
+            ]) }}
+        end as line_key,
+        case
+            when credit_parts.is_credit_line then 'Credit'
+            when current_rows.cost_type = 'tax' then 'Tax'
+            when current_rows.cost_type in ('adjustment', 'rounding_error') then 'Adjustment'
             else 'Usage'
         end as charge_category,
-        case when current_rows.cost_type = 'adjustment' then 'Correction' end as charge_class,
         case
+            when credit_parts.is_credit_line then cast(null as {{ dbt.type_string() }})
+            when current_rows.cost_type = 'adjustment' then 'Correction'
+        end as charge_class,
+        case
+            when credit_parts.is_credit_line then credit_parts.credit_name
             when current_rows.cost_type = 'adjustment'
                 then coalesce(current_rows.adjustment_description, current_rows.sku_description)
             else current_rows.sku_description
         end as charge_description,
-        current_rows.cost + coalesce(row_discounts.discounts_amount, 0) as billed_cost,
-        coalesce(current_rows.cost_at_list, current_rows.cost) as list_cost
+        case
+            when credit_parts.is_credit_line then credit_parts.credit_amount
+            else current_rows.cost + coalesce(credit_parts.discounts_amount, 0)
+        end as billed_cost,
+        case
+            when credit_parts.is_credit_line then 0
+            else coalesce(current_rows.cost_at_list, current_rows.cost)
+        end as list_cost
     from current_rows
-    left join row_discounts
+    left join credit_parts
         on
-            current_rows._file = row_discounts._file
-            and current_rows._record = row_discounts._record
-),
-
-credit_lines as (
-    select
-        {{ dbt.concat([
-            "'gcp_billing_export: '", "credits._file", "' '", "credits._record",
-            "' credit '", dbt.cast("credits.credit_position", api.Column.translate_type("string"))
-        ]) }} as line_key,
-        credits._file,
-        credits._record,
-        'Credit' as charge_category,
-        cast(null as {{ dbt.type_string() }}) as charge_class,
-        credits.name as charge_description,
-        credits.amount as billed_cost,
-        0 as list_cost
-    from classified_credits as credits
-    where not credits.is_discount
-),
-
-lines as (
-    select * from usage_lines
-    union all
-    select * from credit_lines
+            current_rows._file = credit_parts._file
+            and current_rows._record = credit_parts._record
 ),
 
 renamed as (
     select
         lines.line_key,
         'gcp' as provider,  -- noqa: RF04
-        current_rows.billing_account_id,
-        current_rows._billing_period as billing_period_start,
-        current_rows.usage_start_time as charge_period_start,
-        current_rows.usage_end_time as charge_period_end,
+        lines.billing_account_id,
+        lines._billing_period as billing_period_start,
+        lines.usage_start_time as charge_period_start,
+        lines.usage_end_time as charge_period_end,
         lines.charge_category,
         lines.charge_class,
         lines.charge_description,
-        current_rows.service_description as service_name,
+        lines.service_description as service_name,
         case
-            when current_rows.service_description in (
+            when lines.service_description in (
                 'Compute Engine', 'Kubernetes Engine', 'Cloud Run'
             ) then 'Compute'
-            when current_rows.service_description in (
+            when lines.service_description in (
                 'Cloud Storage', 'Filestore', 'Artifact Registry'
             ) then 'Storage'
-            when current_rows.service_description in (
+            when lines.service_description in (
                 'Networking', 'Cloud DNS', 'Cloud Load Balancing'
             ) then 'Networking'
-            when current_rows.service_description in ('Cloud Monitoring', 'Cloud Logging')
+            when lines.service_description in ('Cloud Monitoring', 'Cloud Logging')
                 then 'Management and Governance'
-            when current_rows.service_description = 'BigQuery' then 'Analytics'
+            when lines.service_description = 'BigQuery' then 'Analytics'
             else 'Other'
         end as service_category,
-        current_rows.project_id as sub_account_id,
-        current_rows.project_name as sub_account_name,
-        current_rows.location_region as region_id,
-        current_rows.resource_name as resource_id,
-        current_rows.sku_id,
-        current_rows.cost_type,
-        current_rows.adjustment_type,
-        current_rows.adjustment_mode,
+        lines.project_id as sub_account_id,
+        lines.project_name as sub_account_name,
+        lines.location_region as region_id,
+        lines.resource_name as resource_id,
+        lines.sku_id,
+        lines.cost_type,
+        lines.adjustment_type,
+        lines.adjustment_mode,
         lines.billed_cost,
         lines.billed_cost as effective_cost,
         lines.list_cost,
-        current_rows.currency as billing_currency,
-        {{ key_value_array_to_json_object('current_rows.labels') }} as tags,
+        lines.currency as billing_currency,
+        {{ key_value_array_to_json_object('lines.labels') }} as tags,
         cast(null as {{ dbt.type_string() }}) as commitment_discount_status,
         cast(null as {{ dbt.type_string() }}) as commitment_discount_id,
         cast(null as {{ dbt.type_string() }}) as invoice_id,
         cast(null as {{ dbt.type_string() }}) as service_subcategory,
-        current_rows._file,
-        current_rows._loaded_at
+        lines._file,
+        lines._loaded_at
     from lines
-    inner join current_rows
-        on
-            lines._file = current_rows._file
-            and lines._record = current_rows._record
 )
 
 select * from renamed
