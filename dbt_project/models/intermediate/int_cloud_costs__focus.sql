@@ -10,6 +10,28 @@
 -- since they were built (a reloaded, added or ruled-out file, another current delivery, a
 -- newer registry or exchange-rate load). Rows of scopes that no longer have a current
 -- delivery are deleted after the run (post_hook).
+{% set changed_since_built -%}
+    scope_version not in (select distinct scope_version from {{ this }})
+{%- endset %}
+{#- An incremental run reads only the billing periods of those scopes, which it looks up
+    first and gives each provider's view as dates: a filter of constants reaches the scan of
+    the raw bill through any of the view's joins (zone maps then skip the row groups of other
+    months), where the same filter as a subquery reached it only through joins that probe
+    with the raw rows (GCP's view, which hashes its rows to join their credits, read three
+    years for a day). -#}
+{% set periods_to_read = {} %}
+{% if is_incremental() and execute %}
+    {% set periods_sql %}
+        select distinct
+            source_name,
+            cast(billing_period_start as {{ dbt.type_string() }}) as billing_period_start
+        from {{ ref('int_cloud_costs__delivery_scopes') }}
+        where {{ changed_since_built }} and billing_period_start is not null
+    {% endset %}
+    {% for row in run_query(periods_sql) %}
+        {% do periods_to_read.setdefault(row[0], []).append(row[1]) %}
+    {% endfor %}
+{% endif %}
 with scopes as (
     select
         delivery_scope,
@@ -18,14 +40,12 @@ with scopes as (
         scope_version
     from {{ ref('int_cloud_costs__delivery_scopes') }}
     {% if is_incremental() %}
-        where scope_version not in (select distinct scope_version from {{ this }})
+        where {{ changed_since_built }}
     {% endif %}
 ),
 
--- Each provider's lines; an incremental run reads only the billing periods of its changed
--- scopes (the join on the scope below keeps the scopes themselves). DuckDB pushes the
--- periods down to the scan of the raw bill, whose row groups each hold lines of one file,
--- so an appended day reads its month, not three years.
+-- Each provider's lines: an incremental run reads its changed months, not three years (the
+-- join on the scope below keeps the scopes themselves).
 {% for cte, model, source_name in [
     ('gcp', 'stg_gcp__billing_export', 'gcp_billing'),
     ('aws', 'stg_aws__cur', 'aws_cur'),
@@ -35,10 +55,17 @@ with scopes as (
     {{ cte }} as (
         select * from {{ ref(model) }}
         {% if is_incremental() %}
-            where billing_period_start in (
-                select billing_period_start from scopes
-                where source_name = '{{ source_name }}'
-            )
+            {% set periods = periods_to_read.get(source_name, []) %}
+            where
+            {% if periods %}
+                billing_period_start in (
+                    {%- for period in periods %}
+                        cast('{{ period }}' as date){% if not loop.last %},{% endif %}
+                    {%- endfor %}
+                )
+            {% else %}
+                false
+            {% endif %}
         {% endif %}
     ),
 {% endfor %}
