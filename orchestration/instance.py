@@ -11,7 +11,8 @@ since the instance runs one run at a time, every run launched afterwards would w
 it. Every run records which process holds the warehouse lock (`PROCESS_TAG`); a run in
 progress whose process no longer exists is marked failed by `fail_dead_runs`, which the CLI
 calls when it takes the lock, `partner-metrics ui` when it starts, and the `dead_runs` sensor
-every minute while the UI is up.
+every minute while the UI is up. A re-execution inherits its parent's tag, its parent's
+process: until it records its own, it counts as having recorded none (`recorded_process`).
 
 A CLI command (build, snapshot) runs its job in its own process (`execute_in_process`): the
 run is created NOT_STARTED there, with no launcher origin, then started. A command stopped in
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, RunsFilter
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.event_log import SqliteEventLogStorage
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME
@@ -188,6 +189,20 @@ class DeadRun:
         return f"run {self.run_id[:8]} ({self.job_name}) marked failed: {self.reason}"
 
 
+def recorded_process(instance: DagsterInstance, run: DagsterRun) -> str | None:
+    """The process `run` recorded in `PROCESS_TAG`, or None while it has recorded none. A
+    re-execution (from the UI, or Dagster's automatic retry) starts with a copy of its parent
+    run's tags: until it takes the warehouse lock, a value equal to its parent's names the
+    parent's process, which is not this run's and is usually gone."""
+    identity = run.tags.get(PROCESS_TAG)
+    if identity is None or run.parent_run_id is None:
+        return identity
+    parent = instance.get_run_by_id(run.parent_run_id)
+    if parent is not None and parent.tags.get(PROCESS_TAG) == identity:
+        return None
+    return identity
+
+
 def fail_dead_runs(instance: DagsterInstance, *, holding_lock: bool) -> list[DeadRun]:
     """Mark failed every run in progress, or created by a CLI command and never started,
     whose process is gone; return them.
@@ -202,7 +217,7 @@ def fail_dead_runs(instance: DagsterInstance, *, holding_lock: bool) -> list[Dea
         run = record.dagster_run
         if run.status == DagsterRunStatus.NOT_STARTED and run.remote_job_origin is not None:
             continue  # launched by the UI, a schedule or a sensor: the daemon will start it
-        identity = run.tags.get(PROCESS_TAG)
+        identity = recorded_process(instance, run)
         if identity is not None:
             if not process_is_gone(identity):
                 continue

@@ -1,7 +1,8 @@
 """Process faults with real processes: a build killed with SIGKILL in the middle of dbt leaves
 no dbt process behind, and the run it left STARTED is marked failed when the next build
 starts, so nothing waits behind it; one killed while GX's workers run leaves none of them; a
-run a killed CLI process created and never started is failed, one the UI launched is not."""
+run a killed CLI process created and never started is failed, one the UI launched is not; a
+UI re-execution is not failed for the process its parent's tags name."""
 
 from __future__ import annotations
 
@@ -161,7 +162,7 @@ def test_a_build_killed_while_gx_validates_leaves_no_worker_nor_their_server():
 # NOT_STARTED with no launcher origin; the UI's launchpad or re-execution (which copies the
 # parent run's tags, a dead process's among them) creates one with the origin `dagster dev`
 # serves the code from, NOT_STARTED, then QUEUED for the daemon.
-CREATE_RUNS = """
+UI_ORIGIN = """
 import sys, time
 from pathlib import Path
 from dagster import DagsterRun, DagsterRunStatus
@@ -174,6 +175,10 @@ location = ManagedGrpcPythonEnvCodeLocationOrigin(
     LoadableTargetOrigin(module_name="orchestration.definitions"), "orchestration.definitions"
 )
 ui_origin = RemoteJobOrigin(RemoteRepositoryOrigin(location, "__repository__"), "refresh_warehouse")
+"""
+CREATE_RUNS = (
+    UI_ORIGIN
+    + """
 runs = {
     "cli": (DagsterRunStatus.NOT_STARTED, None),
     "ui created": (DagsterRunStatus.NOT_STARTED, ui_origin),
@@ -191,6 +196,7 @@ with open_instance(Path(sys.argv[1])) as instance:
         print(name, run.run_id, flush=True)
 time.sleep(600)
 """
+)
 
 
 def test_a_run_a_killed_cli_process_never_started_is_failed_but_not_one_the_ui_launched(
@@ -223,3 +229,118 @@ def test_a_run_a_killed_cli_process_never_started_is_failed_but_not_one_the_ui_l
         "ui created": DagsterRunStatus.NOT_STARTED,
         "ui queued": DagsterRunStatus.QUEUED,
     }
+
+
+# A process that has a run the UI launched in progress, as its run worker would, prints its id
+# and waits (to be killed).
+START_A_UI_RUN = (
+    UI_ORIGIN
+    + """
+with open_instance(Path(sys.argv[1])) as instance:
+    run = DagsterRun(
+        job_name="refresh_warehouse",
+        status=DagsterRunStatus.STARTED,
+        remote_job_origin=ui_origin,
+        tags={PROCESS_TAG: this_process()},
+    )
+    instance.add_run(run)
+print(run.run_id, flush=True)
+time.sleep(600)
+"""
+)
+
+# A process that re-executes a run as the UI's "Re-execute" does (Dagster's own
+# `create_reexecuted_run`, with the parent's tags), starts it as a run worker would, prints its
+# id, then on a line from its input records its process as the run's warehouse lock does, says
+# so and waits (to be killed).
+REEXECUTE = """
+import sys, time
+from pathlib import Path
+from dagster import DagsterEvent, DagsterEventType
+from dagster._core.execution.plan.resume_retry import ReexecutionStrategy
+from dagster._core.test_utils import in_process_test_workspace
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+from orchestration.instance import PROCESS_TAG, open_instance, this_process
+with open_instance(Path(sys.argv[1])) as instance:
+    parent = instance.get_run_by_id(sys.argv[2])
+    code = LoadableTargetOrigin(module_name="orchestration.definitions")
+    with in_process_test_workspace(instance, code) as workspace:
+        (entry,) = workspace.get_code_location_entries().values()
+        location = entry.code_location
+        (repository,) = location.get_repositories().values()
+        run = instance.create_reexecuted_run(
+            parent_run=parent,
+            request_context=workspace,
+            code_location=location,
+            remote_job=repository.get_full_job(parent.job_name),
+            strategy=ReexecutionStrategy.ALL_STEPS,
+            use_parent_run_tags=True,
+        )
+    for event in (DagsterEventType.RUN_STARTING, DagsterEventType.RUN_START):
+        instance.report_dagster_event(DagsterEvent(event.value, job_name=run.job_name), run.run_id)
+    print(run.run_id, flush=True)
+    sys.stdin.readline()
+    instance.add_run_tags(run.run_id, {PROCESS_TAG: this_process()})
+    print("recorded", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_ui_re_execution_of_a_killed_run_is_not_failed_for_its_parents_process(
+    tmp_path: Path,
+):
+    """A re-execution copies its parent's tags, the parent's process with them: a run killed
+    and failed, then re-executed, named a dead process from its start, and the `dead_runs`
+    sensor failed it while it started. Once it records its own process, that one counts."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    creator = subprocess.Popen(
+        [sys.executable, "-c", START_A_UI_RUN, str(warehouse)],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        parent_id = creator.stdout.readline().strip()
+        os.kill(creator.pid, signal.SIGKILL)
+        assert creator.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if creator.poll() is None:
+            creator.kill()
+    with open_instance(warehouse) as instance:
+        assert [run.run_id for run in fail_dead_runs(instance, holding_lock=False)] == [parent_id]
+        parent_process = instance.get_run_by_id(parent_id).tags[PROCESS_TAG]
+
+    reexecution = subprocess.Popen(
+        [sys.executable, "-c", REEXECUTE, str(warehouse), parent_id],
+        cwd=PROJECT_ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        run_id = reexecution.stdout.readline().strip()
+        assert run_id, "the re-execution was not created"
+        with open_instance(warehouse) as instance:
+            run = instance.get_run_by_id(run_id)
+            assert run.parent_run_id == parent_id and run.tags[PROCESS_TAG] == parent_process
+            assert run.status == DagsterRunStatus.STARTED
+            assert fail_dead_runs(instance, holding_lock=False) == []  # as the UI's sensor does
+            assert instance.get_run_by_id(run_id).status == DagsterRunStatus.STARTED
+
+        reexecution.stdin.write("take the lock\n")
+        reexecution.stdin.flush()
+        assert reexecution.stdout.readline() == "recorded\n"
+        with open_instance(warehouse) as instance:
+            assert fail_dead_runs(instance, holding_lock=False) == []
+        os.kill(reexecution.pid, signal.SIGKILL)
+        assert reexecution.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if reexecution.poll() is None:
+            reexecution.kill()
+
+    with open_instance(warehouse) as instance:
+        dead = fail_dead_runs(instance, holding_lock=False)
+        assert [(run.run_id, run.reason) for run in dead] == [
+            (run_id, f"its process {reexecution.pid} ended without finishing it")
+        ]
+        assert instance.get_run_by_id(run_id).status == DagsterRunStatus.FAILURE
