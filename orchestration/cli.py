@@ -231,7 +231,7 @@ def build(
                     full_refresh=full_refresh,
                     unit_tests=unit_tests,
                 )
-                tags = {"source": "cli", "landing": str(landing), "warehouse": str(warehouse)}
+                tags = _cli_run_tags(warehouse, landing=str(landing))
                 passed_run = None  # the run, once its steps all passed
                 try:
                     with _making_room("copying the warehouse"):
@@ -279,6 +279,15 @@ def build(
     )
 
 
+def _cli_run_tags(warehouse: Path, **more: str) -> dict[str, str]:
+    """The tags of a run a CLI command executes in its own process, that process among them
+    from the start: killed before its run takes the warehouse lock (where a run launched from
+    the UI records its process), the run is still failed as dead (orchestration/instance.py)."""
+    from orchestration.instance import PROCESS_TAG, this_process
+
+    return {"source": "cli", "warehouse": str(warehouse), **more, PROCESS_TAG: this_process()}
+
+
 def _warehouse_state(path: Path) -> tuple | None:
     """What a build can change in the DuckDB file at `path` (warehouse/build_state.py); None
     when there is no file yet."""
@@ -310,7 +319,6 @@ def _run_pipeline(
     """Run the pipeline job; return its warnings or raise BuildFailedError with its failures."""
     from orchestration.console import captured_output, run_logger
     from orchestration.definitions import make_definitions
-    from orchestration.instance import PROCESS_TAG, this_process
     from orchestration.partitions import window_tags
     from orchestration.schedules import PIPELINE_JOB
 
@@ -320,7 +328,7 @@ def _run_pipeline(
     with captured_output(log, progress):
         result = job.execute_in_process(
             instance=instance,
-            tags={**tags, **window_tags(window), PROCESS_TAG: this_process()},
+            tags={**tags, **window_tags(window)},
             run_config={"loggers": {"cli": {}}},
             raise_on_error=False,
         )
@@ -398,7 +406,7 @@ def snapshot(warehouse: Path, snapshots: Path, month: date) -> str:
             [metric_snapshot],
             resources=build_resources(settings),
             instance=instance,
-            tags={"source": "cli", "warehouse": str(warehouse)},
+            tags=_cli_run_tags(warehouse),
             raise_on_error=False,
             run_config={
                 "ops": {"metric_snapshot": {"config": {"month": f"{month:%Y-%m}"}}},

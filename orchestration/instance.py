@@ -14,12 +14,13 @@ calls when it takes the lock, `partner-metrics ui` when it starts, and the `dead
 every minute while the UI is up. A re-execution inherits its parent's tag, its parent's
 process: until it records its own, it counts as having recorded none (`recorded_process`).
 
-A CLI command (build, snapshot) runs its job in its own process (`execute_in_process`): the
-run is created NOT_STARTED there, with no launcher origin, then started. A command stopped in
-between (a disk too full to record the run's start) leaves it NOT_STARTED, and nothing will
-ever start it: it is failed like a started one. A run launched by the UI, a schedule or a
-sensor carries the origin its launcher starts it from, and waits (NOT_STARTED, then QUEUED)
-for Dagster's daemon: it is left alone until it starts.
+A CLI command (build, snapshot) runs its job in its own process (`execute_in_process`), and
+names that process in its run's tags from the start: the run is created NOT_STARTED there, with
+no launcher origin, then started. A command stopped in between (a disk too full to record the
+run's start) leaves it NOT_STARTED, and nothing will ever start it: it is failed like a started
+one. A run launched by the UI, a schedule or a sensor carries the origin its launcher starts it
+from, and waits (NOT_STARTED, then QUEUED) for Dagster's daemon: it is left alone until it
+starts.
 """
 
 from __future__ import annotations

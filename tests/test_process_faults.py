@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
 from dagster import DagsterRunStatus
 
 from orchestration.instance import PROCESS_TAG, fail_dead_runs, open_instance
@@ -344,3 +345,59 @@ def test_a_ui_re_execution_of_a_killed_run_is_not_failed_for_its_parents_process
             (run_id, f"its process {reexecution.pid} ended without finishing it")
         ]
         assert instance.get_run_by_id(run_id).status == DagsterRunStatus.FAILURE
+
+
+# The `snapshot` command, its run's warehouse lock stalled: it says when the run is about to
+# take the lock (before which the run has recorded no process) and waits there (to be killed).
+SNAPSHOT_BEFORE_THE_LOCK = """
+import sys, time
+from contextlib import contextmanager
+import orchestration.resources
+from orchestration.cli import main
+
+@contextmanager
+def stalled_lock(path):
+    print("taking the lock", flush=True)
+    time.sleep(600)
+    yield
+
+orchestration.resources.build_lock = stalled_lock
+main(["snapshot", *sys.argv[1:]])
+"""
+
+
+def test_a_snapshot_killed_before_it_takes_the_lock_is_failed_by_the_sensor(
+    tmp_path: Path, cli_env: dict[str, str]
+):
+    """Its run is STARTED before its first step takes the warehouse lock: killed then, it named
+    no process, so the `dead_runs` sensor left it in progress (and every run the UI queued
+    behind it) until the next build or UI start, two minutes later at least."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    duckdb.connect(str(warehouse)).close()  # it is killed before it reads anything
+    command = [sys.executable, "-c", SNAPSHOT_BEFORE_THE_LOCK, "--month", "2026-10"]
+    command += ["--warehouse", str(warehouse), "--snapshots", str(tmp_path / "snapshots")]
+    snapshot = subprocess.Popen(
+        command,
+        env=cli_env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert snapshot.stdout.readline() == "taking the lock\n"
+        os.kill(snapshot.pid, signal.SIGKILL)
+        assert snapshot.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if snapshot.poll() is None:
+            snapshot.kill()
+
+    with open_instance(warehouse) as instance:
+        (run,) = instance.get_runs()
+        assert run.status == DagsterRunStatus.STARTED, "the killed snapshot could not end its run"
+        assert run.tags["source"] == "cli"
+        dead = fail_dead_runs(instance, holding_lock=False)  # as the UI's sensor does
+        assert [(r.run_id, r.reason) for r in dead] == [
+            (run.run_id, f"its process {snapshot.pid} ended without finishing it")
+        ]
+        assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.FAILURE
