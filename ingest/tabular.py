@@ -382,18 +382,40 @@ def _open_member(archive: zipfile.ZipFile, member: str) -> BinaryIO:
 DELIMITERS = (",", ";", "\t")
 
 
+# Excel's "Unicode Text" (File > Save As > Unicode Text) saves a sheet as `<name>.txt`: UTF-16
+# LE behind a byte-order mark, fields separated by tabs, CRLF line ends ("Text (Tab
+# delimited)" writes the same in the system's code page). The folders staff fill from Excel
+# read `*.txt` as that: at tabs, whatever the header holds.
+TAB_SEPARATED_SUFFIX = ".txt"
+
+
 def csv_delimiter(path: Path, required: Sequence[str]) -> str:
     """The separator the header is written with: ',' unless the header split at commas has
-    none of `required` and split at ';' or a tab has some. Data rows are not looked at: a
-    value holding ';' is no sign of anything. A workbook is read through a ','-separated copy
-    with decimal points (`_text`): it is not opened again to say so."""
+    none of `required` and split at ';' or a tab has some; a tab in a `.txt`. Data rows are
+    not looked at: a value holding ';' is no sign of anything. A workbook is read through a
+    ','-separated copy with decimal points (`_text`): it is not opened again to say so."""
     if workbook(path):
         return ","
-    return _delimiter(_first_line(path), required)
+    return _delimiter(path, _first_line(path), required)
 
 
-def _delimiter(line: str, required: Sequence[str]) -> str:
+def _delimiter(path: Path, line: str, required: Sequence[str]) -> str:
+    if path.suffix == TAB_SEPARATED_SUFFIX:
+        return _tabs(line)
     return next((d for d in DELIMITERS if set(required) & set(_cells(line, d))), ",")
+
+
+def _tabs(line: str) -> str:
+    """A tab, the separator of a `.txt` header, which must hold one: any other text is not
+    what Excel's "Unicode Text" saves."""
+    if len(_cells(line, "\t")) < 2:
+        raise ParseError(
+            'a .txt file is read as Excel\'s "Unicode Text" saves a sheet, its fields separated '
+            'by tabs, and this header has no tab: save the sheet as "Unicode Text", or as '
+            '"CSV UTF-8 (Comma delimited)" and name it .csv',
+            "line 1 (header)",
+        )
+    return "\t"
 
 
 def csv_numbers(path: Path, required: Sequence[str]) -> Numbers:
@@ -407,8 +429,10 @@ def csv_header(path: Path, delimiter: str = ",") -> list[str]:
     """The header row, without a byte-order mark. A header with more cells at tabs than at
     `delimiter` is tab-separated, as Excel's "Unicode Text" and "Text (Tab delimited)" save a
     sheet: a source that reads only commas (`delimiter` ',') says what to save it as rather
-    than miss every column it needs."""
+    than miss every column it needs. A `.txt` is read at tabs (`TAB_SEPARATED_SUFFIX`)."""
     line = _first_line(path)
+    if path.suffix == TAB_SEPARATED_SUFFIX:
+        delimiter = _tabs(line)
     header = _header(line, delimiter)
     if delimiter != "\t" and len(_cells(line, "\t")) > len(header):
         raise ParseError(
@@ -506,7 +530,8 @@ def csv_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ()) 
     """All wanted columns as strings, plus `_record` ('line N') and `_ordinal` (file order),
     read by DuckDB's strict CSV reader when the query runs.
 
-    Fields are separated by ',', or by ';' or a tab when the header says so (`csv_delimiter`).
+    Fields are separated by ',', or by ';' or a tab when the header says so (`csv_delimiter`);
+    a `.txt`'s by tabs.
     Columns beyond `required` and `optional` are accepted and ignored; a missing optional
     column reads as null; a missing required column is a ParseError. A blank header cell (a
     trailing comma, as the ECB writes its rates) names column<N> (0-based), as DuckDB's own
@@ -524,7 +549,7 @@ def csv_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ()) 
     if workbook(path):
         return workbook_rows(path, required, optional)
     first_line = _first_line(path)  # read once, for the separator and the header
-    delimiter = _delimiter(first_line, required)
+    delimiter = _delimiter(path, first_line, required)
     header = _header(first_line, delimiter)
     missing = [c for c in required if c not in header]
     if missing:

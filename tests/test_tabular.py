@@ -16,6 +16,7 @@ import pytest
 from ingest.framework import ParseError, file_scratch
 from ingest.tabular import (
     checked_text,
+    csv_delimiter,
     csv_header,
     csv_rows,
     plausible_time,
@@ -389,6 +390,26 @@ def test_a_tab_separated_header_read_at_commas_says_what_to_save_it_as(tmp_path:
         "delimited)\" save a sheet), and this file is read at ',': save it as \"CSV UTF-8 "
         '(Comma delimited)"',
     )
+
+
+def test_a_txt_is_read_at_its_tabs_and_one_without_a_tab_in_its_header_fails(tmp_path: Path):
+    """`<name>.txt` is what Excel's "Unicode Text" saves: its header is read at tabs whatever
+    the caller reads a CSV at, and even when a title holds commas; a header without a tab (a
+    CSV named .txt) is refused before any column is looked for."""
+    path = tmp_path / "export.txt"
+    path.write_bytes(codecs.BOM_UTF16_LE + "Record ID\tStage, as named\r\n".encode("utf-16-le"))
+    assert csv_header(path) == ["Record ID", "Stage, as named"]
+    assert csv_delimiter(path, ["id"]) == "\t"
+    path.write_text("Record ID,Deal Stage\n1,won\n", encoding="utf-8")
+    for read in (csv_header, lambda p: csv_rows(p, ["Record ID"])):
+        with pytest.raises(ParseError) as error:
+            read(path)
+        assert (error.value.where, error.value.problem) == (
+            "line 1 (header)",
+            'a .txt file is read as Excel\'s "Unicode Text" saves a sheet, its fields separated '
+            'by tabs, and this header has no tab: save the sheet as "Unicode Text", or as "CSV '
+            'UTF-8 (Comma delimited)" and name it .csv',
+        )
 
 
 # --- Excel workbooks: written by openpyxl as a program writes them (typed cells, a formula
