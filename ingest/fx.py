@@ -2,7 +2,8 @@
 saved from a spreadsheet in a decimal-comma locale, `;`-separated with rates like 1,0845), or
 the European Central Bank's euro reference rates as staff download them (eurofxref-hist.csv,
 eurofxref.csv), told apart by the header. Either may be an Excel workbook (`fx/*.xlsx`), read
-as the CSV of its first worksheet (`ingest.tabular.workbook_rows`)."""
+as the CSV of its first worksheet (`ingest.tabular.workbook_rows`), or saved from Excel as
+"Unicode Text" (`fx/*.txt`: UTF-16, tab-separated), read as its CSV."""
 
 from __future__ import annotations
 
@@ -189,10 +190,11 @@ SOURCE = Source(
     name="fx",
     group="reference",
     description="Exchange rates to USD (fx/*.csv: ours, or the ECB's euro reference rates, "
-    "also as the zip it is downloaded in; or either as an Excel workbook, fx/*.xlsx).",
+    "also as the zip it is downloaded in; or either as an Excel workbook, fx/*.xlsx, or saved "
+    "from Excel as Unicode Text, fx/*.txt).",
     # The ECB's history comes zipped; an .xls is matched to fail saying to save it as CSV or
     # XLSX, not to be passed over.
-    patterns=("fx/*.csv", "fx/*.zip", "fx/*.xlsx", "fx/*.xls"),
+    patterns=("fx/*.csv", "fx/*.zip", "fx/*.xlsx", "fx/*.xls", "fx/*.txt"),
     tables=(RATES,),
     cadence=timedelta(days=35),
     parse=parse_rates,

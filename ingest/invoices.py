@@ -11,6 +11,8 @@ Landing layout (`<landing>/invoices/`):
 - `*.xlsx`: the same columns in the first worksheet of an Excel workbook, row 1 the header,
   read as the CSV of that worksheet (`ingest.tabular.workbook_rows`; a date cell as
   YYYY-MM-DD). An `.xls` (Excel 97-2003) fails, saying to save it as CSV or XLSX.
+- `*.txt`: the same columns saved from Excel as "Unicode Text" (UTF-16, tab-separated), read
+  as the CSV (`ingest.tabular.TAB_SEPARATED_SUFFIX`).
 - `*.json`: the Google Sheets v4 `spreadsheets.values.get` response for the same columns
   (`{"range":"Invoices!A1:L40","majorDimension":"ROWS","values":[[header...],[...]]}`); every
   cell is a string (or, as the live pull asks for unformatted values, a number; a date cell
@@ -235,9 +237,16 @@ SOURCE = Source(
     name="invoices",
     group="revenue",
     description="Invoice lines: accounting CSV exports (invoices/*.csv), Excel workbooks "
-    "(invoices/*.xlsx) and the finance Google Sheet as values.get JSON (invoices/*.json).",
+    "(invoices/*.xlsx), either saved from Excel as Unicode Text (invoices/*.txt), and the "
+    "finance Google Sheet as values.get JSON (invoices/*.json).",
     # An .xls is matched to fail saying to save it as CSV or XLSX, not to be passed over.
-    patterns=("invoices/*.csv", "invoices/*.xlsx", "invoices/*.xls", "invoices/*.json"),
+    patterns=(
+        "invoices/*.csv",
+        "invoices/*.xlsx",
+        "invoices/*.xls",
+        "invoices/*.json",
+        "invoices/*.txt",
+    ),
     tables=(LINES,),
     parse=parse_invoice_file,
     cadence=timedelta(days=35),

@@ -38,6 +38,8 @@ Landing layout (`<landing>/surveys/`):
   its first worksheet read as workbooks are (`ingest.tabular.workbook_rows`); the Timestamp
   is a date-time cell there, locale-free, in the spreadsheet's time zone (one typed as text
   follows the locale). An `.xls` fails, saying to save it as CSV or XLSX.
+- `*.txt`: a CSV export opened in Excel and saved as "Unicode Text" (UTF-16, tab-separated),
+  read as that CSV (`ingest.tabular.TAB_SEPARATED_SUFFIX`).
 - `*.json`: the responses sheet through Sheets v4 `values.get` with
   `valueRenderOption=UNFORMATTED_VALUE` (scores as numbers) and
   `dateTimeRenderOption=FORMATTED_STRING` (timestamps as the sheet shows them, in its locale);
@@ -654,7 +656,8 @@ SOURCE = Source(
     group="community",
     description="Community survey responses (Google Forms): CSV exports (surveys/*.csv, or "
     "zipped as Forms downloads them, surveys/*.zip), the responses sheet downloaded as a "
-    "workbook (surveys/*.xlsx) or as values.get JSON (surveys/*.json), read as "
+    "workbook (surveys/*.xlsx) or as values.get JSON (surveys/*.json), an export saved from "
+    "Excel as Unicode Text (surveys/*.txt), read as "
     "surveys/questions.yaml says.",
     # An .xls is matched to fail saying to save it as CSV or XLSX, not to be passed over.
     patterns=(
@@ -663,6 +666,7 @@ SOURCE = Source(
         "surveys/*.xlsx",
         "surveys/*.xls",
         "surveys/*.json",
+        "surveys/*.txt",
         f"surveys/{QUESTIONS_FILE}",
     ),
     tables=(SETTINGS, RESPONSES),

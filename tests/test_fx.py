@@ -70,10 +70,12 @@ def test_byte_order_mark_and_extra_columns_are_accepted(tmp_path: Path):
     assert [(r["currency"], r["usd_per_unit"]) for r in rows] == [("EUR", 1.09)]
 
 
-def test_rates_saved_as_unicode_text_are_read_at_their_tabs(tmp_path: Path):
-    """Excel's "Unicode Text": UTF-16 LE behind a byte-order mark, tab-separated, CRLF."""
+@pytest.mark.parametrize("name", ["rates.csv", "rates.txt"])
+def test_rates_saved_as_unicode_text_are_read_at_their_tabs(tmp_path: Path, name: str):
+    """Excel's "Unicode Text": UTF-16 LE behind a byte-order mark, tab-separated, CRLF; named
+    `.txt` as Excel names it, or renamed `.csv`."""
     rates = write(
-        tmp_path / "rates.csv",
+        tmp_path / name,
         "date\tcurrency\tusd_per_unit\r\n2024-03-01\tEUR\t1.09\r\n2024-03-01\tCHF\t1.13\r\n",
         encoding="utf-16",
     )
@@ -199,6 +201,32 @@ def test_ecb_history_becomes_usd_per_unit_for_each_quoted_currency():
     assert rate[date(2026, 4, 10), "GBP"] == pytest.approx(1.344469, abs=1e-6)
     first = next(r for r in rows if (r["rate_date"], r["currency"]) == (date(2026, 4, 13), "GBP"))
     assert first["_record"] == "line 2, GBP"
+
+
+def test_ecb_history_opened_in_excel_and_saved_as_unicode_text_reads_like_the_csv(
+    tmp_path: Path,
+):
+    """fx/*.txt is read at its tabs whatever its header: the ECB's columns too."""
+    history = (ECB / "eurofxref-hist.csv").read_text(encoding="utf-8")
+    saved = write(tmp_path / "eurofxref-hist.txt", history.replace(",", "\t"), "utf-16")
+    from_text = parse_rates(saved).tables["fx_rates"].to_pylist()
+    assert from_text == parse_rates(ECB / "eurofxref-hist.csv").tables["fx_rates"].to_pylist()
+
+
+def test_fx_reads_txt_files_in_its_folder(tmp_path: Path):
+    landing = tmp_path / "landing"
+    write_in = landing / "fx"
+    write_in.mkdir(parents=True)
+    write(
+        write_in / "rates.txt",
+        "date\tcurrency\tusd_per_unit\r\n2024-03-01\tEUR\t1.09\r\n",
+        "utf-16",
+    )
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        report = load_source(con, FX, landing)
+        assert [(f.file, f.status, f.rows_loaded) for f in report.files] == [
+            ("fx/rates.txt", "loaded", 1)
+        ]
 
 
 def test_ecb_history_zipped_as_downloaded_reads_like_the_csv(tmp_path: Path):

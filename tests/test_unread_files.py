@@ -103,10 +103,10 @@ def test_files_no_source_reads_are_skipped_saying_what_to_do_and_load_nothing(
     (landing / "fx/ECB.ZIP").write_bytes(b"PK\x03\x04")
     (landing / "registry/notes.md").write_text("clusters moved in May\n", encoding="utf-8")
 
-    expected_invoices = "not a file invoices reads (expected invoices/*.{csv,xlsx,xls,json})"
+    expected_invoices = "not a file invoices reads (expected invoices/*.{csv,xlsx,xls,json,txt})"
     surveys = (
         "not a file surveys reads "
-        "(expected surveys/*.{csv,zip,xlsx,xls,json}, surveys/questions.yaml)"
+        "(expected surveys/*.{csv,zip,xlsx,xls,json,txt}, surveys/questions.yaml)"
     )
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
         found = load(con, landing)
@@ -127,7 +127,7 @@ def test_files_no_source_reads_are_skipped_saying_what_to_do_and_load_nothing(
                 "fx/ECB.ZIP": (
                     SKIPPED,
                     0,
-                    "not a file fx reads (expected fx/*.{csv,zip,xlsx,xls}): .ZIP is not .zip "
+                    "not a file fx reads (expected fx/*.{csv,zip,xlsx,xls,txt}): .ZIP is not .zip "
                     "(names are case-sensitive); rename it to ECB.zip",
                 )
             },

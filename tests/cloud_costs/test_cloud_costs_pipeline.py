@@ -281,7 +281,7 @@ def test_an_unknown_file_is_skipped_in_the_log_and_the_summary(built):
         f"  aws_cur: {UNKNOWN_FILE}: not a file aws_cur reads (expected "
         "cloud_costs/aws/**/*.{parquet,csv,csv.gz,csv.zip})\n"
         f"  invoices: {UPPER_CASE_INVOICES}: not a file invoices reads (expected "
-        "invoices/*.{csv,xlsx,xls,json}): .CSV is not .csv (names are case-sensitive); rename "
+        "invoices/*.{csv,xlsx,xls,json,txt}): .CSV is not .csv (names are case-sensitive); rename "
         "it to JAN.csv\n"
         + "".join(
             f"  landing: {file}: not in a source's folder: {reason}\n"

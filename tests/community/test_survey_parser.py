@@ -3,8 +3,11 @@ says, with e-mail addresses keyed and free text kept out of `raw`."""
 
 from __future__ import annotations
 
+import codecs
+import csv
 import hashlib
 import hmac
+import io
 import json
 import zipfile
 from datetime import UTC, datetime
@@ -550,6 +553,78 @@ def test_a_response_in_the_csv_and_the_xlsx_download_of_the_sheet_counts_once(tm
         assert restricted.execute(
             "select _file, response_id, comment from survey_comments order by _file"
         ).fetchall() == [(file, ids[0][0], "More GPUs, please") for file in files]
+
+
+def unicode_text(csv_text: str) -> bytes:
+    """A CSV's cells as Excel's "Unicode Text" (File > Save As) saves them: UTF-16 LE behind
+    its byte-order mark, separated by tabs (a cell quoted only when it holds a tab, a quote or
+    a line break), CRLF line ends."""
+    saved = io.StringIO()
+    rows = csv.reader(io.StringIO(csv_text, newline=""))
+    csv.writer(saved, delimiter="\t", lineterminator="\r\n").writerows(rows)
+    return codecs.BOM_UTF16_LE + saved.getvalue().encode("utf-16-le")
+
+
+def test_responses_saved_from_excel_as_unicode_text_load_the_rows_of_their_csv(tmp_path):
+    """`surveys/<name>.txt` as Excel's "Unicode Text" writes it loads the very rows, line
+    numbers, keyed respondents, restricted comment and quarantine of the CSV it was saved
+    from, under the same response ids. By hand as for the workbook above: Los Angeles in
+    January is UTC-8; line 4's 11 is off the 0-10 scale."""
+    from warehouse.paths import restricted_path
+
+    root = tmp_path / "landing"
+    folder = landing(root, {"responses.csv": SHEET_CSV}, timezone="America/Los_Angeles")
+    (folder / "responses.txt").write_bytes(unicode_text(SHEET_CSV))
+    assert (
+        (folder / "responses.txt")
+        .read_bytes()
+        .startswith(b"\xff\xfeT\x00i\x00m\x00e\x00s\x00t\x00a\x00m\x00p\x00\t\x00")
+    )
+    warehouse = tmp_path / "w.duckdb"
+    ada = hmac.new(KEY.encode(), b"ada@example.org", hashlib.sha256).hexdigest()
+    expected = [
+        ("line 2", datetime(2024, 1, 15, 18, 23, 45, tzinfo=UTC), ada, "alpha", 10, 5),
+        ("line 3", datetime(2024, 1, 16, 8, 0, tzinfo=UTC), None, "beta", 6, 3),
+    ]
+    files = ["surveys/responses.csv", "surveys/responses.txt"]
+    with duckdb.connect(str(warehouse)) as con:
+        ids = _both_copies_load_alike(con, root, files, expected)
+    with duckdb.connect(str(restricted_path(warehouse)), read_only=True) as restricted:
+        assert restricted.execute(
+            "select _file, response_id, comment from survey_comments order by _file"
+        ).fetchall() == [(file, ids[0][0], "More GPUs, please") for file in files]
+
+
+@pytest.mark.parametrize(
+    ("saved", "problem"),
+    [
+        (  # "CSV UTF-8" named .txt
+            (HEADER + "1/15/2024 10:23:45,,9,4,alpha,\n").encode("utf-8-sig"),
+            r"line 1 \(header\): a \.txt file is read as Excel's \"Unicode Text\" saves a "
+            r"sheet, its fields separated by tabs, and this header has no tab: save the sheet as "
+            r"\"Unicode Text\", or as \"CSV UTF-8 \(Comma delimited\)\" and name it \.csv",
+        ),
+        (  # tab-separated, but not a form's responses
+            unicode_text("date,currency,usd_per_unit\r\n2024-03-01,EUR,1.09\r\n"),
+            r"header: missing required column\(s\): Timestamp",
+        ),
+        (  # "Text (Tab delimited)": Windows-1252, as Excel saves it
+            (HEADER.replace(",", "\t") + "1/15/2024 10:23:45\t\t9\t4\tZ\u00fcrich\t\n").encode(
+                "cp1252"
+            ),
+            r"line 2: not UTF-8 text: .* holds FC 72 69 63 .* which reads 'üric' in Windows-1252",
+        ),
+    ],
+    ids=["comma-separated", "other-header", "windows-1252"],
+)
+def test_a_txt_that_is_not_a_forms_unicode_text_fails_naming_the_file(tmp_path, saved, problem):
+    root = tmp_path / "landing"
+    (landing(root, {}) / "responses.txt").write_bytes(saved)
+    with (
+        duckdb.connect(str(tmp_path / "w.duckdb")) as con,
+        pytest.raises(SourceError, match=r"surveys/responses\.txt, " + problem),
+    ):
+        load_source(con, SOURCE, root)
 
 
 def test_a_workbook_timestamp_cell_is_read_whatever_the_locale_and_text_in_it_by_the_locale(

@@ -366,11 +366,15 @@ SAVED_AS = {
 }
 
 
-@pytest.mark.parametrize("saved_as", SAVED_AS)
-def test_an_invoice_file_in_utf8_or_utf16_lands_the_same_raw_rows(tmp_path, saved_as):
+@pytest.mark.parametrize(
+    ("saved_as", "name"),
+    # Excel names a "Unicode Text" file .txt; a person may rename it .csv.
+    [*((saved_as, "march.csv") for saved_as in SAVED_AS), ("unicode-text", "march.txt")],
+)
+def test_an_invoice_file_in_utf8_or_utf16_lands_the_same_raw_rows(tmp_path, saved_as, name):
     landing = tmp_path / "landing"
     (landing / "invoices").mkdir(parents=True)
-    (landing / "invoices/march.csv").write_bytes(SAVED_AS[saved_as](ACCENTED_INVOICES))
+    (landing / "invoices" / name).write_bytes(SAVED_AS[saved_as](ACCENTED_INVOICES))
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     report = load_source(con, INVOICES, landing)
     assert (report.rows_loaded, report.rows_quarantined) == (2, 0)
