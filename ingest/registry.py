@@ -11,15 +11,37 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import pyarrow as pa
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from ingest.framework import RECORD_COLUMN, Parsed, ParseError, RawTable, Source
 
 PartnerId = str
+
+
+def _freshdesk_company_id(value: str) -> str:
+    """A Freshdesk company id as its tickets write it (`company_id`): the registry's text is
+    matched to the ticket's digits as text, so `007` or `7.0` would match no ticket of company
+    7 and list them all as rejected."""
+    if not re.fullmatch(r"[1-9][0-9]*", value):
+        raise ValueError(
+            f"not a Freshdesk company id: {value[:100]!r} (a positive whole number without "
+            "leading zeros, as in the company's address .../a/companies/<id>)"
+        )
+    return value
+
+
+FreshdeskCompanyId = Annotated[str, AfterValidator(_freshdesk_company_id)]
 
 
 class _Strict(BaseModel):
@@ -33,8 +55,8 @@ class Partner(_Strict):
     # Support tickets link through the partner's Freshdesk company, one per helpdesk (each
     # Freshdesk account numbers its companies): freshdesk_company_id in the helpdesk landed in
     # support/ itself, freshdesk_companies in each further one, by its folder support/<helpdesk>/.
-    freshdesk_company_id: str | None = None
-    freshdesk_companies: dict[str, str] = Field(default_factory=dict)
+    freshdesk_company_id: FreshdeskCompanyId | None = None
+    freshdesk_companies: dict[str, FreshdeskCompanyId] = Field(default_factory=dict)
 
     @field_validator("freshdesk_companies")
     @classmethod
@@ -336,5 +358,7 @@ SOURCE = Source(
     # 3: a partner's Freshdesk company per helpdesk (freshdesk_companies beside
     # freshdesk_company_id) in registry_freshdesk_companies, no longer a column of
     # registry_partners; files landed before are parsed again.
-    version=3,
+    # 4: a Freshdesk company id must be a positive whole number without leading zeros; a
+    # registry landed before is parsed again, so one with `007` fails now, not at its next edit.
+    version=4,
 )

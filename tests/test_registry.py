@@ -193,6 +193,30 @@ def test_registry_yields_partners_clusters_and_hubs(tmp_path: Path):
             "partner 'openscapes', field freshdesk_companies",
             "Input should be a valid dictionary",
         ),
+        # A ticket of company 7 writes 7: the registry's id is matched to it as text.
+        *(
+            (
+                ('freshdesk_company_id: "7"', f"freshdesk_company_id: {typed}"),
+                "partner 'nasa-veda', field freshdesk_company_id",
+                f"Value error, not a Freshdesk company id: {read!r} (a positive whole number "
+                "without leading zeros, as in the company's address .../a/companies/<id>)",
+            )
+            for typed, read in [
+                ("007", "007"),
+                ('"0"', "0"),
+                ("-7", "-7"),
+                ("7.0", "7.0"),
+                ('" 7"', " 7"),
+                ("acme", "acme"),
+                ('""', ""),
+            ]
+        ),
+        (
+            ("partners.freshdesk.com: 8", "partners.freshdesk.com: 08"),
+            "partner 'nasa-veda', field freshdesk_companies.partners.freshdesk.com",
+            "Value error, not a Freshdesk company id: '08' (a positive whole number without "
+            "leading zeros, as in the company's address .../a/companies/<id>)",
+        ),
     ],
 )
 def test_invalid_registry_names_cluster_and_field(tmp_path: Path, change, where, problem):
