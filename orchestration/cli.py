@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date
@@ -340,23 +340,26 @@ def _run_pipeline(
         if event.is_step_materialization and event.step_key == "metric_snapshot":
             report = event.event_specific_data.materialization.metadata.get("report")
             snapshot = Path(str(report.value)) if report is not None else None
-    warnings = [
-        _evaluation_line(event.event_specific_data, "warned")
+    evaluations = [
+        event.event_specific_data
         for event in result.all_events
         if event.event_type_value == "ASSET_CHECK_EVALUATION"
-        and not event.event_specific_data.passed
-        and event.event_specific_data.severity.value == "WARN"
     ]
-    if not any(
-        event.is_step_materialization and event.step_key == "partner_metrics_dbt"
-        for event in result.all_events
-    ):  # dbt did not run: its tests' warnings are the last build's, and still hold
-        warnings += _last_dbt_warnings(settings.warehouse_file)
+    warnings = [
+        _evaluation_line(evaluation, "warned")
+        for evaluation in evaluations
+        if not evaluation.passed and evaluation.severity.value == "WARN"
+    ]
+    # The tests this run did not run (dbt did not run, or built only what changed): their
+    # data is unchanged, so their warnings from an earlier build still hold.
+    ran = {evaluation.check_name for evaluation in evaluations}
+    warnings += _last_dbt_warnings(settings.warehouse_file, ran)
     return PipelineRun(result.run_id, snapshot, warnings)
 
 
-def _last_dbt_warnings(warehouse: Path) -> list[str]:
-    """The dbt tests that warned in the warehouse's last dbt build (audit.dbt_test_results)."""
+def _last_dbt_warnings(warehouse: Path, ran: Collection[str] = ()) -> list[str]:
+    """The dbt tests that warned when they last ran (audit.dbt_test_results), but those
+    named in `ran`."""
     import duckdb
 
     from orchestration.dbt import failing_rows_description
@@ -374,6 +377,7 @@ def _last_dbt_warnings(warehouse: Path) -> list[str]:
             test, model, "warned in the last dbt build", failing_rows_description(failures, [])
         )
         for test, model, failures in warned
+        if test not in ran
     ]
 
 

@@ -26,7 +26,7 @@ from dagster import LoggerDefinition, logger
 
 from ingest.secrets import redact
 from ingest.sources import SOURCES
-from warehouse.build_state import DBT_NOT_RUN
+from warehouse.build_state import DBT_NOT_RUN, NOT_REBUILT
 
 # The ingest stage counts sources by the raw tables it materialised (one step loads several).
 SOURCE_OF_TABLE = {table.name: source.name for source in SOURCES for table in source.tables}
@@ -213,7 +213,8 @@ class Progress:
                 if table in SOURCE_OF_TABLE:  # not the log of the files no source owns
                     stage.sources.add(SOURCE_OF_TABLE[table])
             elif kind == "ASSET_MATERIALIZATION" and event.partition is None:
-                stage.materialized += 1
+                metadata = event.event_specific_data.materialization.metadata
+                stage.materialized += NOT_REBUILT not in metadata  # a mart a build kept
             elif kind == "ASSET_CHECK_EVALUATION":
                 evaluation = event.event_specific_data
                 if evaluation.passed:

@@ -43,11 +43,13 @@ from dagster_dbt import (
 )
 from dagster_duckdb import DuckDBResource
 
+from orchestration.dbt_selection import Selection, changed_selection, exclusion_args
 from orchestration.formatting import markdown_table
 from orchestration.resources import WarehouseLockResource
 from orchestration.settings import Settings
 from warehouse.build_state import (
     DBT_NOT_RUN,
+    NOT_REBUILT,
     DbtBuild,
     DbtInputs,
     invocation_state,
@@ -57,7 +59,7 @@ from warehouse.build_state import (
     record_build,
 )
 from warehouse.paths import DBT_PROJECT_DIR
-from warehouse.snapshots import SnapshotError, latest_report
+from warehouse.snapshots import MARTS_SCHEMA, SnapshotError, latest_report
 
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 PREVIEW_SCHEMA = "marts"
@@ -171,6 +173,8 @@ TRANSLATOR = PartnerMetricsTranslator(
 # Failing rows shown in a failed check's description.
 FAILING_ROWS_SHOWN = 3
 SNAPSHOT_KEY = AssetKey(["metric_snapshot"])
+# The mart of published versions: the snapshot feeds it, so does not depend on it.
+PUBLISHED_VERSIONS = "metric_snapshots"
 # Vars that say where a run builds (the CLI's working copy, the UI's file), not what: left out
 # of the fingerprint of dbt's inputs.
 WHERE_VARS = ("warehouse_path", "duckdb_temp_directory")
@@ -193,7 +197,9 @@ def partner_metrics_dbt(
     dbt runs only when its inputs changed since the last full build recorded in this
     warehouse (warehouse/build_state.py), when the run's month has no published snapshot yet,
     for a selection of models, or with `Settings.full_refresh`; otherwise the step yields
-    nothing and says why. A changed project rebuilds from scratch (`rebuild_from_scratch`)
+    nothing and says why. When only raw data and/or the as-of day changed, it builds only
+    the nodes downstream of them (orchestration/dbt_selection.py); the other models keep
+    their tables (`not_rebuilt`). A changed project rebuilds from scratch (`rebuild_from_scratch`)
     and runs the unit tests (unless `Settings.unit_tests` is off); an unchanged one leaves
     them out (they passed on the same SQL).
 
@@ -202,8 +208,9 @@ def partner_metrics_dbt(
     failed check its first failing rows (tests that keep them, `store_failures_as`), so the
     UI and the CLI say which file, line or month is wrong rather than only that something is.
     """
+    manifest = json.loads(DBT_PROJECT.manifest_path.read_text(encoding="utf-8"))
     with warehouse.get_connection() as con:
-        inputs = dbt_inputs(con, settings, dbt)
+        inputs = dbt_inputs(con, settings, dbt, manifest)
         last = last_build(con)
         unpublished = SNAPSHOT_KEY in context.job_def.asset_layer.selected_asset_keys and (
             _snapshot_missing(con, settings)
@@ -215,7 +222,16 @@ def partner_metrics_dbt(
         context.log.info(f"{DBT_NOT_RUN} {last.run_id[:8]} ({last.built_at:%b %d %H:%M}), skipped")
         return
     full_refresh = rebuild_from_scratch(inputs, last, settings.full_refresh)
-    context.log.info(f"dbt build{' --full-refresh' if full_refresh else ''}: {reason}")
+    selection = (
+        None
+        if context.is_subset or settings.full_refresh
+        else changed_nodes(inputs, last, manifest)
+    )
+    built = "" if selection is None else f": {len(selection)} of {selection.total} nodes"
+    context.log.info(f"dbt build{' --full-refresh' if full_refresh else ''}: {reason}{built}")
+    if selection is not None and not len(selection):  # only the month's snapshot is missing
+        yield from not_rebuilt(context, manifest, selection, last)
+        return
     args = ["build", "--vars", json.dumps(settings.dbt_vars())]
     if full_refresh:
         args.append("--full-refresh")
@@ -228,8 +244,11 @@ def partner_metrics_dbt(
         unit_tests_left_out = "left out by the settings (--no-unit-tests)"
     else:
         unit_tests_left_out = None
-    if unit_tests_left_out:
+    if selection is not None:  # leaves the unit tests out too
+        args += exclusion_args(manifest, selection)
+    elif unit_tests_left_out:
         args += ["--exclude", "resource_type:unit_test"]
+    if unit_tests_left_out:
         context.log.info(f"unit tests not run: {unit_tests_left_out}")
     # dbt's artifacts go to a folder of this invocation, removed when it ends (nothing reads
     # them after the events: they were some 25 MB a build, kept forever under target/), and
@@ -259,6 +278,61 @@ def partner_metrics_dbt(
     yield from events
     if error is not None:
         raise error
+    if selection is not None and (unpublished or _marts(manifest) & selection.built):
+        yield from not_rebuilt(context, manifest, selection, last)
+
+
+def changed_nodes(
+    inputs: DbtInputs, last: DbtBuild | None, manifest: Mapping[str, Any]
+) -> Selection | None:
+    """The nodes to build when only raw data and/or the as-of day changed since the last
+    build; None (every node) when anything else did or no build is recorded."""
+    if last is None or (inputs.project, inputs.invocation) != (
+        last.inputs.project,
+        last.inputs.invocation,
+    ):
+        return None
+    changed = inputs.changed_sources(last.inputs)
+    return changed_selection(manifest, changed, inputs.as_of != last.inputs.as_of)
+
+
+def not_rebuilt(
+    context: AssetExecutionContext,
+    manifest: Mapping[str, Any],
+    selection: Selection,
+    last: DbtBuild,
+) -> Iterator[Output]:
+    """An output, saying plainly that it was not rebuilt, for each mart a partial build kept.
+
+    The snapshot depends on every mart, and Dagster skips a step when an output it depends
+    on was not yielded: without these, a month whose marts partly changed would never be
+    published. They are yielded only when the snapshot has something to publish (a mart was
+    rebuilt, or the month is not published yet), so a build with no new mart still skips it.
+    They carry no data version: the marts dbt builds carry none either, and a kept mart's
+    rows are those of the run named."""
+    for unique_id in sorted(_marts(manifest) - selection.built):
+        key = TRANSLATOR.get_asset_key(manifest["nodes"][unique_id])
+        if key in context.selected_asset_keys:
+            yield Output(
+                None,
+                output_name=context.assets_def.get_output_name_for_asset_key(key),
+                metadata={
+                    NOT_REBUILT: f"its inputs are unchanged since run {last.run_id[:8]}",
+                    "unique_id": unique_id,
+                },
+            )
+
+
+def _marts(manifest: Mapping[str, Any]) -> set[str]:
+    """The marts the snapshot depends on (orchestration/snapshots.py MART_KEYS), by unique
+    id."""
+    return {
+        unique_id
+        for unique_id, node in manifest["nodes"].items()
+        if node["resource_type"] == "model"
+        and node["config"].get("schema") == MARTS_SCHEMA
+        and node["name"] != PUBLISHED_VERSIONS
+    }
 
 
 def _keep(parse: Path, kept: Path) -> None:
@@ -270,18 +344,21 @@ def _keep(parse: Path, kept: Path) -> None:
 
 
 def dbt_inputs(
-    con: duckdb.DuckDBPyConnection, settings: Settings, dbt: DbtCliResource
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    dbt: DbtCliResource,
+    manifest: Mapping[str, Any],
 ) -> DbtInputs:
     """The fingerprints of what a dbt build of this run would read."""
     dbt_vars = {key: value for key, value in settings.dbt_vars().items() if key not in WHERE_VARS}
     profiles = (DBT_PROJECT_DIR / "profiles.yml").read_bytes()
     target = f"{dbt.target or 'default'} of profiles.yml {hashlib.sha256(profiles).hexdigest()}"
     versions = f"dbt-core {version('dbt-core')}, dbt-duckdb {version('dbt-duckdb')}"
-    manifest = json.loads(DBT_PROJECT.manifest_path.read_text(encoding="utf-8"))
     return DbtInputs(
         raw=raw_state(con),
         project=project_state(manifest),
-        invocation=invocation_state(dbt_vars, settings.as_of_day, target, versions),
+        invocation=invocation_state(dbt_vars, target, versions),
+        as_of=settings.as_of_day,
     )
 
 

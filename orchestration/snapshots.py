@@ -15,7 +15,7 @@ from dagster import (
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from orchestration.dbt import partner_metrics_dbt
+from orchestration.dbt import PUBLISHED_VERSIONS, partner_metrics_dbt
 from orchestration.resources import WarehouseLockResource
 from orchestration.settings import Settings
 from warehouse.connection import WarehouseMissingError, require_warehouse
@@ -25,7 +25,7 @@ from warehouse.snapshots import MARTS_SCHEMA, RECONCILIATION_SQL, SnapshotError,
 MART_KEYS = [
     key
     for key in partner_metrics_dbt.keys
-    if key.path[0] == MARTS_SCHEMA and key.path[-1] != "metric_snapshots"
+    if key.path[0] == MARTS_SCHEMA and key.path[-1] != PUBLISHED_VERSIONS
 ]
 
 

@@ -13,10 +13,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest import fx
+from ingest import fx, usage_settings
 from ingest.framework import load_source
 from orchestration.dbt import rebuild_from_scratch, why_build
 from warehouse.build_state import (
+    EVERY_SOURCE,
     DbtBuild,
     DbtInputs,
     invocation_state,
@@ -29,6 +30,7 @@ from warehouse.build_state import (
 from warehouse.paths import DBT_PROJECT_DIR
 
 RATES = "date,currency,usd_per_unit\n2026-10-01,EUR,1.08\n2026-10-01,GBP,1.27\n"
+USAGE = "first_value_mau: 3\n"
 
 
 @pytest.fixture
@@ -54,9 +56,39 @@ def test_raw_state_follows_what_ingestion_landed_not_a_load_that_found_nothing_n
         changed = raw_state(con)
         rows = con.execute("select usd_per_unit from raw.fx_rates order by 1").fetchall()
     assert rows == [(1.09,), (1.27,)], "the changed file was loaded"
-    assert empty != loaded
+    assert empty == {}
+    assert list(loaded) == ["fx"]
     assert again == loaded
-    assert changed not in (loaded, empty)
+    assert changed["fx"] != loaded["fx"]
+
+
+def test_raw_state_tells_which_source_landed_something_new(tmp_path: Path):
+    landing = tmp_path / "landing"
+    (landing / "fx").mkdir(parents=True)
+    (landing / "registry").mkdir()
+    (landing / "fx" / "rates.csv").write_text(RATES)
+    (landing / "registry" / "usage.yaml").write_text(USAGE)
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        for source in (fx.SOURCE, usage_settings.SOURCE):
+            load_source(con, source, landing)
+        before = raw_state(con)
+        (landing / "registry" / "usage.yaml").write_text(USAGE.replace("3", "4"))
+        for source in (fx.SOURCE, usage_settings.SOURCE):
+            load_source(con, source, landing)
+        after = raw_state(con)
+    assert set(before) == {"fx", "usage_settings"}
+    assert after["fx"] == before["fx"]
+    assert after["usage_settings"] != before["usage_settings"]
+    earlier, now = DbtInputs(before, "p", "i", "d"), DbtInputs(after, "p", "i", "d")
+    assert now.changed_sources(earlier) == ["usage_settings"]
+    assert now.changed_since(earlier) == ["raw data of usage_settings"]
+
+
+def test_a_record_of_raw_data_as_one_fingerprint_counts_as_every_source_changed():
+    older = DbtInputs("0" * 64, "p", "i")
+    now = DbtInputs({"fx": "a"}, "p", "i", "2026-11-15")
+    assert now.changed_sources(older) == [EVERY_SOURCE]
+    assert not rebuild_from_scratch(now, DbtBuild("abcdef0123", None, older), asked=False)
 
 
 def test_project_state_ignores_parse_times_but_not_a_changed_model(manifest: dict):
@@ -73,22 +105,28 @@ def test_project_state_ignores_parse_times_but_not_a_changed_model(manifest: dic
     assert project_state(edited) != project_state(manifest)
 
 
-def inputs(as_of: str = "2026-11-15", raw: str = "r", project: str = "p") -> DbtInputs:
+def inputs(
+    as_of: str = "2026-11-15", raw: str = "r", project: str = "p", target: str = "dev"
+) -> DbtInputs:
     versions = "dbt-core 1, dbt-duckdb 1"
-    return DbtInputs(raw, project, invocation_state({"as_of": as_of}, as_of, "dev", versions))
+    invocation = invocation_state({"as_of": as_of}, target, versions)
+    return DbtInputs({"fx": raw, "registry": "r"}, project, invocation, as_of)
 
 
 def test_dbt_runs_unless_every_input_is_the_last_builds():
     last = DbtBuild("abcdef0123", None, inputs())
     assert why_build(inputs(), last, False, False, False) is None
     assert why_build(inputs(raw="r2"), last, False, False, False) == (
-        "raw data changed since run abcdef01"
+        "raw data of fx changed since run abcdef01"
     )
     assert why_build(inputs(as_of="2026-11-16"), last, False, False, False) == (
-        "as-of day or settings changed since run abcdef01"
+        "as-of day changed since run abcdef01"
+    )
+    assert why_build(inputs(target="prod"), last, False, False, False) == (
+        "settings changed since run abcdef01"
     )
     assert why_build(inputs(project="p2", raw="r2"), last, False, False, False) == (
-        "raw data, dbt project changed since run abcdef01"
+        "raw data of fx, dbt project changed since run abcdef01"
     )
     assert why_build(inputs(), last, True, False, False) == "--full-refresh asked for"
     assert why_build(inputs(), last, False, True, False) == "a selection of models asked for"

@@ -69,19 +69,9 @@ def log_of(stdout: str) -> Path:
 
 def change_landing(landing: Path) -> dict:
     """The four changes; returns what each touched, for the assertions."""
-    costs = landing / "cloud_costs" / "gcp"
-    # A GCP billing account's files, one per month: the newest month grows by a line (as the
-    # bench appends a day: GCP lines carry no id, so a copy of a line is another line), and
+    # A GCP billing account's files, one per month: the newest month grows by a line, and
     # the oldest is removed.
-    account = next(d for d in sorted(costs.iterdir()) if len(list(d.glob("*.parquet"))) > 2)
-    months = sorted(account.glob("*.parquet"))
-    grown = months[-1].with_name(months[-1].name + ".next")
-    with duckdb.connect() as con:
-        con.execute(
-            f"copy (select * from read_parquet('{months[-1]}') union all "
-            f"(select * from read_parquet('{months[-1]}') limit 1)) to '{grown}' (format parquet)"
-        )
-    os.replace(grown, months[-1])
+    months = grow_gcp_month(landing)
     months[0].unlink()
     # A legacy CUR period whose manifest names one of two assemblies: name the other.
     period_manifest = next(
@@ -116,6 +106,23 @@ def change_landing(landing: Path) -> dict:
         "assembly_now": other.name,
         "assembly_before": named,
     }
+
+
+def grow_gcp_month(landing: Path) -> list[Path]:
+    """The newest month of a GCP billing account with three months or more grows by a line
+    (as the bench appends a day: GCP lines carry no id, so a copy of a line is another
+    line); returns the account's month files, oldest first."""
+    costs = landing / "cloud_costs" / "gcp"
+    account = next(d for d in sorted(costs.iterdir()) if len(list(d.glob("*.parquet"))) > 2)
+    months = sorted(account.glob("*.parquet"))
+    grown = months[-1].with_name(months[-1].name + ".next")
+    with duckdb.connect() as con:
+        con.execute(
+            f"copy (select * from read_parquet('{months[-1]}') union all "
+            f"(select * from read_parquet('{months[-1]}') limit 1)) to '{grown}' (format parquet)"
+        )
+    os.replace(grown, months[-1])
+    return months
 
 
 def day_of(unix_time: float) -> date:

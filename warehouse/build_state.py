@@ -6,10 +6,16 @@ passes to dbt (the as-of day, the vars, the target, the dbt version). Each succe
 it built; the next build compares and runs dbt only when one of them differs (as dbt's
 `source_status:fresher+` and Dagster's "only when upstream changed" do).
 
-The raw tables are fingerprinted by what ingestion keeps of them: `raw._ingest_log` (each
-file's sha256, status, delivery, parser version and row counts; not `loaded_at`, a wall-clock
-time) and `raw._sources`. Ingestion writes a raw row only with a changed log row, and an
-unchanged landing leaves both tables as they were.
+The raw tables are fingerprinted source by source, by what ingestion keeps of each:
+its rows of `raw._ingest_log` (each file's sha256, status, delivery, parser version and row
+counts; not `loaded_at`, a wall-clock time) and its row of `raw._sources`. Ingestion writes a
+source's raw and quarantine rows only with a changed log row of that source (a file loaded,
+replaced or removed: ingest/framework.py `load_source`), and an unchanged landing leaves both
+tables as they were; so the sources whose fingerprint changed are the ones whose raw tables
+changed, and a build rebuilds only what reads them (orchestration/dbt_selection.py).
+
+The as-of day is kept apart from the rest of the invocation: a daily run leaves it unpinned
+(today), so it changes every day, and only the models that use it need building again.
 """
 
 from __future__ import annotations
@@ -27,6 +33,9 @@ BUILDS_TABLE = "audit.dbt_builds"
 # How the dbt step's log line begins when it does not run dbt; the CLI shows that line as the
 # dbt stage's (orchestration/console.py).
 DBT_NOT_RUN = "nothing changed since run"
+# The metadata entry of a model's output that a partial build did not rebuild (it yields one
+# for each mart it kept, orchestration/dbt.py `not_rebuilt`): not counted as built.
+NOT_REBUILT = "not rebuilt"
 BUILDS_DDL = f"""
 create table if not exists {BUILDS_TABLE} (
     run_id varchar not null,
@@ -35,11 +44,16 @@ create table if not exists {BUILDS_TABLE} (
     fingerprint varchar not null,
     inputs json not null
 )"""
-# Where ingestion keeps what it landed (ingest/framework.py); ordered for a stable hash.
+# Where ingestion keeps what it landed (ingest/framework.py), a source's rows first; ordered
+# for a stable hash.
 RAW_STATE_QUERIES = (
-    "select * exclude (loaded_at) from raw._ingest_log order by source, file",
-    "select * from raw._sources order by source",
+    "select source, * exclude (loaded_at) from raw._ingest_log order by source, file",
+    "select source, * from raw._sources order by source",
 )
+# What a record made before raw data was fingerprinted source by source holds in place of
+# the sources' fingerprints: every source counts as changed.
+EVERY_SOURCE = "every source"
+AS_OF_VAR = "as_of"  # the dbt var that pins the as-of day (macros/as_of_date.sql)
 # What changes at every parse without any change to the project: the manifest's `metadata`
 # (parse time, invocation id) and each node's `created_at`.
 PARSE_TIME_KEY = "created_at"
@@ -49,18 +63,39 @@ PARSE_TIME_KEY = "created_at"
 class DbtInputs:
     """Fingerprints of each input of a dbt build; equal inputs build equal models."""
 
-    raw: str
+    # Ingest source -> fingerprint of what it landed; a plain string in older records.
+    raw: Mapping[str, str] | str
     project: str
+    # The vars but the as-of day, the target and the versions of dbt and its adapter.
     invocation: str
+    as_of: str = ""  # the effective as-of day ("" in older records)
 
     @property
     def fingerprint(self) -> str:
         return _sha256(json.dumps(asdict(self), sort_keys=True))
 
+    def changed_sources(self, earlier: DbtInputs) -> list[str]:
+        """The ingest sources whose landed data differs, by name; every one of them when the
+        earlier record does not tell sources apart."""
+        if not isinstance(earlier.raw, Mapping) or not isinstance(self.raw, Mapping):
+            return [EVERY_SOURCE]
+        names = set(self.raw) | set(earlier.raw)
+        return sorted(name for name in names if self.raw.get(name) != earlier.raw.get(name))
+
     def changed_since(self, earlier: DbtInputs) -> list[str]:
-        """Which inputs differ, in words: 'raw data', 'dbt project', 'as-of day or settings'."""
-        names = {"raw": "raw data", "project": "dbt project", "invocation": "as-of day or settings"}
-        return [names[key] for key, value in asdict(self).items() if asdict(earlier)[key] != value]
+        """Which inputs differ, in words: 'raw data of aws, gcp', 'dbt project', 'as-of day',
+        'settings'."""
+        changed = []
+        sources = self.changed_sources(earlier)
+        if sources:
+            changed.append(f"raw data of {', '.join(sources)}")
+        if self.project != earlier.project:
+            changed.append("dbt project")
+        if self.as_of != earlier.as_of:
+            changed.append("as-of day")
+        if self.invocation != earlier.invocation:
+            changed.append("settings")
+        return changed
 
 
 @dataclass(frozen=True)
@@ -72,19 +107,19 @@ class DbtBuild:
     inputs: DbtInputs
 
 
-def raw_state(con: duckdb.DuckDBPyConnection) -> str:
-    """A fingerprint of what ingestion landed: its log and its sources table ("" before any)."""
-    digest = hashlib.sha256()
-    for query in RAW_STATE_QUERIES:
+def raw_state(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """What ingestion landed, source by source: a fingerprint of each source's rows of its
+    log and its sources table (none before any load). The files no source owns are logged as
+    the source `landing` (ingest/framework.py `log_unowned`)."""
+    lines: dict[str, list[str]] = {}
+    for part, query in enumerate(RAW_STATE_QUERIES):
         try:
             rows = con.execute(query).fetchall()
         except duckdb.CatalogException:  # not ingested yet
             rows = []
-        for row in rows:
-            digest.update(repr(row).encode())
-            digest.update(b"\n")
-        digest.update(b"\x00")
-    return digest.hexdigest()
+        for source, *row in rows:
+            lines.setdefault(source, []).append(f"{part} {row!r}")
+    return {source: _sha256("\n".join(lines[source])) for source in sorted(lines)}
 
 
 def project_state(manifest: Mapping[str, Any]) -> str:
@@ -94,12 +129,15 @@ def project_state(manifest: Mapping[str, Any]) -> str:
     return _sha256(json.dumps(_without_parse_times(parsed), sort_keys=True, default=str))
 
 
-def invocation_state(dbt_vars: Mapping[str, Any], as_of: str, target: str, versions: str) -> str:
-    """A fingerprint of what a run passes to dbt: its vars, the effective as-of day (today's
-    date when not pinned), the target and the versions of dbt and its adapter."""
+def invocation_state(dbt_vars: Mapping[str, Any], target: str, versions: str) -> str:
+    """A fingerprint of what a run passes to dbt but the as-of day: its vars (whether the
+    day is pinned among them, not which: a pinned day is in the models' SQL, an unpinned one
+    is `current_date`), the target and the versions of dbt and its adapter."""
+    settings = {key: value for key, value in dbt_vars.items() if key != AS_OF_VAR}
+    pinned = AS_OF_VAR in dbt_vars
     return _sha256(
         json.dumps(
-            {"vars": dict(dbt_vars), "as_of": as_of, "target": target, "versions": versions},
+            {"vars": settings, "as_of_pinned": pinned, "target": target, "versions": versions},
             sort_keys=True,
         )
     )
@@ -131,7 +169,9 @@ def record_build(
     )
 
 
-def warehouse_state(con: duckdb.DuckDBPyConnection) -> tuple[str, str | None, int]:
+def warehouse_state(
+    con: duckdb.DuckDBPyConnection,
+) -> tuple[dict[str, str], str | None, int]:
     """What a build can change in the warehouse: the raw tables (through ingestion's log),
     the models (through the dbt build it records) and the published snapshots. Equal before
     and after a build: the build changed nothing."""

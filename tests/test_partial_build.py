@@ -1,0 +1,176 @@
+"""A build whose only new inputs are one source's files, or the as-of day, runs only the dbt
+nodes downstream of them (orchestration/dbt_selection.py), and leaves the warehouse as a
+build from scratch would: every table of the models and every recorded test outcome equal.
+
+The small world as the tests share it (built once by the CLI) is copied; a copy of its
+landing changes one GCP bill file (a line more, as the bench appends a day), or the build
+asks for a later as-of day; the copy is built again (partially), and the same landing is
+built from nothing into another warehouse.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import BUILD_TIME_COLUMN, SMALL_WORLD, BuiltWarehouse, build_cli
+from tests.test_incremental_costs import grow_gcp_month, log_of
+from warehouse.build_state import DBT_NOT_RUN
+
+MODEL_SCHEMAS = ("staging", "intermediate", "marts")
+# Columns that hold when a row was written, not what it says.
+WALL_CLOCK = {BUILD_TIME_COLUMN, "recorded_at", "_loaded_at", "loaded_at", "last_loaded_at"}
+# A day whose as-of month (November) is a month later than the small world's (October).
+LATER_DAY = date(2026, 12, 1)
+
+
+def copy_built(built: BuiltWarehouse, folder: Path) -> tuple[Path, Path]:
+    """A copy of the shared first build: its landing, and its warehouse with snapshots."""
+    landing = folder / "landing"
+    shutil.copytree(built.landing, landing)
+    warehouse = folder / "partial" / "warehouse.duckdb"
+    warehouse.parent.mkdir()
+    shutil.copy(built.warehouse, warehouse)
+    shutil.copytree(built.snapshots, warehouse.parent / "snapshots")
+    return landing, warehouse
+
+
+def built(landing: Path, warehouse: Path, env: dict[str, str], as_of: date) -> str:
+    result = build_cli(landing, warehouse, env, as_of=as_of)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+@pytest.fixture(scope="module", params=["one bill", "as-of day"])
+def partial_and_fresh(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    built_warehouse: BuiltWarehouse,
+    cli_env: dict[str, str],
+) -> dict:
+    work = tmp_path_factory.mktemp("partial")
+    landing, warehouse = copy_built(built_warehouse, work)
+    as_of = SMALL_WORLD["as_of"]
+    if request.param == "one bill":
+        grow_gcp_month(landing)
+    else:
+        as_of = LATER_DAY
+    stdout = built(landing, warehouse, cli_env, as_of)
+    partial = work / "kept" / "warehouse.duckdb"
+    partial.parent.mkdir()
+    shutil.copy(warehouse, partial)
+    again = built(landing, warehouse, cli_env, as_of)  # nothing new since
+    fresh = work / "fresh" / "warehouse.duckdb"
+    fresh.parent.mkdir()
+    built(landing, fresh, cli_env, as_of)
+    return {
+        "case": request.param,
+        "partial": partial,
+        "fresh": fresh,
+        "stdout": stdout,
+        "log": log_of(stdout).read_text(),
+        "again": again,
+        "snapshots": warehouse.parent / "snapshots",
+    }
+
+
+def tables(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, list[str]]:
+    """Every table of the models (not views: they hold no rows of their own) with its
+    columns but the wall-clock ones, and the recorded test outcomes."""
+    found: dict[str, list[str]] = {}
+    for schema, table, column in con.execute(
+        "select c.table_schema, c.table_name, c.column_name "
+        "from information_schema.columns c join information_schema.tables t "
+        "using (table_catalog, table_schema, table_name) "
+        "where c.table_catalog = ? and t.table_type = 'BASE TABLE' "
+        "and (c.table_schema in (select unnest(?)) or c.table_name = 'dbt_test_results') "
+        "order by c.table_schema, c.table_name, c.ordinal_position",
+        [catalog, list(MODEL_SCHEMAS)],
+    ).fetchall():
+        if column not in WALL_CLOCK:
+            found.setdefault(f"{schema}.{table}", []).append(f'"{column}"')
+    return found
+
+
+def test_a_partial_build_leaves_what_a_build_from_scratch_does(partial_and_fresh):
+    with duckdb.connect(str(partial_and_fresh["partial"]), read_only=True) as con:
+        con.execute(f"attach '{partial_and_fresh['fresh']}' as fresh (read_only)")
+        partial, fresh = tables(con, "warehouse"), tables(con, "fresh")
+        assert partial == fresh
+        assert "audit.dbt_test_results" in partial and "marts.fct_cloud_costs_monthly" in partial
+        differing = []
+        for table, columns in partial.items():
+            select = ", ".join(columns)
+            for one, other in (("warehouse", "fresh"), ("fresh", "warehouse")):
+                extra = con.execute(
+                    f"select count(*) from (select {select} from {one}.{table} "
+                    f"except all select {select} from {other}.{table})"
+                ).fetchone()[0]
+                if extra:
+                    differing.append(f"{table}: {extra} rows only in {one}")
+    assert differing == []
+
+
+def dbt_lines(log: str, verb: str) -> set[str]:
+    """The models dbt's log lines say it `verb` (START, OK created), by name."""
+    return set(re.findall(rf"{verb} sql \w+ model \w+\.(\w+)", log))
+
+
+def test_the_partial_build_ran_only_the_nodes_downstream_of_what_changed(partial_and_fresh):
+    log = partial_and_fresh["log"]
+    said = re.search(r"dbt build: (.+) changed since run \w{8}: (\d+) of (\d+) nodes", log)
+    assert said, log[-3000:]
+    assert int(said[2]) < int(said[3])
+    started = dbt_lines(log, "START")
+    # Worked out from the project's lineage: what reads the bills, or the as-of day.
+    if partial_and_fresh["case"] == "one bill":
+        assert said[1] == "raw data of gcp_billing"
+        assert {"stg_gcp__billing_export", "int_cloud_costs__focus", "fct_cloud_costs_monthly"} <= (
+            started
+        )
+        kept = {"stg_prometheus__samples", "fct_hub_usage_daily", "int_revenue__deals"}
+    else:
+        assert said[1] == "as-of day"
+        assert {"int_month_spine", "dim_partners", "fct_renewals"} <= started
+        kept = {"stg_gcp__billing_export", "int_cloud_costs__focus", "fct_hub_usage_daily"}
+    assert started.isdisjoint(kept)
+    # dbt counts the nodes it runs ("1 of N START"): the selection's.
+    assert re.search(rf"\b1 of {said[2]} START", log)
+
+
+def test_a_month_whose_marts_partly_changed_is_published_and_a_build_of_nothing_new_skips_it(
+    partial_and_fresh,
+):
+    stdout, log = partial_and_fresh["stdout"], partial_and_fresh["log"]
+    assert "not rebuilt: its inputs are unchanged" not in stdout
+    if partial_and_fresh["case"] == "as-of day":
+        # November was not published: the partial build publishes it.
+        assert (partial_and_fresh["snapshots"] / "2026-11" / "v1" / "metrics.parquet").exists()
+    else:
+        # October is published; its marts partly rebuilt, the snapshot step runs again.
+        assert re.search(r"2026-10 v\d+ (published|unchanged, nothing written)", log)
+    assert DBT_NOT_RUN in partial_and_fresh["again"]
+    assert "skipped: models unchanged" in partial_and_fresh["again"]
+
+
+def test_a_failing_test_over_a_rebuilt_model_and_a_kept_one_fails_the_partial_build(
+    tmp_path: Path, built_warehouse: BuiltWarehouse, cli_env: dict[str, str]
+):
+    landing, warehouse = copy_built(built_warehouse, tmp_path)
+    # A partner with cloud costs leaves dim_partners, which the bill does not rebuild; its
+    # costs in fct_cloud_costs_monthly, which it does, are then orphans.
+    with duckdb.connect(str(warehouse)) as con:
+        [(partner,)] = con.execute(
+            "select min(partner_id) from marts.fct_cloud_costs_monthly where partner_id is not null"
+        ).fetchall()
+        con.execute("delete from marts.dim_partners where partner_id = ?", [partner])
+    grow_gcp_month(landing)
+    result = build_cli(landing, warehouse, cli_env, as_of=SMALL_WORLD["as_of"])
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "relationships_fct_cloud_costs_monthly_partner_id" in output, output[-3000:]
