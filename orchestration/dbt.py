@@ -17,6 +17,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from graphlib import TopologicalSorter
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -229,8 +230,11 @@ def partner_metrics_dbt(
     )
     built = "" if selection is None else f": {len(selection)} of {selection.total} nodes"
     context.log.info(f"dbt build{' --full-refresh' if full_refresh else ''}: {reason}{built}")
-    if selection is not None and not len(selection):  # only the month's snapshot is missing
+    if selection is not None and (unpublished or _marts(manifest) & selection.built):
+        # First: Dagster wants a step's outputs in the order of their dependencies, and no
+        # kept mart depends on a rebuilt model.
         yield from not_rebuilt(context, manifest, selection, last)
+    if selection is not None and not len(selection):  # only the month's snapshot is missing
         return
     args = ["build", "--vars", json.dumps(settings.dbt_vars())]
     if full_refresh:
@@ -278,8 +282,6 @@ def partner_metrics_dbt(
     yield from events
     if error is not None:
         raise error
-    if selection is not None and (unpublished or _marts(manifest) & selection.built):
-        yield from not_rebuilt(context, manifest, selection, last)
 
 
 def changed_nodes(
@@ -302,7 +304,8 @@ def not_rebuilt(
     selection: Selection,
     last: DbtBuild,
 ) -> Iterator[Output]:
-    """An output, saying plainly that it was not rebuilt, for each mart a partial build kept.
+    """An output, saying plainly that it was not rebuilt, for each mart a partial build keeps,
+    in the order of their dependencies.
 
     The snapshot depends on every mart, and Dagster skips a step when an output it depends
     on was not yielded: without these, a month whose marts partly changed would never be
@@ -310,7 +313,12 @@ def not_rebuilt(
     rebuilt, or the month is not published yet), so a build with no new mart still skips it.
     They carry no data version: the marts dbt builds carry none either, and a kept mart's
     rows are those of the run named."""
-    for unique_id in sorted(_marts(manifest) - selection.built):
+    kept = _marts(manifest) - selection.built
+    parents = {
+        unique_id: set(manifest["nodes"][unique_id]["depends_on"]["nodes"]) & kept
+        for unique_id in kept
+    }
+    for unique_id in TopologicalSorter(parents).static_order():
         key = TRANSLATOR.get_asset_key(manifest["nodes"][unique_id])
         if key in context.selected_asset_keys:
             yield Output(

@@ -45,3 +45,17 @@ def test_a_build_that_skips_dbt_repeats_the_last_builds_warnings_in_words(tmp_pa
         "check assert_a on int_a warned in the last dbt build: 1 failing row",
         "check assert_b on int_b warned in the last dbt build: 3 failing rows",
     ]
+
+
+def test_a_build_that_ran_some_tests_repeats_the_warnings_of_the_others(tmp_path: Path):
+    """A partial build reports what warned among its tests from its own run; the tests it
+    did not run still warn as recorded."""
+    warehouse = tmp_path / "w.duckdb"
+    with connect(warehouse) as con:
+        con.execute("create schema audit")
+        con.execute("""create table audit.dbt_test_results as select * from (values
+            ('assert_b', 'int_b', 'warn', 3), ('assert_a', 'int_a', 'warn', 1)
+        ) as t(test_name, model_name, status, failures)""")
+    assert _last_dbt_warnings(warehouse, {"assert_a", "assert_z"}) == [
+        "check assert_b on int_b warned in the last dbt build: 3 failing rows",
+    ]

@@ -38,27 +38,31 @@
 {%- endmacro %}
 
 {#- The recorded outcomes (as rows of a values list) of the project's data tests that are not
-    in `ran`, with the time each was recorded; none before the table exists. -#}
+    in `ran`, with the time each was recorded. The table is created empty if missing rather
+    than looked up (`adapter.get_relation` opens a transaction that the hook's end rolls
+    back, with the table the hook writes). -#}
 {% macro kept_test_results(ran) -%}
     {%- set tests = [] -%}
     {%- for node in graph.nodes.values() if node.resource_type == 'test' -%}
         {%- do tests.append(node.name) -%}
     {%- endfor -%}
+    {%- do run_query(
+        'create table if not exists audit.dbt_test_results (test_name string, '
+        ~ 'model_name string, severity string, status string, failures bigint, '
+        ~ 'message string, recorded_at timestamp)'
+    ) -%}
+    {%- set recorded = run_query(
+        'select test_name, model_name, severity, status, failures, message, '
+        ~ 'cast(recorded_at as ' ~ dbt.type_string() ~ ') from audit.dbt_test_results'
+    ) -%}
     {%- set kept = [] -%}
-    {%- set table = adapter.get_relation(target.database, 'audit', 'dbt_test_results') -%}
-    {%- if table is not none -%}
-        {%- set recorded = run_query(
-            'select test_name, model_name, severity, status, failures, message, '
-            ~ 'cast(recorded_at as ' ~ dbt.type_string() ~ ') from ' ~ table
+    {%- for row in recorded.rows if row[0] in tests and row[0] not in ran -%}
+        {%- do kept.append(
+            "('" ~ row[0] ~ "', '" ~ row[1] ~ "', '" ~ row[2] ~ "', '" ~ row[3] ~ "', "
+            ~ (row[4] if row[4] is not none else 'null') ~ ", '"
+            ~ (row[5] or '') | replace("'", "''") ~ "', '" ~ row[6] ~ "')"
         ) -%}
-        {%- for row in recorded.rows if row[0] in tests and row[0] not in ran -%}
-            {%- do kept.append(
-                "('" ~ row[0] ~ "', '" ~ row[1] ~ "', '" ~ row[2] ~ "', '" ~ row[3] ~ "', "
-                ~ (row[4] if row[4] is not none else 'null') ~ ", '"
-                ~ (row[5] or '') | replace("'", "''") ~ "', '" ~ row[6] ~ "')"
-            ) -%}
-        {%- endfor -%}
-    {%- endif -%}
+    {%- endfor -%}
     {{ return(kept) }}
 {%- endmacro %}
 
