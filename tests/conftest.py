@@ -36,6 +36,8 @@ LONGEST_FIRST = (
     "tests/test_bench.py",  # 202, its own landing: runs while the other builds the small world
     "tests/test_secrets.py",  # 145
     "tests/test_incremental_costs.py",  # 99
+    # ~500 on a loaded machine (seven CLI builds: 237 CPU-seconds, 2026-11-29)
+    "tests/test_partial_build.py",
     # ~95 (99 CPU-seconds: 1,365 loads of one small file each, 343 of them the bills' other
     # formats and tags)
     "tests/test_field_fuzz.py",
