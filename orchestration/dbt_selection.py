@@ -68,15 +68,25 @@ def changed_dbt_sources(
     )
 
 
+def _per_source_rows(manifest: Mapping[str, Any], unique_id: str) -> bool:
+    """Whether `unique_id` holds rows of every ingest source told apart by source: one of the
+    framework's tables, or a model over them that says so (`meta: ingest_rows_by_source`, as
+    `stg_ingest__files`, one row per log row)."""
+    source = manifest["sources"].get(unique_id)
+    if source is not None:
+        return (source["schema"], source["identifier"]) in FRAMEWORK_TABLES
+    node = manifest["nodes"].get(unique_id, {})
+    return bool(node.get("config", {}).get("meta", {}).get("ingest_rows_by_source"))
+
+
 def _reads_changed_rows(
     manifest: Mapping[str, Any], parent: str, node: Mapping[str, Any], changed: Collection[str]
 ) -> bool:
-    """Whether `node` reads what changed in the dbt source `parent`: a model that reads the
-    framework's tables for some ingest sources only (`meta: ingest_rows_of`) reads changed
-    rows only when one of those changed."""
-    source = manifest["sources"][parent]
+    """Whether `node` reads what changed in `parent`: a model that reads the framework's
+    tables, or a model over them, for some ingest sources only (`meta: ingest_rows_of`) reads
+    changed rows there only when one of those changed."""
     rows_of = node.get("config", {}).get("meta", {}).get("ingest_rows_of")
-    if rows_of is None or (source["schema"], source["identifier"]) not in FRAMEWORK_TABLES:
+    if rows_of is None or not _per_source_rows(manifest, parent):
         return True
     return EVERY_SOURCE in changed or bool(set(rows_of) & set(changed))
 
@@ -131,8 +141,13 @@ def changed_selection(
             children.setdefault(parent, []).append(unique_id)
     reached = list(built)
     while reached:  # and everything downstream of those
-        for child in children.get(reached.pop(), ()):
-            if nodes[child]["resource_type"] in BUILT_TYPES and child not in built:
+        parent = reached.pop()
+        for child in children.get(parent, ()):
+            if (
+                nodes[child]["resource_type"] in BUILT_TYPES
+                and child not in built
+                and _reads_changed_rows(manifest, parent, nodes[child], changed)
+            ):
                 built.add(child)
                 reached.append(child)
     tests = {

@@ -4,6 +4,7 @@ arguments the dbt step passes select exactly those nodes of the real project."""
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -107,6 +108,31 @@ def test_the_files_no_source_owns_change_only_what_reads_the_whole_log():
     assert selection.tests == frozenset()
 
 
+def with_log_readers(stg_files_meta: dict) -> dict:
+    """GRAPH with two models over stg_files: stg_b_files reads b's rows of it only
+    (`ingest_rows_of`), log_summary reads all of it."""
+    graph = copy.deepcopy(GRAPH)
+    graph["nodes"]["model.p.stg_files"]["config"]["meta"] = stg_files_meta
+    graph["nodes"].update(
+        [
+            node("model", "stg_b_files", ["model.p.stg_files"], meta={"ingest_rows_of": ["b"]}),
+            node("model", "log_summary", ["model.p.stg_files"]),
+        ]
+    )
+    return graph
+
+
+def test_a_model_over_the_log_reading_one_sources_rows_is_rebuilt_only_when_they_changed():
+    graph = with_log_readers({"ingest_rows_by_source": True})
+    assert names(changed_selection(graph, ["a"], False, TABLES).built) >= {"log_summary"}
+    assert "stg_b_files" not in names(changed_selection(graph, ["a"], False, TABLES).built)
+    assert "stg_b_files" in names(changed_selection(graph, ["b"], False, TABLES).built)
+    assert "stg_b_files" in names(changed_selection(graph, [EVERY_SOURCE], False, TABLES).built)
+    # A model over the log that does not say it tells sources apart passes every change on.
+    untold = with_log_readers({})
+    assert "stg_b_files" in names(changed_selection(untold, ["a"], False, TABLES).built)
+
+
 def test_an_older_record_rebuilds_everything():
     selection = changed_selection(GRAPH, [EVERY_SOURCE], False, TABLES)
     assert len(selection) == selection.total
@@ -180,3 +206,22 @@ def test_dbt_selects_exactly_the_changed_nodes_of_the_project(manifest: dict, tm
     excluded = exclusion_args(manifest, selection)[2:]
     eager = dbt_ls(excluded, tmp_path)
     assert mixed.isdisjoint(eager)
+
+
+def test_a_survey_alone_leaves_the_bills_and_usage_as_they_are(manifest: dict):
+    # Worked out from the SQL: the bills' staging reads only its own source's rows of the
+    # ingest log (where source_name = ...), the usage staging its own; the surveys' models,
+    # and what reads every source's loads (reconciliation, source loads), are rebuilt.
+    built = names(changed_selection(manifest, ["surveys"], False).built)
+    assert {"stg_surveys__responses", "fct_nps_quarterly", "fct_reconciliation"} <= built
+    assert built.isdisjoint(
+        {
+            "stg_aws__cur",
+            "stg_gcp__deliveries",
+            "int_cloud_costs__delivery_scopes",
+            "int_cloud_costs__focus",
+            "int_cloud_costs__allocated",
+            "stg_prometheus__samples",
+            "fct_hub_usage_monthly",
+        }
+    )

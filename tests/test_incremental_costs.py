@@ -82,8 +82,21 @@ def change_landing(landing: Path) -> dict:
     named = json.loads(period_manifest.read_text())["assemblyId"]
     other = next(d for d in period_manifest.parent.iterdir() if d.is_dir() and d.name != named)
     shutil.copy(other / period_manifest.name, period_manifest)
-    # One cluster's memory requests restated: a live pull's month folder re-delivers its first
-    # hub's first five days, doubled (staging keeps each day's highest sample).
+    period = period_manifest.parent.name  # yyyymmdd-yyyymmdd
+    return {
+        "appended_month": month_of(months[-1].stem),
+        "removed_month": month_of(months[0].stem),
+        "removed_file": months[0].relative_to(landing).as_posix(),
+        "switched_month": month_of(period),
+        "assembly_now": other.name,
+        "assembly_before": named,
+        **restate_usage(landing),
+    }
+
+
+def restate_usage(landing: Path) -> dict:
+    """One cluster's memory requests restated: a live pull's month folder re-delivers its
+    first hub's first five days, doubled (staging keeps each day's highest sample)."""
     memory_file = sorted((landing / "usage").rglob("memory_requests_bytes.json"))[0]
     series = json.loads(memory_file.read_text())
     first = series["data"]["result"][0]
@@ -94,17 +107,10 @@ def change_landing(landing: Path) -> dict:
     restatement.parent.mkdir()
     series["data"]["result"] = [{**first, "values": restated_values}]
     restatement.write_text(json.dumps(series))
-    period = period_manifest.parent.name  # yyyymmdd-yyyymmdd
     return {
-        "appended_month": month_of(months[-1].stem),
-        "removed_month": month_of(months[0].stem),
-        "removed_file": months[0].relative_to(landing).as_posix(),
-        "switched_month": month_of(period),
         "restated_months": {month},
         "restated_days": {day_of(t) for t, _ in restated_values},
         "restated_hub": (memory_file.parent.name, first["metric"]["namespace"]),
-        "assembly_now": other.name,
-        "assembly_before": named,
     }
 
 

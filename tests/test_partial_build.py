@@ -3,9 +3,9 @@ nodes downstream of them (orchestration/dbt_selection.py), and leaves the wareho
 build from scratch would: every table of the models and every recorded test outcome equal.
 
 The small world as the tests share it (built once by the CLI) is copied; a copy of its
-landing changes one GCP bill file (a line more, as the bench appends a day), or the build
-asks for a later as-of day; the copy is built again (partially), and the same landing is
-built from nothing into another warehouse.
+landing changes one GCP bill file (a line more, as the bench appends a day) or restates a
+few days of one cluster's usage, or the build asks for a later as-of day; the copy is built
+again (partially), and the same landing is built from nothing into another warehouse.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import duckdb
 import pytest
 
 from tests.conftest import BUILD_TIME_COLUMN, SMALL_WORLD, BuiltWarehouse, build_cli
-from tests.test_incremental_costs import grow_gcp_month, log_of
+from tests.test_incremental_costs import grow_gcp_month, log_of, restate_usage
 from warehouse.build_state import DBT_NOT_RUN
 
 MODEL_SCHEMAS = ("staging", "intermediate", "marts")
@@ -49,7 +49,7 @@ def built(landing: Path, warehouse: Path, env: dict[str, str], as_of: date) -> s
     return result.stdout
 
 
-@pytest.fixture(scope="module", params=["one bill", "as-of day"])
+@pytest.fixture(scope="module", params=["one bill", "usage", "as-of day"])
 def partial_and_fresh(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
@@ -61,6 +61,8 @@ def partial_and_fresh(
     as_of = SMALL_WORLD["as_of"]
     if request.param == "one bill":
         grow_gcp_month(landing)
+    elif request.param == "usage":
+        restate_usage(landing)
     else:
         as_of = LATER_DAY
     stdout = built(landing, warehouse, cli_env, as_of)
@@ -137,6 +139,16 @@ def test_the_partial_build_ran_only_the_nodes_downstream_of_what_changed(partial
             started
         )
         kept = {"stg_prometheus__samples", "fct_hub_usage_daily", "int_revenue__deals"}
+    elif partial_and_fresh["case"] == "usage":
+        assert said[1] == "raw data of prometheus"
+        # The allocation splits a cluster's shared costs by its hubs' usage.
+        assert {
+            "stg_prometheus__samples",
+            "fct_hub_usage_daily",
+            "int_cloud_costs__allocated",
+        } <= started
+        # The bills' staging reads only its own sources' rows of the ingest log.
+        kept = {"stg_gcp__deliveries", "int_cloud_costs__delivery_scopes", "int_cloud_costs__focus"}
     else:
         assert said[1] == "as-of day"
         assert {"int_month_spine", "dim_partners", "fct_renewals"} <= started
