@@ -359,7 +359,8 @@ def _run_pipeline(
 
 def _last_dbt_warnings(warehouse: Path, ran: Collection[str] = ()) -> list[str]:
     """The dbt tests that warned when they last ran (audit.dbt_test_results), but those
-    named in `ran`."""
+    named in `ran`, each with the time of the dbt build that ran it: a build that rebuilt
+    only what changed keeps the outcomes of the other tests from earlier builds."""
     import duckdb
 
     from orchestration.dbt import failing_rows_description
@@ -367,16 +368,19 @@ def _last_dbt_warnings(warehouse: Path, ran: Collection[str] = ()) -> list[str]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         try:
             warned = con.execute(
-                "select test_name, model_name, failures from audit.dbt_test_results "
-                "where status = 'warn' order by test_name"
+                "select test_name, model_name, failures, recorded_at "
+                "from audit.dbt_test_results where status = 'warn' order by test_name"
             ).fetchall()
         except duckdb.CatalogException:
             return []
     return [
         _check_line(
-            test, model, "warned in the last dbt build", failing_rows_description(failures, [])
+            test,
+            model,
+            f"warned in the dbt build of {recorded_at:%b %d %H:%M}",
+            failing_rows_description(failures, []),
         )
-        for test, model, failures in warned
+        for test, model, failures, recorded_at in warned
         if test not in ran
     ]
 
@@ -429,7 +433,7 @@ def snapshot(warehouse: Path, snapshots: Path, month: date) -> str:
 
 def _check_line(check: str, model: str, outcome: str, description: str | None) -> str:
     """'check <check> on <model> <outcome>: <description>': the one wording of a check in the
-    terminal, whether a build's run reported it or the last dbt build recorded it. The model
+    terminal, whether a build's run reported it or an earlier dbt build recorded it. The model
     or table goes by its name (`int_x`, as in `select * from intermediate.int_x`), not by its
     asset key (`intermediate/int_x`): the name is what audit.dbt_test_results records."""
     reason = f": {description}" if description else ""

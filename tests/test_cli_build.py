@@ -162,7 +162,16 @@ def test_a_second_build_of_the_same_landing_changes_nothing(
         built_warehouse.stdout,
         re.M,
     ), built_warehouse.stdout
-    assert f"\n  {warning} in the last dbt build: 1 failing row\n" in result.stdout
+    # Saying when: the first build ran the test; this one ran no dbt.
+    with connect_read_only(warehouse) as con:
+        [(recorded_at,)] = con.execute(
+            "select recorded_at from audit.dbt_test_results "
+            "where test_name = 'assert_revenue_no_rejected_deals'"
+        ).fetchall()
+    assert (
+        f"\n  {warning} in the dbt build of {recorded_at:%b %d %H:%M}: 1 failing row\n"
+        in result.stdout
+    )
     report = snapshots / "2026-10" / "v1" / "report.html"
     assert result.stdout.rstrip().endswith(f"Report     {report}")
     # The closed month's snapshot is not rewritten, and no new version appears.

@@ -38,24 +38,27 @@ def test_a_build_that_skips_dbt_repeats_the_last_builds_warnings_in_words(tmp_pa
     with connect(warehouse) as con:
         con.execute("create schema audit")
         con.execute("""create table audit.dbt_test_results as select * from (values
-            ('assert_b', 'int_b', 'warn', 3), ('assert_a', 'int_a', 'warn', 1),
-            ('assert_c', 'int_c', 'pass', 0)
-        ) as t(test_name, model_name, status, failures)""")
+            ('assert_b', 'int_b', 'warn', 3, timestamp '2026-11-29 14:20:31'),
+            ('assert_a', 'int_a', 'warn', 1, timestamp '2026-11-29 14:20:31'),
+            ('assert_c', 'int_c', 'pass', 0, timestamp '2026-11-29 14:20:31')
+        ) as t(test_name, model_name, status, failures, recorded_at)""")
     assert _last_dbt_warnings(warehouse) == [
-        "check assert_a on int_a warned in the last dbt build: 1 failing row",
-        "check assert_b on int_b warned in the last dbt build: 3 failing rows",
+        "check assert_a on int_a warned in the dbt build of Nov 29 14:20: 1 failing row",
+        "check assert_b on int_b warned in the dbt build of Nov 29 14:20: 3 failing rows",
     ]
 
 
 def test_a_build_that_ran_some_tests_repeats_the_warnings_of_the_others(tmp_path: Path):
     """A partial build reports what warned among its tests from its own run; the tests it
-    did not run still warn as recorded."""
+    did not run still warn as recorded, saying when: the build that last ran them, not this
+    one."""
     warehouse = tmp_path / "w.duckdb"
     with connect(warehouse) as con:
         con.execute("create schema audit")
         con.execute("""create table audit.dbt_test_results as select * from (values
-            ('assert_b', 'int_b', 'warn', 3), ('assert_a', 'int_a', 'warn', 1)
-        ) as t(test_name, model_name, status, failures)""")
+            ('assert_b', 'int_b', 'warn', 3, timestamp '2026-11-02 08:05:59'),
+            ('assert_a', 'int_a', 'warn', 1, timestamp '2026-11-29 14:20:31')
+        ) as t(test_name, model_name, status, failures, recorded_at)""")
     assert _last_dbt_warnings(warehouse, {"assert_a", "assert_z"}) == [
-        "check assert_b on int_b warned in the last dbt build: 3 failing rows",
+        "check assert_b on int_b warned in the dbt build of Nov 02 08:05: 3 failing rows",
     ]
