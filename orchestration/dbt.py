@@ -180,6 +180,10 @@ PUBLISHED_VERSIONS = "metric_snapshots"
 # of the fingerprint of dbt's inputs.
 WHERE_VARS = ("warehouse_path", "duckdb_temp_directory")
 PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's saved parse, in its target folder
+# Why dbt runs, or passes the marts on, when nothing but the month's snapshot is missing.
+UNPUBLISHED = "the month's snapshot is not published yet"
+# The terminal's dbt line then (orchestration/console.py shows a DBT_NOT_RUN line).
+MARTS_KEPT = "marts kept to publish"
 
 
 @dbt_assets(
@@ -196,13 +200,14 @@ def partner_metrics_dbt(
     """`dbt build`: models, unit tests and data tests; a failing test stops its dependants.
 
     dbt runs only when its inputs changed since the last full build recorded in this
-    warehouse (warehouse/build_state.py), when the run's month has no published snapshot yet,
-    for a selection of models, or with `Settings.full_refresh`; otherwise the step yields
-    nothing and says why. When only raw data and/or the as-of day changed, it builds only
-    the nodes downstream of them (orchestration/dbt_selection.py); the other models keep
-    their tables (`not_rebuilt`). A changed project rebuilds from scratch (`rebuild_from_scratch`)
-    and runs the unit tests (unless `Settings.unit_tests` is off); an unchanged one leaves
-    them out (they passed on the same SQL).
+    warehouse (warehouse/build_state.py), for a selection of models, or with
+    `Settings.full_refresh`; otherwise the step yields nothing and says why, or, when the
+    run's month has no published snapshot yet, every mart as not rebuilt. When only raw
+    data and/or the as-of day changed, it builds only the nodes downstream of them
+    (orchestration/dbt_selection.py); the other models keep their tables (`not_rebuilt`).
+    A changed project rebuilds from scratch (`rebuild_from_scratch`) and runs the unit tests
+    (unless `Settings.unit_tests` is off); an unchanged one leaves them out (they passed on
+    the same SQL).
 
     Once dbt has exited (it holds DuckDB's one writer until then), one connection adds to each
     model's materialisation its row count, column schema and (marts) a preview, and to each
@@ -222,6 +227,16 @@ def partner_metrics_dbt(
         # (the snapshot of an unchanged month, already published).
         context.log.info(f"{DBT_NOT_RUN} {last.run_id[:8]} ({last.built_at:%b %d %H:%M}), skipped")
         return
+    if reason == UNPUBLISHED:
+        # Nothing changed: dbt has nothing to build. The marts stand as the last build left
+        # them and are passed on, so that the snapshot, which depends on every mart, runs.
+        context.log.info(f"{DBT_NOT_RUN} {last.run_id[:8]}, {MARTS_KEPT}")
+        context.log.info(
+            f"dbt not run: {UNPUBLISHED}; every mart is passed on as run {last.run_id[:8]} "
+            f"({last.built_at:%b %d %H:%M}) built it"
+        )
+        yield from not_rebuilt(context, manifest, changed_nodes(inputs, last, manifest), last)
+        return
     full_refresh = rebuild_from_scratch(inputs, last, settings.full_refresh)
     selection = (
         None
@@ -234,7 +249,7 @@ def partner_metrics_dbt(
         # First: Dagster wants a step's outputs in the order of their dependencies, and no
         # kept mart depends on a rebuilt model.
         yield from not_rebuilt(context, manifest, selection, last)
-    if selection is not None and not len(selection):  # only the month's snapshot is missing
+    if selection is not None and not len(selection):  # nothing downstream of what changed
         return
     args = ["build", "--vars", json.dumps(settings.dbt_vars())]
     if full_refresh:
@@ -388,7 +403,7 @@ def why_build(
     if changed:
         return f"{', '.join(changed)} changed since run {last.run_id[:8]}"
     if snapshot_missing:
-        return "the month's snapshot is not published yet"
+        return UNPUBLISHED
     return None
 
 

@@ -17,10 +17,16 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from dagster import DagsterInstance
 
+from orchestration.dbt import SNAPSHOT_KEY, partner_metrics_dbt
+from orchestration.definitions import make_definitions
+from orchestration.settings import Settings
+from orchestration.snapshots import MART_KEYS
 from tests.conftest import BUILD_TIME_COLUMN, SMALL_WORLD, BuiltWarehouse, build_cli
+from tests.test_cli_build import built_run_id
 from tests.test_incremental_costs import grow_gcp_month, log_of, restate_usage
-from warehouse.build_state import DBT_NOT_RUN
+from warehouse.build_state import DBT_NOT_RUN, NOT_REBUILT
 
 MODEL_SCHEMAS = ("staging", "intermediate", "marts")
 # Columns that hold when a row was written or its file loaded, not what it says: the build
@@ -189,3 +195,125 @@ def test_a_failing_test_over_a_rebuilt_model_and_a_kept_one_fails_the_partial_bu
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert "relationships_fct_cloud_costs_monthly_partner_id" in output, output[-3000:]
+
+
+def unpublished_copy(built: BuiltWarehouse, folder: Path) -> tuple[Path, Path, Path]:
+    """A copy of the shared first build whose month (October) an operator unpublished: its
+    snapshot folder removed. Returns the landing, the warehouse and the removed v1's metrics
+    (kept aside)."""
+    landing, warehouse = copy_built(built, folder)
+    october = warehouse.parent / "snapshots" / "2026-10"
+    published = folder / "published-v1.parquet"
+    shutil.copy(october / "v1" / "metrics.parquet", published)
+    shutil.rmtree(october)
+    return landing, warehouse, published
+
+
+def model_tables_unchanged(warehouse: Path, before: Path) -> list[str]:
+    """The tables of the models, the recorded test outcomes and dbt builds whose rows differ
+    between `warehouse` and `before`, every column compared (the build times too: a table
+    dbt rebuilt, even to the same rows, differs)."""
+    differing = []
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        con.execute(f"attach '{before}' as before (read_only)")
+        relations = con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where table_catalog = 'warehouse' and table_type = 'BASE TABLE' and "
+            "(table_schema in (select unnest(?)) or table_schema = 'audit') order by 1",
+            [list(MODEL_SCHEMAS)],
+        ).fetchall()
+        assert ("audit.dbt_builds",) in relations and ("marts.dim_partners",) in relations
+        for (table,) in relations:
+            for one, other in (("warehouse", "before"), ("before", "warehouse")):
+                extra = con.execute(
+                    f"select count(*) from (select * from {one}.{table} "
+                    f"except all select * from {other}.{table})"
+                ).fetchone()[0]
+                if extra:
+                    differing.append(f"{table}: {extra} rows only in {one}")
+    return differing
+
+
+def same_metrics(published: Path, again: Path) -> None:
+    """The metrics published again are the removed version's (the marts are the same)."""
+    with duckdb.connect() as con:
+        query = (
+            "select metric, value, unit from read_parquet(?) "
+            "except all select metric, value, unit from read_parquet(?)"
+        )
+        assert con.execute(query, [str(published), str(again)]).fetchall() == []
+        assert con.execute(query, [str(again), str(published)]).fetchall() == []
+
+
+def test_a_month_unpublished_since_the_last_build_is_published_without_running_dbt(
+    tmp_path: Path, built_warehouse: BuiltWarehouse, cli_env: dict[str, str]
+):
+    landing, warehouse, published = unpublished_copy(built_warehouse, tmp_path)
+    stdout = built(landing, warehouse, cli_env, SMALL_WORLD["as_of"])
+    log = log_of(stdout).read_text()
+    # Published again: the snapshot ran, so every mart was yielded (Dagster skips a step
+    # when an output it depends on was not). As v2: v1 is still in the warehouse's
+    # published table, and a version number is never given twice.
+    october = warehouse.parent / "snapshots" / "2026-10"
+    assert sorted(path.name for path in october.iterdir()) == ["v2"], stdout[-3000:]
+    same_metrics(published, october / "v2" / "metrics.parquet")
+    assert stdout.rstrip().endswith(f"Report     {october / 'v2' / 'report.html'}")
+    # dbt did not run: no node in the log, and no table of a model written.
+    assert not re.search(r"\d+ of \d+ START", log), log[-3000:]
+    assert model_tables_unchanged(warehouse, built_warehouse.warehouse) == []
+    # And says why, on the terminal and in the log.
+    first_run = built_run_id(built_warehouse.warehouse)
+    assert re.search(
+        rf"^  dbt +nothing changed since run {first_run[:8]}, marts kept to publish +\d",
+        stdout,
+        re.M,
+    ), stdout
+    assert re.search(
+        r"dbt not run: the month's snapshot is not published yet; every mart is passed on "
+        rf"as run {first_run[:8]} \(\w{{3}} \d\d \d\d:\d\d\) built it",
+        log,
+    )
+    # The warning kept from the first build says when that build ran its test.
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        [(recorded_at,)] = con.execute(
+            "select recorded_at from audit.dbt_test_results where status = 'warn'"
+        ).fetchall()
+    assert f"warned in the dbt build of {recorded_at:%b %d %H:%M}: 1 failing row" in stdout
+
+
+def test_the_ui_publishes_a_month_unpublished_since_the_last_build_without_running_dbt(
+    tmp_path: Path, built_warehouse: BuiltWarehouse
+):
+    """The UI's runs write the warehouse itself: a run whose dbt step built the marts and
+    whose snapshot step then failed leaves this state too. Materialising the models and the
+    snapshot (as the asset graph's "Materialize" does) publishes the month from the marts as
+    they are."""
+    _, warehouse, published = unpublished_copy(built_warehouse, tmp_path)
+    settings = Settings(
+        landing=str(tmp_path / "landing"),
+        warehouse=str(warehouse),
+        snapshots=str(warehouse.parent / "snapshots"),
+        as_of=SMALL_WORLD["as_of"].isoformat(),
+        unit_tests=False,
+    )
+    job = make_definitions(settings).resolve_implicit_global_asset_job_def()
+    with DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(
+            instance=instance, asset_selection=[*partner_metrics_dbt.keys, SNAPSHOT_KEY]
+        )
+    assert result.success
+    kept = {
+        event.asset_key
+        for event in result.get_asset_materialization_events()
+        if NOT_REBUILT in event.materialization.metadata
+    }
+    assert kept == set(MART_KEYS)
+    assert {event.asset_key for event in result.get_asset_materialization_events()} == kept | {
+        SNAPSHOT_KEY
+    }
+    assert not [
+        event for event in result.all_events if event.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
+    october = warehouse.parent / "snapshots" / "2026-10"
+    same_metrics(published, october / "v2" / "metrics.parquet")
+    assert model_tables_unchanged(warehouse, built_warehouse.warehouse) == []
