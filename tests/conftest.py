@@ -27,49 +27,27 @@ BUILD_TIME_COLUMN = "built_at"
 # The small world every end-to-end test builds: 8 partners over 6 months, fixed as-of day.
 SMALL_WORLD = {"seed": 7, "months": 6, "partners": 8, "as_of": date(2026, 11, 15)}
 CLI = [sys.executable, "-m", "orchestration.cli"]
-# The files that take minutes, longest first (seconds on one of two workers, a clean clone's
-# `make test`): pytest-xdist hands whole files to its workers in collection order (the
-# Makefile turns off xdist's own reordering by test count, which put these last), so a long
-# file never runs alone at the end while the other worker idles.
-LONGEST_FIRST = (
-    "tests/spark/test_spark_parity.py",  # 257 (with the shared small-world build)
-    "tests/test_bench.py",  # 202, its own landing: runs while the other builds the small world
-    "tests/test_secrets.py",  # 145
-    "tests/test_incremental_costs.py",  # 99
-    # ~500 on a loaded machine (seven CLI builds: 237 CPU-seconds, 2026-11-29)
-    "tests/test_partial_build.py",
-    # ~95 (99 CPU-seconds: 1,365 loads of one small file each, 343 of them the bills' other
-    # formats and tags)
-    "tests/test_field_fuzz.py",
-    "tests/test_cli_build.py",  # 92
-    "tests/test_ui.py",  # 81
-    "tests/test_disk_full.py",  # 77 (the small world already built; a loaded machine)
-    "tests/test_lint.py",  # 70
-    # ~60 (two CLI builds of a few bills: 54 CPU-seconds alone, 2026-11-29); it ran among
-    # the last files when it was not listed here
-    "tests/cloud_costs/test_focus_exports_in_a_build.py",
-    "tests/revenue/test_revenue_pipeline.py",  # 65
-    "tests/cloud_costs/test_public_samples.py",  # 65
-    "tests/cloud_costs/test_cloud_costs_pipeline.py",  # 60
-    "tests/test_format_parity.py",  # 35 (one build of the converted small world)
-    "tests/test_reconciliation.py",  # ~30 (one build of its own since 2026-11-29)
-    "tests/community/test_community_pipeline.py",  # 32
-    "tests/test_notebooks.py",  # 26
-    "tests/test_snapshots.py",  # 23
-    "tests/test_docs.py",  # 22
-    "tests/test_dbt_invariants.py",  # 20
-    "tests/test_cli_output.py",  # 19
-    "tests/test_process_faults.py",  # 19
-    "tests/test_bad_input_corpus.py",  # ~17 (a baseline load per source since 2026-11-29)
-)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def rank(item: pytest.Item) -> int:
-        path = Path(item.path).relative_to(PROJECT_ROOT).as_posix()
-        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+    """The files marked `slow` first, the costliest first: pytest-xdist hands whole files to
+    its workers in collection order (the Makefile turns off its reordering by test count,
+    which put them last), so no long file runs alone at the end while the other worker idles.
+    A file's cost is its `pytest.mark.slow(seconds, reason=...)`: about how long it keeps one
+    of two workers busy, and why."""
 
-    items.sort(key=rank)  # stable: the other files keep their order
+    def cost(item: pytest.Item) -> int:
+        marker = item.get_closest_marker("slow")
+        if marker is None:
+            return 0
+        if len(marker.args) != 1 or not marker.kwargs.get("reason"):
+            raise pytest.UsageError(f"{item.path}: slow(seconds, reason=...) wanted, {marker}")
+        return marker.args[0]
+
+    file_cost: dict[Path, int] = {}
+    for item in items:
+        file_cost[item.path] = max(file_cost.get(item.path, 0), cost(item))
+    items.sort(key=lambda item: -file_cost[item.path])  # stable: the others keep their order
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,8 @@ from ingest.framework import RAW_SCHEMA, Source, SourceError, load_source
 from ingest.quality import validate_table
 from ingest.sources import SOURCES
 
+pytestmark = pytest.mark.slow(15, reason="a baseline load per source and one per bad input")
+
 CORPUS = Path(__file__).parent / "fixtures" / "bad"
 CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text(encoding="utf-8"))
 SOURCE_OF_FOLDER = {

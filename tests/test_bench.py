@@ -8,9 +8,14 @@ import json
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from benchmarks import landing as scaled
 from benchmarks.pipeline import run
+
+pytestmark = pytest.mark.slow(
+    150, reason="the benchmark's tiny run: its landing, two ingestions and three CLI builds"
+)
 
 
 def test_multiplied_bill_keeps_its_total_and_makes_ids_unique(tmp_path: Path):

@@ -12,6 +12,8 @@ from ingest.demo.world import build_world
 from tests.conftest import BUILD_TIME_COLUMN, SMALL_WORLD, BuiltWarehouse, build_cli
 from warehouse.connection import build_lock, connect_read_only
 
+pytestmark = pytest.mark.slow(65, reason="CLI builds of copies of the small world")
+
 
 def contents(warehouse: Path, schemas: tuple[str, ...] = ("marts",)) -> dict[str, list[tuple]]:
     """Every table of the schemas, rows sorted: the warehouse's content, not its bytes."""

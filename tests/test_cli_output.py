@@ -24,6 +24,8 @@ from tests.conftest import CLI, SMALL_WORLD, BuiltWarehouse, run_cli
 from warehouse.connection import connect
 from warehouse.paths import DBT_PROJECT_DIR, PROJECT_ROOT
 
+pytestmark = pytest.mark.slow(15, reason="CLI runs over the small world")
+
 
 def query(built: BuiltWarehouse, env: dict[str, str], sql: str, *options: str):
     return run_cli(["query", sql, "--warehouse", str(built.warehouse), *options], env)

@@ -17,6 +17,10 @@ from orchestration.resources import dbt_executable
 from warehouse.connection import connect
 from warehouse.paths import DBT_PROJECT_DIR, WAREHOUSE_ENV
 
+pytestmark = pytest.mark.slow(
+    20, reason="dbt test of every singular and convention test, sound and broken"
+)
+
 # As of 2024-04-10 the as-of month is March 2024.
 AS_OF = "2024-04-10"
 SINGULAR = (

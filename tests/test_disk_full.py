@@ -47,6 +47,10 @@ from tests.test_cli_build import built_run_id, contents
 from tests.test_ui import free_port
 from warehouse.disk import out_of_space
 
+pytestmark = pytest.mark.slow(
+    80, reason="CLI builds, snapshots and UI starts that a file-size limit fails"
+)
+
 # DuckDB grows a database file by blocks of this size (its default block size).
 DUCKDB_BLOCK = 256 * 1024
 # A build writes in the instance's folder, in this order, the first line of its log (some

@@ -20,6 +20,8 @@ from tests.conftest import CLI, BuiltWarehouse, stop_server
 from tests.test_ui import free_port
 from warehouse.paths import DBT_PROJECT_DIR, PROJECT_ROOT
 
+pytestmark = pytest.mark.slow(15, reason="dbt docs generate, then served")
+
 
 def test_docs_are_served_offline_with_every_model(
     built_warehouse: BuiltWarehouse, cli_env: dict[str, str], tmp_path: Path

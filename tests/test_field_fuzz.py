@@ -73,6 +73,8 @@ from ingest.sources import SOURCES
 from ingest.tabular import literal
 from tests.cloud_costs.conftest import write_typed_parquet
 
+pytestmark = pytest.mark.slow(85, reason="some 1,400 loads of one small file each")
+
 SOURCE = {source.name: source for source in SOURCES}
 
 # The hostile values, by the name a case is known by.

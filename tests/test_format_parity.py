@@ -20,6 +20,8 @@ import pytest
 from tests.conftest import SMALL_WORLD, BuiltWarehouse, build_cli
 from tests.other_formats import convert_landing
 
+pytestmark = pytest.mark.slow(35, reason="a CLI build of the small world in the other formats")
+
 # The columns that may differ: they say when a build ran or what bytes it read, not what the
 # data is.
 NOT_COMPARED = {

@@ -33,6 +33,10 @@ from tests.conftest import (
     build_cli,
 )
 
+pytestmark = pytest.mark.slow(
+    75, reason="CLI builds of the small world: incremental, full and forced"
+)
+
 # Tables compared row by row: the incremental models and every mart over them.
 COMPARED = (
     "staging.stg_prometheus__samples",

@@ -7,7 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from warehouse.paths import PROJECT_ROOT, WAREHOUSE_ENV
+
+pytestmark = pytest.mark.slow(
+    60, reason="sqlfluff's dbt templater: a dbt parse, then every model compiled and linted"
+)
 
 BIN = Path(sys.executable).parent
 

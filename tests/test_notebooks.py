@@ -21,6 +21,8 @@ from tests.conftest import BuiltWarehouse
 from warehouse.connection import connect_read_only
 from warehouse.paths import PROJECT_ROOT, WAREHOUSE_ENV
 
+pytestmark = pytest.mark.slow(15, reason="the notebooks run, their HTML exports drawn in Chromium")
+
 NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))
 PLOTLY_JSON = "application/vnd.plotly.v1+json"
 # What the notebook shows as values, without the scripts that draw the charts.

@@ -21,6 +21,8 @@ import yaml
 from tests.conftest import BUILD_TIME_COLUMN, SMALL_WORLD, BuiltWarehouse, run_dbt
 from warehouse.paths import DBT_PROJECT_DIR
 
+pytestmark = pytest.mark.slow(20, reason="a dbt build of the small world on four threads")
+
 PLUGINS = Path(__file__).parent / "dbt_plugins"
 MODEL_SCHEMAS = ("staging", "intermediate", "marts")
 

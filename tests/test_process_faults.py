@@ -15,11 +15,16 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 from dagster import DagsterRunStatus
 
 from orchestration.instance import PROCESS_TAG, fail_dead_runs, open_instance
 from tests.conftest import CLI, BuiltWarehouse, run_cli
 from warehouse.paths import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow(
+    30, reason="builds and GX workers killed mid-way, then the next build"
+)
 
 
 def process_table() -> dict[int, tuple[int, str, str]]:

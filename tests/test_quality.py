@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import psutil
+import pytest
 
 from ingest.hubspot import parse_deals_export
 from ingest.quality import (
@@ -24,6 +25,8 @@ from ingest.quality import (
     validation_pool,
 )
 from ingest.sources import SOURCES
+
+pytestmark = pytest.mark.slow(20, reason="Great Expectations suites, each importing GX in a worker")
 
 
 def clusters(*providers: str) -> pd.DataFrame:

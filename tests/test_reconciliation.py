@@ -18,6 +18,8 @@ from ingest.sources import SOURCES
 from tests.conftest import SMALL_WORLD, BuiltWarehouse, build_cli
 from warehouse.connection import connect_read_only
 
+pytestmark = pytest.mark.slow(30, reason="a CLI build of its own landing")
+
 CLOUD = ("gcp_billing", "aws_cur", "azure_costs", "focus")
 # Raw tables whose rows are parts of another table's record (a GCP line's credits), not
 # records of the landing file.

@@ -10,6 +10,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -17,6 +18,10 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from tests.conftest import BuiltWarehouse, build_cli
+
+pytestmark = pytest.mark.slow(
+    130, reason="three CLI builds of the small world, pulling from local API servers"
+)
 
 TOKEN = "pat-na1-4f1d0c3e-sensitive-token"
 

@@ -21,6 +21,8 @@ from tests.conftest import BuiltWarehouse, run_cli
 from warehouse.connection import connect
 from warehouse.snapshots import SnapshotError, publish
 
+pytestmark = pytest.mark.slow(25, reason="snapshots published from copies of the small world")
+
 OCTOBER = date(2026, 10, 1)
 NOVEMBER_5 = datetime(2026, 11, 5, 6, 0, tzinfo=UTC)
 DECEMBER_9 = datetime(2026, 12, 9, 6, 0, tzinfo=UTC)

@@ -21,6 +21,8 @@ from orchestration.partitions import RANGE_END_TAG, RANGE_START_TAG
 from tests.conftest import CLI, BuiltWarehouse, stop_server
 from warehouse.paths import PROJECT_ROOT
 
+pytestmark = pytest.mark.slow(65, reason="the Dagster UI and its daemon materialising every asset")
+
 # A process that has a run in progress in the warehouse's instance, as a run worker would,
 # and is then killed: its run stays STARTED.
 HOLD_A_RUN = """

@@ -21,7 +21,7 @@ from ingest.demo.world import build_world
 from ingest.demo.writers import write_landing
 from tests.conftest import build_cli
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.slow(50, reason="two CLI builds of the bills' fixtures"), pytest.mark.e2e]
 
 WORLD = {"seed": 7, "months": 6, "partners": 8, "as_of": date(2026, 11, 15)}
 

@@ -25,7 +25,7 @@ from tests.conftest import build_cli
 
 from .conftest import FIXTURES, write_registry, write_typed_parquet
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.slow(65, reason="two CLI builds of a few bills"), pytest.mark.e2e]
 
 ACCOUNT = "790657130469"
 SUBSCRIPTION = "64e355d7-997c-491d-b0c1-8414dccfcf42"

@@ -22,6 +22,8 @@ from tests.conftest import run_dbt
 
 from .conftest import write_typed_parquet
 
+pytestmark = pytest.mark.slow(15, reason="a dbt build of typed FOCUS Parquet")
+
 TIMESTAMP_MS = pa.timestamp("ms")
 TIMESTAMP_UTC = pa.timestamp("us", tz="UTC")
 STRING_MAP = pa.map_(pa.string(), pa.string())

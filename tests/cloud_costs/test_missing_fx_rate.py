@@ -18,7 +18,7 @@ from ingest.demo.writers import write_fx_rates, write_registry
 from ingest.framework import load_source
 from warehouse.paths import DBT_PROJECT_DIR
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.slow(15, reason="a CLI build that a missing rate fails"), pytest.mark.e2e]
 
 # 2026-04-15 in EUR; the world's rates start on 2026-05-01, so there is no rate for it.
 EUR_BEFORE_FIRST_RATE = (

@@ -23,6 +23,7 @@ from tests.conftest import build_cli
 from .conftest import SHARED_FORMATS
 
 pytestmark = [
+    pytest.mark.slow(45, reason="a CLI build of the public samples"),
     pytest.mark.e2e,
     pytest.mark.skipif(
         not (SHARED_FORMATS / "focus-1.0-sample.csv").exists(),

@@ -26,6 +26,8 @@ from warehouse.connection import connect_read_only
 from warehouse.paths import restricted_path
 from warehouse.snapshots import publish
 
+pytestmark = pytest.mark.slow(20, reason="a dbt build of the community fixtures")
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "community"
 AS_OF = "2025-03-31"
 KEY = "community-fixture-respondent-key"

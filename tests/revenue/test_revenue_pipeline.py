@@ -32,6 +32,8 @@ from ingest.framework import load_source
 from ingest.sources import SOURCES
 from tests.conftest import WITHOUT_UNIT_TESTS, run_dbt
 
+pytestmark = pytest.mark.slow(60, reason="dbt builds of the revenue fixtures")
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "revenue"
 AS_OF = "2025-03-10"
 

@@ -73,7 +73,13 @@ if _missing and os.environ.get(REQUIRE_ENV):
 if _missing:
     pytest.skip(f"Spark parity skipped: {_missing}", allow_module_level=True)
 
-pytestmark = [pytest.mark.spark, pytest.mark.e2e]
+pytestmark = [
+    pytest.mark.slow(
+        230, reason="the small world's CLI build, then dbt build of every model on Spark"
+    ),
+    pytest.mark.spark,
+    pytest.mark.e2e,
+]
 
 MARTS_DIR = DBT_PROJECT_DIR / "models" / "marts"
 # Views read a source as it is (marts.metric_snapshots: published.metric_snapshots): Spark
