@@ -61,14 +61,15 @@ def each_folder(landing: Path, data: Sequence[Path], manifests: Sequence[Path]) 
 
 def aws(landing: Path, data: Sequence[Path], manifests: Sequence[Path]) -> dict[Path, Delivery]:
     ruled: dict[Path, Delivery] = {}
+    below = _files_below(data)
     for manifest in manifests:
         document = _read_manifest(manifest)
         if "reportKeys" in document:
             if _LEGACY_PERIOD.match(manifest.parent.name):
-                ruled |= _legacy_cur(landing, data, manifest, document)
+                ruled |= _legacy_cur(landing, below, manifest, document)
             # else: the copy a legacy CUR keeps inside its assembly folder
         elif "dataFiles" in document:
-            ruled |= _data_export(landing, data, manifest, document)
+            ruled |= _data_export(landing, below, manifest, document)
         else:
             raise ParseError(
                 "not a CUR manifest: it has neither reportKeys (legacy CUR) nor dataFiles "
@@ -79,7 +80,7 @@ def aws(landing: Path, data: Sequence[Path], manifests: Sequence[Path]) -> dict[
 
 
 def _legacy_cur(
-    landing: Path, data: Sequence[Path], manifest: Path, document: Mapping[str, Any]
+    landing: Path, below: Mapping[Path, list[Path]], manifest: Path, document: Mapping[str, Any]
 ) -> dict[Path, Delivery]:
     period = manifest.parent
     keys = document.get("reportKeys")
@@ -90,8 +91,8 @@ def _legacy_cur(
     delivered = file_time(manifest)
     assembly = document.get("assemblyId") or "(none)"
     ruled = {path: Delivery(_relative(path.parent, landing), delivered) for path in listed}
-    for path in data:
-        if period in path.parents and path not in ruled:
+    for path in below.get(period, []):
+        if path not in ruled:
             folder = path.parent.name if path.parent != period else "(period folder)"
             ruled[path] = Delivery(
                 _relative(path.parent, landing),
@@ -103,7 +104,7 @@ def _legacy_cur(
 
 
 def _data_export(
-    landing: Path, data: Sequence[Path], manifest: Path, document: Mapping[str, Any]
+    landing: Path, below: Mapping[Path, list[Path]], manifest: Path, document: Mapping[str, Any]
 ) -> dict[Path, Delivery]:
     files = document.get("dataFiles")
     if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
@@ -119,14 +120,15 @@ def _data_export(
     _require_present(listed, manifest, landing)
     delivered = file_time(manifest)
     ruled = {path: Delivery(_relative(path.parent, landing), delivered) for path in listed}
-    folders = {path.parent for path in listed}
-    for path in data:
-        if path.parent in folders and path not in ruled:
-            ruled[path] = Delivery(
-                _relative(path.parent, landing),
-                file_time(path),
-                f"not in the dataFiles of {_relative(manifest, landing)}: a part of an earlier run",
-            )
+    for folder in {path.parent for path in listed}:
+        for path in below.get(folder, []):
+            if path.parent == folder and path not in ruled:
+                ruled[path] = Delivery(
+                    _relative(path.parent, landing),
+                    file_time(path),
+                    f"not in the dataFiles of {_relative(manifest, landing)}: a part of an "
+                    "earlier run",
+                )
     return ruled
 
 
@@ -134,12 +136,13 @@ def focus(landing: Path, data: Sequence[Path], manifests: Sequence[Path]) -> dic
     """Each manifest by the rule of the export its keys name; files no manifest covers are
     left to the default, their folder (not Azure's one file per run: FOCUS from elsewhere)."""
     ruled: dict[Path, Delivery] = {}
+    below = _files_below(data)
     for manifest in manifests:
         document = _read_manifest(manifest)
         if "dataFiles" in document:
-            ruled |= _data_export(landing, data, manifest, document)
+            ruled |= _data_export(landing, below, manifest, document)
         elif "blobs" in document:
-            ruled |= _azure_run(landing, data, manifest, document)
+            ruled |= _azure_run(landing, below, manifest, document)
         elif "reportKeys" in document:
             raise ParseError(
                 "a legacy CUR manifest: legacy CUR writes no FOCUS; move the report to "
@@ -157,8 +160,9 @@ def focus(landing: Path, data: Sequence[Path], manifests: Sequence[Path]) -> dic
 
 def azure(landing: Path, data: Sequence[Path], manifests: Sequence[Path]) -> dict[Path, Delivery]:
     ruled: dict[Path, Delivery] = {}
+    below = _files_below(data)
     for manifest in manifests:
-        ruled |= _azure_run(landing, data, manifest, _read_manifest(manifest))
+        ruled |= _azure_run(landing, below, manifest, _read_manifest(manifest))
     for path in data:
         if path not in ruled:  # an export without a manifest writes one complete file per run
             ruled[path] = Delivery(_relative(path, landing), file_time(path))
@@ -166,7 +170,7 @@ def azure(landing: Path, data: Sequence[Path], manifests: Sequence[Path]) -> dic
 
 
 def _azure_run(
-    landing: Path, data: Sequence[Path], manifest: Path, document: Mapping[str, Any]
+    landing: Path, below: Mapping[Path, list[Path]], manifest: Path, document: Mapping[str, Any]
 ) -> dict[Path, Delivery]:
     """A partitioned run's folder: the parts its manifest's `blobs` list, as of the run."""
     blobs = document.get("blobs")
@@ -182,7 +186,7 @@ def _azure_run(
     _require_present(listed, manifest, landing)
     delivered = _submitted(document) or file_time(manifest)
     ruled = {path: Delivery(_relative(run, landing), delivered) for path in listed}
-    for path in data:
+    for path in below.get(run, []):
         if path.parent == run and path not in ruled:
             ruled[path] = Delivery(
                 _relative(run, landing),
@@ -190,6 +194,17 @@ def _azure_run(
                 f"not in the blobs of {_relative(manifest, landing)}: a part of an earlier run",
             )
     return ruled
+
+
+def _files_below(data: Sequence[Path]) -> dict[Path, list[Path]]:
+    """Every folder holding data files, at any depth, with those files: each manifest's rule
+    looks up its folder's files instead of scanning every file of the bill (a bill of 1,000
+    files and 350 manifests compared some 350,000 paths a load)."""
+    below: dict[Path, list[Path]] = {}
+    for path in data:
+        for folder in path.parents:
+            below.setdefault(folder, []).append(path)
+    return below
 
 
 def _read_manifest(manifest: Path) -> dict[str, Any]:
