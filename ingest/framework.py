@@ -42,6 +42,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 import zipfile
 import zlib
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
@@ -77,6 +78,8 @@ create table if not exists {RAW_SCHEMA}._ingest_log (
     delivered_at timestamptz,
     superseded_by varchar,
     parser_version varchar,
+    file_identity varchar,
+    file_sha256 varchar,
     primary key (source, file)
 )"""
 # Columns added to the log after its first release, added to older warehouses as they load.
@@ -87,6 +90,8 @@ INGEST_LOG_ADDED = {
     "delivered_at": "timestamptz",
     "superseded_by": "varchar",
     "parser_version": "varchar",
+    "file_identity": "varchar",
+    "file_sha256": "varchar",
 }
 LOADED, MANIFEST, IGNORED, SKIPPED = "loaded", "manifest", "ignored", "skipped"
 
@@ -770,6 +775,46 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+# A file last changed at least this long before its hash began is vouched for by its identity
+# (`landed_sha256`); one changed later is hashed again at the next load. More than the
+# coarsest file time stamps (FAT's two seconds) and the kernel's clock tick.
+SETTLED_SECONDS = 3.0
+
+
+@dataclass(frozen=True)
+class Hashed:
+    """A data file's own sha256, and its identity when that vouches for the content."""
+
+    sha256: str
+    identity: str | None
+
+
+def file_identity(stat: os.stat_result) -> str:
+    """Device, inode, size, modification and change times (ns) of a file."""
+    return f"{stat.st_dev}:{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}"
+
+
+def landed_sha256(path: Path, last: tuple[str | None, str | None] | None) -> Hashed:
+    """The file's sha256: that of its last hash (`last`: its identity and sha256 then) when
+    its identity is the same, else read and hashed (every landing file's hash was some 2 GB
+    read and 1.7 CPU-seconds of every build at the bench's size, most files unchanged).
+
+    Writing a file, or renaming another onto its name, sets its change time (ctime) to the
+    clock's, and no program can set it back: a re-delivery of the same size whose
+    modification time was kept (`cp -p`, `rsync -t`) has another identity and is hashed. A
+    file changed less than SETTLED_SECONDS before its hash began could change again within
+    the same clock tick, unseen: its identity is not kept, and the next load hashes it again
+    (git's "racily clean" files)."""
+    before = path.stat()
+    identity = file_identity(before)
+    if last is not None and last[0] == identity and last[1]:
+        return Hashed(last[1], identity)
+    started = time.time()
+    sha = file_sha256(path)
+    settled = max(before.st_mtime, before.st_ctime) < started - SETTLED_SECONDS
+    return Hashed(sha, identity if settled and file_identity(path.stat()) == identity else None)
+
+
 # Tables are created one source at a time: two transactions creating the same table (the log,
 # on a new warehouse) would conflict when sources load side by side.
 _CREATING_TABLES = threading.Lock()
@@ -887,6 +932,7 @@ class LogEntry:
     reason: str | None = None
     delivery: Delivery | None = None
     loaded_at: datetime | None = None  # None: loaded by this run
+    hashed: Hashed | None = None  # a data file's own hash and identity (`landed_sha256`)
 
 
 def _resolve_deliveries(
@@ -920,16 +966,19 @@ def load_source(
     ensure_tables(con, source)
     version = source.parser_version()
     known = _logged(con, source.name)
+    last_hashes = _last_hashes(con, source.name)
     members = _archive_members(known)
     inventory = survey(source, landing)
     deliveries = _resolve_deliveries(source, landing, inventory)
     reports: list[FileReport] = []
     pending: list[Pending] = []
     refreshed: list[LogEntry] = []  # unchanged files whose delivery or role changed
+    rehashed: list[tuple[str, Hashed]] = []  # unchanged files with a new identity
     settings = source.settings_fingerprint(landing) if source.settings_fingerprint else None
     for path in inventory.data:
         relative = path.relative_to(landing).as_posix()
-        sha = file_sha256(path)
+        hashed = landed_sha256(path, last_hashes.get(relative))
+        sha = hashed.sha256
         if settings:
             sha = hashlib.sha256(f"{sha} {settings}".encode()).hexdigest()
         delivery = deliveries[path]
@@ -949,9 +998,20 @@ def load_source(
                 size = path.stat().st_size
                 refreshed.append(
                     LogEntry(
-                        relative, sha, size, loaded, quarantined, LOADED, None, delivery, loaded_at
+                        relative,
+                        sha,
+                        size,
+                        loaded,
+                        quarantined,
+                        LOADED,
+                        None,
+                        delivery,
+                        loaded_at,
+                        hashed,
                     )
                 )
+            elif last_hashes.get(relative) != (hashed.identity, hashed.sha256):
+                rehashed.append((relative, hashed))
             continue
         report = FileReport(
             relative, "replaced" if previous and previous[1] == LOADED else "loaded", 0, 0
@@ -959,7 +1019,7 @@ def load_source(
         reports.append(report)
         # Files a source streams are read inside the write; the others are parsed first.
         parsed = None if source.extract else _parse_file(source, path, relative)
-        pending.append(Pending(path, report, sha, delivery, parsed))
+        pending.append(Pending(path, report, sha, delivery, parsed, hashed))
         reports += [
             FileReport(archive_member(relative, item.member), SKIPPED, 0, 0, item.reason)
             for item in (parsed.passed_over if parsed else [])
@@ -990,7 +1050,9 @@ def load_source(
 
     rows_before = _row_counts(con, source)
     if pending or removed or refreshed or gone:
-        _write(con, source, version, pending, removed, refreshed, gone, now)
+        _write(con, source, version, pending, removed, refreshed, gone, rehashed, now)
+    else:
+        _remember_hashes(con, source.name, rehashed)
     report = LoadReport(source.name, reports, rows_before, _row_counts(con, source))
     con.execute(
         f"update {RAW_SCHEMA}._sources set files_in_landing = ? where source = ?",
@@ -1032,6 +1094,41 @@ def _logged(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, tuple]:
             ).fetchall()
         )
     }
+
+
+def _last_hashes(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, tuple]:
+    """The log's data files of a source: file -> (identity, sha256) when last hashed."""
+    return {
+        file: (identity, sha)
+        for file, identity, sha in con.execute(
+            f"select file, file_identity, file_sha256 from {RAW_SCHEMA}._ingest_log "
+            "where source = ? and status = ?",
+            [name, LOADED],
+        ).fetchall()
+    }
+
+
+def _remember_hashes(
+    con: duckdb.DuckDBPyConnection, name: str, rehashed: Sequence[tuple[str, Hashed]]
+) -> None:
+    """Keep the new identity of unchanged files (copied, touched, or settled since their
+    load) in their log rows, so the next load need not hash them again: in the load's
+    transaction when it writes, else alone. The raw data's fingerprint leaves it out, so a
+    build that changes nothing else discards it with its copy of the warehouse."""
+    if not rehashed:
+        return
+    con.execute(
+        f"update {RAW_SCHEMA}._ingest_log as log "
+        "set file_identity = new.identity, file_sha256 = new.sha "
+        "from (select unnest(?) as file, unnest(?) as identity, unnest(?) as sha) as new "
+        "where log.source = ? and log.file = new.file",
+        [
+            [file for file, _ in rehashed],
+            [hashed.identity for _, hashed in rehashed],
+            [hashed.sha256 for _, hashed in rehashed],
+            name,
+        ],
+    )
 
 
 def _unread(
@@ -1112,6 +1209,7 @@ class Pending:
     sha256: str
     delivery: Delivery | None
     parsed: Parsed | None  # None: streamed by the source's `extract`
+    hashed: Hashed | None = None
 
     def entries(self) -> list[LogEntry]:
         """The file's log row, and a skipped one for each file of it its parser passed over
@@ -1125,6 +1223,8 @@ class Pending:
             LOADED,
             None,
             self.delivery,
+            None,
+            self.hashed,
         )
         passed_over = self.parsed.passed_over if self.parsed else []
         return [loaded] + [
@@ -1187,10 +1287,11 @@ def _write(
     removed: Sequence[str],
     refreshed: Sequence[LogEntry],
     gone: Sequence[str],
+    rehashed: Sequence[tuple[str, Hashed]],
     now: datetime,
 ) -> None:
     with utc_session(con):
-        _write_raw(con, source, version, pending, removed, refreshed, gone, now)
+        _write_raw(con, source, version, pending, removed, refreshed, gone, rehashed, now)
     if source.restricted_tables:
         parsed = [(item.report.file, item.parsed) for item in pending if item.parsed]
         _write_restricted(con, source, parsed, removed, now)
@@ -1204,6 +1305,7 @@ def _write_raw(
     removed: Sequence[str],
     refreshed: Sequence[LogEntry],
     gone: Sequence[str],
+    rehashed: Sequence[tuple[str, Hashed]],
     now: datetime,
 ) -> None:
     with transaction(con):
@@ -1227,6 +1329,7 @@ def _write_raw(
         no_longer_data = [entry.file for entry in refreshed if entry.status != LOADED]
         _delete_files(con, source, no_longer_data, ("_quarantine",))
         _log_entries(con, source.name, refreshed, version, now)
+        _remember_hashes(con, source.name, rehashed)
         _refuse_all_quarantined(con, source, pending)
 
 
@@ -1653,6 +1756,8 @@ def _log_entries(
                         entry.reason,
                         *_delivery_columns(entry.delivery),
                         version if entry.status == LOADED else None,
+                        entry.hashed.identity if entry.hashed else None,
+                        entry.hashed.sha256 if entry.hashed else None,
                     ),
                     strict=True,
                 )
@@ -1683,6 +1788,8 @@ LOG_SCHEMA = pa.schema(
         ("delivered_at", pa.timestamp("us", tz="UTC")),
         ("superseded_by", pa.string()),
         ("parser_version", pa.string()),
+        ("file_identity", pa.string()),
+        ("file_sha256", pa.string()),
     ]
 )
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -12,9 +14,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from ingest import framework
 from ingest.framework import Extract, RawTable, Source, SourceError, load_source
 from ingest.fx import SOURCE as FX
 from ingest.tabular import castable, csv_rows
+from warehouse.build_state import raw_state
 
 T1 = datetime(2026, 1, 1, tzinfo=UTC)
 T2 = datetime(2026, 1, 2, tzinfo=UTC)
@@ -112,6 +116,86 @@ def test_a_changed_file_replaces_its_rows_and_its_quarantine(tmp_path: Path, con
         con,
         "select file, rows_loaded, rows_quarantined, loaded_at from raw._ingest_log order by file",
     ) == [("fx/other.csv", 1, 0, T1), ("fx/rates.csv", 2, 0, T2)]
+
+
+def hashes_counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the files a load reads to hash, in order."""
+    hashed: list[str] = []
+    real = framework.file_sha256
+
+    def counting(path: Path) -> str:
+        hashed.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(framework, "file_sha256", counting)
+    return hashed
+
+
+def test_an_unchanged_file_whose_identity_was_kept_is_not_read_again(
+    tmp_path: Path, con, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(framework, "SETTLED_SECONDS", 0.0)  # the files below are settled
+    landing = tmp_path / "landing"
+    write_rates(landing, "a.csv", "date,currency,usd_per_unit\n2024-01-01,EUR,1.1\n")
+    write_rates(landing, "b.csv", "date,currency,usd_per_unit\n2024-01-01,GBP,1.3\n")
+    time.sleep(0.05)
+    load_source(con, FX, landing, now=T1)
+    time.sleep(0.05)
+    write_rates(landing, "b.csv", "date,currency,usd_per_unit\n2024-01-01,GBP,1.4\n")
+    hashed = hashes_counted(monkeypatch)
+    report = load_source(con, FX, landing, now=T2)
+    assert hashed == ["b.csv"]
+    assert sorted((f.file, f.status) for f in report.files) == [
+        ("fx/a.csv", "unchanged"),
+        ("fx/b.csv", "replaced"),
+    ]
+    assert table(con, "select currency, usd_per_unit from raw.fx_rates order by 1") == [
+        ("EUR", 1.1),
+        ("GBP", 1.4),
+    ]
+
+
+def test_a_redelivery_of_the_same_size_and_modification_time_is_read(
+    tmp_path: Path, con, monkeypatch: pytest.MonkeyPatch
+):
+    """As `cp -p` or `rsync -t` deliver a corrected file: its change time gives it away."""
+    monkeypatch.setattr(framework, "SETTLED_SECONDS", 0.0)
+    landing = tmp_path / "landing"
+    write_rates(landing, "a.csv", "date,currency,usd_per_unit\n2024-01-01,EUR,1.1\n")
+    path = landing / "fx" / "a.csv"
+    time.sleep(0.05)
+    load_source(con, FX, landing, now=T1)
+    first = path.stat()
+    time.sleep(0.05)
+    write_rates(landing, "a.csv", "date,currency,usd_per_unit\n2024-01-01,EUR,1.2\n")
+    os.utime(path, ns=(first.st_atime_ns, first.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (first.st_size, first.st_mtime_ns)
+    report = load_source(con, FX, landing, now=T2)
+    assert [(f.file, f.status) for f in report.files] == [("fx/a.csv", "replaced")]
+    assert table(con, "select usd_per_unit from raw.fx_rates") == [(1.2,)]
+
+
+def test_a_file_changed_just_before_its_hash_is_hashed_again_until_settled(
+    tmp_path: Path, con, monkeypatch: pytest.MonkeyPatch
+):
+    """A file written within SETTLED_SECONDS of its hash could change again unseen in the same
+    clock tick: its identity is not kept until a load finds it settled, and keeping it then
+    changes nothing of what the raw data's fingerprint covers."""
+    landing = tmp_path / "landing"
+    write_rates(landing, "a.csv", "date,currency,usd_per_unit\n2024-01-01,EUR,1.1\n")
+    load_source(con, FX, landing, now=T1)
+    assert table(con, "select file_identity from raw._ingest_log") == [(None,)]
+    hashed = hashes_counted(monkeypatch)
+    load_source(con, FX, landing, now=T2)
+    assert hashed == ["a.csv"]
+    fingerprint = raw_state(con)
+    monkeypatch.setattr(framework, "SETTLED_SECONDS", 0.0)  # as if seconds had passed
+    load_source(con, FX, landing, now=T2)
+    assert hashed == ["a.csv", "a.csv"]
+    assert table(con, "select file_identity is not null from raw._ingest_log") == [(True,)]
+    assert raw_state(con) == fingerprint
+    load_source(con, FX, landing, now=T2)
+    assert hashed == ["a.csv", "a.csv"]
 
 
 def test_a_broken_file_fails_the_load_and_writes_nothing(tmp_path: Path, con):

@@ -19,8 +19,9 @@ from orchestration.resources import build_resources
 from orchestration.settings import Settings
 
 MONTHLY_STEP = "ingest_monthly_sources"
-# What a load writes that depends on the moment it ran, not on the files.
-LOAD_TIMES = {"_loaded_at", "loaded_at", "quarantined_at"}
+# What a load writes that depends on the moment it ran, not on the files: its times, and a
+# file's identity, kept once the file is older than a few seconds (`landed_sha256`).
+LOAD_TIMES = {"_loaded_at", "loaded_at", "quarantined_at", "file_identity", "file_sha256"}
 
 
 @pytest.fixture

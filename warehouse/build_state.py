@@ -8,11 +8,12 @@ it built; the next build compares and runs dbt only when one of them differs (as
 
 The raw tables are fingerprinted source by source, by what ingestion keeps of each:
 its rows of `raw._ingest_log` (each file's sha256, status, delivery, parser version and row
-counts; not `loaded_at`, a wall-clock time) and its row of `raw._sources`. Ingestion writes a
-source's raw and quarantine rows only with a changed log row of that source (a file loaded,
-replaced or removed: ingest/framework.py `load_source`), and an unchanged landing leaves both
-tables as they were; so the sources whose fingerprint changed are the ones whose raw tables
-changed, and a build rebuilds only what reads them (orchestration/dbt_selection.py).
+counts; not `loaded_at`, a wall-clock time, nor the file identity that spares hashing an
+unchanged file again) and its row of `raw._sources`. Ingestion writes a source's raw and
+quarantine rows only with a changed log row of that source (a file loaded, replaced or
+removed: ingest/framework.py `load_source`), and an unchanged landing leaves both tables as
+they were; so the sources whose fingerprint changed are the ones whose raw tables changed,
+and a build rebuilds only what reads them (orchestration/dbt_selection.py).
 
 The as-of day is kept apart from the rest of the invocation: a daily run leaves it unpinned
 (today), so it changes every day, and only the models that use it need building again.
@@ -45,9 +46,12 @@ create table if not exists {BUILDS_TABLE} (
     inputs json not null
 )"""
 # Where ingestion keeps what it landed (ingest/framework.py), a source's rows first; ordered
-# for a stable hash.
+# for a stable hash. Not `loaded_at`, nor the identity and sha256 that only spare hashing an
+# unchanged file again (ingest/framework.py `landed_sha256`): a copied landing folder is the
+# same data. By `columns(...)`, which also reads a log from before those columns.
 RAW_STATE_QUERIES = (
-    "select source, * exclude (loaded_at) from raw._ingest_log order by source, file",
+    "select source, columns(lambda c: c not in ('loaded_at', 'file_identity', 'file_sha256')) "
+    "from raw._ingest_log order by source, file",
     "select source, * from raw._sources order by source",
 )
 # What a record made before raw data was fingerprinted source by source holds in place of
