@@ -115,17 +115,26 @@ def test_a_partial_build_leaves_what_a_build_from_scratch_does(partial_and_fresh
         partial, fresh = tables(con, "warehouse"), tables(con, "fresh")
         assert partial == fresh
         assert "audit.dbt_test_results" in partial and "marts.fct_cloud_costs_monthly" in partial
-        differing = []
-        for table, columns in partial.items():
-            select = ", ".join(columns)
-            for one, other in (("warehouse", "fresh"), ("fresh", "warehouse")):
-                extra = con.execute(
-                    f"select count(*) from (select {select} from {one}.{table} "
-                    f"except all select {select} from {other}.{table})"
-                ).fetchone()[0]
-                if extra:
-                    differing.append(f"{table}: {extra} rows only in {one}")
-    assert differing == []
+        selects = {table: ", ".join(columns) for table, columns in partial.items()}
+        assert rows_only_in_one(con, selects, "fresh") == []
+
+
+def rows_only_in_one(
+    con: duckdb.DuckDBPyConnection, selects: dict[str, str], other: str
+) -> list[str]:
+    """Each table (with the columns to compare) whose rows differ between the connection's
+    warehouse and the attached `other`, EXCEPT ALL both ways, with how many rows only one
+    holds."""
+    differing = []
+    for table, select in selects.items():
+        for one, two in (("warehouse", other), (other, "warehouse")):
+            extra = con.execute(
+                f"select count(*) from (select {select} from {one}.{table} "
+                f"except all select {select} from {two}.{table})"
+            ).fetchone()[0]
+            if extra:
+                differing.append(f"{table}: {extra} rows only in {one}")
+    return differing
 
 
 def dbt_lines(log: str, verb: str) -> set[str]:
@@ -213,7 +222,6 @@ def model_tables_unchanged(warehouse: Path, before: Path) -> list[str]:
     """The tables of the models, the recorded test outcomes and dbt builds whose rows differ
     between `warehouse` and `before`, every column compared (the build times too: a table
     dbt rebuilt, even to the same rows, differs)."""
-    differing = []
     with duckdb.connect(str(warehouse), read_only=True) as con:
         con.execute(f"attach '{before}' as before (read_only)")
         relations = con.execute(
@@ -223,15 +231,7 @@ def model_tables_unchanged(warehouse: Path, before: Path) -> list[str]:
             [list(MODEL_SCHEMAS)],
         ).fetchall()
         assert ("audit.dbt_builds",) in relations and ("marts.dim_partners",) in relations
-        for (table,) in relations:
-            for one, other in (("warehouse", "before"), ("before", "warehouse")):
-                extra = con.execute(
-                    f"select count(*) from (select * from {one}.{table} "
-                    f"except all select * from {other}.{table})"
-                ).fetchone()[0]
-                if extra:
-                    differing.append(f"{table}: {extra} rows only in {one}")
-    return differing
+        return rows_only_in_one(con, {table: "*" for (table,) in relations}, "before")
 
 
 def same_metrics(published: Path, again: Path) -> None:
